@@ -1,0 +1,41 @@
+# medtwin — the two commands the README leads with, and a few more.
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build demo test check-all bench asan clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: a day of a virtual patient, its clinical summary and a plot.
+demo: build
+	$(BUILD)/medtwin simulate --model uva_padova_t1d --patient adult#001 \
+	  --scenario examples/scenarios/day.json --svg demo-day.svg --csv demo-day.csv
+	@echo "plot: demo-day.svg   trace: demo-day.csv"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+# Everything, including slow suites and a sanitizer rebuild.
+check-all: build asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	cmake -S . -B $(BUILD)-asan -G Ninja -DMT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -LE slow
+
+bench: build
+	$(BUILD)/bench/sim_patient_day
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

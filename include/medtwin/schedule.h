@@ -1,0 +1,45 @@
+/*
+** Schedules: time-ordered input events compiled to piecewise-constant inputs.
+** Each input is level x product(active scales) + sum(active pulses). The
+** integrator restarts at every segment boundary, and only there.
+*/
+#ifndef MEDTWIN_SCHEDULE_H
+#define MEDTWIN_SCHEDULE_H
+
+typedef struct mt_schedule mt_schedule;
+
+/* Split a pulse into segments of one model time unit from its start, so that
+** models that count what was delivered "so far" (on_input) see each bite. */
+#define MT_PULSE_BITES 0x1u
+
+int mt_schedule_create(int n_input, mt_schedule **out);
+void mt_schedule_free(mt_schedule *s);
+int mt_schedule_n_input(const mt_schedule *s);
+
+/* Input k takes `value` from t on, until its next level change. Before the
+** first level change an input sits at its basal value (see compile). */
+int mt_schedule_level(mt_schedule *s, int k, double t, double value);
+/* Multiply the level of input k by `factor` over [t0, t1). */
+int mt_schedule_scale(mt_schedule *s, int k, double t0, double t1,
+                      double factor);
+/* Add `value` to input k over [t0, t1); flags are MT_PULSE_*. */
+int mt_schedule_pulse(mt_schedule *s, int k, double t0, double t1,
+                      double value, unsigned flags);
+
+/* Piecewise-constant inputs: segment i is [t[i], t[i+1]) with inputs
+** u[i*n_input ...]. t has n+1 entries; t[n] is the end of the run. */
+typedef struct mt_segments {
+  int n, n_input;
+  double *t, *u;
+} mt_segments;
+
+/*
+** Compile the schedule over [t0, t_end) given each input's basal value.
+** Consecutive segments with equal inputs merge, except at bite boundaries.
+** Returns 0, MT_EINVAL (t_end <= t0) or MT_ENOMEM; on error *out is empty.
+*/
+int mt_schedule_compile(const mt_schedule *s, const double *u_basal,
+                        double t0, double t_end, mt_segments *out);
+void mt_segments_clear(mt_segments *sg);
+
+#endif

@@ -1,0 +1,15 @@
+/* Internal to the medtwin command: subcommands and shared helpers. */
+#ifndef MT_CLI_H
+#define MT_CLI_H
+
+/* Exit statuses of every medtwin command. */
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+int cmd_models(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+
+/* Print "medtwin: <message>" on stderr; returns status for chaining. */
+int cli_fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,193 @@
+/*
+** UVA/Padova type 1 diabetes simulator: the meal glucose–insulin model of
+** Dalla Man, Rizza and Cobelli, IEEE TBME 54:1740 (2007), eqs. 1–27, in the
+** T1D form of the 2008 academic simulator (Kovatchev et al., J Diabetes Sci
+** Technol 3:44, 2009), with subcutaneous insulin and glucose compartments.
+** Semantics match the open reference simglucose 0.2.11 (see the model card,
+** docs/models/uva_padova_t1d.md).
+*/
+#include <math.h>
+
+#include "core/vmath.h"
+#include "medtwin/model.h"
+#include "models/uva_padova.h"
+
+
+static const mt_var state[UVA_NX] = {
+  {"Qsto1", "mg", "solid glucose in the stomach", 0, 5e5, MT_VAR_NONNEG},
+  {"Qsto2", "mg", "liquid glucose in the stomach", 0, 5e5, MT_VAR_NONNEG},
+  {"Qgut", "mg", "glucose in the intestine", 0, 5e5, MT_VAR_NONNEG},
+  {"Gp", "mg/kg", "glucose mass in plasma and fast tissues", 0, 2000,
+   MT_VAR_NONNEG},
+  {"Gt", "mg/kg", "glucose mass in slowly equilibrating tissues", 0, 4000,
+   MT_VAR_NONNEG},
+  {"Ip", "pmol/kg", "insulin mass in plasma", 0, 500, MT_VAR_NONNEG},
+  {"X", "pmol/L", "insulin action on glucose utilisation", -1000, 5000, 0},
+  {"UVA_I1", "pmol/L", "first delayed insulin signal (I')", 0, 5000, 0},
+  {"Id", "pmol/L", "delayed insulin signal acting on EGP", 0, 5000, 0},
+  {"Il", "pmol/kg", "insulin mass in the liver", 0, 500, MT_VAR_NONNEG},
+  {"Isc1", "pmol/kg", "subcutaneous insulin, first compartment", 0, 1e5,
+   MT_VAR_NONNEG},
+  {"Isc2", "pmol/kg", "subcutaneous insulin, second compartment", 0, 1e5,
+   MT_VAR_NONNEG},
+  {"Gs", "mg/kg", "subcutaneous glucose mass (sensor site)", 0, 2000,
+   MT_VAR_NONNEG},
+};
+
+/* Column order of vpatient_params.csv; bounds are the range of the 30
+** shipped subjects widened fourfold (plausibility, not physiology limits). */
+static const mt_var param[UVA_NP] = {
+#include "models/uva_padova_params.inc"
+};
+
+static const mt_var input[UVA_NU] = {
+  {"CHO", "g/min", "carbohydrate ingestion rate", 0, 1000, MT_VAR_RATE},
+  {"insulin", "[iU]/min", "subcutaneous insulin delivery rate", 0, 100,
+   MT_VAR_RATE},
+};
+
+static const mt_var obs[2] = {
+  {"BG", "mg/dL", "plasma glucose concentration Gp/Vg", 0, 1000, 0},
+  {"CGM", "mg/dL", "subcutaneous glucose Gs/Vg, noise-free", 0, 1000, 0},
+};
+
+static const char *const mem_doc[UVA_NM] = {
+  "stomach content Qsto1+Qsto2 when the current meal started (mg)",
+  "carbohydrate eaten so far in the current meal, this minute included (g)",
+};
+
+#define P(name) p[UVA_##name]
+
+/* Gastric emptying rate (Dalla Man 2006, eq. 9), with the meal size D as the
+** reference computes it (mg at meal start plus grams eaten so far). Shared by
+** the scalar and the lane-batched rhs. */
+double mt_uva_kempt(double kmax, double kmin, double b, double d, double qsto,
+                    double D)
+{
+  if (!(D > 0))
+    return kmax;
+  double aa = 5.0 / 2.0 / (1.0 - b) / D, cc = 5.0 / 2.0 / d / D;
+  double arg[4] = {aa * (qsto - b * D), cc * (qsto - d * D), 0, 0}, th[4];
+  mt_tanh4(arg, th);
+  return mt_uva_kempt_from(kmax, kmin, th[0], th[1]);
+}
+
+/*
+** The derivative of a non-negative state is zeroed while the state is
+** negative, as the reference does; EGP is floored at 0 and renal excretion
+** acts above its threshold. Written as selects so that uva_padova_lanes.c
+** can mirror every operation (it must stay bit-identical to this function).
+*/
+static int rhs(double t, const double *x, const double *p, const double *u,
+               const double *mem, void *ws, double *dx)
+{
+  (void)t, (void)ws;
+  double cho_mg = u[UVA_U_CHO] * 1000.0;                /* g/min -> mg/min */
+  double ins = u[UVA_U_INS] * 6000.0 / P(BW);           /* U/min -> pmol/kg/min */
+  double qsto = x[UVA_QSTO1] + x[UVA_QSTO2];
+  double kgut = mt_uva_kempt(P(kmax), P(kmin), P(b), P(d), qsto,
+                             mem[UVA_M_QSTO0] + mem[UVA_M_FOOD]);
+
+  dx[UVA_QSTO1] = -P(kmax) * x[UVA_QSTO1] + cho_mg;
+  dx[UVA_QSTO2] = P(kmax) * x[UVA_QSTO1] - kgut * x[UVA_QSTO2];
+  dx[UVA_QGUT] = kgut * x[UVA_QSTO2] - P(kabs) * x[UVA_QGUT];
+
+  double ra = P(f) * P(kabs) * x[UVA_QGUT] / P(BW);     /* eq. 10 */
+  double egp = P(kp1) - P(kp2) * x[UVA_GP] - P(kp3) * x[UVA_ID];
+  double egp0 = egp > 0 ? egp : 0.0;
+  double e = x[UVA_GP] > P(ke2) ? P(ke1) * (x[UVA_GP] - P(ke2)) : 0.0;
+  double dgp = egp0 + ra - P(Fsnc) - e - P(k1) * x[UVA_GP] + P(k2) * x[UVA_GT];
+  dx[UVA_GP] = x[UVA_GP] >= 0 ? dgp : 0.0;
+  double uid = (P(Vm0) + P(Vmx) * x[UVA_X]) * x[UVA_GT] / (P(Km0) + x[UVA_GT]);
+  double dgt = -uid + P(k1) * x[UVA_GP] - P(k2) * x[UVA_GT];
+  dx[UVA_GT] = x[UVA_GT] >= 0 ? dgt : 0.0;
+
+  double dip = -(P(m2) + P(m4)) * x[UVA_IP] + P(m1) * x[UVA_IL] + P(ka1) * x[UVA_ISC1] +
+               P(ka2) * x[UVA_ISC2];
+  dx[UVA_IP] = x[UVA_IP] >= 0 ? dip : 0.0;
+  double it = x[UVA_IP] / P(Vi);
+  dx[UVA_X] = -P(p2u) * x[UVA_X] + P(p2u) * (it - P(Ib));
+  dx[UVA_I1] = -P(ki) * (x[UVA_I1] - it);
+  dx[UVA_ID] = -P(ki) * (x[UVA_ID] - x[UVA_I1]);
+  double dil = -(P(m1) + P(m30)) * x[UVA_IL] + P(m2) * x[UVA_IP];
+  dx[UVA_IL] = x[UVA_IL] >= 0 ? dil : 0.0;
+  double disc1 = ins - (P(ka1) + P(kd)) * x[UVA_ISC1];
+  dx[UVA_ISC1] = x[UVA_ISC1] >= 0 ? disc1 : 0.0;
+  double disc2 = P(kd) * x[UVA_ISC1] - P(ka2) * x[UVA_ISC2];
+  dx[UVA_ISC2] = x[UVA_ISC2] >= 0 ? disc2 : 0.0;
+  double dgs = -P(ksc) * x[UVA_GS] + P(ksc) * x[UVA_GP];
+  dx[UVA_GS] = x[UVA_GS] >= 0 ? dgs : 0.0;
+  return 0;
+}
+
+static void observe(double t, const double *x, const double *p,
+                    const double *mem, double *y)
+{
+  (void)t, (void)mem;
+  y[0] = x[UVA_GP] / P(Vg);
+  y[1] = x[UVA_GS] / P(Vg);
+}
+
+/* Steady-state identities of the basal patient (Dalla Man 2007, eqs. 2, 4,
+** 7, 12–14 at t = 0); they hold to 1e-11 in the shipped parameter file. */
+static int derive(double *p)
+{
+  P(Gpb) = P(Gb) * P(Vg);
+  P(Ipb) = P(Ib) * P(Vi);
+  P(m30) = P(HEb) * P(m1) / (1.0 - P(HEb));
+  P(Ilb) = P(m2) * P(Ipb) / (P(m1) + P(m30));
+  P(Gtb) = (P(Fsnc) - P(EGPb) + P(k1) * P(Gpb)) / P(k2);
+  if (!(P(Gtb) > 0))
+    return -1;
+  P(Vm0) = (P(EGPb) - P(Fsnc)) * (P(Km0) + P(Gtb)) / P(Gtb);
+  P(kp1) = P(EGPb) + P(kp2) * P(Gpb) + P(kp3) * P(Ib);
+  P(u2ss) = (P(m2) + P(m4)) * P(Ipb) - P(m1) * P(Ilb);
+  P(isc1ss) = P(u2ss) / (P(kd) + P(ka1));
+  P(isc2ss) = P(kd) * P(isc1ss) / P(ka2);
+  return P(u2ss) >= 0 ? 0 : -1;
+}
+
+static int init(const double *p, double *x0, double *mem, double *u_basal)
+{
+  const double x[UVA_NX] = {0,      0,      0,      P(Gpb),    P(Gtb),
+                        P(Ipb), 0,      P(Ib),  P(Ib),     P(Ilb),
+                        P(isc1ss),      P(isc2ss),         P(Gpb)};
+  for (int i = 0; i < UVA_NX; i++)
+    x0[i] = x[i];
+  mem[UVA_M_QSTO0] = x0[UVA_QSTO1] + x0[UVA_QSTO2];
+  mem[UVA_M_FOOD] = 0;
+  u_basal[UVA_U_CHO] = 0;
+  u_basal[UVA_U_INS] = P(u2ss) * P(BW) / 6000.0; /* U/min */
+  return P(BW) > 0 && P(Vg) > 0 && P(Vi) > 0 ? 0 : -1;
+}
+
+/* A meal starts when carbohydrate intake goes from zero to positive: the
+** stomach content is remembered and the grams eaten are counted from zero. */
+static void on_input(double t, double t_next, const double *u_old,
+                     const double *u_new, const double *x, double *mem)
+{
+  (void)t;
+  if (!(u_new[UVA_U_CHO] > 0))
+    return;
+  if (!(u_old[UVA_U_CHO] > 0)) {
+    mem[UVA_M_QSTO0] = x[UVA_QSTO1] + x[UVA_QSTO2];
+    mem[UVA_M_FOOD] = 0;
+  }
+  mem[UVA_M_FOOD] += u_new[UVA_U_CHO] * (t_next - t);
+}
+
+const mt_model mt_model_uva_padova_t1d = {
+  .version = MT_MODEL_VERSION,
+  .name = "uva_padova_t1d",
+  .doc = "UVA/Padova type 1 diabetes glucose-insulin model (2008)",
+  .time_unit = "min",
+  .reference = "Dalla Man et al., IEEE TBME 54:1740, 2007; "
+               "Kovatchev et al., J Diabetes Sci Technol 3:44, 2009",
+  .n_state = UVA_NX, .n_param = UVA_NP, .n_input = UVA_NU, .n_obs = 2, .n_mem = UVA_NM,
+  .state = state, .param = param, .input = input, .obs = obs,
+  .mem_doc = mem_doc,
+  .rhs = rhs, .observe = observe, .derive = derive, .init = init,
+  .on_input = on_input,
+  .rhs_lanes = mt_uva_rhs_lanes,
+  .patients = &mt_uva_padova_patients,
+};

@@ -1,0 +1,330 @@
+/*
+** Explicit Runge–Kutta of Dormand and Prince, order 5(4), with the free
+** 4th-order-accurate 5th-degree dense output of Hairer, Nørsett and Wanner,
+** "Solving Ordinary Differential Equations I", 2nd ed., 1993, II.5 and II.6
+** (coefficients as in their code DOPRI5), step control with the PI
+** stabilisation of section IV.2. Restarting at an input change costs one RHS
+** evaluation plus the initial step estimate, so schedules are cheap.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "medtwin/error.h"
+#include "solve/dopri5_tab.h"
+#include "solve/integrator.h"
+
+typedef struct dp5 {
+  int n, nr;
+  double rtol, atol, h_max;
+  long max_steps;
+  double *y, *y1, *k1, *k2, *k3, *k4, *k5, *k6, *k7, *ys, *rc, *yd;
+  double *g0, *g1, *gm;
+  double root_t; /* time of the root just returned, NAN when none */
+  int root_which;
+} dp5;
+
+static void dp5_free(void *state)
+{
+  dp5 *d = state;
+  if (!d)
+    return;
+  free(d->y);
+  free(d);
+}
+
+static int dp5_create(const mt_model *m, const mt_sim_config *cfg,
+                      void **state)
+{
+  *state = NULL;
+  if (!(cfg->rtol > 0) || !(cfg->atol > 0))
+    return MT_EINVAL;
+  dp5 *d = calloc(1, sizeof *d);
+  if (!d)
+    return MT_ENOMEM;
+  d->n = m->n_state;
+  d->nr = m->n_root > 0 && m->roots ? m->n_root : 0;
+  d->rtol = cfg->rtol;
+  d->atol = cfg->atol;
+  d->h_max = cfg->h_max > 0 ? cfg->h_max : INFINITY;
+  d->max_steps = cfg->max_steps > 0 ? cfg->max_steps : 500000;
+  d->root_t = NAN;
+  size_t n = (size_t)d->n, nr = (size_t)d->nr;
+  double *a = calloc(16 * n + 3 * nr, sizeof *a);
+  if (!a) {
+    free(d);
+    return MT_ENOMEM;
+  }
+  double **v[] = {&d->y, &d->y1, &d->k1, &d->k2, &d->k3, &d->k4,
+                  &d->k5, &d->k6, &d->k7, &d->ys, &d->yd};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    *v[i] = a + i * n;
+  d->rc = a + 11 * n; /* 5 dense-output coefficient vectors */
+  d->g0 = a + 16 * n;
+  d->g1 = d->g0 + nr;
+  d->gm = d->g1 + nr;
+  *state = d;
+  return 0;
+}
+
+static double wnorm(const dp5 *d, const double *v, const double *y0,
+                    const double *y1)
+{
+  return dp5_wnorm(d->n, 1, d->atol, d->rtol, v, y0, y1);
+}
+
+/* Initial step size (HNW II.4, "starting step size", as in DOPRI5 hinit). */
+static int initial_step(dp5 *d, mt_rhs_ctx *c, double t, double span,
+                        double *h_out)
+{
+  double d0 = wnorm(d, d->y, d->y, d->y), d1 = wnorm(d, d->k1, d->y, d->y);
+  double h = (d0 < 1e-10 || d1 < 1e-10) ? 1e-6 : 0.01 * d0 / d1;
+  h = fmin(fmin(h, span), d->h_max);
+  for (int i = 0; i < d->n; i++)
+    d->y1[i] = d->y[i] + h * d->k1[i];
+  int rc = mt_rhs_eval(c, t + h, d->y1, d->k2);
+  if (rc < 0)
+    return rc;
+  if (rc > 0) {
+    *h_out = h * 0.1;
+    return 0;
+  }
+  for (int i = 0; i < d->n; i++)
+    d->yd[i] = (d->k2[i] - d->k1[i]);
+  double d2 = wnorm(d, d->yd, d->y, d->y) / h;
+  double dm = fmax(d1, d2);
+  double h1 = dm <= 1e-15 ? fmax(1e-6, h * 1e-3) : pow(0.01 / dm, 0.2);
+  *h_out = fmin(fmin(100 * h, h1), fmin(span, d->h_max));
+  return 0;
+}
+
+/* The six stages of one step from (t, y) with k1 = f(t, y); fills y1, k7
+** and the error estimate in yd. Returns the rhs code. */
+static int step(dp5 *d, mt_rhs_ctx *c, double t, double h)
+{
+  int n = d->n, rc;
+  const double *y = d->y;
+  double *ys = d->ys;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * A21 * d->k1[i];
+  if ((rc = mt_rhs_eval(c, t + C2 * h, ys, d->k2)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A31 * d->k1[i] + A32 * d->k2[i]);
+  if ((rc = mt_rhs_eval(c, t + C3 * h, ys, d->k3)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A41 * d->k1[i] + A42 * d->k2[i] + A43 * d->k3[i]);
+  if ((rc = mt_rhs_eval(c, t + C4 * h, ys, d->k4)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A51 * d->k1[i] + A52 * d->k2[i] + A53 * d->k3[i] +
+                        A54 * d->k4[i]);
+  if ((rc = mt_rhs_eval(c, t + C5 * h, ys, d->k5)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A61 * d->k1[i] + A62 * d->k2[i] + A63 * d->k3[i] +
+                        A64 * d->k4[i] + A65 * d->k5[i]);
+  if ((rc = mt_rhs_eval(c, t + h, ys, d->k6)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    d->y1[i] = y[i] + h * (A71 * d->k1[i] + A73 * d->k3[i] + A74 * d->k4[i] +
+                           A75 * d->k5[i] + A76 * d->k6[i]);
+  if ((rc = mt_rhs_eval(c, t + h, d->y1, d->k7)))
+    return rc;
+  for (int i = 0; i < n; i++)
+    d->yd[i] = h * (E1 * d->k1[i] + E3 * d->k3[i] + E4 * d->k4[i] +
+                    E5 * d->k5[i] + E6 * d->k6[i] + E7 * d->k7[i]);
+  return 0;
+}
+
+static void dense_prepare(dp5 *d, double h)
+{
+  const double *k[7] = {d->k1, d->k2, d->k3, d->k4, d->k5, d->k6, d->k7};
+  dp5_dense_prepare(d->n, 1, h, d->y, d->y1, k, d->rc);
+}
+
+static void dense_eval(const dp5 *d, double theta, double *out)
+{
+  dp5_dense_eval(d->n, d->rc, theta, out);
+}
+
+/*
+** First root in the accepted step (t, t + h]: Illinois iteration on the
+** dense output for every g that changed sign. Returns the index or -1; on a
+** root, *tr is the first time at which g has its new sign.
+*/
+static int locate_root(dp5 *d, mt_rhs_ctx *c, double t, double h, double *tr)
+{
+  int which = -1;
+  double best = INFINITY;
+  for (int r = 0; r < d->nr; r++) {
+    double ga = d->g0[r], gb = d->g1[r];
+    if (ga == 0 || (gb != 0 && (ga > 0) == (gb > 0)))
+      continue; /* no sign change in this step */
+    double a = 0, b = 1, tol = 4 * DBL_EPSILON * (fabs(t) + fabs(h)) / h;
+    int side = 0;
+    for (int it = 0; it < 200 && b - a > tol; it++) {
+      double th = (a * gb - b * ga) / (gb - ga);
+      if (!(th > a && th < b))
+        th = 0.5 * (a + b);
+      dense_eval(d, th, d->ys);
+      mt_roots_eval(c, t + th * h, d->ys, d->gm);
+      double gm = d->gm[r];
+      if ((gm > 0) == (ga > 0) && gm != 0) {
+        a = th, ga = gm;
+        if (side == -1) gb *= 0.5;
+        side = -1;
+      } else {
+        b = th, gb = gm;
+        if (side == 1) ga *= 0.5;
+        side = 1;
+      }
+    }
+    if (b < best)
+      best = b, which = r;
+  }
+  *tr = t + best * h;
+  return which;
+}
+
+/* Write samples ts[*j] < t_hi from the dense output of step [t, t + h]. */
+static void emit(dp5 *d, double t, double h, double t_hi, const double *ts,
+                 int nts, double *xs, int *j)
+{
+  while (*j < nts && ts[*j] < t_hi) {
+    if (ts[*j] > t)
+      dense_eval(d, (ts[*j] - t) / h, xs + (size_t)*j * d->n);
+    else
+      memcpy(xs + (size_t)*j * d->n, d->y, (size_t)d->n * sizeof *d->y);
+    (*j)++;
+  }
+}
+
+/*
+** Signs of g at the start of a segment: their values there, except for the
+** function whose root was just returned at this very time, which is taken a
+** hair into the first step (as CVODE does) so that root is not found again.
+** A sign change across a segment boundary is thereby never lost.
+*/
+static void roots_at_start(dp5 *d, mt_rhs_ctx *c, double t, double h)
+{
+  mt_roots_eval(c, t, d->y, d->g0);
+  if (d->root_t == t) {
+    double th = fmin(1.0, 100 * DBL_EPSILON * (fabs(t) + fabs(h)) / h);
+    dense_eval(d, th, d->ys);
+    mt_roots_eval(c, t + th * h, d->ys, d->gm);
+    d->g0[d->root_which] = d->gm[d->root_which];
+  }
+  d->root_t = NAN;
+}
+
+int mt_dp5_start(void *state, mt_rhs_ctx *c, double t, double span,
+                 const double *y, double *k1, double *h)
+{
+  dp5 *d = state;
+  memcpy(d->y, y, (size_t)d->n * sizeof *y);
+  int rc = mt_rhs_eval(c, t, d->y, d->k1);
+  if (rc > 0)
+    snprintf(c->err + strlen(c->err), MT_ERRMSG_MAX - strlen(c->err),
+             "%sDOPRI5: right-hand side could not be evaluated at t = %.10g",
+             c->err[0] ? "; " : "", t);
+  if (rc)
+    return rc > 0 ? MT_ESOLVER : rc;
+  if ((rc = initial_step(d, c, t, span, h)) < 0)
+    return rc;
+  memcpy(k1, d->k1, (size_t)d->n * sizeof *k1);
+  return 0;
+}
+
+/* Why a segment cannot go on: too many steps or a vanishing step. */
+int mt_dp5_stuck(const mt_rhs_ctx *c, long nstep, long max_steps, double t,
+                 double h)
+{
+  if (nstep >= max_steps)
+    snprintf(c->err, MT_ERRMSG_MAX, "DOPRI5: more than %ld steps in one "
+             "segment at t = %.10g %s", max_steps, t, c->m->time_unit);
+  else if (h < 8 * DBL_EPSILON * fmax(1.0, fabs(t)))
+    snprintf(c->err, MT_ERRMSG_MAX, "DOPRI5: step size underflow at t = "
+             "%.10g %s%s", t, c->m->time_unit,
+             c->stats->n_reject ? " (right-hand side failing or stiff)" : "");
+  else
+    return 0;
+  return MT_ESOLVER;
+}
+
+int mt_dp5_tiny(mt_rhs_ctx *c, double t0, double t1, double *x, double *f)
+{
+  if (!(t1 - t0 < 8 * DBL_EPSILON * fmax(1.0, fabs(t0))))
+    return 0;
+  int rc = mt_rhs_eval(c, t0, x, f);
+  if (rc)
+    return rc > 0 ? 1 : rc; /* too short to matter: keep the state */
+  for (int i = 0; i < c->m->n_state; i++)
+    x[i] += (t1 - t0) * f[i];
+  return 1;
+}
+
+static int dp5_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
+                       double *x, const double *ts, int nts, double *xs,
+                       int *n_done, double *t_stop, int *which)
+{
+  dp5 *d = state;
+  int n = d->n, j = 0, rc, first = 1;
+  double t = t0, h, facold = DP5_FACOLD0, fac;
+  *which = -1;
+  *n_done = 0;
+  *t_stop = t1;
+  if ((rc = mt_dp5_tiny(c, t0, t1, x, d->k1)))
+    return rc < 0 ? rc : 0;
+  if ((rc = mt_dp5_start(d, c, t, t1 - t0, x, d->k1, &h)))
+    return rc;
+  for (long nstep = 0; t < t1; nstep++) {
+    int last = dp5_clip(t, t1, &h);
+    if ((rc = mt_dp5_stuck(c, nstep, d->max_steps, t, h)))
+      return rc;
+    rc = step(d, c, t, h);
+    if (rc < 0)
+      return rc == MT_ENOMEM ? rc : MT_ESOLVER;
+    double err = rc > 0 ? INFINITY : wnorm(d, d->yd, d->y, d->y1);
+    c->stats->n_step++;
+    if (!dp5_control(err, &h, &facold, &fac)) {
+      c->stats->n_reject++;
+      continue;
+    }
+    double t_new = last ? t1 : t + h;
+    if (d->nr || j < nts)
+      dense_prepare(d, h);
+    if (d->nr) {
+      if (first)
+        roots_at_start(d, c, t, h);
+      mt_roots_eval(c, t_new, d->y1, d->g1);
+      double tr;
+      int r = locate_root(d, c, t, h, &tr);
+      if (r >= 0) {
+        emit(d, t, h, tr, ts, nts, xs, &j);
+        dense_eval(d, (tr - t) / h, x);
+        *n_done = j;
+        *t_stop = d->root_t = tr;
+        *which = d->root_which = r;
+        return 1;
+      }
+      memcpy(d->g0, d->g1, (size_t)d->nr * sizeof *d->g0);
+    }
+    emit(d, t, h, t_new, ts, nts, xs, &j);
+    first = 0;
+    t = t_new;
+    memcpy(d->y, d->y1, (size_t)n * sizeof *x);
+    memcpy(d->k1, d->k7, (size_t)n * sizeof *x); /* FSAL */
+    h = fmin(h / fac, d->h_max);
+  }
+  memcpy(x, d->y, (size_t)n * sizeof *x);
+  *n_done = j;
+  *t_stop = t1;
+  return 0;
+}
+
+const mt_backend mt_backend_dopri5 = {"dopri5", dp5_create, dp5_advance,
+                                      dp5_free};

@@ -1,0 +1,478 @@
+/*
+** Many instances of one model (patients, ensemble members) through DOPRI5,
+** MT_LANES at a time: the six stages run as vector operations over the lanes,
+** while every per-instance decision (step size, acceptance, segment restarts,
+** samples) is taken lane by lane with the very functions the scalar
+** integrator uses. Each lane restarts on its own schedule, so an instance's
+** result is bit for bit what mt_sim_run gives, whatever its batch-mates.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "medtwin/error.h"
+#include "solve/dopri5_tab.h"
+#include "solve/integrator.h"
+#include "solve/vec.h"
+
+#define L MT_LANES
+
+typedef struct lane {
+  int inst;           /* instance index, -1 when idle */
+  mt_segments sg;
+  int seg, j, last;   /* segment, next sample, this step ends the segment */
+  double t, h, facold, fac;
+  long nstep;
+  mt_series *out;
+  const double *p;
+  double *x, *mem, *u_basal; /* scalar copies: n_state, n_mem, n_input */
+} lane;
+
+typedef struct batch {
+  mt_sim *s;
+  const mt_model *m;
+  int n, np, ni, nm;
+  mt_v4 *y, *y1, *ys, *k[7], *yd, *p, *u, *mem, *scr;
+  double *rcl;        /* dense output of the lane being sampled: 5 n */
+  void *dp5;          /* scalar DOPRI5 for segment starts */
+  double *k1s;        /* scalar k1 of a starting lane */
+  lane ln[L];
+  int rhs_rc[L], bad[L];
+} batch;
+
+#define LANE(v, i, l) (((double *)(v))[(size_t)(i) * L + (l)])
+
+/* Copy a scalar vector into lane l of an interleaved one, and back. */
+static void put(mt_v4 *v, int l, const double *a, int n)
+{
+  for (int i = 0; i < n; i++)
+    LANE(v, i, l) = a[i];
+}
+
+static void get(const mt_v4 *v, int l, double *a, int n)
+{
+  for (int i = 0; i < n; i++)
+    a[i] = ((const double *)v)[(size_t)i * L + l];
+}
+
+static mt_rhs_ctx lane_ctx(batch *b, lane *ln)
+{
+  const double *u = ln->sg.u + (size_t)ln->seg * b->ni;
+  mt_rhs_ctx c = {b->m, ln->p, u, ln->mem, b->s->ws, &b->s->stats, b->s->err};
+  return c;
+}
+
+/* Samples at exactly time t from the lane's current state. */
+static void lane_sample_here(batch *b, lane *ln, double t, const double *u)
+{
+  int a = ln->j;
+  mt_series *o = ln->out;
+  while (ln->j < o->n && o->t[ln->j] <= t) {
+    memcpy(o->x + (size_t)ln->j * b->n, ln->x, (size_t)b->n * sizeof *ln->x);
+    ln->j++;
+  }
+  mt_sim_finish_rows(b->m, ln->p, u, ln->mem, o, a, ln->j);
+}
+
+/* Enter segment ln->seg: discrete update, boundary samples, restart (a
+** segment too short for a step is crossed with one Euler step, as the
+** scalar integrator does). Returns 1 when the instance is complete. */
+static int lane_segment(batch *b, int l)
+{
+  lane *ln = &b->ln[l];
+  const mt_segments *sg = &ln->sg;
+  for (;;) {
+    const double *u = sg->u + (size_t)ln->seg * b->ni;
+    const double *u_old = ln->seg ? u - b->ni : ln->u_basal;
+    double t1 = sg->t[ln->seg + 1];
+    ln->t = sg->t[ln->seg];
+    if (b->m->on_input)
+      b->m->on_input(ln->t, t1, u_old, u, ln->x, ln->mem);
+    b->s->stats.n_segment++;
+    lane_sample_here(b, ln, ln->t, u);
+    mt_rhs_ctx c = lane_ctx(b, ln);
+    int rc = mt_dp5_tiny(&c, ln->t, t1, ln->x, b->k1s);
+    if (rc < 0)
+      return rc;
+    if (rc == 0) {
+      rc = mt_dp5_start(b->dp5, &c, ln->t, t1 - ln->t, ln->x, b->k1s, &ln->h);
+      if (rc)
+        return rc;
+      put(b->y, l, ln->x, b->n);
+      put(b->k[0], l, b->k1s, b->n);
+      put(b->u, l, u, b->ni);
+      put(b->mem, l, ln->mem, b->nm);
+      ln->facold = DP5_FACOLD0;
+      ln->nstep = 0;
+      return 0;
+    }
+    if (++ln->seg == sg->n) {
+      lane_sample_here(b, ln, sg->t[sg->n], u);
+      return 1;
+    }
+  }
+}
+
+/* Put instance i into lane l (or mark the lane idle when i < 0). Returns 1
+** if the instance completed at once, < 0 on error. */
+static int lane_load(batch *b, int l, int i, const double *const *p,
+                     const mt_schedule *const *sch, double t0, double t_end,
+                     mt_series *out)
+{
+  lane *ln = &b->ln[l];
+  mt_segments_clear(&ln->sg);
+  ln->inst = i;
+  if (i < 0) {
+    memset(b->rhs_rc, 0, sizeof b->rhs_rc);
+    return 0;
+  }
+  mt_sim *s = b->s;
+  int rc = mt_sim_check_samples(s, &out[i], t0, t_end);
+  if (!rc)
+    rc = mt_sim_start_state(s, p[i], NULL, NULL);
+  if (rc)
+    return rc;
+  memcpy(ln->x, s->x, (size_t)b->n * sizeof *ln->x);
+  memcpy(ln->mem, s->mem, (size_t)b->nm * sizeof *ln->mem);
+  memcpy(ln->u_basal, s->u_basal, (size_t)b->ni * sizeof *ln->u_basal);
+  rc = mt_schedule_compile(sch[i], ln->u_basal, t0, t_end, &ln->sg);
+  if (rc)
+    return rc;
+  ln->p = p[i];
+  ln->out = &out[i];
+  ln->seg = ln->j = 0;
+  put(b->p, l, p[i], b->np);
+  return lane_segment(b, l);
+}
+
+/* One batched rhs evaluation; lanes whose rhs failed or gave a non-finite
+** derivative are re-evaluated through the scalar wrapper for its verdict. */
+static void stage_rhs(batch *b, const mt_v4 *t, const mt_v4 *x, mt_v4 *dx)
+{
+  int rc[L];
+  b->m->rhs_lanes((const double *)t, (const double *)x, (const double *)b->p,
+                  (const double *)b->u, (const double *)b->mem,
+                  (double *)dx, rc);
+  mt_v4 nan = {0};
+  for (int i = 0; i < b->n; i++)
+    nan += dx[i] - dx[i]; /* 0 where finite, NaN otherwise */
+  for (int l = 0; l < L; l++) {
+    lane *ln = &b->ln[l];
+    if (ln->inst < 0 || b->bad[l])
+      continue;
+    b->s->stats.n_rhs++;
+    if (rc[l] == 0 && nan[l] == 0)
+      continue;
+    get(x, l, b->k1s, b->n);
+    mt_rhs_ctx c = lane_ctx(b, ln);
+    b->s->stats.n_rhs--; /* counted again by the wrapper */
+    b->bad[l] = mt_rhs_eval(&c, ((const double *)t)[l], b->k1s,
+                            (double *)b->scr);
+  }
+}
+
+/* The six stages of DOPRI5 for all lanes (mirrors step() in dopri5.c). */
+static void stages(batch *b, mt_v4 t, mt_v4 h)
+{
+  int n = b->n;
+  mt_v4 *y = b->y, *ys = b->ys, **k = b->k, tt;
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * A21 * k[0][i];
+  tt = t + C2 * h;
+  stage_rhs(b, &tt, ys, k[1]);
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A31 * k[0][i] + A32 * k[1][i]);
+  tt = t + C3 * h;
+  stage_rhs(b, &tt, ys, k[2]);
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A41 * k[0][i] + A42 * k[1][i] + A43 * k[2][i]);
+  tt = t + C4 * h;
+  stage_rhs(b, &tt, ys, k[3]);
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A51 * k[0][i] + A52 * k[1][i] + A53 * k[2][i] +
+                        A54 * k[3][i]);
+  tt = t + C5 * h;
+  stage_rhs(b, &tt, ys, k[4]);
+  for (int i = 0; i < n; i++)
+    ys[i] = y[i] + h * (A61 * k[0][i] + A62 * k[1][i] + A63 * k[2][i] +
+                        A64 * k[3][i] + A65 * k[4][i]);
+  tt = t + h;
+  stage_rhs(b, &tt, ys, k[5]);
+  for (int i = 0; i < n; i++)
+    b->y1[i] = y[i] + h * (A71 * k[0][i] + A73 * k[2][i] + A74 * k[3][i] +
+                           A75 * k[4][i] + A76 * k[5][i]);
+  stage_rhs(b, &tt, b->y1, k[6]);
+  for (int i = 0; i < n; i++)
+    b->yd[i] = h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] +
+                    E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i]);
+}
+
+/* Samples strictly inside the accepted step [t, t + h) of lane l. */
+static void lane_emit(batch *b, int l, double t_hi)
+{
+  lane *ln = &b->ln[l];
+  mt_series *o = ln->out;
+  double t1 = ln->sg.t[ln->seg + 1];
+  int a = ln->j;
+  while (ln->j < o->n && o->t[ln->j] < t_hi && o->t[ln->j] < t1) {
+    double *row = o->x + (size_t)ln->j * b->n;
+    if (o->t[ln->j] > ln->t)
+      dp5_dense_eval(b->n, b->rcl, (o->t[ln->j] - ln->t) / ln->h, row);
+    else
+      memcpy(row, ln->x, (size_t)b->n * sizeof *row);
+    ln->j++;
+  }
+  mt_sim_finish_rows(b->m, ln->p, ln->sg.u + (size_t)ln->seg * b->ni,
+                     ln->mem, o, a, ln->j);
+}
+
+/* Accept the step of lane l: samples, new state, next step size. Returns
+** 1 when the lane's segment is complete. */
+static int lane_accept(batch *b, int l)
+{
+  lane *ln = &b->ln[l];
+  double t1 = ln->sg.t[ln->seg + 1];
+  double t_new = ln->last ? t1 : ln->t + ln->h;
+  mt_series *o = ln->out;
+  if (ln->j < o->n && o->t[ln->j] < t1) {
+    const double *k[7];
+    for (int s = 0; s < 7; s++)
+      k[s] = (const double *)b->k[s] + l;
+    dp5_dense_prepare(b->n, L, ln->h, (const double *)b->y + l,
+                      (const double *)b->y1 + l, k, b->rcl);
+    lane_emit(b, l, t_new);
+  }
+  ln->t = t_new;
+  for (int i = 0; i < b->n; i++) {
+    LANE(b->y, i, l) = LANE(b->y1, i, l);
+    LANE(b->k[0], i, l) = LANE(b->k[6], i, l); /* FSAL */
+  }
+  ln->h = fmin(ln->h / ln->fac, b->s->cfg.h_max > 0 ? b->s->cfg.h_max
+                                                    : INFINITY);
+  return !(ln->t < t1);
+}
+
+/* After a finished segment: next segment, or the end of the instance
+** (returns 1). */
+static int lane_next(batch *b, int l, double t_end)
+{
+  lane *ln = &b->ln[l];
+  get(b->y, l, ln->x, b->n);
+  if (++ln->seg < ln->sg.n)
+    return lane_segment(b, l);
+  lane_sample_here(b, ln, t_end, ln->sg.u + (size_t)(ln->sg.n - 1) * b->ni);
+  return 1;
+}
+
+/* Per-lane step decisions before the stages; mirrors dp5_advance. */
+static int lane_prepare(batch *b, int l, mt_v4 *t, mt_v4 *h)
+{
+  lane *ln = &b->ln[l];
+  ln->last = dp5_clip(ln->t, ln->sg.t[ln->seg + 1], &ln->h);
+  mt_rhs_ctx c = lane_ctx(b, ln);
+  long max = b->s->cfg.max_steps > 0 ? b->s->cfg.max_steps : 500000;
+  int rc = mt_dp5_stuck(&c, ln->nstep, max, ln->t, ln->h);
+  (*t)[l] = ln->t;
+  (*h)[l] = ln->h;
+  b->bad[l] = 0;
+  return rc;
+}
+
+/* dp5_wnorm for all lanes at once: per lane the same operations in the same
+** order, so each lane's norm is bit for bit the scalar one. */
+static mt_v4 wnorm_lanes(const batch *b)
+{
+  const mt_sim_config *cfg = &b->s->cfg;
+  mt_v4 s = {0};
+  for (int i = 0; i < b->n; i++) {
+    mt_v4 a = mt_v4_abs(b->y[i]), c = mt_v4_abs(b->y1[i]);
+    mt_v4 sc = cfg->atol + cfg->rtol * mt_v4_max(a, c);
+    mt_v4 e = b->yd[i] / sc;
+    s += e * e;
+  }
+  mt_v4 r;
+  for (int l = 0; l < L; l++)
+    r[l] = sqrt(s[l] / b->n);
+  return r;
+}
+
+/* Error check and control for lane l after the stages; 1 if accepted. */
+static int lane_control(batch *b, int l, mt_v4 norm)
+{
+  lane *ln = &b->ln[l];
+  double err = b->bad[l] > 0 ? INFINITY : norm[l];
+  b->s->stats.n_step++;
+  ln->nstep++;
+  if (dp5_control(err, &ln->h, &ln->facold, &ln->fac))
+    return 1;
+  b->s->stats.n_reject++;
+  return 0;
+}
+
+static void batch_free(batch *b)
+{
+  for (int l = 0; l < L; l++) {
+    mt_segments_clear(&b->ln[l].sg);
+    free(b->ln[l].x);
+  }
+  free(b->y);
+  free(b->k1s);
+  if (b->dp5)
+    mt_backend_dopri5.free(b->dp5);
+}
+
+static int batch_init(batch *b, mt_sim *s)
+{
+  memset(b, 0, sizeof *b);
+  const mt_model *m = s->m;
+  b->s = s;
+  b->m = m;
+  b->n = m->n_state;
+  b->np = m->n_param;
+  b->ni = m->n_input;
+  b->nm = m->n_mem;
+  size_t n = (size_t)b->n, blocks = 16 * n + (size_t)b->np + b->ni + b->nm + n;
+  b->y = aligned_alloc(32, blocks * sizeof(mt_v4));
+  b->k1s = malloc(n * sizeof *b->k1s);
+  if (!b->y || !b->k1s || mt_backend_dopri5.create(m, &s->cfg, &b->dp5))
+    return MT_ENOMEM;
+  memset(b->y, 0, blocks * sizeof(mt_v4));
+  mt_v4 *v = b->y;
+  b->y1 = v += n;
+  b->ys = v += n;
+  b->yd = v += n;
+  for (int i = 0; i < 7; i++)
+    b->k[i] = v += n;
+  b->rcl = (double *)(v += n); /* 5 n doubles */
+  b->p = v += 5 * n;
+  b->u = v += b->np;
+  b->mem = v += b->ni;
+  b->scr = v += b->nm;
+  size_t per = n + (size_t)b->nm + b->ni + 3;
+  for (int l = 0; l < L; l++) {
+    lane *ln = &b->ln[l];
+    ln->inst = -1;
+    if (!(ln->x = calloc(per, sizeof *ln->x)))
+      return MT_ENOMEM;
+    ln->mem = ln->x + n;
+    ln->u_basal = ln->mem + b->nm + 1;
+  }
+  return 0;
+}
+
+/* The lane path needs the model's batched rhs, DOPRI5, no state events, and
+** (when built for AVX2) a processor that has it. */
+static int lanes_usable(const mt_sim *s)
+{
+#ifdef __AVX2__
+  if (!__builtin_cpu_supports("avx2"))
+    return 0;
+#endif
+  return s->m->rhs_lanes && s->cfg.solver == MT_SOLVER_DOPRI5 &&
+         !(s->m->n_root > 0);
+}
+
+/* One instance after another, for models or settings without lanes. */
+static int run_each(mt_sim *s, int n, const double *const *p,
+                    const mt_schedule *const *sch, double t0, double t_end,
+                    mt_series *out, int *failed)
+{
+  mt_sim_stats sum = {0};
+  for (int i = 0; i < n; i++) {
+    int rc = mt_sim_run(s, p[i], NULL, NULL, sch[i], t0, t_end, &out[i]);
+    sum.n_rhs += s->stats.n_rhs;
+    sum.n_step += s->stats.n_step;
+    sum.n_reject += s->stats.n_reject;
+    sum.n_segment += s->stats.n_segment;
+    sum.n_root += s->stats.n_root;
+    if (rc) {
+      *failed = i;
+      return rc;
+    }
+  }
+  s->stats = sum;
+  return 0;
+}
+
+/* Advance every active lane by one attempted step. */
+static int batch_step(batch *b, int *failed, int *done)
+{
+  mt_v4 t = {0}, h = {0};
+  for (int l = 0; l < L; l++)
+    if (b->ln[l].inst >= 0 && lane_prepare(b, l, &t, &h)) {
+      *failed = b->ln[l].inst;
+      return MT_ESOLVER;
+    }
+  stages(b, t, h);
+  mt_v4 norm = wnorm_lanes(b);
+  for (int l = 0; l < L; l++) {
+    done[l] = 0;
+    if (b->ln[l].inst < 0)
+      continue;
+    if (b->bad[l] < 0) {
+      *failed = b->ln[l].inst;
+      return MT_ESOLVER;
+    }
+    if (!lane_control(b, l, norm) || !lane_accept(b, l))
+      continue;
+    int rc = lane_next(b, l, b->ln[l].sg.t[b->ln[l].sg.n]);
+    if (rc < 0) {
+      *failed = b->ln[l].inst;
+      return rc;
+    }
+    done[l] = rc;
+  }
+  return 0;
+}
+
+/* Load the next instances into lane l until one is under way or none are
+** left (the lane then goes idle). */
+static int fill(batch *b, int l, int *next, int n, const double *const *p,
+                const mt_schedule *const *sch, double t0, double t_end,
+                mt_series *out, int *failed)
+{
+  for (;;) {
+    int i = *next < n ? (*next)++ : -1;
+    int rc = lane_load(b, l, i, p, sch, t0, t_end, out);
+    if (rc < 0)
+      *failed = i;
+    if (rc != 1)
+      return rc;
+  }
+}
+
+static int active(const batch *b)
+{
+  for (int l = 0; l < L; l++)
+    if (b->ln[l].inst >= 0)
+      return 1;
+  return 0;
+}
+
+int mt_sim_run_many(mt_sim *s, int n, const double *const *p,
+                    const mt_schedule *const *sch, double t0, double t_end,
+                    mt_series *out, int *failed)
+{
+  *failed = -1;
+  memset(&s->stats, 0, sizeof s->stats);
+  s->err[0] = '\0';
+  if (n < 0 || (n > 0 && (!p || !sch || !out))) {
+    snprintf(s->err, sizeof s->err, "invalid batch: n = %d", n);
+    return MT_EINVAL;
+  }
+  if (!lanes_usable(s))
+    return run_each(s, n, p, sch, t0, t_end, out, failed);
+  batch b;
+  int rc = batch_init(&b, s), next = 0, done[L];
+  for (int l = 0; !rc && l < L; l++)
+    rc = fill(&b, l, &next, n, p, sch, t0, t_end, out, failed);
+  while (!rc && active(&b)) {
+    rc = batch_step(&b, failed, done);
+    for (int l = 0; !rc && l < L; l++)
+      if (done[l])
+        rc = fill(&b, l, &next, n, p, sch, t0, t_end, out, failed);
+  }
+  batch_free(&b);
+  return rc;
+}
