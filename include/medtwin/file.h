@@ -17,6 +17,13 @@ int mt_afile_open(const char *path, mt_afile **out, char *err, size_t errlen);
 FILE *mt_afile_stream(mt_afile *f);
 /* Flush, fsync and rename into place; frees f. 0 or MT_EIO. */
 int mt_afile_commit(mt_afile *f, char *err, size_t errlen);
+/*
+** Commit n files together: every one is completed and checked before any is
+** renamed into place; if a rename still fails, the files already renamed by
+** this call are removed again, so either all n appear or none does. Frees
+** every f. 0 or MT_EIO with a message naming the path.
+*/
+int mt_afile_commit_all(mt_afile **f, int n, char *err, size_t errlen);
 /* Remove the temporary file; frees f. NULL-safe. */
 void mt_afile_abort(mt_afile *f);
 

@@ -94,10 +94,12 @@ typedef struct mt_model {
   /*
   ** Called at the start of every input segment [t, t_next), before the
   ** integrator restarts: update discrete memory (e.g. the meal size that
-  ** drives gastric emptying). u_old is the previous segment's input.
+  ** drives gastric emptying, and coefficients that depend only on it, so
+  ** rhs need not recompute them). u_old is the previous segment's input.
   */
-  void (*on_input)(double t, double t_next, const double *u_old,
-                   const double *u_new, const double *x, double *mem);
+  void (*on_input)(double t, double t_next, const double *p,
+                   const double *u_old, const double *u_new, const double *x,
+                   double *mem);
   /* State events: n_root functions g; a sign change is located and on_root
   ** may modify the state and memory before integration restarts. */
   int n_root;

@@ -51,7 +51,6 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name))
       return commands[i].run(argc - 1, argv + 1);
-  cli_fail(EXIT_USAGE, "unknown command '%s'", cmd);
-  usage(stderr);
-  return EXIT_USAGE;
+  return cli_fail(EXIT_USAGE, "unknown command '%s' (run 'medtwin --help' "
+                  "for the list)", cmd);
 }

@@ -69,9 +69,10 @@ static int parse_opts(int argc, char **argv, opts *o)
     } else if (!strcmp(a, "--json")) {
       o->json = 1;
       continue;
-    } else if (!v || strncmp(a, "--", 2)) {
-      return cli_fail(EXIT_USAGE, "simulate: unexpected argument '%s'%s", a,
-                      v ? "" : " (or missing value)");
+    } else if (strncmp(a, "--", 2)) {
+      return cli_fail(EXIT_USAGE, "simulate: unexpected argument '%s'", a);
+    } else if (!v || !strncmp(v, "--", 2)) {
+      return cli_fail(EXIT_USAGE, "simulate: %s: missing value", a);
     } else if (!strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--patient")) o->patient = v;
     else if (!strcmp(a, "--scenario")) o->scenario = v;
@@ -81,7 +82,8 @@ static int parse_opts(int argc, char **argv, opts *o)
     else if (!strcmp(a, "--atol")) rc = parse_tol(a, v, &o->cfg.atol);
     else if (!strcmp(a, "--solver")) {
       if (!strcmp(v, "cvode")) o->cfg.solver = MT_SOLVER_CVODE;
-      else if (strcmp(v, "dopri5"))
+      else if (!strcmp(v, "dopri5")) o->cfg.solver = MT_SOLVER_DOPRI5;
+      else
         return cli_fail(EXIT_USAGE, "simulate: --solver: expected dopri5 or "
                         "cvode, got '%s'", v);
     } else
@@ -92,7 +94,7 @@ static int parse_opts(int argc, char **argv, opts *o)
   }
   if (!o->patient || !o->scenario)
     return cli_fail(EXIT_USAGE, "simulate: --patient and --scenario are "
-                    "required\n%s", usage_text);
+                    "required (run 'medtwin simulate --help')");
   return 0;
 }
 
@@ -200,23 +202,18 @@ static int write_svg(FILE *f, const run *r)
 static int write_outputs(const opts *o, const run *r)
 {
   char err[MT_ERRMSG_MAX] = "";
-  mt_afile *fc = NULL, *fs = NULL;
-  int rc = 0;
-  if (o->csv && !(rc = mt_afile_open(o->csv, &fc, err, sizeof err)))
-    write_csv(mt_afile_stream(fc), r);
-  if (!rc && o->svg && !(rc = mt_afile_open(o->svg, &fs, err, sizeof err)) &&
-      (rc = write_svg(mt_afile_stream(fs), r)))
+  mt_afile *f[2] = {NULL, NULL};
+  int rc = 0, n = 0;
+  if (o->csv && !(rc = mt_afile_open(o->csv, &f[n], err, sizeof err)))
+    write_csv(mt_afile_stream(f[n++]), r);
+  if (!rc && o->svg && !(rc = mt_afile_open(o->svg, &f[n], err, sizeof err)) &&
+      (rc = write_svg(mt_afile_stream(f[n++]), r)))
     snprintf(err, sizeof err, "%s: cannot write the plot", o->svg);
-  if (!rc && fc) {
-    rc = mt_afile_commit(fc, err, sizeof err);
-    fc = NULL;
-  }
-  if (!rc && fs) {
-    rc = mt_afile_commit(fs, err, sizeof err);
-    fs = NULL;
-  }
-  mt_afile_abort(fc);
-  mt_afile_abort(fs);
+  if (!rc)
+    rc = mt_afile_commit_all(f, n, err, sizeof err);
+  else
+    for (int i = 0; i < n; i++)
+      mt_afile_abort(f[i]);
   return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
 }
 
@@ -244,7 +241,7 @@ static int print_json(const opts *o, const run *r)
       g->min_mgdl, "max_mgdl", g->max_mgdl);
   if (!j)
     return cli_fail(EXIT_RUNTIME, "cannot build the JSON summary");
-  int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  int rc = json_dumpf(j, stdout, JSON_INDENT(2));
   json_decref(j);
   putchar('\n');
   return rc ? EXIT_RUNTIME : 0;

@@ -54,27 +54,61 @@ int mt_afile_open(const char *path, mt_afile **out, char *err, size_t errlen)
 
 FILE *mt_afile_stream(mt_afile *f) { return f->f; }
 
-int mt_afile_commit(mt_afile *a, char *err, size_t errlen)
+/* Flush and sync a file's content and close it; 0 or MT_EIO. */
+static int finish(mt_afile *a, char *err, size_t errlen)
 {
   int bad = fflush(a->f) != 0 || ferror(a->f);
-  if (!a->tmp) {
-    free(a);
-    if (bad)
-      snprintf(err, errlen, "standard output: write failed");
-    return bad ? MT_EIO : 0;
+  if (a->tmp) {
+    bad = bad || fsync(fileno(a->f)) != 0;
+    bad = fclose(a->f) != 0 || bad;
+    a->f = NULL;
   }
-  bad = bad || fsync(fileno(a->f)) != 0;
-  bad = fclose(a->f) != 0 || bad;
-  a->f = NULL;
-  if (bad || rename(a->tmp, a->path) != 0) {
-    snprintf(err, errlen, "%s: cannot write: %s", a->path, strerror(errno));
-    mt_afile_abort(a);
+  if (bad)
+    snprintf(err, errlen, "%s: cannot write: %s",
+             a->path ? a->path : "standard output", strerror(errno));
+  return bad ? MT_EIO : 0;
+}
+
+/* A destination that rename() would refuse (a directory) fails early. */
+static int check_dest(const mt_afile *a, char *err, size_t errlen)
+{
+  struct stat st;
+  if (a->tmp && stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: cannot write: %s", a->path, strerror(EISDIR));
     return MT_EIO;
   }
-  free(a->tmp);
-  a->tmp = NULL;
-  mt_afile_abort(a);
   return 0;
+}
+
+int mt_afile_commit_all(mt_afile **f, int n, char *err, size_t errlen)
+{
+  int rc = 0, done = 0;
+  for (int i = 0; i < n && !rc; i++)
+    rc = finish(f[i], err, errlen);
+  for (int i = 0; i < n && !rc; i++)
+    rc = check_dest(f[i], err, errlen);
+  for (; done < n && !rc; done++)
+    if (f[done]->tmp && rename(f[done]->tmp, f[done]->path) != 0) {
+      snprintf(err, errlen, "%s: cannot write: %s", f[done]->path,
+               strerror(errno));
+      rc = MT_EIO;
+      break;
+    }
+  for (int i = 0; i < n; i++) {
+    if (i < done && f[i]->tmp) { /* renamed: undo on failure, else keep */
+      if (rc)
+        unlink(f[i]->path);
+      free(f[i]->tmp);
+      f[i]->tmp = NULL;
+    }
+    mt_afile_abort(f[i]);
+  }
+  return rc;
+}
+
+int mt_afile_commit(mt_afile *a, char *err, size_t errlen)
+{
+  return mt_afile_commit_all(&a, 1, err, errlen);
 }
 
 void mt_afile_abort(mt_afile *a)

@@ -5,8 +5,9 @@
 #ifndef MT_CORE_VMATH_H
 #define MT_CORE_VMATH_H
 
-/* y[i] = tanh(x[i]) for i < 4 (glibc's libmvec AVX2 kernel where the
-** processor has it, libm's tanh otherwise; both within 4 ulp). */
-void mt_tanh4(const double *x, double *y);
+/* y[i] = exp(x[i]) and log(x[i]) for i < 4 (glibc's libmvec AVX2 kernels
+** where the processor has them, libm otherwise; within 4 ulp). */
+void mt_exp4(const double *x, double *y);
+void mt_log4(const double *x, double *y);
 
 #endif

@@ -23,7 +23,7 @@ static const mt_var state[UVA_NX] = {
    MT_VAR_NONNEG},
   {"Ip", "pmol/kg", "insulin mass in plasma", 0, 500, MT_VAR_NONNEG},
   {"X", "pmol/L", "insulin action on glucose utilisation", -1000, 5000, 0},
-  {"UVA_I1", "pmol/L", "first delayed insulin signal (I')", 0, 5000, 0},
+  {"I1", "pmol/L", "first delayed insulin signal (I')", 0, 5000, 0},
   {"Id", "pmol/L", "delayed insulin signal acting on EGP", 0, 5000, 0},
   {"Il", "pmol/kg", "insulin mass in the liver", 0, 500, MT_VAR_NONNEG},
   {"Isc1", "pmol/kg", "subcutaneous insulin, first compartment", 0, 1e5,
@@ -54,6 +54,9 @@ static const mt_var obs[2] = {
 static const char *const mem_doc[UVA_NM] = {
   "stomach content Qsto1+Qsto2 when the current meal started (mg)",
   "carbohydrate eaten so far in the current meal, this minute included (g)",
+  "meal size D driving gastric emptying: the sum of the two above",
+  "slope alpha = 5/(2 D (1 - b)) of gastric emptying (1/mg)",
+  "slope beta = 5/(2 D d) of gastric emptying (1/mg)",
 };
 
 #define P(name) p[UVA_##name]
@@ -61,15 +64,25 @@ static const char *const mem_doc[UVA_NM] = {
 /* Gastric emptying rate (Dalla Man 2006, eq. 9), with the meal size D as the
 ** reference computes it (mg at meal start plus grams eaten so far). Shared by
 ** the scalar and the lane-batched rhs. */
-double mt_uva_kempt(double kmax, double kmin, double b, double d, double qsto,
-                    double D)
+double mt_uva_kempt(const double *p, const double *mem, double qsto)
 {
+  double D = mem[UVA_M_D];
   if (!(D > 0))
-    return kmax;
-  double aa = 5.0 / 2.0 / (1.0 - b) / D, cc = 5.0 / 2.0 / d / D;
-  double arg[4] = {aa * (qsto - b * D), cc * (qsto - d * D), 0, 0}, th[4];
-  mt_tanh4(arg, th);
-  return mt_uva_kempt_from(kmax, kmin, th[0], th[1]);
+    return P(kmax);
+  double arg[4] = {2.0 * mem[UVA_M_AA] * (qsto - P(b) * D),
+                   2.0 * mem[UVA_M_CC] * (qsto - P(d) * D), 0, 0}, e[4];
+  mt_exp4(arg, e);
+  return mt_uva_kempt_from(P(kmax), P(kmin), e[0], e[1]);
+}
+
+/* The meal size D and the tanh slopes of eq. 9, which change only when D
+** does: alpha = 5 / (2 D (1 - b)), beta = 5 / (2 D d). */
+static void set_meal(const double *p, double *mem)
+{
+  double D = mem[UVA_M_QSTO0] + mem[UVA_M_FOOD];
+  mem[UVA_M_D] = D;
+  mem[UVA_M_AA] = D > 0 ? 5.0 / 2.0 / (1.0 - P(b)) / D : 0.0;
+  mem[UVA_M_CC] = D > 0 ? 5.0 / 2.0 / P(d) / D : 0.0;
 }
 
 /*
@@ -85,8 +98,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   double cho_mg = u[UVA_U_CHO] * 1000.0;                /* g/min -> mg/min */
   double ins = u[UVA_U_INS] * 6000.0 / P(BW);           /* U/min -> pmol/kg/min */
   double qsto = x[UVA_QSTO1] + x[UVA_QSTO2];
-  double kgut = mt_uva_kempt(P(kmax), P(kmin), P(b), P(d), qsto,
-                             mem[UVA_M_QSTO0] + mem[UVA_M_FOOD]);
+  double kgut = mt_uva_kempt(p, mem, qsto);
 
   dx[UVA_QSTO1] = -P(kmax) * x[UVA_QSTO1] + cho_mg;
   dx[UVA_QSTO2] = P(kmax) * x[UVA_QSTO1] - kgut * x[UVA_QSTO2];
@@ -156,6 +168,7 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
     x0[i] = x[i];
   mem[UVA_M_QSTO0] = x0[UVA_QSTO1] + x0[UVA_QSTO2];
   mem[UVA_M_FOOD] = 0;
+  set_meal(p, mem);
   u_basal[UVA_U_CHO] = 0;
   u_basal[UVA_U_INS] = P(u2ss) * P(BW) / 6000.0; /* U/min */
   return P(BW) > 0 && P(Vg) > 0 && P(Vi) > 0 ? 0 : -1;
@@ -163,10 +176,10 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
 
 /* A meal starts when carbohydrate intake goes from zero to positive: the
 ** stomach content is remembered and the grams eaten are counted from zero. */
-static void on_input(double t, double t_next, const double *u_old,
-                     const double *u_new, const double *x, double *mem)
+static void on_input(double t, double t_next, const double *p,
+                     const double *u_old, const double *u_new,
+                     const double *x, double *mem)
 {
-  (void)t;
   if (!(u_new[UVA_U_CHO] > 0))
     return;
   if (!(u_old[UVA_U_CHO] > 0)) {
@@ -174,6 +187,7 @@ static void on_input(double t, double t_next, const double *u_old,
     mem[UVA_M_FOOD] = 0;
   }
   mem[UVA_M_FOOD] += u_new[UVA_U_CHO] * (t_next - t);
+  set_meal(p, mem);
 }
 
 const mt_model mt_model_uva_padova_t1d = {

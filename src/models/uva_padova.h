@@ -58,14 +58,19 @@ enum {
 enum { UVA_QSTO1, UVA_QSTO2, UVA_QGUT, UVA_GP, UVA_GT, UVA_IP, UVA_X, UVA_I1,
        UVA_ID, UVA_IL, UVA_ISC1, UVA_ISC2, UVA_GS, UVA_NX };
 enum { UVA_U_CHO, UVA_U_INS, UVA_NU };
-enum { UVA_M_QSTO0, UVA_M_FOOD, UVA_NM };
+enum { UVA_M_QSTO0, UVA_M_FOOD, UVA_M_D, UVA_M_AA, UVA_M_CC, UVA_NM };
 
-double mt_uva_kempt(double kmax, double kmin, double b, double d, double qsto,
-                    double D);
-/* kempt from the two tanh terms of Dalla Man 2006, eq. 9. */
-static inline double mt_uva_kempt_from(double kmax, double kmin, double ta,
-                                       double tc)
+double mt_uva_kempt(const double *p, const double *mem, double qsto);
+/*
+** kempt (Dalla Man 2006, eq. 9) from ea = exp(2 alpha (qsto - b D)) and
+** ec = exp(2 beta (qsto - d D)), with tanh(z) = 1 - 2 / (exp(2z) + 1): exact
+** at +-1 when exp saturates, within 1e-16 absolute elsewhere, and one exp per
+** term instead of a costlier tanh.
+*/
+static inline double mt_uva_kempt_from(double kmax, double kmin, double ea,
+                                       double ec)
 {
+  double ta = 1.0 - 2.0 / (ea + 1.0), tc = 1.0 - 2.0 / (ec + 1.0);
   return kmin + (kmax - kmin) / 2.0 * (ta - tc + 2.0);
 }
 void mt_uva_rhs_lanes(const double *t, const double *x, const double *p,

@@ -2,8 +2,8 @@
 ** The UVA/Padova right-hand side for MT_LANES patients at once, mirroring
 ** rhs() in uva_padova.c operation for operation so that every lane is
 ** bit-identical to the scalar model (checked by tests/unit/models.c). The
-** gastric emptying rate, which needs tanh, is computed lane by lane with the
-** scalar function itself.
+** gastric emptying rate takes its exponentials from the same vector kernel
+** as the scalar model.
 */
 #include "core/vmath.h"
 #include "models/uva_padova.h"
@@ -15,17 +15,21 @@
 #define SET(i, v) (((mt_v4 *)dx)[UVA_##i] = (v))
 
 /* mt_uva_kempt for every lane: the same operations per lane as the scalar
-** function, with the tanh terms of all lanes in two vector calls. */
+** function, with the exponentials of all lanes in two vector calls. */
 static mt_v4 gastric(const double *p, mt_v4 qsto, const double *mem)
 {
   const mt_v4 *mv = (const mt_v4 *)mem;
-  mt_v4 D = mv[UVA_M_QSTO0] + mv[UVA_M_FOOD], ta, tc;
-  mt_v4 aa = 5.0 / 2.0 / (1.0 - PV(b)) / D * (qsto - PV(b) * D);
-  mt_v4 cc = 5.0 / 2.0 / PV(d) / D * (qsto - PV(d) * D);
-  mt_tanh4((const double *)&aa, (double *)&ta);
-  mt_tanh4((const double *)&cc, (double *)&tc);
-  mt_v4 k = PV(kmin) + (PV(kmax) - PV(kmin)) / 2.0 * (ta - tc + 2.0);
+  mt_v4 D = mv[UVA_M_D], ta, tc;
   mt_m4 meal = D > 0;
+  if (!(meal[0] | meal[1] | meal[2] | meal[3]))
+    return PV(kmax); /* no lane has eaten yet */
+  mt_v4 aa = 2.0 * mv[UVA_M_AA] * (qsto - PV(b) * D);
+  mt_v4 cc = 2.0 * mv[UVA_M_CC] * (qsto - PV(d) * D), ea, ec;
+  mt_exp4((const double *)&aa, (double *)&ea);
+  mt_exp4((const double *)&cc, (double *)&ec);
+  ta = 1.0 - 2.0 / (ea + 1.0);
+  tc = 1.0 - 2.0 / (ec + 1.0);
+  mt_v4 k = PV(kmin) + (PV(kmax) - PV(kmin)) / 2.0 * (ta - tc + 2.0);
   return (mt_v4)((meal & (mt_m4)k) | (~meal & (mt_m4)PV(kmax)));
 }
 

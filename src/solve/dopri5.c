@@ -290,7 +290,9 @@ static int dp5_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
       return rc == MT_ENOMEM ? rc : MT_ESOLVER;
     double err = rc > 0 ? INFINITY : wnorm(d, d->yd, d->y, d->y1);
     c->stats->n_step++;
-    if (!dp5_control(err, &h, &facold, &fac)) {
+    double e4[4] = {err, err, err, err}, pw17[4], pw04[4];
+    dp5_powers4(e4, pw17, pw04);
+    if (!dp5_control(err, pw17[0], pw04[0], &h, &facold, &fac)) {
       c->stats->n_reject++;
       continue;
     }

@@ -50,6 +50,8 @@
 */
 #include <math.h>
 
+#include "core/vmath.h"
+
 /* Weighted RMS norm of v with scale from y0 and y1 (HNW II.4, eq. 4.11). */
 static inline double dp5_wnorm(int n, int st, double atol, double rtol,
                                const double *v, const double *y0,
@@ -96,22 +98,39 @@ static inline void dp5_dense_prepare(int n, int st, double h, const double *y,
   }
 }
 
-/* Step-size control after a step of size *h with error err (HNW IV.2, PI
-** control with beta = 0.04 as in DOPRI5). On rejection shrinks *h and
-** returns 0; on acceptance returns 1 and sets *fac, the divisor of the next
-** step, and updates *facold, which holds the previous error to the power
-** beta (so one pow per step is saved). */
-static inline int dp5_control(double err, double *h, double *facold,
-                              double *fac)
+/* The powers step-size control needs, for up to four steps at once: pw17 =
+** err^0.17 and pw04 = max(err, 1e-4)^0.04 (HNW IV.2, PI control with
+** beta = 0.04 as in DOPRI5), as exp(a log err): one log and two exp vector
+** calls serve every lane. */
+static inline void dp5_powers4(const double *err, double *pw17, double *pw04)
+{
+  const double log_1e4 = -9.2103403719761836; /* log(1e-4) */
+  double l[4], a[4], c[4];
+  mt_log4(err, l);
+  for (int i = 0; i < 4; i++) {
+    a[i] = 0.17 * l[i];
+    c[i] = 0.04 * fmax(l[i], log_1e4);
+  }
+  mt_exp4(a, pw17);
+  mt_exp4(c, pw04);
+}
+
+/*
+** Step-size control after a step of size *h with error err and its powers
+** (dp5_powers4). On rejection shrinks *h and returns 0; on acceptance returns
+** 1, sets *fac, the divisor of the next step, and updates *facold, which
+** holds the previous accepted error to the power beta.
+*/
+static inline int dp5_control(double err, double pw17, double pw04, double *h,
+                              double *facold, double *fac)
 {
   if (!(err <= 1.0)) {
-    double fac11 = isfinite(err) ? pow(err, 0.2 - 0.04 * 0.75) : 10.0;
+    double fac11 = isfinite(err) ? pw17 : 10.0;
     *h /= fmin(5.0, fac11 / 0.9);
     return 0;
   }
-  double fac11 = pow(err, 0.2 - 0.04 * 0.75);
-  *fac = fmax(0.1, fmin(5.0, fac11 / *facold / 0.9));
-  *facold = pow(fmax(err, 1e-4), 0.04);
+  *fac = fmax(0.1, fmin(5.0, pw17 / *facold / 0.9));
+  *facold = pw04;
   return 1;
 }
 

@@ -6,6 +6,10 @@
 ** integrator uses. Each lane restarts on its own schedule, so an instance's
 ** result is bit for bit what mt_sim_run gives, whatever its batch-mates.
 */
+#include <float.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +38,11 @@ typedef struct batch {
   const mt_model *m;
   int n, np, ni, nm;
   mt_v4 *y, *y1, *ys, *k[7], *yd, *p, *u, *mem, *scr;
-  double *rcl;        /* dense output of the lane being sampled: 5 n */
+  double *rcl[L];     /* dense output of each lane: 5 n contiguous */
   void *dp5;          /* scalar DOPRI5 for segment starts */
   double *k1s;        /* scalar k1 of a starting lane */
   lane ln[L];
-  int rhs_rc[L], bad[L];
+  int rhs_rc[L], bad[L], n_active;
 } batch;
 
 #define LANE(v, i, l) (((double *)(v))[(size_t)(i) * L + (l)])
@@ -88,7 +92,7 @@ static int lane_segment(batch *b, int l)
     double t1 = sg->t[ln->seg + 1];
     ln->t = sg->t[ln->seg];
     if (b->m->on_input)
-      b->m->on_input(ln->t, t1, u_old, u, ln->x, ln->mem);
+      b->m->on_input(ln->t, t1, ln->p, u_old, u, ln->x, ln->mem);
     b->s->stats.n_segment++;
     lane_sample_here(b, ln, ln->t, u);
     mt_rhs_ctx c = lane_ctx(b, ln);
@@ -122,6 +126,7 @@ static int lane_load(batch *b, int l, int i, const double *const *p,
 {
   lane *ln = &b->ln[l];
   mt_segments_clear(&ln->sg);
+  b->n_active += (i >= 0) - (ln->inst >= 0);
   ln->inst = i;
   if (i < 0) {
     memset(b->rhs_rc, 0, sizeof b->rhs_rc);
@@ -154,15 +159,15 @@ static void stage_rhs(batch *b, const mt_v4 *t, const mt_v4 *x, mt_v4 *dx)
   b->m->rhs_lanes((const double *)t, (const double *)x, (const double *)b->p,
                   (const double *)b->u, (const double *)b->mem,
                   (double *)dx, rc);
-  mt_v4 nan = {0};
+  mt_m4 fine = {-1, -1, -1, -1}; /* per lane: every derivative finite */
   for (int i = 0; i < b->n; i++)
-    nan += dx[i] - dx[i]; /* 0 where finite, NaN otherwise */
-  for (int l = 0; l < L; l++) {
+    fine &= mt_v4_abs(dx[i]) < INFINITY;
+  b->s->stats.n_rhs += b->n_active;
+  int ok = (rc[0] | rc[1] | rc[2] | rc[3]) == 0 &&
+           (fine[0] & fine[1] & fine[2] & fine[3]) != 0;
+  for (int l = 0; !ok && l < L; l++) {
     lane *ln = &b->ln[l];
-    if (ln->inst < 0 || b->bad[l])
-      continue;
-    b->s->stats.n_rhs++;
-    if (rc[l] == 0 && nan[l] == 0)
+    if (ln->inst < 0 || b->bad[l] || (rc[l] == 0 && fine[l]))
       continue;
     get(x, l, b->k1s, b->n);
     mt_rhs_ctx c = lane_ctx(b, ln);
@@ -218,7 +223,7 @@ static void lane_emit(batch *b, int l, double t_hi)
   while (ln->j < o->n && o->t[ln->j] < t_hi && o->t[ln->j] < t1) {
     double *row = o->x + (size_t)ln->j * b->n;
     if (o->t[ln->j] > ln->t)
-      dp5_dense_eval(b->n, b->rcl, (o->t[ln->j] - ln->t) / ln->h, row);
+      dp5_dense_eval(b->n, b->rcl[l], (o->t[ln->j] - ln->t) / ln->h, row);
     else
       memcpy(row, ln->x, (size_t)b->n * sizeof *row);
     ln->j++;
@@ -227,27 +232,47 @@ static void lane_emit(batch *b, int l, double t_hi)
                      ln->mem, o, a, ln->j);
 }
 
-/* Accept the step of lane l: samples, new state, next step size. Returns
-** 1 when the lane's segment is complete. */
+/* Whether lane l has samples inside its current segment. */
+static int wants_dense(const batch *b, int l)
+{
+  const lane *ln = &b->ln[l];
+  return ln->j < ln->out->n && ln->out->t[ln->j] < ln->sg.t[ln->seg + 1];
+}
+
+/* Dense-output coefficients of every lane's step at once: dp5_dense_prepare
+** with vector operations, the same per lane, written out lane by lane so
+** that each lane's samples read contiguous memory. */
+static void dense_lanes(batch *b, mt_v4 h)
+{
+  int n = b->n;
+  mt_v4 *const *k = b->k;
+  for (int i = 0; i < n; i++) {
+    mt_v4 ydiff = b->y1[i] - b->y[i], bspl = h * k[0][i] - ydiff;
+    mt_v4 r4 = ydiff - h * k[6][i] - bspl;
+    mt_v4 r5 = h * (D1 * k[0][i] + D3 * k[2][i] + D4 * k[3][i] +
+                    D5 * k[4][i] + D6 * k[5][i] + D7 * k[6][i]);
+    for (int l = 0; l < L; l++) {
+      double *r = b->rcl[l] + i;
+      r[0] = b->y[i][l];
+      r[n] = ydiff[l];
+      r[2 * n] = bspl[l];
+      r[3 * n] = r4[l];
+      r[4 * n] = r5[l];
+    }
+  }
+}
+
+/* Accept the step of lane l: samples, new time, next step size (the new
+** state is copied for all accepted lanes at once). Returns 1 when the
+** lane's segment is complete. */
 static int lane_accept(batch *b, int l)
 {
   lane *ln = &b->ln[l];
   double t1 = ln->sg.t[ln->seg + 1];
   double t_new = ln->last ? t1 : ln->t + ln->h;
-  mt_series *o = ln->out;
-  if (ln->j < o->n && o->t[ln->j] < t1) {
-    const double *k[7];
-    for (int s = 0; s < 7; s++)
-      k[s] = (const double *)b->k[s] + l;
-    dp5_dense_prepare(b->n, L, ln->h, (const double *)b->y + l,
-                      (const double *)b->y1 + l, k, b->rcl);
+  if (wants_dense(b, l))
     lane_emit(b, l, t_new);
-  }
   ln->t = t_new;
-  for (int i = 0; i < b->n; i++) {
-    LANE(b->y, i, l) = LANE(b->y1, i, l);
-    LANE(b->k[0], i, l) = LANE(b->k[6], i, l); /* FSAL */
-  }
   ln->h = fmin(ln->h / ln->fac, b->s->cfg.h_max > 0 ? b->s->cfg.h_max
                                                     : INFINITY);
   return !(ln->t < t1);
@@ -270,9 +295,12 @@ static int lane_prepare(batch *b, int l, mt_v4 *t, mt_v4 *h)
 {
   lane *ln = &b->ln[l];
   ln->last = dp5_clip(ln->t, ln->sg.t[ln->seg + 1], &ln->h);
-  mt_rhs_ctx c = lane_ctx(b, ln);
   long max = b->s->cfg.max_steps > 0 ? b->s->cfg.max_steps : 500000;
-  int rc = mt_dp5_stuck(&c, ln->nstep, max, ln->t, ln->h);
+  int rc = 0;
+  if (ln->nstep >= max || ln->h < 8 * DBL_EPSILON * fmax(1.0, fabs(ln->t))) {
+    mt_rhs_ctx c = lane_ctx(b, ln);
+    rc = mt_dp5_stuck(&c, ln->nstep, max, ln->t, ln->h);
+  }
   (*t)[l] = ln->t;
   (*h)[l] = ln->h;
   b->bad[l] = 0;
@@ -291,20 +319,25 @@ static mt_v4 wnorm_lanes(const batch *b)
     mt_v4 e = b->yd[i] / sc;
     s += e * e;
   }
+  s /= (double)b->n;
+#ifdef __AVX__
+  return _mm256_sqrt_pd(s); /* correctly rounded, as sqrt() */
+#else
   mt_v4 r;
   for (int l = 0; l < L; l++)
-    r[l] = sqrt(s[l] / b->n);
+    r[l] = sqrt(s[l]);
   return r;
+#endif
 }
 
 /* Error check and control for lane l after the stages; 1 if accepted. */
-static int lane_control(batch *b, int l, mt_v4 norm)
+static int lane_control(batch *b, int l, const double *err,
+                        const double *pw17, const double *pw04)
 {
   lane *ln = &b->ln[l];
-  double err = b->bad[l] > 0 ? INFINITY : norm[l];
   b->s->stats.n_step++;
   ln->nstep++;
-  if (dp5_control(err, &ln->h, &ln->facold, &ln->fac))
+  if (dp5_control(err[l], pw17[l], pw04[l], &ln->h, &ln->facold, &ln->fac))
     return 1;
   b->s->stats.n_reject++;
   return 0;
@@ -344,7 +377,9 @@ static int batch_init(batch *b, mt_sim *s)
   b->yd = v += n;
   for (int i = 0; i < 7; i++)
     b->k[i] = v += n;
-  b->rcl = (double *)(v += n); /* 5 n doubles */
+  for (int l = 0; l < L; l++) /* 5 n doubles each: 5 n vectors in all */
+    b->rcl[l] = (double *)(v + n) + (size_t)l * 5 * n;
+  v += n;
   b->p = v += 5 * n;
   b->u = v += b->np;
   b->mem = v += b->ni;
@@ -395,10 +430,22 @@ static int run_each(mt_sim *s, int n, const double *const *p,
   return 0;
 }
 
+/* y = y1 and k1 = k7 (FSAL) in the lanes whose step was accepted. */
+static void commit_lanes(batch *b, const int *acc)
+{
+  mt_m4 m = {acc[0] ? -1 : 0, acc[1] ? -1 : 0, acc[2] ? -1 : 0,
+             acc[3] ? -1 : 0};
+  for (int i = 0; i < b->n; i++) {
+    b->y[i] = (mt_v4)((m & (mt_m4)b->y1[i]) | (~m & (mt_m4)b->y[i]));
+    b->k[0][i] = (mt_v4)((m & (mt_m4)b->k[6][i]) | (~m & (mt_m4)b->k[0][i]));
+  }
+}
+
 /* Advance every active lane by one attempted step. */
 static int batch_step(batch *b, int *failed, int *done)
 {
   mt_v4 t = {0}, h = {0};
+  int acc[L] = {0}, end[L] = {0};
   for (int l = 0; l < L; l++)
     if (b->ln[l].inst >= 0 && lane_prepare(b, l, &t, &h)) {
       *failed = b->ln[l].inst;
@@ -406,6 +453,11 @@ static int batch_step(batch *b, int *failed, int *done)
     }
   stages(b, t, h);
   mt_v4 norm = wnorm_lanes(b);
+  double err[L], pw17[L], pw04[L];
+  for (int l = 0; l < L; l++)
+    err[l] = b->bad[l] > 0 ? INFINITY : norm[l];
+  dp5_powers4(err, pw17, pw04);
+  int dense = 0;
   for (int l = 0; l < L; l++) {
     done[l] = 0;
     if (b->ln[l].inst < 0)
@@ -414,7 +466,17 @@ static int batch_step(batch *b, int *failed, int *done)
       *failed = b->ln[l].inst;
       return MT_ESOLVER;
     }
-    if (!lane_control(b, l, norm) || !lane_accept(b, l))
+    acc[l] = lane_control(b, l, err, pw17, pw04);
+    dense |= acc[l] && wants_dense(b, l);
+  }
+  if (dense)
+    dense_lanes(b, h);
+  for (int l = 0; l < L; l++)
+    if (acc[l])
+      end[l] = lane_accept(b, l);
+  commit_lanes(b, acc);
+  for (int l = 0; l < L; l++) {
+    if (!end[l])
       continue;
     int rc = lane_next(b, l, b->ln[l].sg.t[b->ln[l].sg.n]);
     if (rc < 0) {

@@ -129,13 +129,28 @@ static void inputs_at(const mt_schedule *s, const double *basal, double t,
 
 /* Collect candidate boundaries in (t0, t_end); bite ticks are marked by
 ** being listed in `forced` as well. */
+/* The bite ticks e->t0 + k of a pulse that fall inside [t0, t_end): k in
+** [*k0, *k1). */
+static void bite_range(const ev *e, double t0, double t_end, double *k0,
+                       double *k1)
+{
+  double hi = fmin(e->t1, t_end);
+  *k0 = t0 > e->t0 ? floor(t0 - e->t0) : 0.0;
+  *k1 = hi > e->t0 ? ceil(hi - e->t0) : 0.0;
+  if (*k1 < *k0)
+    *k1 = *k0;
+}
+
 static int boundaries(const mt_schedule *s, double t0, double t_end,
                       double **bp, int *nbp, double **forced, int *nforced)
 {
   size_t cap = 2 + 2 * (size_t)s->n, fcap = 1, n = 0, nf = 0;
+  double k0, k1;
   for (int i = 0; i < s->n; i++)
-    if (s->ev[i].flags & MT_PULSE_BITES)
-      fcap += (size_t)ceil(fmin(s->ev[i].t1, t_end) - s->ev[i].t0) + 1;
+    if (s->ev[i].flags & MT_PULSE_BITES) {
+      bite_range(&s->ev[i], t0, t_end, &k0, &k1);
+      fcap += (size_t)(k1 - k0);
+    }
   double *b = malloc((cap + fcap) * sizeof *b);
   double *f = malloc(fcap * sizeof *f);
   if (!b || !f) {
@@ -150,9 +165,13 @@ static int boundaries(const mt_schedule *s, double t0, double t_end,
       b[n++] = e->t1;
     if (!(e->flags & MT_PULSE_BITES))
       continue;
-    for (double t = e->t0; t < e->t1 && t < t_end; t += 1.0) {
-      b[n++] = t;
-      f[nf++] = t;
+    bite_range(e, t0, t_end, &k0, &k1);
+    for (double k = k0; k < k1; k++) {
+      double t = e->t0 + k;
+      if (t < e->t1 && t < t_end) {
+        b[n++] = t;
+        f[nf++] = t;
+      }
     }
   }
   size_t m = 0;

@@ -178,8 +178,8 @@ void mt_sim_finish_rows(const mt_model *m, const double *p, const double *u,
                         const double *mem, mt_series *o, int a, int b)
 {
   for (int j = a; j < b; j++) {
-    if (m->n_input)
-      memcpy(o->u + (size_t)j * m->n_input, u, (size_t)m->n_input * sizeof *u);
+    for (int k = 0; k < m->n_input; k++)
+      o->u[(size_t)j * m->n_input + k] = u[k];
     m->observe(o->t[j], o->x + (size_t)j * m->n_state, p, mem,
                o->y + (size_t)j * m->n_obs);
   }
@@ -269,7 +269,7 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
   for (int i = 0; i < sg.n && !rc; i++) {
     const double *u = sg.u + (size_t)i * m->n_input;
     if (m->on_input)
-      m->on_input(sg.t[i], sg.t[i + 1], u_old, u, s->x, s->mem);
+      m->on_input(sg.t[i], sg.t[i + 1], p, u_old, u, s->x, s->mem);
     c.u = u;
     s->stats.n_segment++;
     j = sample_here(s, p, u, out, j, sg.t[i]);

@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+#
+# End-to-end test of the medtwin command, as a user runs it: subcommands,
+# exit statuses, the JSON summary, CSV and SVG outputs checked value by value,
+# one-line error messages, and atomic outputs (a failed command leaves no file
+# behind). Usage: bash tests/e2e/cli.sh PATH/TO/medtwin SOURCE_DIR
+# Needs bash and python3 (standard library only). Runs in well under 30 s.
+#
+set -u
+
+if [ $# -ne 2 ]; then
+  echo "usage: bash $0 PATH/TO/medtwin SOURCE_DIR" >&2
+  exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+SRC=$(cd "$2" && pwd)
+DAY=$SRC/examples/scenarios/day.json
+PATIENTS=$SRC/data/uva-padova/vpatient_params.csv
+STATES="Qsto1 Qsto2 Qgut Gp Gt Ip X UVA_I1 Id Il Isc1 Isc2 Gs"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-e2e.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+
+passed=0
+failed=0
+
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL: $*" >&2
+}
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+  local desc=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    fail "$desc"
+  fi
+}
+
+# run ARGS...: run medtwin; sets rc, stdout in $T/stdout, stderr in $T/stderr.
+run() {
+  "$BIN" "$@" >"$T/stdout" 2>"$T/stderr"
+  rc=$?
+}
+
+eq() { [ "$1" = "$2" ] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+has() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1:" >&2; head -c 400 "$1" >&2; return 1; }; }
+has_re() { grep -qE -- "$2" "$1" || { echo "  /$2/ not in $1" >&2; return 1; }; }
+empty() { [ ! -s "$1" ] || { echo "  $1 not empty:" >&2; head -c 400 "$1" >&2; return 1; }; }
+one_line() {
+  if [ -s "$1" ] && [ "$(wc -l <"$1")" -eq 1 ] &&
+     [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ]; then
+    return 0
+  fi
+  echo "  $1 is not exactly one line:" >&2
+  head -c 600 "$1" >&2
+  return 1
+}
+dir_empty() {
+  [ -z "$(ls -A "$1")" ] || { echo "  left in $1: $(ls -A "$1" | tr '\n' ' ')" >&2; return 1; }
+}
+
+# pycheck ARGS... <<'EOF' ... EOF: a Python program calling
+# check(name, condition, detail); each call counts as one check here, and a
+# program that dies (bad JSON, missing key) counts as one failure.
+PY_PRELUDE='
+import csv, json, math, re, sys
+def check(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name +
+          ("" if cond else ": " + str(detail)), flush=True)
+def close(a, b, tol):
+    return abs(a - b) <= tol
+'
+pycheck() {
+  local out prc line
+  out=$({ printf '%s\n' "$PY_PRELUDE"; cat; } | python3 - "$@" 2>&1)
+  prc=$?
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) passed=$((passed + 1)) ;;
+      "FAIL "*) fail "${line#FAIL }" ;;
+    esac
+  done <<<"$out"
+  [ $prc -eq 0 ] || fail "python check exited $prc: $(echo "$out" | tail -n 3)"
+}
+
+# ---------------------------------------------------------------- basics
+run version
+check "version exits 0" eq "$rc" 0
+check "version prints 'medtwin X.Y.Z'" has_re "$T/stdout" '^medtwin [0-9]+\.[0-9]+\.[0-9]+$'
+VERSION=$(sed -n 's/^medtwin //p' "$T/stdout")
+
+run --help
+check "--help exits 0" eq "$rc" 0
+check "--help lists simulate" has "$T/stdout" simulate
+check "--help lists models" has "$T/stdout" models
+
+run frobnicate
+check "unknown command exits 2" eq "$rc" 2
+check "unknown command: one line on stderr" one_line "$T/stderr"
+check "unknown command: message names it" has "$T/stderr" frobnicate
+check "unknown command: nothing on stdout" empty "$T/stdout"
+
+# ---------------------------------------------------------------- models
+run models
+check "models exits 0" eq "$rc" 0
+check "models lists uva_padova_t1d" has_re "$T/stdout" '^uva_padova_t1d '
+
+run models show uva_padova_t1d
+check "models show exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/show.txt"
+# The rows of one section of 'models show': from its title to a blank line.
+section() { awk -v s="$1" '$0 ~ "^"s" \\(" {on=1; next} on && /^$/ {exit} on' "$T/show.txt"; }
+check "models show: 13 states in model order" \
+  eq "$(section states | awk 'NR > 1 {printf "%s ", $1}')" "$STATES "
+check "models show: states (13) title" has "$T/show.txt" "states (13)"
+check "models show: input CHO in g/min" has_re "$T/show.txt" '^  CHO +g/min '
+check "models show: input insulin in U/min" has_re "$T/show.txt" '^  insulin +(\[iU\]|U)/min '
+check "models show: observable BG in mg/dL" has_re "$T/show.txt" '^  BG +mg/dL '
+check "models show: observable CGM in mg/dL" has_re "$T/show.txt" '^  CGM +mg/dL '
+check "models show: 30 virtual patients" \
+  eq "$(section 'virtual patients' | grep -oE '(adolescent|adult|child)#[0-9]{3}' | sort -u | wc -l)" 30
+check "models show: patient adult#001 listed" has "$T/show.txt" "adult#001"
+
+run models show uva_padova_t1d --json
+check "models show --json exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/model.json"
+pycheck "$T/model.json" "$STATES" <<'EOF'
+m = json.load(open(sys.argv[1]))
+check("model json: name", m["name"] == "uva_padova_t1d", m.get("name"))
+check("model json: n_state 13", m["n_state"] == 13 and len(m["states"]) == 13, m["n_state"])
+check("model json: state names in order", [s["name"] for s in m["states"]] == sys.argv[2].split())
+check("model json: 46 parameters", m["n_param"] == 46 and len(m["parameters"]) == 46, m["n_param"])
+check("model json: inputs CHO, insulin",
+      [v["name"] for v in m["inputs"]] == ["CHO", "insulin"] and m["n_input"] == 2)
+check("model json: observables BG, CGM",
+      [v["name"] for v in m["observables"]] == ["BG", "CGM"] and m["n_obs"] == 2)
+check("model json: BG in mg/dL", m["observables"][0]["unit"] == "mg/dL")
+check("model json: every variable has unit, doc and lo <= hi",
+      all(v["unit"] and v["doc"] and v["lo"] <= v["hi"]
+          for k in ("states", "parameters", "inputs", "observables") for v in m[k]))
+check("model json: 30 distinct patients",
+      len(set(m["patients"])) == 30 and m["n_patients"] == 30 and "adult#001" in m["patients"])
+check("model json: time unit min", m["time_unit"] == "min")
+EOF
+
+run models --json
+check "models --json exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/models.json"
+pycheck "$T/models.json" <<'EOF'
+a = json.load(open(sys.argv[1]))
+u = [m for m in a if m["name"] == "uva_padova_t1d"]
+check("models json: lists uva_padova_t1d", len(u) == 1)
+check("models json: summary counts", u and u[0]["n_state"] == 13 and u[0]["n_param"] == 46
+      and u[0]["n_patients"] == 30 and "states" not in u[0])
+EOF
+
+run models show nosuch
+check "models show nosuch exits 2" eq "$rc" 2
+check "models show nosuch: one line on stderr" one_line "$T/stderr"
+check "models show nosuch: message names it" has "$T/stderr" nosuch
+
+# ---------------------------------------------------------------- simulate
+mkdir "$T/day"
+run simulate --model uva_padova_t1d --patient 'adult#001' --scenario "$DAY" \
+  --csv "$T/day/day.csv" --svg "$T/day/day.svg" --json
+check "simulate exits 0" eq "$rc" 0
+check "simulate: nothing on stderr" empty "$T/stderr"
+check "simulate: exactly the two outputs, no temporaries" \
+  eq "$(ls -A "$T/day" | tr '\n' ' ')" "day.csv day.svg "
+cp "$T/stdout" "$T/day.json"
+
+pycheck "$T/day.json" "$T/day/day.csv" "$T/model.json" "$PATIENTS" "$DAY" "$VERSION" <<'EOF'
+jpath, cpath, mpath, ppath, scen, version = sys.argv[1:7]
+TOL = 1e-9  # absolute, on the JSON's percentages
+j = json.load(open(jpath))
+for k in ("medtwin_version", "model", "patient", "param_hash", "scenario",
+          "duration_min", "solver", "bg"):
+    check("json: key " + k, k in j)
+check("json: medtwin_version", j["medtwin_version"] == version, j["medtwin_version"])
+check("json: model", j["model"] == "uva_padova_t1d")
+check("json: patient", j["patient"] == "adult#001")
+check("json: param_hash is 32 hex", re.fullmatch("[0-9a-f]{32}", j["param_hash"]) is not None,
+      j["param_hash"])
+check("json: scenario path", j["scenario"] == scen, j["scenario"])
+check("json: duration_min 1440", j["duration_min"] == 1440)
+s = j["solver"]
+check("json: solver keys", all(k in s for k in
+      ("name", "rtol", "atol", "steps", "rhs_evals", "rejected", "segments")), sorted(s))
+check("json: solver dopri5 at 1e-8", s["name"] == "dopri5" and s["rtol"] == 1e-8
+      and s["atol"] == 1e-8)
+check("json: solver counters", s["steps"] > 0 and s["rhs_evals"] >= s["steps"]
+      and s["rejected"] >= 0 and s["segments"] >= 1, s)
+g = j["bg"]
+keys = ("n mean_mgdl sd_mgdl cv_pct gmi_pct tir_pct tbr70_pct tbr54_pct tar180_pct "
+        "tar250_pct lbgi hbgi min_mgdl max_mgdl").split()
+check("json: bg keys", all(k in g for k in keys), sorted(g))
+check("json: bg.n 1441", g["n"] == 1441, g["n"])
+tot = g["tir_pct"] + g["tbr70_pct"] + g["tar180_pct"]
+check("json: tir + tbr70 + tar180 == 100", close(tot, 100.0, TOL), repr(tot - 100))
+gmi = 3.31 + 0.02392 * g["mean_mgdl"]
+check("json: gmi == 3.31 + 0.02392 mean", close(g["gmi_pct"], gmi, TOL), repr(g["gmi_pct"] - gmi))
+check("json: cv == 100 sd / mean",
+      close(g["cv_pct"], 100 * g["sd_mgdl"] / g["mean_mgdl"], 1e-6 * g["cv_pct"]))
+check("json: nested ranges", g["tbr54_pct"] <= g["tbr70_pct"] and g["tar250_pct"] <= g["tar180_pct"])
+check("json: min <= mean <= max", g["min_mgdl"] <= g["mean_mgdl"] <= g["max_mgdl"])
+check("json: lbgi, hbgi >= 0", g["lbgi"] >= 0 and g["hbgi"] > 0)
+
+states = [v["name"] for v in json.load(open(mpath))["states"]]
+lines = open(cpath).read().splitlines()
+header = lines[0].split(",")
+expect = (["t_min", "BG", "CGM", "CHO", "insulin"] + states +
+          ["medtwin_version", "model", "patient", "param_hash"])
+check("csv: header", header == expect, lines[0])
+rows = list(csv.DictReader(lines))
+check("csv: 1441 rows", len(rows) == 1441, len(rows))
+t = [float(r["t_min"]) for r in rows]
+check("csv: t_min 0..1440 by 1", t == [float(i) for i in range(1441)])
+check("csv: every row has every column", all(None not in r and None not in r.values() for r in rows))
+col = lambda name: [float(r[name]) for r in rows]
+bg, cho, ins = col("BG"), col("CHO"), col("insulin")
+basal = ins[0]
+check("csv: basal > 0 at t=0", basal > 0, basal)
+check("csv: t=420 CHO 50", cho[420] == 50, cho[420])
+check("csv: t=420 insulin 5 + basal", close(ins[420], 5 + basal, 1e-8), ins[420])
+check("csv: no carbohydrate outside t=420", sum(cho) == 50 and cho.count(0.0) == 1440)
+check("csv: own basal until t=600", all(close(ins[i], basal, 1e-12)
+      for i in range(600) if i != 420))
+check("csv: 0.9 U/h from t=600", all(close(ins[i], 0.015, 1e-12)
+      for i in list(range(600, 900)) + list(range(960, 1441))))
+check("csv: t=900..959 half of 0.015", all(close(ins[i], 0.0075, 1e-12) for i in range(900, 960)),
+      ins[900:960:20])
+mean = sum(bg) / len(bg)
+check("csv: mean BG matches json", close(mean, g["mean_mgdl"], 1e-6 * mean), (mean, g["mean_mgdl"]))
+check("csv: min and max BG match json", close(min(bg), g["min_mgdl"], 1e-6 * mean)
+      and close(max(bg), g["max_mgdl"], 1e-6 * mean))
+tir = 100.0 * sum(70 <= v <= 180 for v in bg) / len(bg)
+check("csv: time in range matches json", close(tir, g["tir_pct"], 1e-6), (tir, g["tir_pct"]))
+gb = [r for r in csv.DictReader(open(ppath)) if r["Name"] == "adult#001"]
+check("csv: BG(0) == Gb of adult#001", len(gb) == 1 and close(bg[0], float(gb[0]["Gb"]), 1e-6),
+      (bg[0], gb and gb[0]["Gb"]))
+import hashlib, struct
+h = hashlib.blake2b(b"uva_padova_t1d\0", digest_size=16)
+for v in json.load(open(mpath))["parameters"]:
+    h.update(struct.pack("<d", float(gb[0][v["name"]])))
+check("json: param_hash == BLAKE2b-128 of model name and parameters",
+      j["param_hash"] == h.hexdigest(), h.hexdigest())
+check("csv: provenance on every row", all(
+      (r["medtwin_version"], r["model"], r["patient"], r["param_hash"]) ==
+      (version, "uva_padova_t1d", "adult#001", j["param_hash"]) for r in rows))
+check("csv: states finite", all(math.isfinite(float(r[k])) for r in rows for k in states))
+EOF
+
+SVG=$T/day/day.svg
+check "svg: starts with <svg or an XML declaration" \
+  python3 -c 'import re,sys; s=open(sys.argv[1]).read(); sys.exit(not re.match(r"\s*(<\?xml[^>]*\?>\s*)?<svg[\s>]", s))' "$SVG"
+check "svg: ends with </svg>" python3 -c 'import sys; sys.exit(not open(sys.argv[1]).read().rstrip().endswith("</svg>"))' "$SVG"
+check "svg: axis in mg/dL" has "$SVG" "mg/dL"
+check "svg: names the patient" has "$SVG" "adult#001"
+check "svg: carries the parameter hash" \
+  has "$SVG" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["param_hash"])' "$T/day.json")"
+
+# Text summary.
+run simulate --patient 'adult#001' --scenario "$DAY"
+check "text summary exits 0" eq "$rc" 0
+check "text summary: time in range" has "$T/stdout" "time in range"
+check "text summary: patient id" has "$T/stdout" "adult#001"
+check "text summary: n = 1441" has "$T/stdout" "n = 1441"
+
+# CVODE gives the same day.
+run simulate --patient 'adult#001' --scenario "$DAY" --solver cvode --json
+check "cvode exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/cvode.json"
+pycheck "$T/day.json" "$T/cvode.json" <<'EOF'
+d, c = (json.load(open(p)) for p in sys.argv[1:3])
+check("cvode: solver name", c["solver"]["name"] == "cvode")
+check("cvode: same parameters", c["param_hash"] == d["param_hash"] and c["bg"]["n"] == 1441)
+diff = c["bg"]["mean_mgdl"] - d["bg"]["mean_mgdl"]
+check("cvode: mean BG within 0.01 mg/dL of dopri5", abs(diff) < 0.01, diff)
+check("cvode: max BG within 0.01 mg/dL of dopri5",
+      abs(c["bg"]["max_mgdl"] - d["bg"]["max_mgdl"]) < 0.01)
+EOF
+
+# Another working directory, away from the source and build trees: the data
+# are in the binary.
+mkdir "$T/elsewhere"
+cp "$DAY" "$T/elsewhere/day.json"
+cp "$BIN" "$T/elsewhere/medtwin-copy"
+(cd "$T/elsewhere" && run simulate --patient 'child#003' --scenario day.json --csv rel.csv --json &&
+  cp "$T/stdout" "$T/elsewhere.json" && echo "$rc" >"$T/elsewhere.rc")
+check "other cwd: exits 0" eq "$(cat "$T/elsewhere.rc")" 0
+check "other cwd: relative --csv written there" test -s "$T/elsewhere/rel.csv"
+pycheck "$T/elsewhere.json" "$T/elsewhere/rel.csv" "$PATIENTS" <<'EOF'
+j = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+gb = [float(r["Gb"]) for r in csv.DictReader(open(sys.argv[3])) if r["Name"] == "child#003"]
+check("other cwd: child#003, 1441 values", j["patient"] == "child#003" and j["bg"]["n"] == 1441)
+check("other cwd: BG(0) == Gb of child#003", close(float(rows[0]["BG"]), gb[0], 1e-6),
+      (rows[0]["BG"], gb))
+EOF
+(cd "$T/elsewhere" && "$T/elsewhere/medtwin-copy" simulate --patient 'adult#001' \
+  --scenario day.json --json >copy.json 2>/dev/null; echo $? >copy.rc)
+check "copied binary: exits 0" eq "$(cat "$T/elsewhere/copy.rc")" 0
+pycheck "$T/elsewhere/copy.json" "$T/day.json" <<'EOF'
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+check("copied binary: same result", a["bg"] == b["bg"] and a["param_hash"] == b["param_hash"])
+EOF
+
+# ---------------------------------------------------------------- bad input
+S=$T/scen
+mkdir "$S"
+printf '%s' '{"duration_min": 1440, "events": [' >"$S/notjson.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 420, "type": "meal", "grams": "fifty"}]}' >"$S/wrongtype.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 420, "type": "meal", "grams": -5}]}' >"$S/negative.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 1440, "type": "meal", "grams": 50}]}' >"$S/late.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 420, "type": "meal", "gram": 50}]}' >"$S/unknownkey.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 420, "type": "meal", "grams": 50, "grams": 60}]}' >"$S/dupkey.json"
+printf '%s' '{"duration_min": 1440, "events": [{"t_min": 420, "type": "meal", "grams": 1e400}]}' >"$S/huge.json"
+
+# bad STATUS "PATTERN|PATTERN..." ARGS...: simulate with ARGS (outputs in an
+# empty directory) must exit STATUS with one line on stderr containing every
+# PATTERN, print nothing on stdout and leave the directory empty.
+bad() {
+  local want=$1 pats=$2 name p
+  shift 2
+  name="simulate $*"
+  rm -rf "$T/out" && mkdir "$T/out"
+  run simulate "$@" --csv "$T/out/o.csv" --svg "$T/out/o.svg"
+  check "$name: exits $want" eq "$rc" "$want"
+  check "$name: one line on stderr" one_line "$T/stderr"
+  IFS='|' read -r -a pats <<<"$pats"
+  for p in "${pats[@]}"; do
+    check "$name: stderr names '$p'" has "$T/stderr" "$p"
+  done
+  check "$name: nothing on stdout" empty "$T/stdout"
+  check "$name: no output file" dir_empty "$T/out"
+}
+
+bad 2 "--model|nosuch" --model nosuch --patient 'adult#001' --scenario "$DAY"
+bad 2 "--patient|adult#999|expected" --patient 'adult#999' --scenario "$DAY"
+bad 2 "$S/missing.json" --patient 'adult#001' --scenario "$S/missing.json"
+bad 2 "notjson.json|line 1|JSON" --patient 'adult#001' --scenario "$S/notjson.json"
+bad 2 "wrongtype.json|events[0].grams|expected a number|fifty" --patient 'adult#001' --scenario "$S/wrongtype.json"
+bad 2 "negative.json|events[0].grams|>= 0|-5" --patient 'adult#001' --scenario "$S/negative.json"
+bad 2 "late.json|events[0].t_min|duration_min|1440" --patient 'adult#001' --scenario "$S/late.json"
+bad 2 "unknownkey.json|events[0].gram|unknown key" --patient 'adult#001' --scenario "$S/unknownkey.json"
+# JSON-level errors are located by line and column, not by field path.
+bad 2 "dupkey.json|line 1|duplicate|grams" --patient 'adult#001' --scenario "$S/dupkey.json"
+bad 2 "huge.json|line 1|1e400" --patient 'adult#001' --scenario "$S/huge.json"
+bad 2 "--patient" --scenario "$DAY"
+bad 2 "--bogus" --patient 'adult#001' --scenario "$DAY" --bogus x
+bad 2 "--rtol|abc|expected" --patient 'adult#001' --scenario "$DAY" --rtol abc
+bad 2 "--rtol|expected" --patient 'adult#001' --scenario "$DAY" --rtol 2
+bad 2 "--solver|rk4|expected" --patient 'adult#001' --scenario "$DAY" --solver rk4
+
+# ---------------------------------------------------------------- I/O failure
+IO=$T/io
+mkdir "$IO"
+(cd "$IO" && run simulate --patient 'adult#001' --scenario "$DAY" --csv nodir/o.csv --svg o.svg &&
+  echo "$rc" >"$T/io.rc" && cp "$T/stderr" "$T/io.err")
+check "csv in missing directory: exits 1" eq "$(cat "$T/io.rc")" 1
+check "csv in missing directory: one line on stderr" one_line "$T/io.err"
+check "csv in missing directory: names the path" has "$T/io.err" "nodir/o.csv"
+check "csv in missing directory: no file anywhere" dir_empty "$IO"
+
+(cd "$IO" && run simulate --patient 'adult#001' --scenario "$DAY" --csv o.csv --svg nodir/o.svg &&
+  echo "$rc" >"$T/io.rc" && cp "$T/stderr" "$T/io.err")
+check "svg in missing directory: exits 1" eq "$(cat "$T/io.rc")" 1
+check "svg in missing directory: names the path" has "$T/io.err" "nodir/o.svg"
+check "svg in missing directory: no csv and no temporary" dir_empty "$IO"
+
+# An existing output is kept as it was when the command fails.
+echo old >"$IO/prev.csv"
+run simulate --patient 'adult#001' --scenario "$DAY" --csv "$IO/prev.csv" --svg "$IO/nodir/o.svg"
+check "failed write: exits 1" eq "$rc" 1
+check "failed write: existing csv untouched" eq "$(cat "$IO/prev.csv")" old
+check "failed write: no temporary left" eq "$(ls -A "$IO" | tr '\n' ' ')" "prev.csv "
+rm -f "$IO/prev.csv"
+
+# The plot's target is a directory: the rename fails after both files are
+# written; all or nothing, so the CSV must not appear either.
+mkdir "$IO/plot.svg"
+run simulate --patient 'adult#001' --scenario "$DAY" --csv "$IO/o.csv" --svg "$IO/plot.svg"
+check "svg target is a directory: exits 1" eq "$rc" 1
+check "svg target is a directory: names the path" has "$T/stderr" "plot.svg"
+check "svg target is a directory: no csv and no temporary" eq "$(ls -A "$IO" | tr '\n' ' ')" "plot.svg "
+
+# ---------------------------------------------------------------- $ keys
+printf '%s' '{"$schema": "x.json", "$comment": {"any": [1, "json"]}, "duration_min": 60,
+ "events": [{"$note": "snack", "t_min": 10, "type": "meal", "grams": 20}]}' >"$S/dollar.json"
+printf '%s' '{"duration_min": 60, "events": [{"t_min": 10, "type": "meal", "grams": 20}]}' >"$S/plain.json"
+run simulate --patient 'adult#001' --scenario "$S/dollar.json" --json
+check "\$ keys: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/dollar.json"
+run simulate --patient 'adult#001' --scenario "$S/plain.json" --json
+cp "$T/stdout" "$T/plain.json"
+pycheck "$T/dollar.json" "$T/plain.json" <<'EOF'
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+check("$ keys: one event, 61 values", a["n_events"] == 1 and a["bg"]["n"] == 61)
+check("$ keys: same result as without them", a["bg"] == b["bg"])
+EOF
+
+run simulate --patient 'child#003' --scenario "$SRC/examples/scenarios/three-meals.json" --json
+check "three-meals example (\$ keys, carb ratio): exits 0" eq "$rc" 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
