@@ -111,7 +111,8 @@ typedef struct mt_model {
   ** [i * MT_LANES + l] (t has one entry per lane; ws is unused). Must give,
   ** lane by lane, bit for bit what rhs gives, so that a result never
   ** depends on its batch-mates; the conformance suite checks it. Writes each
-  ** lane's return code to rc[l].
+  ** lane's return code to rc[l]. On x86-64 it is built for AVX2 and called
+  ** only where the processor has it (mt_sim_run_many checks).
   */
   void (*rhs_lanes)(const double *t, const double *x, const double *p,
                     const double *u, const double *mem, double *dx, int *rc);

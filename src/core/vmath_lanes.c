@@ -5,10 +5,9 @@
 
 #include "core/vmath.h"
 
-#if defined(__x86_64__) && defined(__AVX2__) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 22))
+#if defined(MT_HAVE_MVEC) && defined(__AVX2__)
 #include <immintrin.h>
-#define MT_HAVE_MVEC 1
+#define MT_MVEC_AVX2 1
 /* libmvec kernels, declared as the x86_64 vector function ABI names them */
 __m256d _ZGVdN4v_exp(__m256d x);
 __m256d _ZGVdN4v_log(__m256d x);
@@ -16,7 +15,7 @@ __m256d _ZGVdN4v_log(__m256d x);
 
 void mt_exp4(const double *x, double *y)
 {
-#ifdef MT_HAVE_MVEC
+#ifdef MT_MVEC_AVX2
   if (__builtin_cpu_supports("avx2")) {
     _mm256_storeu_pd(y, _ZGVdN4v_exp(_mm256_loadu_pd(x)));
     return;
@@ -28,7 +27,7 @@ void mt_exp4(const double *x, double *y)
 
 void mt_log4(const double *x, double *y)
 {
-#ifdef MT_HAVE_MVEC
+#ifdef MT_MVEC_AVX2
   if (__builtin_cpu_supports("avx2")) {
     _mm256_storeu_pd(y, _ZGVdN4v_log(_mm256_loadu_pd(x)));
     return;

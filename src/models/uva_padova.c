@@ -69,8 +69,11 @@ double mt_uva_kempt(const double *p, const double *mem, double qsto)
   double D = mem[UVA_M_D];
   if (!(D > 0))
     return P(kmax);
-  double arg[4] = {2.0 * mem[UVA_M_AA] * (qsto - P(b) * D),
-                   2.0 * mem[UVA_M_CC] * (qsto - P(d) * D), 0, 0}, e[4];
+  const double c = MT_UVA_EXP_CLAMP;
+  double za = 2.0 * mem[UVA_M_AA] * (qsto - P(b) * D);
+  double zc = 2.0 * mem[UVA_M_CC] * (qsto - P(d) * D);
+  double arg[4] = {za < -c ? -c : za > c ? c : za,
+                   zc < -c ? -c : zc > c ? c : zc, 0, 0}, e[4];
   mt_exp4(arg, e);
   return mt_uva_kempt_from(P(kmax), P(kmin), e[0], e[1]);
 }

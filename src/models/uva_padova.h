@@ -67,6 +67,10 @@ double mt_uva_kempt(const double *p, const double *mem, double qsto);
 ** at +-1 when exp saturates, within 1e-16 absolute elsewhere, and one exp per
 ** term instead of a costlier tanh.
 */
+/* Exponents beyond +-700 give exactly the same kempt (tanh is +-1 to double
+** precision there) and would send the vector exp kernel to its slow path. */
+#define MT_UVA_EXP_CLAMP 700.0
+
 static inline double mt_uva_kempt_from(double kmax, double kmin, double ea,
                                        double ec)
 {

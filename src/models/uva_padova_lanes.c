@@ -7,12 +7,22 @@
 */
 #include "core/vmath.h"
 #include "models/uva_padova.h"
-#include "solve/vec.h"
+#include "core/vec.h"
 
 #define L MT_LANES
 #define X(i) (((const mt_v4 *)x)[UVA_##i])
 #define PV(name) (((const mt_v4 *)p)[UVA_##name])
 #define SET(i, v) (((mt_v4 *)dx)[UVA_##i] = (v))
+
+/* z < -c ? -c : z > c ? c : z, lane by lane, as mt_uva_kempt does. */
+static mt_v4 clamp(mt_v4 z)
+{
+  const mt_v4 c = {MT_UVA_EXP_CLAMP, MT_UVA_EXP_CLAMP, MT_UVA_EXP_CLAMP,
+                   MT_UVA_EXP_CLAMP};
+  mt_m4 lo = z < -c, hi = z > c;
+  mt_v4 r = (mt_v4)((lo & (mt_m4)-c) | (~lo & (mt_m4)z));
+  return (mt_v4)((hi & (mt_m4)c) | (~hi & (mt_m4)r));
+}
 
 /* mt_uva_kempt for every lane: the same operations per lane as the scalar
 ** function, with the exponentials of all lanes in two vector calls. */
@@ -23,10 +33,10 @@ static mt_v4 gastric(const double *p, mt_v4 qsto, const double *mem)
   mt_m4 meal = D > 0;
   if (!(meal[0] | meal[1] | meal[2] | meal[3]))
     return PV(kmax); /* no lane has eaten yet */
-  mt_v4 aa = 2.0 * mv[UVA_M_AA] * (qsto - PV(b) * D);
-  mt_v4 cc = 2.0 * mv[UVA_M_CC] * (qsto - PV(d) * D), ea, ec;
-  mt_exp4((const double *)&aa, (double *)&ea);
-  mt_exp4((const double *)&cc, (double *)&ec);
+  mt_v4 aa = clamp(2.0 * mv[UVA_M_AA] * (qsto - PV(b) * D));
+  mt_v4 cc = clamp(2.0 * mv[UVA_M_CC] * (qsto - PV(d) * D)), ea, ec;
+  ea = mt_v4_exp(aa);
+  ec = mt_v4_exp(cc);
   ta = 1.0 - 2.0 / (ea + 1.0);
   tc = 1.0 - 2.0 / (ec + 1.0);
   mt_v4 k = PV(kmin) + (PV(kmax) - PV(kmin)) / 2.0 * (ta - tc + 2.0);

@@ -18,7 +18,7 @@
 #include "medtwin/error.h"
 #include "solve/dopri5_tab.h"
 #include "solve/integrator.h"
-#include "solve/vec.h"
+#include "core/vec.h"
 
 #define L MT_LANES
 

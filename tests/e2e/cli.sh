@@ -16,7 +16,8 @@ BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 SRC=$(cd "$2" && pwd)
 DAY=$SRC/examples/scenarios/day.json
 PATIENTS=$SRC/data/uva-padova/vpatient_params.csv
-STATES="Qsto1 Qsto2 Qgut Gp Gt Ip X UVA_I1 Id Il Isc1 Isc2 Gs"
+# State names and order as data/uva-padova/README.md lists the x0 columns.
+STATES="Qsto1 Qsto2 Qgut Gp Gt Ip X I1 Id Il Isc1 Isc2 Gs"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-e2e.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
