@@ -100,11 +100,19 @@ typedef struct mt_model {
   void (*on_input)(double t, double t_next, const double *p,
                    const double *u_old, const double *u_new, const double *x,
                    double *mem);
-  /* State events: n_root functions g; a sign change is located and on_root
-  ** may modify the state and memory before integration restarts. */
+  /*
+  ** State events: n_root functions g; a sign change is located and on_root
+  ** may modify the state and memory before integration restarts. Every
+  ** function that changes sign by the event time fires, in index order.
+  ** root_dir (n_root entries, or NULL for all 0) restricts a function to
+  ** crossings where g decreases (-1) or increases (+1); 0 takes both. A
+  ** physical event such as an impact should name its direction, so that the
+  ** rebound away from the surface is not taken for a second impact.
+  */
   int n_root;
   void (*roots)(double t, const double *x, const double *p, double *g);
   void (*on_root)(int which, double t, double *x, double *mem);
+  const int *root_dir;
   /*
   ** The rhs of MT_LANES independent instances at once, for the batched
   ** integrator. Every array is lane-interleaved: element i of lane l is at

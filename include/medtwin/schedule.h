@@ -27,7 +27,8 @@ int mt_schedule_pulse(mt_schedule *s, int k, double t0, double t1,
                       double value, unsigned flags);
 
 /* Piecewise-constant inputs: segment i is [t[i], t[i+1]) with inputs
-** u[i*n_input ...]. t has n+1 entries; t[n] is the end of the run. */
+** u[i*n_input ...]. t has n+1 entries; t[n] is the end of the run, and
+** u's row n holds the inputs the schedule gives from t[n] on. */
 typedef struct mt_segments {
   int n, n_input;
   double *t, *u;

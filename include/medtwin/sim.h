@@ -30,7 +30,9 @@ typedef struct mt_sim_stats {
 /*
 ** Samples of a run: n rows at times t[i] (model time unit). Row-major
 ** matrices x (n x n_state), u (n x n_input), y (n x n_obs); u[i] is the input
-** in force over [t[i], next boundary). The caller fills t before the run.
+** in force over [t[i], next boundary) (at t_end: what the schedule gives from
+** then on). A sample at the time of a state event is the state after it.
+** The caller fills t before the run.
 */
 typedef struct mt_series {
   int n, n_state, n_input, n_obs;

@@ -22,8 +22,8 @@ typedef struct dp5 {
   long max_steps;
   double *y, *y1, *k1, *k2, *k3, *k4, *k5, *k6, *k7, *ys, *rc, *yd;
   double *g0, *g1, *gm;
-  double root_t; /* time of the root just returned, NAN when none */
-  int root_which;
+  double root_t;         /* time of the event just returned, NAN if none */
+  unsigned char *fired;  /* nr: the functions that fired there */
 } dp5;
 
 static void dp5_free(void *state)
@@ -32,6 +32,7 @@ static void dp5_free(void *state)
   if (!d)
     return;
   free(d->y);
+  free(d->fired);
   free(d);
 }
 
@@ -53,7 +54,10 @@ static int dp5_create(const mt_model *m, const mt_sim_config *cfg,
   d->root_t = NAN;
   size_t n = (size_t)d->n, nr = (size_t)d->nr;
   double *a = calloc(16 * n + 3 * nr, sizeof *a);
-  if (!a) {
+  d->fired = calloc(nr ? nr : 1, 1);
+  if (!a || !d->fired) {
+    free(a);
+    free(d->fired);
     free(d);
     return MT_ENOMEM;
   }
@@ -151,43 +155,69 @@ static void dense_eval(const dp5 *d, double theta, double *out)
   dp5_dense_eval(d->n, d->rc, theta, out);
 }
 
+/* Whether g went from a to b through zero in direction dir (-1 down, +1
+** up, 0 either); a start exactly at zero has no sign yet. */
+static int crossed(double a, double b, int dir)
+{
+  if (a == 0 || (b != 0 && (a > 0) == (b > 0)))
+    return 0;
+  return dir == 0 || (dir < 0 ? a > 0 : a < 0);
+}
+
+static int root_dir(const mt_rhs_ctx *c, int r)
+{
+  return c->m->root_dir ? c->m->root_dir[r] : 0;
+}
+
+/* Illinois iteration for function r on the dense output of the step
+** (t, t + h]: the first theta at which g_r has its new sign. */
+static double illinois(dp5 *d, mt_rhs_ctx *c, int r, double t, double h)
+{
+  double ga = d->g0[r], gb = d->g1[r], a = 0, b = 1;
+  double tol = 4 * DBL_EPSILON * (fabs(t) + fabs(h)) / h;
+  int side = 0;
+  for (int it = 0; it < 200 && b - a > tol; it++) {
+    double th = (a * gb - b * ga) / (gb - ga);
+    if (!(th > a && th < b))
+      th = 0.5 * (a + b);
+    dense_eval(d, th, d->ys);
+    mt_roots_eval(c, t + th * h, d->ys, d->gm);
+    double gm = d->gm[r];
+    if ((gm > 0) == (ga > 0) && gm != 0) {
+      a = th, ga = gm;
+      if (side == -1)
+        gb *= 0.5;
+      side = -1;
+    } else {
+      b = th, gb = gm;
+      if (side == 1)
+        ga *= 0.5;
+      side = 1;
+    }
+  }
+  return b;
+}
+
 /*
-** First root in the accepted step (t, t + h]: Illinois iteration on the
-** dense output for every g that changed sign. Returns the index or -1; on a
-** root, *tr is the first time at which g has its new sign.
+** The first event in the accepted step (t, t + h]: the earliest root of any
+** function that crossed zero (in its direction). Every function that has
+** crossed by then fires with it. Returns 1 with *tr and d->fired set, or 0.
 */
 static int locate_root(dp5 *d, mt_rhs_ctx *c, double t, double h, double *tr)
 {
-  int which = -1;
   double best = INFINITY;
-  for (int r = 0; r < d->nr; r++) {
-    double ga = d->g0[r], gb = d->g1[r];
-    if (ga == 0 || (gb != 0 && (ga > 0) == (gb > 0)))
-      continue; /* no sign change in this step */
-    double a = 0, b = 1, tol = 4 * DBL_EPSILON * (fabs(t) + fabs(h)) / h;
-    int side = 0;
-    for (int it = 0; it < 200 && b - a > tol; it++) {
-      double th = (a * gb - b * ga) / (gb - ga);
-      if (!(th > a && th < b))
-        th = 0.5 * (a + b);
-      dense_eval(d, th, d->ys);
-      mt_roots_eval(c, t + th * h, d->ys, d->gm);
-      double gm = d->gm[r];
-      if ((gm > 0) == (ga > 0) && gm != 0) {
-        a = th, ga = gm;
-        if (side == -1) gb *= 0.5;
-        side = -1;
-      } else {
-        b = th, gb = gm;
-        if (side == 1) ga *= 0.5;
-        side = 1;
-      }
-    }
-    if (b < best)
-      best = b, which = r;
-  }
+  for (int r = 0; r < d->nr; r++)
+    if (crossed(d->g0[r], d->g1[r], root_dir(c, r)))
+      best = fmin(best, illinois(d, c, r, t, h));
+  if (best == INFINITY)
+    return 0;
   *tr = t + best * h;
-  return which;
+  dense_eval(d, best, d->ys);
+  mt_roots_eval(c, *tr, d->ys, d->gm);
+  for (int r = 0; r < d->nr; r++)
+    d->fired[r] = crossed(d->g0[r], d->g1[r], root_dir(c, r)) &&
+                  crossed(d->g0[r], d->gm[r], root_dir(c, r));
+  return 1;
 }
 
 /* Write samples ts[*j] < t_hi from the dense output of step [t, t + h]. */
@@ -205,18 +235,25 @@ static void emit(dp5 *d, double t, double h, double t_hi, const double *ts,
 
 /*
 ** Signs of g at the start of a segment: their values there, except for the
-** function whose root was just returned at this very time, which is taken a
-** hair into the first step (as CVODE does) so that root is not found again.
-** A sign change across a segment boundary is thereby never lost.
+** functions that fired in the event just returned at this very time, which
+** are taken a hair into the first step (as CVODE does) so that event is not
+** found again. A sign change across a segment boundary is never lost.
 */
-static void roots_at_start(dp5 *d, mt_rhs_ctx *c, double t, double h)
+static void roots_at_start(dp5 *d, mt_rhs_ctx *c, double t, double h,
+                           const double *y, int dense)
 {
-  mt_roots_eval(c, t, d->y, d->g0);
+  mt_roots_eval(c, t, y, d->g0);
   if (d->root_t == t) {
     double th = fmin(1.0, 100 * DBL_EPSILON * (fabs(t) + fabs(h)) / h);
-    dense_eval(d, th, d->ys);
+    if (dense)
+      dense_eval(d, th, d->ys);
+    else /* a segment crossed by one Euler step: y + th h f */
+      for (int i = 0; i < d->n; i++)
+        d->ys[i] = y[i] + th * h * d->k1[i];
     mt_roots_eval(c, t + th * h, d->ys, d->gm);
-    d->g0[d->root_which] = d->gm[d->root_which];
+    for (int r = 0; r < d->nr; r++)
+      if (d->fired[r])
+        d->g0[r] = d->gm[r];
   }
   d->root_t = NAN;
 }
@@ -260,25 +297,66 @@ int mt_dp5_tiny(mt_rhs_ctx *c, double t0, double t1, double *x, double *f)
   if (!(t1 - t0 < 8 * DBL_EPSILON * fmax(1.0, fabs(t0))))
     return 0;
   int rc = mt_rhs_eval(c, t0, x, f);
-  if (rc)
-    return rc > 0 ? 1 : rc; /* too short to matter: keep the state */
+  if (rc > 0)
+    memset(f, 0, (size_t)c->m->n_state * sizeof *f); /* keep the state */
+  else if (rc < 0)
+    return rc;
   for (int i = 0; i < c->m->n_state; i++)
     x[i] += (t1 - t0) * f[i];
   return 1;
 }
 
+/*
+** A segment too short for a step, crossed by one Euler step from x0 = d->y
+** to x (f is d->k1): samples inside by linear interpolation, and events located by
+** linear interpolation of g. Returns 0 or 1 (an event) like dp5_advance.
+*/
+static int tiny_advance(dp5 *d, mt_rhs_ctx *c, double t0, double t1,
+                        double *x, const double *ts, int nts, double *xs,
+                        int *n_done, double *t_stop)
+{
+  int n = d->n, j = 0; /* d->y holds x0, x holds x1 */
+  *t_stop = t1;
+  if (d->nr) {
+    roots_at_start(d, c, t0, t1 - t0, d->y, 0);
+    mt_roots_eval(c, t1, x, d->g1);
+    double best = 1;
+    for (int r = 0; r < d->nr; r++)
+      if (crossed(d->g0[r], d->g1[r], root_dir(c, r)))
+        best = fmin(best, d->g0[r] / (d->g0[r] - d->g1[r]));
+    for (int r = 0; r < d->nr; r++)
+      d->fired[r] = crossed(d->g0[r], d->g1[r], root_dir(c, r));
+    if (memchr(d->fired, 1, (size_t)d->nr)) {
+      *t_stop = d->root_t = t0 + best * (t1 - t0);
+      for (int i = 0; i < n; i++)
+        x[i] = d->y[i] + (*t_stop - t0) * d->k1[i];
+    }
+  }
+  for (; j < nts && ts[j] < *t_stop; j++)
+    for (int i = 0; i < n; i++)
+      xs[(size_t)j * n + i] = d->y[i] + (ts[j] - t0) * d->k1[i];
+  *n_done = j;
+  return *t_stop < t1 || (d->nr && memchr(d->fired, 1, (size_t)d->nr));
+}
+
 static int dp5_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
                        double *x, const double *ts, int nts, double *xs,
-                       int *n_done, double *t_stop, int *which)
+                       int *n_done, double *t_stop, unsigned char *fired)
 {
   dp5 *d = state;
   int n = d->n, j = 0, rc, first = 1;
   double t = t0, h, facold = DP5_FACOLD0, fac;
-  *which = -1;
   *n_done = 0;
   *t_stop = t1;
-  if ((rc = mt_dp5_tiny(c, t0, t1, x, d->k1)))
-    return rc < 0 ? rc : 0;
+  memcpy(d->y, x, (size_t)n * sizeof *x);
+  if ((rc = mt_dp5_tiny(c, t0, t1, x, d->k1))) {
+    if (rc < 0)
+      return rc;
+    rc = tiny_advance(d, c, t0, t1, x, ts, nts, xs, n_done, t_stop);
+    if (rc)
+      memcpy(fired, d->fired, (size_t)d->nr);
+    return rc;
+  }
   if ((rc = mt_dp5_start(d, c, t, t1 - t0, x, d->k1, &h)))
     return rc;
   for (long nstep = 0; t < t1; nstep++) {
@@ -301,16 +379,15 @@ static int dp5_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
       dense_prepare(d, h);
     if (d->nr) {
       if (first)
-        roots_at_start(d, c, t, h);
+        roots_at_start(d, c, t, h, d->y, 1);
       mt_roots_eval(c, t_new, d->y1, d->g1);
       double tr;
-      int r = locate_root(d, c, t, h, &tr);
-      if (r >= 0) {
+      if (locate_root(d, c, t, h, &tr)) {
         emit(d, t, h, tr, ts, nts, xs, &j);
         dense_eval(d, (tr - t) / h, x);
         *n_done = j;
         *t_stop = d->root_t = tr;
-        *which = d->root_which = r;
+        memcpy(fired, d->fired, (size_t)d->nr);
         return 1;
       }
       memcpy(d->g0, d->g1, (size_t)d->nr * sizeof *d->g0);

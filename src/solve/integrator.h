@@ -20,6 +20,7 @@ struct mt_sim {
   void *bstate;
   double *x, *mem, *u_basal, *u_zero, *scratch; /* sized at create */
   void *ws;
+  unsigned char *fired; /* n_root flags of the last event */
   mt_sim_stats stats;
   char err[MT_ERRMSG_MAX];
 };
@@ -51,15 +52,18 @@ typedef struct mt_backend {
   /*
   ** Integrate x (in/out, n_state) from t0 to t1 (> t0). For each sample time
   ** ts[i] with t0 < ts[i] < t1, write the state into xs + i*n_state. When the
-  ** model has roots, stop at the first sign change of any g: set *t_stop to
-  ** the root time, *which to its index, x to the state there, fill only the
-  ** samples before it, and return 1. Otherwise set *t_stop = t1 and return 0.
+  ** model has roots, stop at the first sign change (in the model's root_dir)
+  ** of any g: set *t_stop to the root time, x to the state there, fired[r]
+  ** to 1 for every function that has changed sign by then (0 for the
+  ** others), fill only the samples before it, and return 1. Otherwise set
+  ** *t_stop = t1 and return 0. A segment that starts where the previous
+  ** advance returned a root does not find those roots again.
   ** *n_done receives how many samples were written (a prefix of ts).
   ** Returns < 0 (MT_ESOLVER, MT_ENOMEM) with a message in c->err on failure.
   */
   int (*advance)(void *state, mt_rhs_ctx *c, double t0, double t1, double *x,
                  const double *ts, int nts, double *xs, int *n_done,
-                 double *t_stop, int *which);
+                 double *t_stop, unsigned char *fired);
   void (*free)(void *state);
 } mt_backend;
 

@@ -79,6 +79,20 @@ static void lane_sample_here(batch *b, lane *ln, double t, const double *u)
   mt_sim_finish_rows(b->m, ln->p, u, ln->mem, o, a, ln->j);
 }
 
+/* Samples strictly inside a segment crossed by one Euler step from x0 with
+** slope b->k1s (mirrors tiny_advance in dopri5.c). */
+static void tiny_samples(batch *b, lane *ln, const double *x0, double t1,
+                         const double *u)
+{
+  mt_series *o = ln->out;
+  int a = ln->j;
+  for (; ln->j < o->n && o->t[ln->j] < t1; ln->j++)
+    for (int i = 0; i < b->n; i++)
+      o->x[(size_t)ln->j * b->n + i] = x0[i] + (o->t[ln->j] - ln->t) *
+                                                   b->k1s[i];
+  mt_sim_finish_rows(b->m, ln->p, u, ln->mem, o, a, ln->j);
+}
+
 /* Enter segment ln->seg: discrete update, boundary samples, restart (a
 ** segment too short for a step is crossed with one Euler step, as the
 ** scalar integrator does). Returns 1 when the instance is complete. */
@@ -96,9 +110,13 @@ static int lane_segment(batch *b, int l)
     b->s->stats.n_segment++;
     lane_sample_here(b, ln, ln->t, u);
     mt_rhs_ctx c = lane_ctx(b, ln);
+    double *x0 = (double *)b->scr;
+    memcpy(x0, ln->x, (size_t)b->n * sizeof *x0);
     int rc = mt_dp5_tiny(&c, ln->t, t1, ln->x, b->k1s);
     if (rc < 0)
       return rc;
+    if (rc > 0) /* samples inside the short segment, as the scalar path */
+      tiny_samples(b, ln, x0, t1, u);
     if (rc == 0) {
       rc = mt_dp5_start(b->dp5, &c, ln->t, t1 - ln->t, ln->x, b->k1s, &ln->h);
       if (rc)
@@ -112,7 +130,7 @@ static int lane_segment(batch *b, int l)
       return 0;
     }
     if (++ln->seg == sg->n) {
-      lane_sample_here(b, ln, sg->t[sg->n], u);
+      lane_sample_here(b, ln, sg->t[sg->n], sg->u + (size_t)sg->n * b->ni);
       return 1;
     }
   }
@@ -286,7 +304,7 @@ static int lane_next(batch *b, int l, double t_end)
   get(b->y, l, ln->x, b->n);
   if (++ln->seg < ln->sg.n)
     return lane_segment(b, l);
-  lane_sample_here(b, ln, t_end, ln->sg.u + (size_t)(ln->sg.n - 1) * b->ni);
+  lane_sample_here(b, ln, t_end, ln->sg.u + (size_t)ln->sg.n * b->ni);
   return 1;
 }
 

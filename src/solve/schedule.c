@@ -204,7 +204,7 @@ int mt_schedule_compile(const mt_schedule *s, const double *u_basal,
   if (rc)
     return rc;
   out->t = malloc((size_t)(nbp + 2) * sizeof *out->t);
-  out->u = malloc((size_t)(nbp + 1) * (size_t)(ni ? ni : 1) * sizeof *out->u);
+  out->u = malloc((size_t)(nbp + 2) * (size_t)(ni ? ni : 1) * sizeof *out->u);
   if (!out->t || !out->u) {
     free(bp);
     free(forced);
@@ -223,6 +223,7 @@ int mt_schedule_compile(const mt_schedule *s, const double *u_basal,
     out->t[n++] = t;
   }
   out->t[n] = t_end;
+  inputs_at(s, u_basal, t_end, out->u + (size_t)n * ni);
   out->n = n;
   free(bp);
   free(forced);

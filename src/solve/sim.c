@@ -100,8 +100,9 @@ int mt_sim_create(const mt_model *m, const mt_sim_config *cfg, mt_sim **out)
   s->mem = calloc(nm, sizeof *s->mem);
   s->u_basal = calloc(ni, sizeof *s->u_basal);
   s->ws = m->ws_size ? calloc(1, m->ws_size) : NULL;
+  s->fired = calloc((size_t)(m->n_root > 0 ? m->n_root : 1), 1);
   int rc = MT_ENOMEM;
-  if (s->x && s->mem && s->u_basal &&
+  if (s->x && s->mem && s->u_basal && s->fired &&
       (s->ws || !m->ws_size))
     rc = s->be->create(m, &s->cfg, &s->bstate);
   if (rc) {
@@ -122,6 +123,7 @@ void mt_sim_free(mt_sim *s)
   free(s->mem);
   free(s->u_basal);
   free(s->ws);
+  free(s->fired);
   free(s);
 }
 
@@ -206,23 +208,28 @@ static int run_segment(mt_sim *s, mt_rhs_ctx *c, double tb, double te,
   int j = *jp;
   double t = tb;
   while (t < te) {
-    int k = j, done = 0, which = -1;
+    int k = j, done = 0;
     while (k < o->n && o->t[k] < te)
       k++;
     double t_stop = te;
     int rc = s->be->advance(s->bstate, c, t, te, s->x, o->t + j, k - j,
                             o->x + (size_t)j * s->m->n_state, &done, &t_stop,
-                            &which);
+                            s->fired);
     if (rc < 0)
       return rc;
     mt_sim_finish_rows(s->m, c->p, c->u, s->mem, o, j, j + done);
     j += done;
     if (rc == 0)
       break;
-    s->stats.n_root++;
-    if (s->m->on_root)
-      s->m->on_root(which, t_stop, s->x, s->mem);
-    j = sample_here(s, c->p, c->u, o, j, t_stop);
+    for (int r = 0; r < s->m->n_root; r++) {
+      if (!s->fired[r])
+        continue;
+      s->stats.n_root++;
+      if (s->m->on_root)
+        s->m->on_root(r, t_stop, s->x, s->mem);
+    }
+    if (t_stop < te) /* samples at te belong to the next segment's inputs */
+      j = sample_here(s, c->p, c->u, o, j, t_stop);
     t = t_stop;
   }
   *jp = j;
@@ -276,8 +283,8 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
     rc = run_segment(s, &c, sg.t[i], sg.t[i + 1], out, &j);
     u_old = u;
   }
-  if (!rc)
-    sample_here(s, p, u_old, out, j, t_end);
+  if (!rc) /* inputs at t_end: what the schedule holds from then on */
+    sample_here(s, p, sg.u + (size_t)sg.n * m->n_input, out, j, t_end);
   mt_segments_clear(&sg);
   return rc;
 }
