@@ -536,5 +536,12 @@ static int cvb_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
   return 1;
 }
 
+/* A new run: the event freeze of the previous run no longer applies. */
+static void cvb_reset(void *state)
+{
+  cvb *b = state;
+  b->t_root = b->t_hair = NAN;
+}
+
 const mt_backend mt_backend_cvode = {"cvode", cvb_create, cvb_advance,
-                                     cvb_free};
+                                     cvb_free, cvb_reset};

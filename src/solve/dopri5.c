@@ -405,5 +405,11 @@ static int dp5_advance(void *state, mt_rhs_ctx *c, double t0, double t1,
   return 0;
 }
 
+/* A new run: the event exclusion of the previous run no longer applies. */
+static void dp5_reset(void *state)
+{
+  ((dp5 *)state)->root_t = NAN;
+}
+
 const mt_backend mt_backend_dopri5 = {"dopri5", dp5_create, dp5_advance,
-                                      dp5_free};
+                                      dp5_free, dp5_reset};

@@ -65,6 +65,8 @@ typedef struct mt_backend {
                  const double *ts, int nts, double *xs, int *n_done,
                  double *t_stop, unsigned char *fired);
   void (*free)(void *state);
+  /* Forget the last event: a new run starts (NULL if nothing to forget). */
+  void (*reset)(void *state);
 } mt_backend;
 
 extern const mt_backend mt_backend_dopri5;

@@ -270,6 +270,8 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
              mt_strerror(rc));
     return rc;
   }
+  if (s->be->reset)
+    s->be->reset(s->bstate);
   mt_rhs_ctx c = {m, p, NULL, s->mem, s->ws, &s->stats, s->err};
   const double *u_old = s->u_basal;
   int j = 0;

@@ -1009,3 +1009,36 @@ BOTH_BACKENDS(sample_at_root, located_root_time)
   mt_series_clear(&o);
   mt_sim_free(s);
 }
+
+/*
+** A new run forgets the previous run's last event. Run 1 of the timer
+** (g0 = t - a, exact in t) with a = 1 s = t_end ends exactly at its event.
+** Run 2 starts there with a = 1 + 1 ulp, so g0 crosses zero 2.2e-16 s after
+** the start: inside the window in which a continuing run ignores the
+** function that just fired, but a new run must find it. One event each; the
+** second within CVODE's root tolerance, 100 u (|t| + |h|) < 1e-12 s, of 1.
+*/
+BOTH_BACKENDS(sample_at_root, new_run_forgets_last_event)
+{
+  mt_sim *s = new_sim(&timer_model, sv);
+  const double p1[] = {1.0, 100.0}, p2[] = {nextafter(1.0, 2.0), 100.0};
+  const double x0[] = {0, 0}, mem0[] = {0};
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, &timer_model, 2), 0);
+  o.t[0] = 0, o.t[1] = 1;
+  memset(&rec, 0, sizeof rec);
+  cr_assert_eq(mt_sim_run(s, p1, x0, mem0, NULL, 0, 1, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  cr_expect_eq(mt_sim_last_stats(s)->n_root, 1, "%s run 1: %ld events",
+               solver_name(sv), mt_sim_last_stats(s)->n_root);
+  o.t[0] = 1, o.t[1] = 2;
+  memset(&rec, 0, sizeof rec);
+  cr_assert_eq(mt_sim_run(s, p2, x0, mem0, NULL, 1, 2, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  cr_expect_eq(mt_sim_last_stats(s)->n_root, 1, "%s run 2: %ld events",
+               solver_name(sv), mt_sim_last_stats(s)->n_root);
+  cr_expect(rec.n == 1 && fabs(rec.t[0] - 1.0) <= 1e-12, "%s run 2: event "
+            "at %.17g s", solver_name(sv), rec.n ? rec.t[0] : NAN);
+  mt_series_clear(&o);
+  mt_sim_free(s);
+}
