@@ -94,46 +94,52 @@ static void set_meal(const double *p, double *mem)
 ** acts above its threshold. Written as selects so that uva_padova_lanes.c
 ** can mirror every operation (it must stay bit-identical to this function).
 */
+#define S(name) x[UVA_##name]
+#define DX(name) dx[UVA_##name]
+
 static int rhs(double t, const double *x, const double *p, const double *u,
                const double *mem, void *ws, double *dx)
 {
   (void)t, (void)ws;
-  double cho_mg = u[UVA_U_CHO] * 1000.0;                /* g/min -> mg/min */
-  double ins = u[UVA_U_INS] * 6000.0 / P(BW);           /* U/min -> pmol/kg/min */
-  double qsto = x[UVA_QSTO1] + x[UVA_QSTO2];
+  double cho_mg = u[UVA_U_CHO] * 1000.0;      /* g/min -> mg/min */
+  double ins = u[UVA_U_INS] * 6000.0 / P(BW); /* U/min -> pmol/kg/min */
+  double qsto = S(QSTO1) + S(QSTO2);
   double kgut = mt_uva_kempt(p, mem, qsto);
 
-  dx[UVA_QSTO1] = -P(kmax) * x[UVA_QSTO1] + cho_mg;
-  dx[UVA_QSTO2] = P(kmax) * x[UVA_QSTO1] - kgut * x[UVA_QSTO2];
-  dx[UVA_QGUT] = kgut * x[UVA_QSTO2] - P(kabs) * x[UVA_QGUT];
+  DX(QSTO1) = -P(kmax) * S(QSTO1) + cho_mg;
+  DX(QSTO2) = P(kmax) * S(QSTO1) - kgut * S(QSTO2);
+  DX(QGUT) = kgut * S(QSTO2) - P(kabs) * S(QGUT);
 
-  double ra = P(f) * P(kabs) * x[UVA_QGUT] / P(BW);     /* eq. 10 */
-  double egp = P(kp1) - P(kp2) * x[UVA_GP] - P(kp3) * x[UVA_ID];
+  double ra = P(f) * P(kabs) * S(QGUT) / P(BW);     /* eq. 10 */
+  double egp = P(kp1) - P(kp2) * S(GP) - P(kp3) * S(ID);
   double egp0 = egp > 0 ? egp : 0.0;
-  double e = x[UVA_GP] > P(ke2) ? P(ke1) * (x[UVA_GP] - P(ke2)) : 0.0;
-  double dgp = egp0 + ra - P(Fsnc) - e - P(k1) * x[UVA_GP] + P(k2) * x[UVA_GT];
-  dx[UVA_GP] = x[UVA_GP] >= 0 ? dgp : 0.0;
-  double uid = (P(Vm0) + P(Vmx) * x[UVA_X]) * x[UVA_GT] / (P(Km0) + x[UVA_GT]);
-  double dgt = -uid + P(k1) * x[UVA_GP] - P(k2) * x[UVA_GT];
-  dx[UVA_GT] = x[UVA_GT] >= 0 ? dgt : 0.0;
+  double e = S(GP) > P(ke2) ? P(ke1) * (S(GP) - P(ke2)) : 0.0;
+  double dgp = egp0 + ra - P(Fsnc) - e - P(k1) * S(GP) + P(k2) * S(GT);
+  DX(GP) = S(GP) >= 0 ? dgp : 0.0;
+  double uid = (P(Vm0) + P(Vmx) * S(X)) * S(GT) / (P(Km0) + S(GT));
+  double dgt = -uid + P(k1) * S(GP) - P(k2) * S(GT);
+  DX(GT) = S(GT) >= 0 ? dgt : 0.0;
 
-  double dip = -(P(m2) + P(m4)) * x[UVA_IP] + P(m1) * x[UVA_IL] + P(ka1) * x[UVA_ISC1] +
-               P(ka2) * x[UVA_ISC2];
-  dx[UVA_IP] = x[UVA_IP] >= 0 ? dip : 0.0;
-  double it = x[UVA_IP] / P(Vi);
-  dx[UVA_X] = -P(p2u) * x[UVA_X] + P(p2u) * (it - P(Ib));
-  dx[UVA_I1] = -P(ki) * (x[UVA_I1] - it);
-  dx[UVA_ID] = -P(ki) * (x[UVA_ID] - x[UVA_I1]);
-  double dil = -(P(m1) + P(m30)) * x[UVA_IL] + P(m2) * x[UVA_IP];
-  dx[UVA_IL] = x[UVA_IL] >= 0 ? dil : 0.0;
-  double disc1 = ins - (P(ka1) + P(kd)) * x[UVA_ISC1];
-  dx[UVA_ISC1] = x[UVA_ISC1] >= 0 ? disc1 : 0.0;
-  double disc2 = P(kd) * x[UVA_ISC1] - P(ka2) * x[UVA_ISC2];
-  dx[UVA_ISC2] = x[UVA_ISC2] >= 0 ? disc2 : 0.0;
-  double dgs = -P(ksc) * x[UVA_GS] + P(ksc) * x[UVA_GP];
-  dx[UVA_GS] = x[UVA_GS] >= 0 ? dgs : 0.0;
+  double dip = -(P(m2) + P(m4)) * S(IP) + P(m1) * S(IL) + P(ka1) * S(ISC1) +
+               P(ka2) * S(ISC2);
+  DX(IP) = S(IP) >= 0 ? dip : 0.0;
+  double it = S(IP) / P(Vi);
+  DX(X) = -P(p2u) * S(X) + P(p2u) * (it - P(Ib));
+  DX(I1) = -P(ki) * (S(I1) - it);
+  DX(ID) = -P(ki) * (S(ID) - S(I1));
+  double dil = -(P(m1) + P(m30)) * S(IL) + P(m2) * S(IP);
+  DX(IL) = S(IL) >= 0 ? dil : 0.0;
+  double disc1 = ins - (P(ka1) + P(kd)) * S(ISC1);
+  DX(ISC1) = S(ISC1) >= 0 ? disc1 : 0.0;
+  double disc2 = P(kd) * S(ISC1) - P(ka2) * S(ISC2);
+  DX(ISC2) = S(ISC2) >= 0 ? disc2 : 0.0;
+  double dgs = -P(ksc) * S(GS) + P(ksc) * S(GP);
+  DX(GS) = S(GS) >= 0 ? dgs : 0.0;
   return 0;
 }
+
+#undef S
+#undef DX
 
 static void observe(double t, const double *x, const double *p,
                     const double *mem, double *y)
@@ -164,9 +170,10 @@ static int derive(double *p)
 
 static int init(const double *p, double *x0, double *mem, double *u_basal)
 {
-  const double x[UVA_NX] = {0,      0,      0,      P(Gpb),    P(Gtb),
-                        P(Ipb), 0,      P(Ib),  P(Ib),     P(Ilb),
-                        P(isc1ss),      P(isc2ss),         P(Gpb)};
+  /* Qsto1, Qsto2, Qgut, Gp, Gt, Ip, X, I1, Id, Il, Isc1, Isc2, Gs */
+  const double x[UVA_NX] = {0,      0,      0,         P(Gpb),    P(Gtb),
+                            P(Ipb), 0,      P(Ib),     P(Ib),     P(Ilb),
+                            P(isc1ss),      P(isc2ss), P(Gpb)};
   for (int i = 0; i < UVA_NX; i++)
     x0[i] = x[i];
   mem[UVA_M_QSTO0] = x0[UVA_QSTO1] + x0[UVA_QSTO2];
@@ -200,7 +207,8 @@ const mt_model mt_model_uva_padova_t1d = {
   .time_unit = "min",
   .reference = "Dalla Man et al., IEEE TBME 54:1740, 2007; "
                "Kovatchev et al., J Diabetes Sci Technol 3:44, 2009",
-  .n_state = UVA_NX, .n_param = UVA_NP, .n_input = UVA_NU, .n_obs = 2, .n_mem = UVA_NM,
+  .n_state = UVA_NX, .n_param = UVA_NP, .n_input = UVA_NU, .n_obs = 2,
+  .n_mem = UVA_NM,
   .state = state, .param = param, .input = input, .obs = obs,
   .mem_doc = mem_doc,
   .rhs = rhs, .observe = observe, .derive = derive, .init = init,
