@@ -28,39 +28,10 @@
 #include "medtwin/model.h"
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
+#include "backends.h"
 
-/* One test per backend, sharing a body that takes the solver. */
-#define BOTH_BACKENDS(suite, name)                                           \
-  static void name(mt_solver sv);                                           \
-  Test(suite, name##_dopri5) { name(MT_SOLVER_DOPRI5); }                    \
-  Test(suite, name##_cvode) { name(MT_SOLVER_CVODE); }                      \
-  static void name(mt_solver sv)
 
-static const char *solver_name(mt_solver sv)
-{
-  return sv == MT_SOLVER_CVODE ? "cvode" : "dopri5";
-}
 
-static void check_model(const mt_model *m)
-{
-  char err[MT_ERRMSG_MAX] = "";
-  cr_assert_eq(mt_model_check(m, err, sizeof err), 0, "%s", err);
-}
-
-/* A sim for m with the given backend and scalar tolerances. */
-static mt_sim *new_sim(const mt_model *m, mt_solver sv, double rtol,
-                       double atol)
-{
-  mt_sim_config cfg;
-  mt_sim_config_init(&cfg);
-  cfg.solver = sv;
-  cfg.rtol = rtol;
-  cfg.atol = atol;
-  mt_sim *s = NULL;
-  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0, "mt_sim_create (%s)",
-               solver_name(sv));
-  return s;
-}
 
 /* Series of n samples at t0 + i * dt. */
 static void grid(mt_series *o, const mt_model *m, int n, double t0, double dt)
@@ -124,7 +95,7 @@ BOTH_BACKENDS(decay, exponential)
 {
   check_model(&decay_model);
   const double p[] = {0.1}, x0[] = {1000.0};
-  mt_sim *s = new_sim(&decay_model, sv, 1e-10, 1e-10);
+  mt_sim *s = new_sim_tol(&decay_model, sv, 1e-10, 1e-10);
   mt_series o;
   grid(&o, &decay_model, 61, 0, 1);
   int rc = mt_sim_run(s, p, x0, NULL, NULL, 0, 60, &o);
@@ -216,7 +187,7 @@ BOTH_BACKENDS(pk, oral_bateman)
     double t_h, c_mgl;
   } ref[] = {{1, 3.754438}, {2, 4.391248}, {8, 3.342718}, {24, 1.386515}};
   const double x0[] = {100.0, 0.0};
-  mt_sim *s = new_sim(&pk_model, sv, 1e-10, 1e-10);
+  mt_sim *s = new_sim_tol(&pk_model, sv, 1e-10, 1e-10);
   mt_series o;
   grid(&o, &pk_model, 25, 0, 1);
   int rc = mt_sim_run(s, pk_p, x0, NULL, NULL, 0, 24, &o);
@@ -258,7 +229,7 @@ BOTH_BACKENDS(pk, infusion_restart)
   mt_schedule *sch = NULL;
   cr_assert_eq(mt_schedule_create(1, &sch), 0);
   cr_assert_eq(mt_schedule_pulse(sch, 0, 0, T, R, 0), 0);
-  mt_sim *s = new_sim(&pk_model, sv, 1e-10, 1e-10);
+  mt_sim *s = new_sim_tol(&pk_model, sv, 1e-10, 1e-10);
   mt_series o;
   cr_assert_eq(mt_series_alloc(&o, &pk_model, n), 0);
   memcpy(o.t, ts, sizeof ts);
@@ -367,7 +338,7 @@ BOTH_BACKENDS(event, bouncing_ball)
   check_model(&ball_model);
   const double g = 9.81, h0 = 10.0, p[] = {g}, x0[] = {h0, 0.0};
   const double t1 = sqrt(2 * h0 / g), t2 = 2.8 * t1;
-  mt_sim *s = new_sim(&ball_model, sv, 1e-10, 1e-10);
+  mt_sim *s = new_sim_tol(&ball_model, sv, 1e-10, 1e-10);
   mt_series o;
   grid(&o, &ball_model, 601, 0, 0.01);
   int rc = mt_sim_run(s, p, x0, NULL, NULL, 0, 6, &o);
@@ -477,7 +448,7 @@ BOTH_BACKENDS(retry, recoverable_rhs)
   double E = 0.5 * x0[1] * x0[1] + p[WALL_A] * exp(-x0[0] / lam);
   double x_min = lam * log(p[WALL_A] / E), w = sqrt(E / 2) / lam;
   double t_m = acosh(exp((x0[0] - x_min) / (2 * lam))) / w;
-  mt_sim *s = new_sim(&wall_model, sv, 1e-10, 1e-10);
+  mt_sim *s = new_sim_tol(&wall_model, sv, 1e-10, 1e-10);
   mt_series o;
   grid(&o, &wall_model, 401, 0, 0.01);
   n_refused = 0;
@@ -527,7 +498,7 @@ static void fatal_rhs(mt_solver sv)
 {
   check_model(&table_model);
   const double p[] = {0.1, 5.0}, x0[] = {1.0};
-  mt_sim *s = new_sim(&table_model, sv, 1e-8, 1e-8);
+  mt_sim *s = new_sim_tol(&table_model, sv, 1e-8, 1e-8);
   mt_series o;
   grid(&o, &table_model, 11, 0, 1);
   int rc = mt_sim_run(s, p, x0, NULL, NULL, 0, 10, &o);

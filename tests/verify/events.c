@@ -34,38 +34,15 @@
 #include "medtwin/model.h"
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
+#include "backends.h"
 
-/* One test per backend, sharing a body that takes the solver. */
-#define BOTH_BACKENDS(suite, name)                                           \
-  static void name(mt_solver sv);                                           \
-  Test(suite, name##_dopri5) { name(MT_SOLVER_DOPRI5); }                    \
-  Test(suite, name##_cvode) { name(MT_SOLVER_CVODE); }                      \
-  static void name(mt_solver sv)
 
 #define TOL 1e-10 /* rtol = atol of every run */
 
-static const char *solver_name(mt_solver sv)
-{
-  return sv == MT_SOLVER_CVODE ? "cvode" : "dopri5";
-}
-
-static void check_model(const mt_model *m)
-{
-  char err[MT_ERRMSG_MAX] = "";
-  cr_assert_eq(mt_model_check(m, err, sizeof err), 0, "%s", err);
-}
 
 static mt_sim *new_sim(const mt_model *m, mt_solver sv)
 {
-  mt_sim_config cfg;
-  mt_sim_config_init(&cfg);
-  cfg.solver = sv;
-  cfg.rtol = TOL;
-  cfg.atol = TOL;
-  mt_sim *s = NULL;
-  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0, "mt_sim_create (%s)",
-               solver_name(sv));
-  return s;
+  return new_sim_tol(m, sv, TOL, TOL);
 }
 
 /* t moved by k units in the last place (up for k > 0, down for k < 0). */
