@@ -71,6 +71,13 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
 int mt_sim_run_many(mt_sim *s, int n, const double *const *p,
                     const mt_schedule *const *sch, double t0, double t_end,
                     mt_series *out, int *failed);
+/* The same from given initial states and memories (x0[i], mem0[i]; either
+** array, or an entry, may be NULL for the model's init), as an ensemble of
+** twin members needs. */
+int mt_sim_run_many_from(mt_sim *s, int n, const double *const *p,
+                         const double *const *x0, const double *const *mem0,
+                         const mt_schedule *const *sch, double t0,
+                         double t_end, mt_series *out, int *failed);
 const char *mt_sim_errmsg(const mt_sim *s);
 const mt_sim_stats *mt_sim_last_stats(const mt_sim *s);
 void mt_sim_free(mt_sim *s);

@@ -33,6 +33,15 @@ typedef struct lane {
   double *x, *mem, *u_basal; /* scalar copies: n_state, n_mem, n_input */
 } lane;
 
+/* What mt_sim_run_many_from was asked to do. */
+typedef struct job {
+  int n;
+  const double *const *p, *const *x0, *const *mem0; /* x0, mem0 may be NULL */
+  const mt_schedule *const *sch;
+  double t0, t_end;
+  mt_series *out;
+} job;
+
 typedef struct batch {
   mt_sim *s;
   const mt_model *m;
@@ -138,9 +147,7 @@ static int lane_segment(batch *b, int l)
 
 /* Put instance i into lane l (or mark the lane idle when i < 0). Returns 1
 ** if the instance completed at once, < 0 on error. */
-static int lane_load(batch *b, int l, int i, const double *const *p,
-                     const mt_schedule *const *sch, double t0, double t_end,
-                     mt_series *out)
+static int lane_load(batch *b, int l, int i, const job *jb)
 {
   lane *ln = &b->ln[l];
   mt_segments_clear(&ln->sg);
@@ -151,21 +158,23 @@ static int lane_load(batch *b, int l, int i, const double *const *p,
     return 0;
   }
   mt_sim *s = b->s;
-  int rc = mt_sim_check_samples(s, &out[i], t0, t_end);
+  int rc = mt_sim_check_samples(s, &jb->out[i], jb->t0, jb->t_end);
   if (!rc)
-    rc = mt_sim_start_state(s, p[i], NULL, NULL);
+    rc = mt_sim_start_state(s, jb->p[i], jb->x0 ? jb->x0[i] : NULL,
+                            jb->mem0 ? jb->mem0[i] : NULL);
   if (rc)
     return rc;
   memcpy(ln->x, s->x, (size_t)b->n * sizeof *ln->x);
   memcpy(ln->mem, s->mem, (size_t)b->nm * sizeof *ln->mem);
   memcpy(ln->u_basal, s->u_basal, (size_t)b->ni * sizeof *ln->u_basal);
-  rc = mt_schedule_compile(sch[i], ln->u_basal, t0, t_end, &ln->sg);
+  rc = mt_schedule_compile(jb->sch[i], ln->u_basal, jb->t0, jb->t_end,
+                           &ln->sg);
   if (rc)
     return rc;
-  ln->p = p[i];
-  ln->out = &out[i];
+  ln->p = jb->p[i];
+  ln->out = &jb->out[i];
   ln->seg = ln->j = 0;
-  put(b->p, l, p[i], b->np);
+  put(b->p, l, jb->p[i], b->np);
   return lane_segment(b, l);
 }
 
@@ -427,13 +436,13 @@ static int lanes_usable(const mt_sim *s)
 }
 
 /* One instance after another, for models or settings without lanes. */
-static int run_each(mt_sim *s, int n, const double *const *p,
-                    const mt_schedule *const *sch, double t0, double t_end,
-                    mt_series *out, int *failed)
+static int run_each(mt_sim *s, const job *jb, int *failed)
 {
   mt_sim_stats sum = {0};
-  for (int i = 0; i < n; i++) {
-    int rc = mt_sim_run(s, p[i], NULL, NULL, sch[i], t0, t_end, &out[i]);
+  for (int i = 0; i < jb->n; i++) {
+    int rc = mt_sim_run(s, jb->p[i], jb->x0 ? jb->x0[i] : NULL,
+                        jb->mem0 ? jb->mem0[i] : NULL, jb->sch[i], jb->t0,
+                        jb->t_end, &jb->out[i]);
     sum.n_rhs += s->stats.n_rhs;
     sum.n_step += s->stats.n_step;
     sum.n_reject += s->stats.n_reject;
@@ -508,13 +517,11 @@ static int batch_step(batch *b, int *failed, int *done)
 
 /* Load the next instances into lane l until one is under way or none are
 ** left (the lane then goes idle). */
-static int fill(batch *b, int l, int *next, int n, const double *const *p,
-                const mt_schedule *const *sch, double t0, double t_end,
-                mt_series *out, int *failed)
+static int fill(batch *b, int l, int *next, const job *jb, int *failed)
 {
   for (;;) {
-    int i = *next < n ? (*next)++ : -1;
-    int rc = lane_load(b, l, i, p, sch, t0, t_end, out);
+    int i = *next < jb->n ? (*next)++ : -1;
+    int rc = lane_load(b, l, i, jb);
     if (rc < 0)
       *failed = i;
     if (rc != 1)
@@ -530,9 +537,10 @@ static int active(const batch *b)
   return 0;
 }
 
-int mt_sim_run_many(mt_sim *s, int n, const double *const *p,
-                    const mt_schedule *const *sch, double t0, double t_end,
-                    mt_series *out, int *failed)
+int mt_sim_run_many_from(mt_sim *s, int n, const double *const *p,
+                         const double *const *x0, const double *const *mem0,
+                         const mt_schedule *const *sch, double t0,
+                         double t_end, mt_series *out, int *failed)
 {
   *failed = -1;
   memset(&s->stats, 0, sizeof s->stats);
@@ -541,18 +549,27 @@ int mt_sim_run_many(mt_sim *s, int n, const double *const *p,
     snprintf(s->err, sizeof s->err, "invalid batch: n = %d", n);
     return MT_EINVAL;
   }
+  const job jb = {n, p, x0, mem0, sch, t0, t_end, out};
   if (!lanes_usable(s))
-    return run_each(s, n, p, sch, t0, t_end, out, failed);
+    return run_each(s, &jb, failed);
   batch b;
   int rc = batch_init(&b, s), next = 0, done[L];
   for (int l = 0; !rc && l < L; l++)
-    rc = fill(&b, l, &next, n, p, sch, t0, t_end, out, failed);
+    rc = fill(&b, l, &next, &jb, failed);
   while (!rc && active(&b)) {
     rc = batch_step(&b, failed, done);
     for (int l = 0; !rc && l < L; l++)
       if (done[l])
-        rc = fill(&b, l, &next, n, p, sch, t0, t_end, out, failed);
+        rc = fill(&b, l, &next, &jb, failed);
   }
   batch_free(&b);
   return rc;
+}
+
+int mt_sim_run_many(mt_sim *s, int n, const double *const *p,
+                    const mt_schedule *const *sch, double t0, double t_end,
+                    mt_series *out, int *failed)
+{
+  return mt_sim_run_many_from(s, n, p, NULL, NULL, sch, t0, t_end, out,
+                              failed);
 }
