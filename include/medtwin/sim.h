@@ -35,8 +35,10 @@ typedef struct mt_sim_stats {
 ** The caller fills t before the run.
 */
 typedef struct mt_series {
-  int n, n_state, n_input, n_obs;
+  int n, n_state, n_input, n_obs, n_mem;
   double *t, *x, *u, *y;
+  double *x_end, *mem_end; /* state and discrete memory at t_end, so a run
+                           ** can be continued exactly from where it ended */
 } mt_series;
 
 int mt_series_alloc(mt_series *s, const mt_model *m, int n);

@@ -88,6 +88,13 @@ static void lane_sample_here(batch *b, lane *ln, double t, const double *u)
   mt_sim_finish_rows(b->m, ln->p, u, ln->mem, o, a, ln->j);
 }
 
+/* The end of an instance: its final state and memory, for continuing it. */
+static void lane_finish(const batch *b, lane *ln)
+{
+  memcpy(ln->out->x_end, ln->x, (size_t)b->n * sizeof *ln->x);
+  memcpy(ln->out->mem_end, ln->mem, (size_t)b->nm * sizeof *ln->mem);
+}
+
 /* Samples strictly inside a segment crossed by one Euler step from x0 with
 ** slope b->k1s (mirrors tiny_advance in dopri5.c). */
 static void tiny_samples(batch *b, lane *ln, const double *x0, double t1,
@@ -140,6 +147,7 @@ static int lane_segment(batch *b, int l)
     }
     if (++ln->seg == sg->n) {
       lane_sample_here(b, ln, sg->t[sg->n], sg->u + (size_t)sg->n * b->ni);
+      lane_finish(b, ln);
       return 1;
     }
   }
@@ -314,6 +322,7 @@ static int lane_next(batch *b, int l, double t_end)
   if (++ln->seg < ln->sg.n)
     return lane_segment(b, l);
   lane_sample_here(b, ln, t_end, ln->sg.u + (size_t)ln->sg.n * b->ni);
+  lane_finish(b, ln);
   return 1;
 }
 

@@ -31,11 +31,14 @@ int mt_series_alloc(mt_series *s, const mt_model *m, int n)
   s->n_state = m->n_state;
   s->n_input = m->n_input;
   s->n_obs = m->n_obs;
+  s->n_mem = m->n_mem;
   s->t = calloc(k, sizeof *s->t);
+  s->x_end = calloc((size_t)m->n_state, sizeof *s->x_end);
+  s->mem_end = calloc((size_t)(m->n_mem ? m->n_mem : 1), sizeof *s->mem_end);
   s->x = calloc(k * (size_t)m->n_state, sizeof *s->x);
   s->u = calloc(k * (size_t)(m->n_input ? m->n_input : 1), sizeof *s->u);
   s->y = calloc(k * (size_t)(m->n_obs ? m->n_obs : 1), sizeof *s->y);
-  if (!s->t || !s->x || !s->u || !s->y) {
+  if (!s->t || !s->x || !s->u || !s->y || !s->x_end || !s->mem_end) {
     mt_series_clear(s);
     return MT_ENOMEM;
   }
@@ -48,6 +51,8 @@ void mt_series_clear(mt_series *s)
   free(s->x);
   free(s->u);
   free(s->y);
+  free(s->x_end);
+  free(s->mem_end);
   memset(s, 0, sizeof *s);
 }
 
@@ -285,8 +290,11 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
     rc = run_segment(s, &c, sg.t[i], sg.t[i + 1], out, &j);
     u_old = u;
   }
-  if (!rc) /* inputs at t_end: what the schedule holds from then on */
+  if (!rc) { /* inputs at t_end: what the schedule holds from then on */
     sample_here(s, p, sg.u + (size_t)sg.n * m->n_input, out, j, t_end);
+    memcpy(out->x_end, s->x, (size_t)m->n_state * sizeof *s->x);
+    memcpy(out->mem_end, s->mem, (size_t)m->n_mem * sizeof *s->mem);
+  }
   mt_segments_clear(&sg);
   return rc;
 }

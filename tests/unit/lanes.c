@@ -162,3 +162,52 @@ Test(lanes, from_given_states_bit_identical_to_scalar)
   mt_series_clear(&one);
   mt_sim_free(s);
 }
+
+/* Continuing a run: day.json changes the basal at minute 600, so a run over
+** [0, 600] continued from its x_end and mem_end over [600, 1440] restarts
+** exactly where the whole-day run does, and must reproduce it bit for bit;
+** batched continuation likewise. */
+Test(lanes, continuation_from_end_state_and_memory)
+{
+  const int t1 = 600, n2 = NT - t1;
+  mt_sim *s;
+  mt_series first, rest[NPT];
+  const double *p[NPT], *x0[NPT], *mem0[NPT];
+  const mt_schedule *sc[NPT];
+  mt_series firsts[NPT];
+  int failed;
+  cr_assert_eq(mt_sim_create(m, NULL, &s), 0);
+  for (int i = 0; i < NPT; i++) {
+    cr_assert_eq(mt_series_alloc(&firsts[i], m, 1), 0);
+    firsts[i].t[0] = 0;
+    cr_assert_eq(mt_sim_run(s, pt[i]->param, NULL, NULL, sch[0][i], 0, t1,
+                            &firsts[i]), 0);
+    p[i] = pt[i]->param;
+    x0[i] = firsts[i].x_end;
+    mem0[i] = firsts[i].mem_end;
+    sc[i] = sch[0][i];
+    cr_assert_eq(mt_series_alloc(&rest[i], m, n2), 0);
+    for (int k = 0; k < n2; k++)
+      rest[i].t[k] = t1 + k;
+  }
+  cr_assert_eq(mt_sim_run_many_from(s, NPT, p, x0, mem0, sc, t1, NT - 1,
+                                    rest, &failed), 0, "%s", mt_sim_errmsg(s));
+  cr_assert_eq(mt_series_alloc(&first, m, n2), 0);
+  memcpy(first.t, rest[0].t, (size_t)n2 * sizeof(double));
+  for (int i = 0; i < NPT; i++) {
+    const double *whole = ref[0][i].x + (size_t)t1 * m->n_state;
+    size_t bytes = (size_t)n2 * m->n_state * sizeof(double);
+    cr_assert(memcmp(rest[i].x, whole, bytes) == 0, "%s batched", pt[i]->id);
+    cr_assert_eq(mt_sim_run(s, p[i], x0[i], mem0[i], sc[i], t1, NT - 1,
+                            &first), 0);
+    cr_assert(memcmp(first.x, whole, bytes) == 0, "%s scalar", pt[i]->id);
+    cr_assert(memcmp(rest[i].x_end, first.x_end,
+                     (size_t)m->n_state * sizeof(double)) == 0);
+    cr_assert(memcmp(rest[i].mem_end, first.mem_end,
+                     (size_t)m->n_mem * sizeof(double)) == 0);
+    mt_series_clear(&rest[i]);
+    mt_series_clear(&firsts[i]);
+  }
+  mt_series_clear(&first);
+  mt_sim_free(s);
+}
