@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
   {"models", "list models, or show one model's variables", cmd_models},
   {"simulate", "simulate a patient under a scenario", cmd_simulate},
+  {"twin", "run a live twin on a data stream", cmd_twin},
 };
 
 int cli_fail(int status, const char *fmt, ...)

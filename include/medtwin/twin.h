@@ -1,0 +1,79 @@
+/*
+** The live twin: a model plus an ensemble of members (state, discrete
+** memory, estimated parameters) kept synchronised with a patient's data
+** stream by ensemble data assimilation, forecasting the next readings with
+** intervals and raising alerts. Deterministic for a seed and causal: what it
+** says at time t depends only on data stamped up to t.
+*/
+#ifndef MEDTWIN_TWIN_H
+#define MEDTWIN_TWIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medtwin/stream.h"
+
+typedef struct mt_twin_config {
+  const char *model;   /* "uva_padova_t1d" */
+  const char *group;   /* population prior group: "adult", ... */
+  const char *exclude; /* a patient kept out of the prior, or NULL */
+  uint64_t seed;
+  int members;         /* ensemble size (default 64) */
+  double inflation;    /* multiplicative prior inflation (default 1.1) */
+  double r_scale;      /* observation variance / sensor variance (4) */
+  const char *sensor;  /* CGM error model (default "GuardianRT") */
+  double meal_min;     /* assumed eating time of announced carbs (15) */
+  double state_sd;     /* log-normal spread of the initial non-negative
+                       ** states around each member's steady state (0.15) */
+} mt_twin_config;
+
+/* Probabilities and quantiles of a forecast reading at one horizon. */
+typedef struct mt_twin_forecast {
+  double t_min, horizon_min;
+  double mean, q[7]; /* p2.5, p10, p25, p50, p75, p90, p97.5, mg/dL */
+} mt_twin_forecast;
+
+typedef enum mt_alert_kind {
+  MT_ALERT_HYPO = 0,    /* < 70 mg/dL predicted within 30 min */
+  MT_ALERT_HYPO_SEVERE, /* < 54 mg/dL predicted within 30 min */
+  MT_ALERT_HYPER,       /* > 250 mg/dL predicted within 30 min */
+  MT_ALERT_NKIND
+} mt_alert_kind;
+
+typedef struct mt_twin_alert {
+  mt_alert_kind kind;
+  double t_min, probability, predicted_t_min;
+} mt_twin_alert;
+
+typedef struct mt_twin mt_twin;
+
+void mt_twin_config_init(mt_twin_config *cfg);
+/* A twin from the population prior of cfg->group (cfg->exclude left out).
+** 0, or MT_EINVAL / MT_ENOTFOUND / MT_ENOMEM with a message in err. */
+int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
+                   size_t errlen);
+void mt_twin_free(mt_twin *tw);
+const char *mt_twin_errmsg(const mt_twin *tw);
+const char *mt_alert_kind_name(mt_alert_kind k);
+
+/*
+** Take one datum in arrival order. Returns 0 when it was used, 1 when it
+** was quarantined (*reason says why: implausible, late, duplicate), < 0 on
+** failure. A CGM reading advances every member to its time and assimilates
+** it; carbs, boluses and basal rates join the inputs from their time on.
+*/
+int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason);
+
+/* Forecast the CGM reading at t_now + each horizon (minutes, <= 240),
+** sensor noise included, so the intervals are prediction intervals. */
+int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
+                        mt_twin_forecast *out);
+
+/* Alerts raised by the last reading (at most one per kind); returns how
+** many were written into out (MT_ALERT_NKIND entries available). */
+int mt_twin_alerts(mt_twin *tw, mt_twin_alert *out);
+
+/* Time of the last reading assimilated, minutes (NAN before the first). */
+double mt_twin_time(const mt_twin *tw);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+** medtwin twin run: a live twin fed a data stream (docs/stream.md) in
+** arrival order, writing a forecast after every accepted CGM reading and
+** every alert raised. Machine-readable, for outside harnesses: docs/cli.md.
+*/
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "medtwin/error.h"
+#include "medtwin/file.h"
+#include "medtwin/stream.h"
+#include "medtwin/twin.h"
+
+typedef struct topts {
+  const char *stream, *out, *alerts;
+  double h[16];
+  int nh, json;
+  char group[32];
+  mt_twin_config cfg;
+} topts;
+
+typedef struct counts {
+  long data, cgm, quarantined, alerts, forecasts;
+} counts;
+
+static const char usage_text[] =
+    "usage: medtwin twin run --stream IN.csv --out FORECASTS.csv [options]\n"
+    "  --horizons H,H   forecast horizons in minutes (default 30,60)\n"
+    "  --alerts OUT     write the alerts raised\n"
+    "  --group G        population prior: adolescent, adult or child\n"
+    "  --exclude NAME   a virtual patient kept out of the prior\n"
+    "  --seed N --members N   random seed (1) and ensemble size (64)\n"
+    "  --json           print the summary as JSON\n";
+
+static int parse_horizons(const char *s, topts *o)
+{
+  char *end;
+  o->nh = 0;
+  for (const char *p = s; *p && o->nh < 16; p = end + (*end == ',')) {
+    double h = strtod(p, &end);
+    if (end == p || (*end && *end != ',') || !(h > 0 && h <= 240) ||
+        (o->nh && !(h > o->h[o->nh - 1])))
+      return cli_fail(EXIT_USAGE, "twin run: --horizons: expected increasing "
+                      "minutes in (0, 240] separated by commas, got '%s'", s);
+    o->h[o->nh++] = h;
+  }
+  return o->nh ? 0 : cli_fail(EXIT_USAGE, "twin run: --horizons: empty");
+}
+
+static int parse_int(const char *flag, const char *v, long lo, long hi,
+                     long *out)
+{
+  char *end;
+  *out = strtol(v, &end, 10);
+  if (end == v || *end || *out < lo || *out > hi)
+    return cli_fail(EXIT_USAGE, "twin run: %s: expected an integer in "
+                    "[%ld, %ld], got '%s'", flag, lo, hi, v);
+  return 0;
+}
+
+static int parse_opt(topts *o, const char *a, const char *v)
+{
+  long n;
+  int rc = 0;
+  if (!strcmp(a, "--stream")) o->stream = v;
+  else if (!strcmp(a, "--out")) o->out = v;
+  else if (!strcmp(a, "--alerts")) o->alerts = v;
+  else if (!strcmp(a, "--horizons")) rc = parse_horizons(v, o);
+  else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
+  else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
+  else if (!strcmp(a, "--model")) o->cfg.model = v;
+  else if (!strcmp(a, "--prior")) {
+    if (strcmp(v, "population"))
+      rc = cli_fail(EXIT_USAGE, "twin run: --prior: expected 'population', "
+                    "got '%s'", v);
+  } else if (!strcmp(a, "--seed")) {
+    if (!(rc = parse_int(a, v, 0, 2147483647L, &n)))
+      o->cfg.seed = (uint64_t)n;
+  } else if (!strcmp(a, "--members")) {
+    if (!(rc = parse_int(a, v, 4, 4096, &n)))
+      o->cfg.members = (int)n;
+  } else
+    rc = cli_fail(EXIT_USAGE, "twin run: unknown option '%s'", a);
+  return rc;
+}
+
+static int parse_topts(int argc, char **argv, topts *o)
+{
+  memset(o, 0, sizeof *o);
+  mt_twin_config_init(&o->cfg);
+  o->h[0] = 30, o->h[1] = 60, o->nh = 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help")) {
+      fputs(usage_text, stdout);
+      exit(EXIT_OK);
+    }
+    if (!strcmp(a, "--json")) {
+      o->json = 1;
+      continue;
+    }
+    if (strncmp(a, "--", 2) || !v || !strncmp(v, "--", 2))
+      return cli_fail(EXIT_USAGE, "twin run: %s: %s", a,
+                      strncmp(a, "--", 2) ? "unexpected argument"
+                                          : "missing value");
+    int rc = parse_opt(o, a, v);
+    if (rc)
+      return rc;
+    i++;
+  }
+  if (!o->stream || !o->out)
+    return cli_fail(EXIT_USAGE, "twin run: --stream and --out are required "
+                    "(run 'medtwin twin run --help')");
+  if (!o->group[0]) /* the held-out patient's group, else adult */
+    snprintf(o->group, sizeof o->group, "%.*s",
+             o->cfg.exclude ? (int)strcspn(o->cfg.exclude, "#") : 5,
+             o->cfg.exclude ? o->cfg.exclude : "adult");
+  o->cfg.group = o->group;
+  return 0;
+}
+
+static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
+                FILE *fa, counts *c)
+{
+  mt_twin_forecast fc[16];
+  mt_twin_alert al[MT_ALERT_NKIND];
+  for (int i = 0; i < st->n; i++) {
+    const mt_datum *d = &st->d[i];
+    const char *why;
+    int rc = mt_twin_ingest(tw, d, &why);
+    c->data++;
+    if (rc < 0)
+      return cli_fail(EXIT_RUNTIME, "%s: line %d: %s", o->stream, d->line,
+                      mt_twin_errmsg(tw));
+    if (rc == 1 || d->kind != MT_DATA_CGM) {
+      c->quarantined += rc == 1;
+      continue;
+    }
+    c->cgm++;
+    if (mt_twin_forecast_at(tw, o->h, o->nh, fc))
+      return cli_fail(EXIT_RUNTIME, "%s", mt_twin_errmsg(tw));
+    for (int k = 0; k < o->nh; k++, c->forecasts++) {
+      fprintf(ff, "%.10g,%.10g,%.4f", fc[k].t_min, fc[k].horizon_min,
+              fc[k].mean);
+      for (int q = 0; q < 7; q++)
+        fprintf(ff, ",%.4f", fc[k].q[q]);
+      fputc('\n', ff);
+    }
+    int na = mt_twin_alerts(tw, al);
+    for (int k = 0; fa && k < na; k++)
+      fprintf(fa, "%.10g,%s,%.4f,%.10g\n", al[k].t_min,
+              mt_alert_kind_name(al[k].kind), al[k].probability,
+              al[k].predicted_t_min);
+    c->alerts += na;
+  }
+  return 0;
+}
+
+static void summary(const topts *o, const counts *c)
+{
+  if (!o->json) {
+    printf("medtwin %s twin (%s prior%s%s, %d members, seed %llu): %ld data, "
+           "%ld CGM readings, %ld quarantined, %ld forecasts, %ld alerts\n",
+           MT_VERSION, o->group, o->cfg.exclude ? ", excluding " : "",
+           o->cfg.exclude ? o->cfg.exclude : "", o->cfg.members,
+           (unsigned long long)o->cfg.seed, c->data, c->cgm, c->quarantined,
+           c->forecasts, c->alerts);
+    return;
+  }
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
+                        "s:I}", "medtwin_version", MT_VERSION, "model",
+                        o->cfg.model, "prior_group", o->group, "exclude",
+                        o->cfg.exclude, "seed", (json_int_t)o->cfg.seed,
+                        "members", o->cfg.members, "data",
+                        (json_int_t)c->data, "cgm", (json_int_t)c->cgm,
+                        "quarantined", (json_int_t)c->quarantined,
+                        "forecasts", (json_int_t)c->forecasts, "alerts",
+                        (json_int_t)c->alerts);
+  json_dumpf(j, stdout, JSON_INDENT(2));
+  putchar('\n');
+  json_decref(j);
+}
+
+static int twin_run(int argc, char **argv)
+{
+  topts o;
+  char err[MT_ERRMSG_MAX];
+  mt_stream st;
+  mt_twin *tw = NULL;
+  mt_afile *f[2] = {NULL, NULL};
+  counts c = {0};
+  int rc = parse_topts(argc, argv, &o);
+  if (rc)
+    return rc;
+  if (mt_stream_load(o.stream, &st, err, sizeof err))
+    return cli_fail(EXIT_USAGE, "%s", err);
+  int n = 0;
+  if (mt_twin_create(&o.cfg, &tw, err, sizeof err))
+    rc = cli_fail(EXIT_USAGE, "%s", err);
+  if (!rc && mt_afile_open(o.out, &f[n++], err, sizeof err))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  if (!rc && o.alerts && mt_afile_open(o.alerts, &f[n++], err, sizeof err))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  if (!rc) {
+    FILE *ff = mt_afile_stream(f[0]), *fa = n > 1 ? mt_afile_stream(f[1]) : NULL;
+    fputs("t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975\n", ff);
+    if (fa)
+      fputs("t_min,kind,probability,predicted_t_min\n", fa);
+    rc = feed(tw, &o, &st, ff, fa, &c);
+  }
+  if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  else if (rc)
+    for (int i = 0; i < n; i++)
+      mt_afile_abort(f[i]);
+  if (!rc)
+    summary(&o, &c);
+  mt_twin_free(tw);
+  mt_stream_clear(&st);
+  return rc;
+}
+
+int cmd_twin(int argc, char **argv)
+{
+  if (argc >= 2 && !strcmp(argv[1], "run"))
+    return twin_run(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "--help")) {
+    fputs(usage_text, stdout);
+    return EXIT_OK;
+  }
+  return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run (run "
+                  "'medtwin twin --help')");
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# End-to-end: `medtwin twin run` on a small stream: outputs and their shape,
+# quarantine counts, and bad input (exit 2, one line, nothing written).
+set -u
+BIN=$1
+T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-twin.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+
+# Basal at 0 and CGM every 5 min for 2 h (130 + t/10 mg/dL), then three
+# data the twin must quarantine: a reading out of range (900), a repeat of
+# the reading at 120 min (142: a duplicate) and a bolus stamped before the
+# twin's time (late).
+{
+  echo "t_min,kind,value"
+  echo "0,basal,1.2"
+  for t in $(seq 5 5 120); do echo "$t,cgm,$((130 + t / 10))"; done
+  echo "120,cgm,900"
+  echo "120,cgm,142"
+  echo "60,bolus,1"
+} > "$T/in.csv"
+(cd "$T" && "$BIN" twin run --stream in.csv --horizons 30,60 --out fc.csv \
+  --alerts al.csv --exclude adult#002 --members 16 --json > out.json 2> err.txt)
+rc=$?
+check "twin run exits 0" '[ $rc -eq 0 ]'
+check "forecast header" '[ "$(head -1 "$T/fc.csv")" = "t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975" ]'
+# 24 accepted readings x 2 horizons.
+check "48 forecast rows" '[ $(($(wc -l < "$T/fc.csv") - 1)) -eq 48 ]'
+check "alerts header" '[ "$(head -1 "$T/al.csv")" = "t_min,kind,probability,predicted_t_min" ]'
+check "summary counts" 'python3 -c "import json,sys; j=json.load(open(\"$T/out.json\")); sys.exit(not (j[\"cgm\"]==24 and j[\"quarantined\"]==3 and j[\"members\"]==16 and j[\"exclude\"]==\"adult#002\" and j[\"prior_group\"]==\"adult\"))"'
+check "quantiles ordered" 'python3 -c "
+import csv,sys
+rows=list(csv.DictReader(open(\"$T/fc.csv\")))
+k=[\"p025\",\"p10\",\"p25\",\"p50\",\"p75\",\"p90\",\"p975\"]
+sys.exit(not all(all(float(r[a])<=float(r[b]) for a,b in zip(k,k[1:])) for r in rows))"'
+
+# Bad input: exit 2, one line naming file, line and field, nothing written.
+printf 't_min,kind,value\n0,basal,1\n5,cgm,high\n' > "$T/bad.csv"
+(cd "$T" && "$BIN" twin run --stream bad.csv --out bad-fc.csv 2> err2.txt)
+rc=$?
+check "malformed stream exits 2" '[ $rc -eq 2 ]'
+check "one line naming line and field" '[ $(wc -l < "$T/err2.txt") -eq 1 ] && grep -q "bad.csv: line 3: value" "$T/err2.txt"'
+check "nothing written" '[ ! -e "$T/bad-fc.csv" ] && [ -z "$(ls "$T" | grep tmp)" ]'
+(cd "$T" && "$BIN" twin run --stream in.csv --out x.csv --exclude adult#999 2> err3.txt)
+check "unknown exclude exits 2" '[ $? -eq 2 ]'
+(cd "$T" && "$BIN" twin run --stream in.csv --out x.csv --horizons 0,30 2> err4.txt)
+check "bad horizons exit 2" '[ $? -eq 2 ] && grep -q horizons "$T/err4.txt"'
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

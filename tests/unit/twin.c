@@ -1,0 +1,142 @@
+/*
+** The live twin on a synthetic day of adult#003, who is left out of the
+** prior: quarantine rules, determinism for a seed, causality (a forecast
+** depends only on data up to its time), the analysis moving the ensemble
+** towards each reading, and well-formed forecasts and alerts.
+*/
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "medtwin/error.h"
+#include "medtwin/patient.h"
+#include "medtwin/sim.h"
+#include "medtwin/twin.h"
+
+#define NT 481 /* 8 h every minute */
+
+/* The data of a day: basal at 0, a 60 g meal with its 6 U bolus at 60 min,
+** noise-free CGM of adult#003 every 5 min, arrival order. */
+static int make_stream(mt_datum *d)
+{
+  char err[MT_ERRMSG_MAX];
+  const mt_model *m = mt_model_find("uva_padova_t1d");
+  mt_patient *pt;
+  cr_assert_eq(mt_patient_load(m, "adult#003", &pt, err, sizeof err), 0);
+  mt_schedule *sch;
+  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+  cr_assert_eq(mt_schedule_pulse(sch, 0, 60, 75, 4.0, MT_PULSE_BITES), 0);
+  cr_assert_eq(mt_schedule_pulse(sch, 1, 60, 61, 6.0, 0), 0);
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, NT), 0);
+  for (int k = 0; k < NT; k++)
+    o.t[k] = k;
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, NULL, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pt->param, NULL, NULL, sch, 0, NT - 1, &o), 0);
+  int n = 0;
+  d[n++] = (mt_datum){0, MT_DATA_BASAL, o.u[1] * 60, 2};
+  for (int k = 5; k < NT; k += 5) {
+    if (k == 60) {
+      d[n++] = (mt_datum){60, MT_DATA_CARBS, 60, n + 2};
+      d[n++] = (mt_datum){60, MT_DATA_BOLUS, 6, n + 2};
+    }
+    d[n++] = (mt_datum){k, MT_DATA_CGM, o.y[(size_t)k * 2 + 1], n + 2};
+  }
+  mt_sim_free(s);
+  mt_series_clear(&o);
+  mt_schedule_free(sch);
+  mt_patient_free(pt);
+  return n;
+}
+
+static mt_twin *new_twin(uint64_t seed, int members)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_twin_config cfg;
+  mt_twin_config_init(&cfg);
+  cfg.exclude = "adult#003";
+  cfg.seed = seed;
+  cfg.members = members;
+  mt_twin *tw;
+  cr_assert_eq(mt_twin_create(&cfg, &tw, err, sizeof err), 0, "%s", err);
+  return tw;
+}
+
+/* Feed d[0..n) and return the forecast (30, 60 min) after the reading at
+** t_fc. */
+static void run(mt_twin *tw, const mt_datum *d, int n, double t_fc,
+                mt_twin_forecast *fc)
+{
+  const double h[2] = {30, 60};
+  for (int i = 0; i < n; i++) {
+    const char *why;
+    cr_assert_eq(mt_twin_ingest(tw, &d[i], &why), 0, "datum %d: %s", i,
+                 mt_twin_errmsg(tw));
+    if (d[i].kind == MT_DATA_CGM && d[i].t_min == t_fc)
+      cr_assert_eq(mt_twin_forecast_at(tw, h, 2, fc), 0);
+  }
+}
+
+Test(twin, deterministic_and_causal, .timeout = 120)
+{
+  static mt_datum d[256];
+  int n = make_stream(d), cut = 0;
+  while (!(d[cut].kind == MT_DATA_CGM && d[cut].t_min == 180))
+    cut++;
+  mt_twin_forecast a[2], b[2], c[2];
+  mt_twin *t1 = new_twin(7, 32), *t2 = new_twin(7, 32), *t3 = new_twin(7, 32);
+  run(t1, d, n, 180, a);
+  run(t2, d, n, 180, b);
+  run(t3, d, cut + 1, 180, c); /* the data up to 180 min only */
+  cr_assert(memcmp(a, b, sizeof a) == 0, "same seed, different forecast");
+  cr_assert(memcmp(a, c, sizeof a) == 0, "forecast at 180 min depends on "
+            "later data");
+  for (int k = 0; k < 2; k++)
+    for (int q = 0; q < 6; q++)
+      cr_assert_leq(a[k].q[q], a[k].q[q + 1], "quantiles out of order");
+  mt_twin_free(t1);
+  mt_twin_free(t2);
+  mt_twin_free(t3);
+}
+
+Test(twin, quarantine_rules)
+{
+  mt_twin *tw = new_twin(1, 8);
+  const char *why;
+  mt_datum hi = {5, MT_DATA_CGM, 900, 2}, ok = {5, MT_DATA_CGM, 140, 3};
+  mt_datum late = {2, MT_DATA_BOLUS, 1, 4};
+  cr_assert_eq(mt_twin_ingest(tw, &hi, &why), 1);
+  cr_assert_not_null(strstr(why, "cgm"));
+  cr_assert_eq(mt_twin_ingest(tw, &ok, &why), 0);
+  cr_assert_eq(mt_twin_time(tw), 5);
+  cr_assert_eq(mt_twin_ingest(tw, &ok, &why), 1);
+  cr_assert_str_eq(why, "duplicate");
+  cr_assert_eq(mt_twin_ingest(tw, &late, &why), 1);
+  cr_assert_not_null(strstr(why, "late"));
+  mt_twin_free(tw);
+}
+
+/* After the first reading the ensemble's 30-min forecast median lies
+** between the prior's and the reading (the analysis is a convex step
+** towards the data for a scalar linear-Gaussian update; here checked on
+** the model's mildly nonlinear observation). */
+Test(twin, analysis_moves_towards_the_reading)
+{
+  mt_twin *tw = new_twin(3, 32), *ref = new_twin(3, 32);
+  const double h[1] = {5};
+  mt_twin_forecast before, after;
+  const char *why;
+  mt_datum hi = {5, MT_DATA_CGM, 220, 2}; /* far above every prior member */
+  mt_datum basal = {0, MT_DATA_BASAL, 1.0, 2};
+  cr_assert_eq(mt_twin_ingest(ref, &basal, &why), 0);
+  cr_assert_eq(mt_twin_forecast_at(ref, h, 1, &before), 0);
+  cr_assert_eq(mt_twin_ingest(tw, &basal, &why), 0);
+  cr_assert_eq(mt_twin_ingest(tw, &hi, &why), 0, "%s", mt_twin_errmsg(tw));
+  cr_assert_eq(mt_twin_forecast_at(tw, h, 1, &after), 0);
+  cr_assert_gt(after.q[3], before.q[3] + 5, "median %g -> %g", before.q[3],
+               after.q[3]);
+  cr_assert_lt(after.q[3], 220);
+  mt_twin_free(tw);
+  mt_twin_free(ref);
+}
