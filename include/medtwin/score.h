@@ -121,7 +121,7 @@ typedef struct mt_hypo_event {
 int mt_hypo_events(const double *bg_mgdl, int n, double t0_min, double dt_min,
                    mt_hypo_event *ev, int cap, int *n_events);
 
-typedef struct mt_hypo_score {
+typedef struct mt_hypo_stats {
   int n_events;        /* events scored */
   int n_detected;      /* events some alert counts for */
   int n_alerts;        /* alerts given */
@@ -132,7 +132,7 @@ typedef struct mt_hypo_score {
   double precision;    /* true / (true + false); NaN if that is 0 / 0 */
   double median_lead_min;     /* median lead over detected events; NaN if none */
   double false_alerts_per_day;/* n_false_alerts / days */
-} mt_hypo_score;
+} mt_hypo_stats;
 
 /*
 ** Score n_alerts alert times alert_t_min (any order) against events found by
@@ -157,7 +157,7 @@ typedef struct mt_hypo_score {
 ** finite and > 0. On error out and ev are left untouched.
 */
 int mt_hypo_score(mt_hypo_event *ev, int n_events, const double *alert_t_min,
-                  int n_alerts, double days, mt_hypo_score *out);
+                  int n_alerts, double days, mt_hypo_stats *out);
 
 /* ---- Baseline forecasts ------------------------------------------------ */
 

@@ -238,9 +238,11 @@ static int add_readings(mt_replay *r, uint64_t seed)
 
 static void put(mt_stream *s, double t, mt_stream_kind k, double v)
 {
-  s->d[s->n] = (mt_datum){.t_min = t, .kind = k, .value = v,
-                          .line = s->n + 2};
-  s->n++;
+  mt_datum *d = &s->d[s->n++]; /* calloc'd: padding stays zero */
+  d->t_min = t;
+  d->kind = k;
+  d->value = v;
+  d->line = s->n + 1;
 }
 
 static void put_meal(mt_stream *s, const mt_replay_meal *m)

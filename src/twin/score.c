@@ -207,7 +207,7 @@ static int alert_inside(const mt_hypo_event *e, double a)
 
 /* Classify each alert; counts go to s. */
 static void classify_alerts(const mt_hypo_event *ev, int n_events,
-                            const double *alert, int n_alerts, mt_hypo_score *s)
+                            const double *alert, int n_alerts, mt_hypo_stats *s)
 {
   for (int j = 0; j < n_alerts; j++) {
     int counts = 0, inside = 0;
@@ -270,7 +270,7 @@ static double median_lead(const mt_hypo_event *ev, int n, int n_finite)
 }
 
 int mt_hypo_score(mt_hypo_event *ev, int n_events, const double *alert_t_min,
-                  int n_alerts, double days, mt_hypo_score *out)
+                  int n_alerts, double days, mt_hypo_stats *out)
 {
   if (!out || n_events < 0 || n_alerts < 0 || (n_events > 0 && !ev) ||
       (n_alerts > 0 && !alert_t_min) || !isfinite(days) || !(days > 0.0))
@@ -278,7 +278,7 @@ int mt_hypo_score(mt_hypo_event *ev, int n_events, const double *alert_t_min,
   for (int j = 0; j < n_alerts; j++)
     if (!isfinite(alert_t_min[j]))
       return MT_EINVAL;
-  mt_hypo_score s = {.n_events = n_events, .n_alerts = n_alerts};
+  mt_hypo_stats s = {.n_events = n_events, .n_alerts = n_alerts};
   classify_alerts(ev, n_events, alert_t_min, n_alerts, &s);
   for (int i = 0; i < n_events; i++) {
     ev[i].lead_min = event_lead(&ev[i], alert_t_min, n_alerts);
