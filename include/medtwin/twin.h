@@ -25,6 +25,8 @@ typedef struct mt_twin_config {
   double meal_min;     /* assumed eating time of announced carbs (15) */
   double state_sd;     /* log-normal spread of the initial non-negative
                        ** states around each member's steady state (0.15) */
+  int open_loop;       /* 1: never assimilate (the prior run open loop, a
+                       ** baseline for evaluation) */
 } mt_twin_config;
 
 /* Probabilities and quantiles of a forecast reading at one horizon. */

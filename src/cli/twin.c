@@ -227,10 +227,12 @@ int cmd_twin(int argc, char **argv)
 {
   if (argc >= 2 && !strcmp(argv[1], "run"))
     return twin_run(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "evaluate"))
+    return cmd_twin_evaluate(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "--help")) {
     fputs(usage_text, stdout);
     return EXIT_OK;
   }
-  return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run (run "
-                  "'medtwin twin --help')");
+  return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run or "
+                  "evaluate (run 'medtwin twin --help')");
 }

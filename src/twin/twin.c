@@ -369,7 +369,7 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
   if (d->kind != MT_DATA_CGM)
     return add_input(tw, d);
   int rc = advance(tw, d->t_min);
-  if (!rc)
+  if (!rc && !tw->cfg.open_loop)
     rc = assimilate(tw, d->value);
   if (!rc) {
     tw->n_reading++;

@@ -47,5 +47,19 @@ check "unknown exclude exits 2" '[ $? -eq 2 ]'
 (cd "$T" && "$BIN" twin run --stream in.csv --out x.csv --horizons 0,30 2> err4.txt)
 check "bad horizons exit 2" '[ $? -eq 2 ] && grep -q horizons "$T/err4.txt"'
 
+# Evaluation on one patient-day: the report's methods and keys are there.
+(cd "$T" && "$BIN" twin evaluate --cohort adult#001 --days 1 --seed 2 --json > ev.json 2> ev.err)
+check "twin evaluate exits 0" '[ $? -eq 0 ]'
+check "evaluate report keys" 'python3 -c "
+import json,sys
+j=json.load(open(\"$T/ev.json\"))
+h=j[\"horizons_min\"]
+ok = j[\"patients\"]==1 and set(h)=={\"30\",\"60\"} and all(set(h[k])=={\"enkf\",\"open_loop\",\"persistence\",\"linear\"} for k in h)
+ok = ok and all(\"rmse_mgdl\" in h[k][m] for k in h for m in h[k]) and \"coverage_95\" in h[\"30\"][\"enkf\"]
+ok = ok and {\"events\",\"sensitivity\",\"false_alerts_per_patient_day\"} <= set(j[\"hypo\"])
+sys.exit(not ok)"'
+(cd "$T" && "$BIN" twin evaluate --cohort nobody --days 1 2> ev2.err)
+check "unknown cohort exits 2" '[ $? -eq 2 ]'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

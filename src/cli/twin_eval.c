@@ -1,0 +1,313 @@
+/*
+** medtwin twin evaluate: generated days of every virtual patient, a twin from
+** the prior without that patient, and its forecasts scored after a 6 h
+** warm-up beside three baselines (persistence, linear extrapolation, the
+** prior run open loop). Keys of the JSON report: docs/cli.md.
+*/
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "medtwin/error.h"
+#include "medtwin/replay.h"
+#include "medtwin/score.h"
+#include "medtwin/twin.h"
+
+#define WARMUP_MIN 360.0
+#define NH 2
+static const double horizons[NH] = {30, 60};
+enum { M_TWIN, M_OPEN, M_PERSIST, M_LINEAR, NMETH };
+static const char *const meth_name[NMETH] = {"enkf", "open_loop",
+                                             "persistence", "linear"};
+
+/* Forecast pairs collected over the cohort, per method and horizon. */
+typedef struct pairs {
+  int n, cap;
+  double *ref, *bg, *pred, *lo, *hi; /* reading, true BG, median, 95 % */
+} pairs;
+
+typedef struct evalr {
+  pairs p[NMETH][NH];
+  double *alerts, days;
+  int n_alerts, cap_alerts, n_events, n_detected, n_true, n_false;
+  double *leads;
+  int n_leads;
+} evalr;
+
+static int push(pairs *p, double ref, double bg, double pred, double lo,
+                double hi)
+{
+  if (p->n == p->cap) {
+    int cap = p->cap ? 2 * p->cap : 1024;
+    double *b = realloc(p->ref, 5 * (size_t)cap * sizeof *b);
+    if (!b)
+      return MT_ENOMEM;
+    /* blocks of cap: ref, bg, pred, lo, hi (moved when cap grows) */
+    for (int k = 4; k >= 1; k--)
+      memmove(b + (size_t)k * cap, b + (size_t)k * p->cap,
+              (size_t)p->n * sizeof *b);
+    p->ref = b, p->bg = b + cap, p->pred = b + 2 * cap, p->lo = b + 3 * cap;
+    p->hi = b + 4 * cap, p->cap = cap;
+  }
+  p->ref[p->n] = ref, p->bg[p->n] = bg, p->pred[p->n] = pred;
+  p->lo[p->n] = lo, p->hi[p->n] = hi;
+  p->n++;
+  return 0;
+}
+
+/* CGM reading and true BG at time t (truth every minute from 0). */
+static void truth_at(const mt_replay *rp, double t, double *cgm, double *bg)
+{
+  const double *tt, *b, *nf, *c;
+  int n;
+  mt_replay_truth(rp, &tt, &b, &nf, &c, &n);
+  int k = (int)lround(t);
+  *cgm = k >= 0 && k < n ? c[k] : NAN;
+  *bg = k >= 0 && k < n ? b[k] : NAN;
+}
+
+/* One patient: the twin and the open-loop prior over the generated days. */
+static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
+                       evalr *e)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_twin *tw[2] = {NULL, NULL};
+  mt_twin_config cfg;
+  mt_twin_config_init(&cfg);
+  char group[32];
+  snprintf(group, sizeof group, "%.*s", (int)strcspn(name, "#"), name);
+  cfg.group = group, cfg.exclude = name, cfg.seed = seed;
+  int rc = mt_twin_create(&cfg, &tw[0], err, sizeof err);
+  cfg.open_loop = 1;
+  if (!rc)
+    rc = mt_twin_create(&cfg, &tw[1], err, sizeof err);
+  const mt_stream *st = mt_replay_stream(rp);
+  double *ct = malloc((size_t)st->n * 2 * sizeof *ct), *cy = ct + st->n;
+  int nc = 0;
+  for (int i = 0; !rc && ct && i < st->n; i++) {
+    const mt_datum *d = &st->d[i];
+    const char *why;
+    mt_twin_forecast fc[2][NH];
+    mt_twin_alert al[MT_ALERT_NKIND];
+    int used = 0;
+    for (int w = 0; w < 2 && !rc; w++) {
+      int r = mt_twin_ingest(tw[w], d, &why);
+      rc = r < 0 ? r : 0;
+      used = r == 0 && d->kind == MT_DATA_CGM;
+      if (!rc && used)
+        rc = mt_twin_forecast_at(tw[w], horizons, NH, fc[w]);
+    }
+    if (rc || !used)
+      continue;
+    int na = mt_twin_alerts(tw[0], al);
+    for (int k = 0; k < na; k++)
+      if (al[k].kind == MT_ALERT_HYPO) {
+        if (e->n_alerts == e->cap_alerts) {
+          double *a = realloc(e->alerts, (size_t)(e->cap_alerts + 256) *
+                                             sizeof *a);
+          if (!a)
+            return MT_ENOMEM;
+          e->alerts = a, e->cap_alerts += 256;
+        }
+        e->alerts[e->n_alerts++] = al[k].t_min;
+      }
+    ct[nc] = d->t_min, cy[nc++] = d->value;
+    if (d->t_min < WARMUP_MIN)
+      continue;
+    for (int h = 0; h < NH && !rc; h++) {
+      double ref, bg;
+      truth_at(rp, d->t_min + horizons[h], &ref, &bg);
+      if (isnan(ref))
+        continue;
+      double pers = mt_baseline_persistence(ct, cy, nc, nc - 1, horizons[h]);
+      /* a line may extrapolate below zero: read as 0 mg/dL */
+      double lin = mt_baseline_linear(ct, cy, nc, nc - 1, horizons[h]);
+      lin = lin < 0 ? 0 : lin; /* NaN (no reading) stays NaN */
+      rc = push(&e->p[M_TWIN][h], ref, bg, fc[0][h].q[3], fc[0][h].q[0],
+                fc[0][h].q[6]);
+      if (!rc)
+        rc = push(&e->p[M_OPEN][h], ref, bg, fc[1][h].q[3], fc[1][h].q[0],
+                  fc[1][h].q[6]);
+      if (!rc)
+        rc = push(&e->p[M_PERSIST][h], ref, bg, pers, NAN, NAN);
+      if (!rc)
+        rc = push(&e->p[M_LINEAR][h], ref, bg, lin, NAN, NAN);
+    }
+  }
+  if (rc)
+    cli_fail(EXIT_RUNTIME, "twin evaluate: %s: %s", name,
+             tw[0] ? mt_twin_errmsg(tw[0]) : err);
+  free(ct);
+  mt_twin_free(tw[0]);
+  mt_twin_free(tw[1]);
+  return rc;
+}
+
+/* Hypoglycaemia events of the patient's truth and its alerts since a. */
+static int score_alerts(const mt_replay *rp, int a0, evalr *e)
+{
+  const double *t, *bg, *nf, *c;
+  int n, nev;
+  mt_replay_truth(rp, &t, &bg, &nf, &c, &n);
+  mt_hypo_event *ev = malloc((size_t)(n / 2 + 1) * sizeof *ev);
+  mt_hypo_stats s;
+  int rc = ev ? mt_hypo_events(bg, n, t[0], t[1] - t[0], ev, n / 2 + 1, &nev)
+              : MT_ENOMEM;
+  if (!rc)
+    rc = mt_hypo_score(ev, nev, e->alerts + a0, e->n_alerts - a0,
+                       (t[n - 1] - t[0]) / 1440.0, &s);
+  if (!rc) {
+    e->n_events += s.n_events, e->n_detected += s.n_detected;
+    e->n_true += s.n_true_alerts, e->n_false += s.n_false_alerts;
+    double *l = realloc(e->leads, (size_t)(e->n_leads + nev + 1) *
+                                      sizeof *l);
+    if (!l)
+      rc = MT_ENOMEM;
+    else
+      e->leads = l;
+    for (int k = 0; !rc && k < nev; k++)
+      if (ev[k].detected)
+        e->leads[e->n_leads++] = ev[k].lead_min;
+  }
+  free(ev);
+  return rc;
+}
+
+/* A number, or null where it is not defined (JSON has no NaN). */
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static void put_num(json_t *o, const char *key, double x)
+{
+  json_object_set_new(o, key, jnum(x));
+}
+
+static json_t *method_json(const pairs *p)
+{
+  mt_point_metrics vs_cgm, vs_bg;
+  mt_clarke_counts cl;
+  mt_coverage cov;
+  json_t *o = json_object(), *z = json_array();
+  if (mt_point_metrics_compute(p->ref, p->pred, p->n, &vs_cgm) ||
+      mt_point_metrics_compute(p->bg, p->pred, p->n, &vs_bg) ||
+      mt_clarke_grid(p->ref, p->pred, p->n, &cl))
+    return o;
+  json_object_set_new(o, "n", json_integer(vs_cgm.n_used));
+  put_num(o, "rmse_mgdl", vs_cgm.rmse_mgdl);
+  put_num(o, "mard_pct", vs_cgm.mard_pct);
+  put_num(o, "rmse_vs_bg_mgdl", vs_bg.rmse_mgdl);
+  put_num(o, "mard_vs_bg_pct", vs_bg.mard_pct);
+  for (int k = 0; k < 5; k++)
+    json_array_append_new(z, jnum(cl.frac[k]));
+  json_object_set_new(o, "clarke_frac_a_to_e", z);
+  if (p->n && !isnan(p->lo[0]) &&
+      mt_interval_coverage(p->ref, p->lo, p->hi, p->n, &cov) == 0)
+    put_num(o, "coverage_95", cov.coverage);
+  return o;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static json_t *report(evalr *e, int days, uint64_t seed, int npt)
+{
+  json_t *h = json_object();
+  for (int k = 0; k < NH; k++) {
+    json_t *m = json_object();
+    for (int j = 0; j < NMETH; j++)
+      json_object_set_new(m, meth_name[j], method_json(&e->p[j][k]));
+    char key[16];
+    snprintf(key, sizeof key, "%g", horizons[k]);
+    json_object_set_new(h, key, m);
+  }
+  qsort(e->leads, (size_t)e->n_leads, sizeof *e->leads, cmp_double);
+  json_t *hy = json_object(), *o = json_object();
+  json_object_set_new(hy, "events", json_integer(e->n_events));
+  json_object_set_new(hy, "alerts", json_integer(e->n_alerts));
+  put_num(hy, "sensitivity",
+          e->n_events ? (double)e->n_detected / e->n_events : NAN);
+  put_num(hy, "precision", e->n_true + e->n_false
+                               ? (double)e->n_true / (e->n_true + e->n_false)
+                               : NAN);
+  put_num(hy, "median_lead_min",
+          e->n_leads ? e->leads[e->n_leads / 2] : NAN);
+  put_num(hy, "false_alerts_per_patient_day",
+          e->days > 0 ? e->n_false / e->days : NAN);
+  json_object_set_new(o, "medtwin_version", json_string(MT_VERSION));
+  json_object_set_new(o, "patients", json_integer(npt));
+  json_object_set_new(o, "days", json_integer(days));
+  json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+  json_object_set_new(o, "warmup_min", json_real(WARMUP_MIN));
+  json_object_set_new(o, "horizons_min", h);
+  json_object_set_new(o, "hypo", hy);
+  return o;
+}
+
+int cmd_twin_evaluate(int argc, char **argv)
+{
+  long days = 7, seed = 1;
+  const char *cohort = "all";
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    char *end = NULL;
+    if (!strcmp(a, "--json"))
+      continue;
+    if (!v)
+      return cli_fail(EXIT_USAGE, "twin evaluate: %s: missing value", a);
+    if (!strcmp(a, "--cohort")) cohort = v;
+    else if (!strcmp(a, "--days")) days = strtol(v, &end, 10);
+    else if (!strcmp(a, "--seed")) seed = strtol(v, &end, 10);
+    else
+      return cli_fail(EXIT_USAGE, "twin evaluate: unknown option '%s'", a);
+    if ((end && *end) || days < 1 || days > 60 || seed < 0)
+      return cli_fail(EXIT_USAGE, "twin evaluate: %s: expected an integer "
+                      "(days 1-60, seed >= 0), got '%s'", a, v);
+    i++;
+  }
+  const mt_model *m = mt_model_find("uva_padova_t1d");
+  evalr e;
+  memset(&e, 0, sizeof e);
+  int rc = 0, npt = 0;
+  for (int i = 0; !rc && i < m->patients->n; i++) {
+    const char *name = m->patients->name(i);
+    if (strcmp(cohort, "all") && strncmp(name, cohort, strlen(cohort)))
+      continue;
+    char err[MT_ERRMSG_MAX];
+    mt_replay_config rcfg;
+    mt_replay_config_init(&rcfg);
+    rcfg.patient = name, rcfg.days = (int)days, rcfg.seed = (uint64_t)seed;
+    mt_replay *rp;
+    if ((rc = mt_replay_generate(&rcfg, &rp, err, sizeof err))) {
+      cli_fail(EXIT_RUNTIME, "%s", err);
+      break;
+    }
+    int a0 = e.n_alerts;
+    rc = run_patient(rp, name, (uint64_t)seed, &e);
+    if (!rc)
+      rc = score_alerts(rp, a0, &e);
+    e.days += days;
+    npt++;
+    mt_replay_free(rp);
+  }
+  if (!rc && !npt)
+    return cli_fail(EXIT_USAGE, "twin evaluate: --cohort: no patient "
+                    "matches '%s' (all, adolescent, adult, child or a name)",
+                    cohort);
+  if (!rc) {
+    json_t *j = report(&e, (int)days, (uint64_t)seed, npt);
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    putchar('\n');
+    json_decref(j);
+  }
+  for (int j = 0; j < NMETH; j++)
+    for (int k = 0; k < NH; k++)
+      free(e.p[j][k].ref);
+  free(e.alerts);
+  free(e.leads);
+  return rc ? EXIT_RUNTIME : 0;
+}
