@@ -52,7 +52,9 @@ static int push(pairs *p, double ref, double bg, double pred, double lo,
     p->ref = b, p->bg = b + cap, p->pred = b + 2 * cap, p->lo = b + 3 * cap;
     p->hi = b + 4 * cap, p->cap = cap;
   }
-  p->ref[p->n] = ref, p->bg[p->n] = bg, p->pred[p->n] = pred;
+  /* a true BG at 0 (the model's floor) has no relative error: left out of
+  ** the vs-BG metrics, like a missing value */
+  p->ref[p->n] = ref, p->bg[p->n] = bg > 0 ? bg : NAN, p->pred[p->n] = pred;
   p->lo[p->n] = lo, p->hi[p->n] = hi;
   p->n++;
   return 0;
@@ -190,17 +192,18 @@ static json_t *method_json(const pairs *p)
   mt_clarke_counts cl;
   mt_coverage cov;
   json_t *o = json_object(), *z = json_array();
-  if (mt_point_metrics_compute(p->ref, p->pred, p->n, &vs_cgm) ||
-      mt_point_metrics_compute(p->bg, p->pred, p->n, &vs_bg) ||
-      mt_clarke_grid(p->ref, p->pred, p->n, &cl))
-    return o;
-  json_object_set_new(o, "n", json_integer(vs_cgm.n_used));
-  put_num(o, "rmse_mgdl", vs_cgm.rmse_mgdl);
-  put_num(o, "mard_pct", vs_cgm.mard_pct);
-  put_num(o, "rmse_vs_bg_mgdl", vs_bg.rmse_mgdl);
-  put_num(o, "mard_vs_bg_pct", vs_bg.mard_pct);
-  for (int k = 0; k < 5; k++)
-    json_array_append_new(z, jnum(cl.frac[k]));
+  if (mt_point_metrics_compute(p->ref, p->pred, p->n, &vs_cgm) == 0) {
+    json_object_set_new(o, "n", json_integer(vs_cgm.n_used));
+    put_num(o, "rmse_mgdl", vs_cgm.rmse_mgdl);
+    put_num(o, "mard_pct", vs_cgm.mard_pct);
+  }
+  if (mt_point_metrics_compute(p->bg, p->pred, p->n, &vs_bg) == 0) {
+    put_num(o, "rmse_vs_bg_mgdl", vs_bg.rmse_mgdl);
+    put_num(o, "mard_vs_bg_pct", vs_bg.mard_pct);
+  }
+  if (mt_clarke_grid(p->ref, p->pred, p->n, &cl) == 0)
+    for (int k = 0; k < 5; k++)
+      json_array_append_new(z, jnum(cl.frac[k]));
   json_object_set_new(o, "clarke_frac_a_to_e", z);
   if (p->n && !isnan(p->lo[0]) &&
       mt_interval_coverage(p->ref, p->lo, p->hi, p->n, &cov) == 0)
