@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "medtwin/error.h"
 #include "medtwin/patient.h"
 #include "medtwin/scenario.h"
@@ -20,18 +20,6 @@
 #define MT_SOURCE_DIR "."
 #endif
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 typedef struct cohort {
   int n;
@@ -89,16 +77,16 @@ static double measure(const cohort *c, mt_sim *s, mt_series *out, int batched,
 {
   double rate[99];
   for (int r = 0; r < reps; r++) {
-    double days = 0, t0 = now(), t;
+    double days = 0, t0 = bench_now(), t;
     do {
       double d = pass(c, s, out, batched);
       if (d < 0)
         return -1;
       days += d;
-    } while ((t = now() - t0) < secs);
+    } while ((t = bench_now() - t0) < secs);
     rate[r] = days / t;
   }
-  qsort(rate, (size_t)reps, sizeof *rate, cmp);
+  qsort(rate, (size_t)reps, sizeof *rate, bench_cmp);
   return rate[reps / 2];
 }
 

@@ -7,24 +7,12 @@
 */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench.h"
 #include "medtwin/error.h"
 #include "medtwin/replay.h"
 #include "medtwin/twin.h"
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -52,7 +40,7 @@ int main(int argc, char **argv)
   int n = 0;
   for (int i = 0; dt && i < st->n; i++) {
     const char *why;
-    double t0 = now();
+    double t0 = bench_now();
     int r = mt_twin_ingest(tw, &st->d[i], &why);
     if (r < 0 || (r == 0 && st->d[i].kind == MT_DATA_CGM &&
                   mt_twin_forecast_at(tw, h, 4, fc))) {
@@ -60,9 +48,9 @@ int main(int argc, char **argv)
       return 1;
     }
     if (r == 0 && st->d[i].kind == MT_DATA_CGM)
-      dt[n++] = now() - t0;
+      dt[n++] = bench_now() - t0;
   }
-  qsort(dt, (size_t)n, sizeof *dt, cmp);
+  qsort(dt, (size_t)n, sizeof *dt, bench_cmp);
   printf("twin_update_%d_members %.3f ms\n", members, 1e3 * dt[n / 2]);
   free(dt);
   mt_twin_free(tw);
