@@ -272,7 +272,7 @@ Test(score, hypo_score_two_runs)
   int n;
   cr_assert_eq(mt_hypo_events(bg, 60, 0.0, 5.0, ev, 4, &n), MT_OK);
   const double alerts[] = {170, 50, 215, 90, 250, 140, 102, 217, 139};
-  mt_hypo_score s;
+  mt_hypo_stats s;
   cr_assert_eq(mt_hypo_score(ev, n, alerts, N_OF(alerts), 0.5, &s), MT_OK);
   cr_assert_eq(s.n_events, 1);
   cr_assert_eq(s.n_detected, 1);
@@ -329,7 +329,7 @@ Test(score, hypo_score_three_events)
   cr_assert_eq(ev[2].duration_min, 20.0);
 
   const double alerts[] = {1300, 1228, 1205, 1020};
-  mt_hypo_score s;
+  mt_hypo_stats s;
   cr_assert_eq(mt_hypo_score(ev, n, alerts, N_OF(alerts), 1.0, &s), MT_OK);
   cr_assert_eq(s.n_detected, 2);
   cr_assert_eq(s.n_true_alerts, 2);
@@ -365,7 +365,7 @@ Test(score, hypo_median_odd)
                          {.onset_min = 300, .duration_min = 20},
                          {.onset_min = 500, .duration_min = 20}};
   const double alerts[] = {470, 50, 290};
-  mt_hypo_score s;
+  mt_hypo_stats s;
   cr_assert_eq(mt_hypo_score(ev, 3, alerts, 3, 1.0, &s), MT_OK);
   cr_assert_eq(s.median_lead_min, 30.0);
   cr_assert_eq(ev[0].lead_min, 50.0);
