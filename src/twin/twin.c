@@ -217,7 +217,7 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   tw->ins = mt_var_index(m->input, m->n_input, "insulin");
   tw->cgm = mt_var_index(m->obs, m->n_obs, "CGM");
   tw->sensor_sd = sqrt(sensor_variance(&sensor));
-  tw->r = cfg->r_scale * sensor_variance(&sensor);
+  tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
   for (int k = 0; k < MT_ALERT_NKIND; k++)
     tw->armed[k] = 1, tw->clear_since[k] = NAN;
   int rc = tw->cho < 0 || tw->ins < 0 || tw->cgm < 0 ? MT_EINVAL : 0;
