@@ -26,6 +26,28 @@
 ** noise runs on the sensor's own grid (j * sample_min, j = 0, 1, ...) and
 ** each reading takes the sample nearest its time; with the default sensor,
 ** GuardianRT (sample time 5 min), the two grids coincide.
+**
+** Insulin-sensitivity drift (isf_drift > 0): the model made wrong on
+** purpose. A twin's model holds insulin sensitivity constant; a real
+** patient's varies over the day. With isf_drift = a the true patient's Vmx
+** (insulin-dependent glucose utilisation) and kp3 (insulin action on the
+** liver) are both multiplied by
+**     s(t) = 1 - a cos(2 pi t_clock / 1440),  t_clock = t mod 1440 (min),
+** most resistant at midnight (s = 1 - a), most sensitive at noon (1 + a).
+** s is piecewise constant over 30-min blocks [30 k, 30 (k + 1)), taking its
+** value at the block's midpoint; after scaling, the model's derive() hook
+** recomputes the derived parameters (so kp1 follows kp3 and endogenous
+** glucose production at basal insulin stays EGPb: the drift acts only
+** through insulin above or below basal, and a patient at basal steady state
+** does not feel it). The blocks are simulated one after another, each
+** continuing from the previous one's state and discrete memory; a block
+** boundary that falls while carbohydrate is being eaten is moved to the
+** meal's end (a restart inside a meal would look like a new meal to the
+** gastric-emptying model), the next block keeping its own midpoint. Life,
+** boluses (from the nominal CR: the patient does not know about the drift),
+** the basal rate, the stream's rows and the sensor noise are those of
+** isf_drift = 0; only glucose and hence the readings change. With
+** isf_drift = 0 the truth is the single run above, bit for bit.
 */
 #ifndef MEDTWIN_REPLAY_H
 #define MEDTWIN_REPLAY_H
@@ -45,6 +67,8 @@ typedef struct mt_replay_config {
   int days;            /* 1 .. MT_REPLAY_MAX_DAYS (default 1) */
   uint64_t seed;       /* default 1 */
   const char *sensor;  /* CGM error model (default "GuardianRT") */
+  double isf_drift;    /* daily swing of insulin sensitivity, 0 .. 0.9
+                       ** (default 0: none); see the drift above */
 } mt_replay_config;
 
 /* A meal actually eaten, for evaluation against what a twin inferred. */
@@ -63,9 +87,10 @@ void mt_replay_config_init(mt_replay_config *cfg);
 
 /*
 ** Generate cfg->days of life, simulate it and derive the stream and the
-** truth. Returns 0, MT_EINVAL (bad days, unknown sensor, a patient without a
-** CR), MT_ENOTFOUND (no such patient), MT_ESOLVER or MT_ENOMEM with one line
-** in err (truncated to errlen; err may be NULL); on error *out is NULL.
+** truth. Returns 0, MT_EINVAL (bad days or isf_drift, unknown sensor, a
+** patient without a CR), MT_ENOTFOUND (no such patient), MT_ESOLVER or
+** MT_ENOMEM with one line in err (truncated to errlen; err may be NULL); on
+** error *out is NULL.
 ** Free the result with mt_replay_free().
 */
 int mt_replay_generate(const mt_replay_config *cfg, mt_replay **out,

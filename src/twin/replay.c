@@ -174,9 +174,101 @@ static int build_schedule(const mt_replay *r, int cho, int ins,
   return rc;
 }
 
-/* Integrate and copy BG and the noise-free CGM at every minute. */
-static int run_truth(mt_replay *r, const mt_schedule *sch, char *err,
+/* ---- insulin-sensitivity drift (replay.h) ------------------------------ */
+
+#define DRIFT_BLOCK_MIN 30
+#define TWO_PI 6.283185307179586
+
+/* s(t) = 1 - drift cos(2 pi t_clock / 1440), t_clock minutes since midnight. */
+static double drift_scale(double isf_drift, double t_min)
+{
+  return 1.0 - isf_drift * cos(TWO_PI * fmod(t_min, DAY_MIN) / DAY_MIN);
+}
+
+/* Where block k ends: its 30-min mark, or, when that falls while
+** carbohydrate is being eaten, the end of the meal (a restart inside a meal
+** would make the model take it for a new one). *j walks the sorted meals. */
+static double block_end(const mt_replay *r, int k, int *j)
+{
+  double b = (double)(k + 1) * DRIFT_BLOCK_MIN, t_last = r->t[r->n - 1];
+  for (; *j < r->n_meal; ++*j) {
+    const mt_replay_meal *m = &r->meal[*j];
+    if (m->t_min + m->duration_min <= b)
+      continue;
+    if (m->t_min < b)
+      b = m->t_min + m->duration_min;
+    break;
+  }
+  return b < t_last ? b : t_last;
+}
+
+/* The patient's parameters for the block centred at t_mid (min): Vmx (index
+** vmx) and kp3 (kp3) scaled by s(t_mid), then the derived ones recomputed. */
+static int block_param(const mt_patient *pt, double isf_drift, double t_mid,
+                       int vmx, int kp3, double *p)
+{
+  const mt_model *m = pt->model;
+  double s = drift_scale(isf_drift, t_mid);
+  memcpy(p, pt->param, (size_t)m->n_param * sizeof *p);
+  p[vmx] *= s;
+  p[kp3] *= s;
+  return m->derive && m->derive(p) < 0 ? MT_EINVAL : MT_OK;
+}
+
+/* Rows [i0, i1) of out as a series of their own: a run sampling into it
+** fills those rows of out, and leaves its end state in out's x_end and
+** mem_end. */
+static mt_series rows(const mt_series *out, int i0, int i1)
+{
+  mt_series v = *out;
+  v.n = i1 - i0;
+  v.t += i0;
+  v.x += (size_t)i0 * out->n_state;
+  v.u += (size_t)i0 * out->n_input;
+  v.y += (size_t)i0 * out->n_obs;
+  return v;
+}
+
+/* The truth under drift, block by block, each run continuing from the state
+** and discrete memory where the previous one ended (x0 and mem0 are copied
+** when a run starts, so out's x_end and mem_end can be passed back in). */
+static int run_drift(const mt_replay *r, double isf_drift, mt_sim *sim,
+                     const mt_schedule *sch, mt_series *out, char *err,
                      size_t errlen)
+{
+  const mt_model *m = r->pt->model;
+  int vmx = mt_var_index(m->param, m->n_param, "Vmx");
+  int kp3 = mt_var_index(m->param, m->n_param, "kp3");
+  double *p = malloc((size_t)m->n_param * sizeof *p);
+  if (!p || vmx < 0 || kp3 < 0) {
+    free(p);
+    return fail(err, errlen, p ? MT_EINVAL : MT_ENOMEM, "no insulin "
+                "sensitivity to drift in %s", m->name);
+  }
+  double t0 = 0, t_last = r->t[r->n - 1];
+  int rc = MT_OK, i0 = 0, j = 0;
+  for (int k = 0; !rc && t0 < t_last; k++) {
+    double t1 = block_end(r, k, &j);
+    int i1 = t1 < t_last ? (int)ceil(t1) : r->n; /* samples in [t0, t1) */
+    mt_series v = rows(out, i0, i1);
+    rc = block_param(r->pt, isf_drift, (k + 0.5) * DRIFT_BLOCK_MIN, vmx, kp3,
+                     p);
+    if (rc)
+      fail(err, errlen, rc, "%s: drifted parameters inconsistent at t_min "
+           "%g", r->pt->id, t0);
+    else if ((rc = mt_sim_run(sim, p, k ? out->x_end : NULL,
+                              k ? out->mem_end : NULL, sch, t0, t1, &v)))
+      fail(err, errlen, rc, "simulation of %s failed: %s", r->pt->id,
+           mt_sim_errmsg(sim));
+    t0 = t1, i0 = i1;
+  }
+  free(p);
+  return rc;
+}
+
+/* Integrate and copy BG and the noise-free CGM at every minute. */
+static int run_truth(mt_replay *r, const mt_schedule *sch, double isf_drift,
+                     char *err, size_t errlen)
 {
   const mt_model *m = r->pt->model;
   int bg = mt_var_index(m->obs, m->n_obs, "BG");
@@ -194,11 +286,13 @@ static int run_truth(mt_replay *r, const mt_schedule *sch, char *err,
                 mt_strerror(rc));
   }
   memcpy(out.t, r->t, (size_t)r->n * sizeof *r->t);
-  rc = mt_sim_run(sim, r->pt->param, NULL, NULL, sch, 0.0, r->t[r->n - 1],
-                  &out);
-  if (rc)
+  if (isf_drift > 0) {
+    rc = run_drift(r, isf_drift, sim, sch, &out, err, errlen);
+  } else if ((rc = mt_sim_run(sim, r->pt->param, NULL, NULL, sch, 0.0,
+                              r->t[r->n - 1], &out))) {
     fail(err, errlen, rc, "simulation of %s failed: %s", r->pt->id,
          mt_sim_errmsg(sim));
+  }
   for (int i = 0; !rc && i < r->n; i++) {
     r->bg[i] = out.y[(size_t)i * m->n_obs + bg];
     r->cgm_nf[i] = out.y[(size_t)i * m->n_obs + cgm];
@@ -280,6 +374,9 @@ static int load_inputs(const mt_replay_config *cfg, mt_replay *r, char *err,
     return fail(err, errlen, MT_EINVAL, "days: expected 1 to %d, got %d",
                 MT_REPLAY_MAX_DAYS, cfg->days);
   r->days = cfg->days;
+  if (!(cfg->isf_drift >= 0 && cfg->isf_drift <= 0.9))
+    return fail(err, errlen, MT_EINVAL, "isf_drift: expected 0 to 0.9, got "
+                "%g", cfg->isf_drift);
   const mt_model *m = mt_model_find("uva_padova_t1d");
   if (!m)
     return fail(err, errlen, MT_ENOTFOUND, "model uva_padova_t1d missing");
@@ -331,7 +428,7 @@ static int generate(const mt_replay_config *cfg, mt_replay *r, char *err,
   if ((rc = make_life(r, cfg->seed)) || (rc = alloc_truth(r)) ||
       (rc = build_schedule(r, cho, ins, u_basal[ins], &sch)))
     return fail(err, errlen, rc, "%s", mt_strerror(rc));
-  rc = run_truth(r, sch, err, errlen);
+  rc = run_truth(r, sch, cfg->isf_drift, err, errlen);
   mt_schedule_free(sch);
   if (rc)
     return rc;

@@ -323,3 +323,142 @@ Test(replay, bad_configuration_is_refused)
   cr_expect_null(r);
   cr_expect_eq(mt_replay_generate(NULL, &r, err, sizeof err), MT_EINVAL);
 }
+
+/* ---- insulin-sensitivity drift ----------------------------------------- */
+
+static mt_replay *make_drift(const char *patient, int days, uint64_t seed,
+                             double isf_drift)
+{
+  mt_replay_config cfg;
+  mt_replay_config_init(&cfg);
+  cfg.patient = patient;
+  cfg.days = days;
+  cfg.seed = seed;
+  cfg.isf_drift = isf_drift;
+  char err[MT_ERRMSG_MAX];
+  mt_replay *r = NULL;
+  cr_assert_eq(mt_replay_generate(&cfg, &r, err, sizeof err), 0, "%s", err);
+  return r;
+}
+
+static double mean_bg(const mt_replay *r, int t_lo, int t_hi)
+{
+  const double *bg;
+  mt_replay_truth(r, NULL, &bg, NULL, NULL, NULL);
+  double sum = 0;
+  for (int i = t_lo; i < t_hi; i++)
+    sum += bg[i];
+  return sum / (t_hi - t_lo);
+}
+
+/* The default is no drift, and an explicit 0 is the single run of before:
+** truth and stream bit for bit. */
+Test(replay, isf_drift_zero_is_the_default_truth_bit_for_bit)
+{
+  mt_replay_config cfg;
+  mt_replay_config_init(&cfg);
+  cr_expect_eq(cfg.isf_drift, 0.0);
+  mt_replay *a = make(2, 7, NULL), *b = make_drift("adult#003", 2, 7, 0.0);
+  const double *ta[3], *tb[3];
+  int n;
+  mt_replay_truth(a, NULL, &ta[0], &ta[1], &ta[2], &n);
+  mt_replay_truth(b, NULL, &tb[0], &tb[1], &tb[2], NULL);
+  for (int k = 0; k < 3; k++)
+    cr_expect_eq(memcmp(ta[k], tb[k], (size_t)n * sizeof(double)), 0,
+                 "array %d", k);
+  size_t la, lb;
+  char *da = dump(a, &la), *db = dump(b, &lb);
+  cr_assert_eq(la, lb);
+  cr_expect_eq(memcmp(da, db, la), 0);
+  free(da);
+  free(db);
+  mt_replay_free(a);
+  mt_replay_free(b);
+}
+
+/*
+** adult#003, seed 1, two days, isf_drift 0.3. s(t) = 1 - 0.3 cos(2 pi
+** t_clock / 1440) is above 1 over the whole of 06:00-18:00 and below 1 over
+** 18:00-06:00. The insulin that matters over 12:00-18:00 is the breakfast
+** and lunch boluses (06:30-13:30), all given and acting while s > 1: the
+** same insulin lowers glucose more, so the afternoon is lower. Over 00:00-
+** 06:00 of day 2 it is the dinner bolus (18:00-20:00) and its tail, all
+** while s < 1: it lowers glucose less, so the night is higher. Because
+** derive() keeps basal EGP at EGPb, the drift acts only through insulin
+** away from basal: before day 1's breakfast (never before 06:30) the patient
+** is at basal steady state and glucose does not move at all. Measured: the
+** afternoon 97.9 -> 75.6 mg/dL, the night 81.7 -> 101.5 mg/dL.
+*/
+Test(replay, isf_drift_lowers_the_afternoon_and_raises_the_night)
+{
+  mt_replay *a = make_drift("adult#003", 2, 1, 0.0);
+  mt_replay *b = make_drift("adult#003", 2, 1, 0.3);
+  const double *bga, *bgb;
+  int n;
+  mt_replay_truth(a, NULL, &bga, NULL, NULL, &n);
+  mt_replay_truth(b, NULL, &bgb, NULL, NULL, NULL);
+  cr_expect(memcmp(bga, bgb, (size_t)n * sizeof *bga) != 0);
+  double aft0 = mean_bg(a, 720, 1080), aft1 = mean_bg(b, 720, 1080);
+  double night0 = mean_bg(a, 1440, 1800), night1 = mean_bg(b, 1440, 1800);
+  cr_expect_lt(aft1, aft0 - 10, "12:00-18:00: %g with drift, %g without",
+               aft1, aft0);
+  cr_expect_gt(night1, night0 + 10, "day 2 00:00-06:00: %g with drift, %g "
+               "without", night1, night0);
+  for (int i = 0; i < 390; i++)
+    cr_expect(fabs(bgb[i] - bga[i]) < 1e-6, "t %d: %g vs %g", i, bgb[i],
+              bga[i]);
+  /* life, boluses and the stream's rows do not know about the drift */
+  const mt_replay_meal *ma, *mb;
+  int nm = mt_replay_meals(a, &ma);
+  cr_assert_eq(mt_replay_meals(b, &mb), nm);
+  for (int i = 0; i < nm; i++) {
+    cr_expect_eq(ma[i].t_min, mb[i].t_min, "meal %d", i);
+    cr_expect_eq(ma[i].grams, mb[i].grams, "meal %d", i);
+    cr_expect_eq(ma[i].bolus_u, mb[i].bolus_u, "meal %d", i);
+  }
+  cr_expect_eq(mt_replay_stream(b)->n, mt_replay_stream(a)->n);
+  mt_replay_free(a);
+  mt_replay_free(b);
+}
+
+/*
+** The block-by-block path with a drift too small to matter (s = 1 to 1e-12)
+** reproduces the single run up to the integrator's restarts at the block
+** boundaries (measured 5e-5 mg/dL): state and meal memory carry over. A
+** boundary inside a meal would restart the meal's gastric emptying and move
+** glucose by tens of mg/dL, which is why such boundaries wait for the meal's
+** end.
+*/
+Test(replay, drift_blocks_continue_state_and_meal_memory)
+{
+  mt_replay *a = make_drift("adult#003", 2, 1, 0.0);
+  mt_replay *b = make_drift("adult#003", 2, 1, 1e-12);
+  const double *bga, *bgb;
+  int n;
+  mt_replay_truth(a, NULL, &bga, NULL, NULL, &n);
+  mt_replay_truth(b, NULL, &bgb, NULL, NULL, NULL);
+  double worst = 0;
+  for (int i = 0; i < n; i++)
+    worst = fmax(worst, fabs(bgb[i] - bga[i]));
+  cr_expect(worst < 1e-3, "block path differs by %g mg/dL", worst);
+  mt_replay_free(a);
+  mt_replay_free(b);
+}
+
+Test(replay, isf_drift_outside_0_to_0_9_is_refused)
+{
+  const double bad[] = {-0.1, 0.91, 1.0, NAN, INFINITY};
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    mt_replay_config cfg;
+    char err[MT_ERRMSG_MAX];
+    mt_replay *r = (mt_replay *)&cfg;
+    mt_replay_config_init(&cfg);
+    cfg.isf_drift = bad[k];
+    cr_expect_eq(mt_replay_generate(&cfg, &r, err, sizeof err), MT_EINVAL,
+                 "isf_drift %g", bad[k]);
+    cr_expect_null(r);
+    cr_expect(strstr(err, "isf_drift") != NULL, "%s", err);
+  }
+  mt_replay *r = make_drift("adult#003", 1, 1, 0.9);
+  mt_replay_free(r);
+}
