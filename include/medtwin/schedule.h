@@ -26,6 +26,11 @@ int mt_schedule_scale(mt_schedule *s, int k, double t0, double t1,
 int mt_schedule_pulse(mt_schedule *s, int k, double t0, double t1,
                       double value, unsigned flags);
 
+/* The inputs in effect just before t (at the largest double below it): what
+** a run continued from t was driven by until then. */
+void mt_schedule_inputs_before(const mt_schedule *s, const double *u_basal,
+                               double t, double *u);
+
 /* Piecewise-constant inputs: segment i is [t[i], t[i+1]) with inputs
 ** u[i*n_input ...]. t has n+1 entries; t[n] is the end of the run, and
 ** u's row n holds the inputs the schedule gives from t[n] on. */

@@ -19,6 +19,7 @@ struct mt_sim {
   const struct mt_backend *be;
   void *bstate;
   double *x, *mem, *u_basal, *u_zero, *scratch; /* sized at create */
+  double *u_prev; /* the inputs just before a run's start */
   void *ws;
   unsigned char *fired; /* n_root flags of the last event */
   mt_sim_stats stats;

@@ -31,6 +31,7 @@ typedef struct lane {
   mt_series *out;
   const double *p;
   double *x, *mem, *u_basal; /* scalar copies: n_state, n_mem, n_input */
+  double *u_prev;            /* the inputs just before t0 (n_input) */
 } lane;
 
 /* What mt_sim_run_many_from was asked to do. */
@@ -118,7 +119,7 @@ static int lane_segment(batch *b, int l)
   const mt_segments *sg = &ln->sg;
   for (;;) {
     const double *u = sg->u + (size_t)ln->seg * b->ni;
-    const double *u_old = ln->seg ? u - b->ni : ln->u_basal;
+    const double *u_old = ln->seg ? u - b->ni : ln->u_prev;
     double t1 = sg->t[ln->seg + 1];
     ln->t = sg->t[ln->seg];
     if (b->m->on_input)
@@ -177,6 +178,7 @@ static int lane_load(batch *b, int l, int i, const job *jb)
   memcpy(ln->u_basal, s->u_basal, (size_t)b->ni * sizeof *ln->u_basal);
   rc = mt_schedule_compile(jb->sch[i], ln->u_basal, jb->t0, jb->t_end,
                            &ln->sg);
+  mt_schedule_inputs_before(jb->sch[i], ln->u_basal, jb->t0, ln->u_prev);
   if (rc)
     return rc;
   ln->p = jb->p[i];
@@ -420,7 +422,7 @@ static int batch_init(batch *b, mt_sim *s)
   b->u = v += b->np;
   b->mem = v += b->ni;
   b->scr = v += b->nm;
-  size_t per = n + (size_t)b->nm + b->ni + 3;
+  size_t per = n + (size_t)b->nm + 2 * (size_t)b->ni + 4;
   for (int l = 0; l < L; l++) {
     lane *ln = &b->ln[l];
     ln->inst = -1;
@@ -428,6 +430,7 @@ static int batch_init(batch *b, mt_sim *s)
       return MT_ENOMEM;
     ln->mem = ln->x + n;
     ln->u_basal = ln->mem + b->nm + 1;
+    ln->u_prev = ln->u_basal + b->ni + 1;
   }
   return 0;
 }

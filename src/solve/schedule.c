@@ -127,6 +127,12 @@ static void inputs_at(const mt_schedule *s, const double *basal, double t,
   }
 }
 
+void mt_schedule_inputs_before(const mt_schedule *s, const double *u_basal,
+                               double t, double *u)
+{
+  inputs_at(s, u_basal, nextafter(t, -INFINITY), u);
+}
+
 /* Collect candidate boundaries in (t0, t_end); bite ticks are marked by
 ** being listed in `forced` as well. */
 /* The bite ticks e->t0 + k of a pulse that fall inside [t0, t_end): k in

@@ -104,10 +104,11 @@ int mt_sim_create(const mt_model *m, const mt_sim_config *cfg, mt_sim **out)
   s->x = calloc(ns, sizeof *s->x);
   s->mem = calloc(nm, sizeof *s->mem);
   s->u_basal = calloc(ni, sizeof *s->u_basal);
+  s->u_prev = calloc(ni, sizeof *s->u_prev);
   s->ws = m->ws_size ? calloc(1, m->ws_size) : NULL;
   s->fired = calloc((size_t)(m->n_root > 0 ? m->n_root : 1), 1);
   int rc = MT_ENOMEM;
-  if (s->x && s->mem && s->u_basal && s->fired &&
+  if (s->x && s->mem && s->u_basal && s->u_prev && s->fired &&
       (s->ws || !m->ws_size))
     rc = s->be->create(m, &s->cfg, &s->bstate);
   if (rc) {
@@ -127,6 +128,7 @@ void mt_sim_free(mt_sim *s)
   free(s->x);
   free(s->mem);
   free(s->u_basal);
+  free(s->u_prev);
   free(s->ws);
   free(s->fired);
   free(s);
@@ -278,7 +280,13 @@ int mt_sim_run(mt_sim *s, const double *p, const double *x0,
   if (s->be->reset)
     s->be->reset(s->bstate);
   mt_rhs_ctx c = {m, p, NULL, s->mem, s->ws, &s->stats, s->err};
+  /* the first segment's discrete update sees the inputs the state at t0
+  ** was reached under, so a run continued mid-meal stays mid-meal */
   const double *u_old = s->u_basal;
+  if (sch) {
+    mt_schedule_inputs_before(sch, s->u_basal, t0, s->u_prev);
+    u_old = s->u_prev;
+  }
   int j = 0;
   for (int i = 0; i < sg.n && !rc; i++) {
     const double *u = sg.u + (size_t)i * m->n_input;

@@ -167,9 +167,9 @@ Test(lanes, from_given_states_bit_identical_to_scalar)
 ** [0, 600] continued from its x_end and mem_end over [600, 1440] restarts
 ** exactly where the whole-day run does, and must reproduce it bit for bit;
 ** batched continuation likewise. */
-Test(lanes, continuation_from_end_state_and_memory)
+static void check_continuation(int f, int t1)
 {
-  const int t1 = 600, n2 = NT - t1;
+  const int n2 = NT - t1;
   mt_sim *s;
   mt_series first, rest[NPT];
   const double *p[NPT], *x0[NPT], *mem0[NPT];
@@ -180,12 +180,12 @@ Test(lanes, continuation_from_end_state_and_memory)
   for (int i = 0; i < NPT; i++) {
     cr_assert_eq(mt_series_alloc(&firsts[i], m, 1), 0);
     firsts[i].t[0] = 0;
-    cr_assert_eq(mt_sim_run(s, pt[i]->param, NULL, NULL, sch[0][i], 0, t1,
+    cr_assert_eq(mt_sim_run(s, pt[i]->param, NULL, NULL, sch[f][i], 0, t1,
                             &firsts[i]), 0);
     p[i] = pt[i]->param;
     x0[i] = firsts[i].x_end;
     mem0[i] = firsts[i].mem_end;
-    sc[i] = sch[0][i];
+    sc[i] = sch[f][i];
     cr_assert_eq(mt_series_alloc(&rest[i], m, n2), 0);
     for (int k = 0; k < n2; k++)
       rest[i].t[k] = t1 + k;
@@ -195,7 +195,7 @@ Test(lanes, continuation_from_end_state_and_memory)
   cr_assert_eq(mt_series_alloc(&first, m, n2), 0);
   memcpy(first.t, rest[0].t, (size_t)n2 * sizeof(double));
   for (int i = 0; i < NPT; i++) {
-    const double *whole = ref[0][i].x + (size_t)t1 * m->n_state;
+    const double *whole = ref[f][i].x + (size_t)t1 * m->n_state;
     size_t bytes = (size_t)n2 * m->n_state * sizeof(double);
     cr_assert(memcmp(rest[i].x, whole, bytes) == 0, "%s batched", pt[i]->id);
     cr_assert_eq(mt_sim_run(s, p[i], x0[i], mem0[i], sc[i], t1, NT - 1,
@@ -211,3 +211,12 @@ Test(lanes, continuation_from_end_state_and_memory)
   mt_series_clear(&first);
   mt_sim_free(s);
 }
+
+Test(lanes, continuation_from_end_state_and_memory) { check_continuation(0, 600); }
+
+/* Continuing in the middle of a meal: three-meals.json's lunch is eaten over
+** 750-765 in one-minute bites, so the whole run restarts at 757 as well. The
+** continued run must see the meal as under way (the inputs before 757), not
+** as a new meal, or the model's record of the meal eaten so far (and with it
+** gastric emptying) is reset and the course departs from the whole run. */
+Test(lanes, continuation_inside_a_meal) { check_continuation(1, 757); }
