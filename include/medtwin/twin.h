@@ -19,12 +19,18 @@ typedef struct mt_twin_config {
   const char *exclude; /* a patient kept out of the prior, or NULL */
   uint64_t seed;
   int members;         /* ensemble size (default 64) */
-  double inflation;    /* multiplicative prior inflation (default 1.1) */
+  double inflation;    /* multiplicative prior inflation (default 1.01) */
   double r_scale;      /* observation variance / sensor variance (4) */
   const char *sensor;  /* CGM error model (default "GuardianRT") */
-  double meal_min;     /* assumed eating time of announced carbs (15) */
+  double meal_min_lo, meal_min_hi; /* eating time of announced carbs,
+                       ** uniform per member, min (10, 20) */
+  double meal_sd;      /* log-normal SD of the eaten / announced carbs (0.3) */
   double state_sd;     /* log-normal spread of the initial non-negative
                        ** states around each member's steady state (0.15) */
+  double rtps;         /* relaxation to prior spread, 0..1 (0.9) */
+  double late_window_min; /* data up to this much older than the last
+                       ** reading are re-assimilated (60); older ones are
+                       ** quarantined */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;

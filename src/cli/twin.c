@@ -3,19 +3,23 @@
 ** arrival order, writing a forecast after every accepted CGM reading and
 ** every alert raised. Machine-readable, for outside harnesses: docs/cli.md.
 */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
+#include "medtwin/replay.h"
 #include "medtwin/stream.h"
 #include "medtwin/twin.h"
 
 typedef struct topts {
-  const char *stream, *out, *alerts;
+  const char *stream, *out, *alerts, *patient, *dir;
+  long days;
   double h[16];
   int nh, json;
   char group[32];
@@ -23,7 +27,7 @@ typedef struct topts {
 } topts;
 
 typedef struct counts {
-  long data, cgm, quarantined, alerts, forecasts;
+  long data, cgm, quarantined, late, alerts, forecasts;
 } counts;
 
 static const char usage_text[] =
@@ -33,7 +37,11 @@ static const char usage_text[] =
     "  --group G        population prior: adolescent, adult or child\n"
     "  --exclude NAME   a virtual patient kept out of the prior\n"
     "  --seed N --members N   random seed (1) and ensemble size (64)\n"
-    "  --json           print the summary as JSON\n";
+    "  --json           print the summary as JSON\n"
+    "usage: medtwin twin replay --patient NAME --out DIR [options]\n"
+    "  --days N         days of generated life (default 1)\n"
+    "  --seed N --members N --horizons H,H --json   as for run\n"
+    "  writes DIR/stream.csv, truth.csv, forecasts.csv and alerts.csv\n";
 
 static int parse_horizons(const char *s, topts *o)
 {
@@ -43,11 +51,11 @@ static int parse_horizons(const char *s, topts *o)
     double h = strtod(p, &end);
     if (end == p || (*end && *end != ',') || !(h > 0 && h <= 240) ||
         (o->nh && !(h > o->h[o->nh - 1])))
-      return cli_fail(EXIT_USAGE, "twin run: --horizons: expected increasing "
+      return cli_fail(EXIT_USAGE, "twin: --horizons: expected increasing "
                       "minutes in (0, 240] separated by commas, got '%s'", s);
     o->h[o->nh++] = h;
   }
-  return o->nh ? 0 : cli_fail(EXIT_USAGE, "twin run: --horizons: empty");
+  return o->nh ? 0 : cli_fail(EXIT_USAGE, "twin: --horizons: empty");
 }
 
 static int parse_int(const char *flag, const char *v, long lo, long hi,
@@ -56,7 +64,7 @@ static int parse_int(const char *flag, const char *v, long lo, long hi,
   char *end;
   *out = strtol(v, &end, 10);
   if (end == v || *end || *out < lo || *out > hi)
-    return cli_fail(EXIT_USAGE, "twin run: %s: expected an integer in "
+    return cli_fail(EXIT_USAGE, "twin: %s: expected an integer in "
                     "[%ld, %ld], got '%s'", flag, lo, hi, v);
   return 0;
 }
@@ -66,6 +74,9 @@ static int parse_opt(topts *o, const char *a, const char *v)
   long n;
   int rc = 0;
   if (!strcmp(a, "--stream")) o->stream = v;
+  else if (!strcmp(a, "--patient")) o->patient = v;
+  else if (!strcmp(a, "--days")) rc = parse_int(a, v, 1, MT_REPLAY_MAX_DAYS,
+                                                &o->days);
   else if (!strcmp(a, "--out")) o->out = v;
   else if (!strcmp(a, "--alerts")) o->alerts = v;
   else if (!strcmp(a, "--horizons")) rc = parse_horizons(v, o);
@@ -74,7 +85,7 @@ static int parse_opt(topts *o, const char *a, const char *v)
   else if (!strcmp(a, "--model")) o->cfg.model = v;
   else if (!strcmp(a, "--prior")) {
     if (strcmp(v, "population"))
-      rc = cli_fail(EXIT_USAGE, "twin run: --prior: expected 'population', "
+      rc = cli_fail(EXIT_USAGE, "twin: --prior: expected 'population', "
                     "got '%s'", v);
   } else if (!strcmp(a, "--seed")) {
     if (!(rc = parse_int(a, v, 0, 2147483647L, &n)))
@@ -83,15 +94,15 @@ static int parse_opt(topts *o, const char *a, const char *v)
     if (!(rc = parse_int(a, v, 4, 4096, &n)))
       o->cfg.members = (int)n;
   } else
-    rc = cli_fail(EXIT_USAGE, "twin run: unknown option '%s'", a);
+    rc = cli_fail(EXIT_USAGE, "twin: unknown option '%s'", a);
   return rc;
 }
 
-static int parse_topts(int argc, char **argv, topts *o)
+static int parse_topts(int argc, char **argv, int replay, topts *o)
 {
   memset(o, 0, sizeof *o);
   mt_twin_config_init(&o->cfg);
-  o->h[0] = 30, o->h[1] = 60, o->nh = 2;
+  o->h[0] = 30, o->h[1] = 60, o->nh = 2, o->days = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help")) {
@@ -103,7 +114,7 @@ static int parse_topts(int argc, char **argv, topts *o)
       continue;
     }
     if (strncmp(a, "--", 2) || !v || !strncmp(v, "--", 2))
-      return cli_fail(EXIT_USAGE, "twin run: %s: %s", a,
+      return cli_fail(EXIT_USAGE, "twin: %s: %s", a,
                       strncmp(a, "--", 2) ? "unexpected argument"
                                           : "missing value");
     int rc = parse_opt(o, a, v);
@@ -111,9 +122,16 @@ static int parse_topts(int argc, char **argv, topts *o)
       return rc;
     i++;
   }
-  if (!o->stream || !o->out)
-    return cli_fail(EXIT_USAGE, "twin run: --stream and --out are required "
-                    "(run 'medtwin twin run --help')");
+  if (replay) {
+    if (!o->patient || !o->out || o->stream || o->alerts || o->cfg.exclude)
+      return cli_fail(EXIT_USAGE, "twin replay: --patient and --out DIR are "
+                      "required; --stream, --alerts and --exclude are not "
+                      "taken (run 'medtwin twin --help')");
+    o->dir = o->out;
+    o->cfg.exclude = o->patient; /* the twin never sees its truth */
+  } else if (!o->stream || !o->out || o->patient)
+    return cli_fail(EXIT_USAGE, "twin: --stream and --out are required, "
+                    "--patient is not taken (run 'medtwin twin --help')");
   if (!o->group[0]) /* the held-out patient's group, else adult */
     snprintf(o->group, sizeof o->group, "%.*s",
              o->cfg.exclude ? (int)strcspn(o->cfg.exclude, "#") : 5,
@@ -130,16 +148,21 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
   for (int i = 0; i < st->n; i++) {
     const mt_datum *d = &st->d[i];
     const char *why;
+    /* stamped before the last reading: re-assimilated, no forecast row
+    ** (its time has passed) */
+    double t_last = mt_twin_time(tw);
+    int late = d->t_min < t_last ||
+               (d->kind == MT_DATA_CGM && d->t_min == t_last);
     int rc = mt_twin_ingest(tw, d, &why);
     c->data++;
     if (rc < 0)
       return cli_fail(EXIT_RUNTIME, "%s: line %d: %s", o->stream, d->line,
                       mt_twin_errmsg(tw));
-    if (rc == 1 || d->kind != MT_DATA_CGM) {
-      c->quarantined += rc == 1;
+    c->quarantined += rc == 1;
+    c->late += rc == 0 && late;
+    c->cgm += rc == 0 && d->kind == MT_DATA_CGM;
+    if (rc == 1 || d->kind != MT_DATA_CGM || late)
       continue;
-    }
-    c->cgm++;
     if (mt_twin_forecast_at(tw, o->h, o->nh, fc))
       return cli_fail(EXIT_RUNTIME, "%s", mt_twin_errmsg(tw));
     for (int k = 0; k < o->nh; k++, c->forecasts++) {
@@ -163,20 +186,22 @@ static void summary(const topts *o, const counts *c)
 {
   if (!o->json) {
     printf("medtwin %s twin (%s prior%s%s, %d members, seed %llu): %ld data, "
-           "%ld CGM readings, %ld quarantined, %ld forecasts, %ld alerts\n",
+           "%ld CGM readings, %ld quarantined, %ld late re-assimilated, "
+           "%ld forecasts, %ld alerts\n",
            MT_VERSION, o->group, o->cfg.exclude ? ", excluding " : "",
            o->cfg.exclude ? o->cfg.exclude : "", o->cfg.members,
            (unsigned long long)o->cfg.seed, c->data, c->cgm, c->quarantined,
-           c->forecasts, c->alerts);
+           c->late, c->forecasts, c->alerts);
     return;
   }
   json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
-                        "s:I}", "medtwin_version", MT_VERSION, "model",
+                        "s:I, s:I}", "medtwin_version", MT_VERSION, "model",
                         o->cfg.model, "prior_group", o->group, "exclude",
                         o->cfg.exclude, "seed", (json_int_t)o->cfg.seed,
                         "members", o->cfg.members, "data",
                         (json_int_t)c->data, "cgm", (json_int_t)c->cgm,
                         "quarantined", (json_int_t)c->quarantined,
+                        "late", (json_int_t)c->late,
                         "forecasts", (json_int_t)c->forecasts, "alerts",
                         (json_int_t)c->alerts);
   json_dumpf(j, stdout, JSON_INDENT(2));
@@ -192,7 +217,7 @@ static int twin_run(int argc, char **argv)
   mt_twin *tw = NULL;
   mt_afile *f[2] = {NULL, NULL};
   counts c = {0};
-  int rc = parse_topts(argc, argv, &o);
+  int rc = parse_topts(argc, argv, 0, &o);
   if (rc)
     return rc;
   if (mt_stream_load(o.stream, &st, err, sizeof err))
@@ -223,8 +248,67 @@ static int twin_run(int argc, char **argv)
   return rc;
 }
 
+/* The replay's stream and truth and a twin's forecasts and alerts, into
+** DIR: all four files appear together or none does. */
+static int twin_replay(int argc, char **argv)
+{
+  topts o;
+  char err[MT_ERRMSG_MAX], path[4][4096];
+  static const char *const name[4] = {"stream.csv", "truth.csv",
+                                      "forecasts.csv", "alerts.csv"};
+  mt_replay *rp = NULL;
+  mt_twin *tw = NULL;
+  mt_afile *f[4] = {NULL, NULL, NULL, NULL};
+  counts c = {0};
+  int rc = parse_topts(argc, argv, 1, &o), n = 0;
+  if (rc)
+    return rc;
+  mt_replay_config rcfg;
+  mt_replay_config_init(&rcfg);
+  rcfg.patient = o.patient, rcfg.days = (int)o.days, rcfg.seed = o.cfg.seed;
+  rc = mt_replay_generate(&rcfg, &rp, err, sizeof err);
+  if (rc)
+    return cli_fail(rc == MT_ENOTFOUND || rc == MT_EINVAL ? EXIT_USAGE
+                                                          : EXIT_RUNTIME,
+                    "twin replay: --patient: %s", err);
+  if (mt_twin_create(&o.cfg, &tw, err, sizeof err))
+    rc = cli_fail(EXIT_USAGE, "%s", err);
+  if (!rc && mkdir(o.dir, 0777) && errno != EEXIST)
+    rc = cli_fail(EXIT_RUNTIME, "%s: cannot create: %s", o.dir,
+                  strerror(errno));
+  for (int k = 0; !rc && k < 4; k++) {
+    snprintf(path[k], sizeof path[k], "%s/%s", o.dir, name[k]);
+    if (mt_afile_open(path[k], &f[n++], err, sizeof err))
+      rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  }
+  if (!rc) {
+    const mt_stream *st = mt_replay_stream(rp);
+    FILE *ff = mt_afile_stream(f[2]), *fa = mt_afile_stream(f[3]);
+    if (mt_replay_write_stream(st, mt_afile_stream(f[0])) ||
+        mt_replay_write_truth(rp, mt_afile_stream(f[1])))
+      rc = cli_fail(EXIT_RUNTIME, "%s: cannot write", o.dir);
+    fputs("t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975\n", ff);
+    fputs("t_min,kind,probability,predicted_t_min\n", fa);
+    o.stream = path[0];
+    if (!rc)
+      rc = feed(tw, &o, st, ff, fa, &c);
+  }
+  if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  else if (rc)
+    for (int i = 0; i < n; i++)
+      mt_afile_abort(f[i]);
+  if (!rc)
+    summary(&o, &c);
+  mt_twin_free(tw);
+  mt_replay_free(rp);
+  return rc;
+}
+
 int cmd_twin(int argc, char **argv)
 {
+  if (argc >= 2 && !strcmp(argv[1], "replay"))
+    return twin_replay(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "run"))
     return twin_run(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "evaluate"))
@@ -233,6 +317,6 @@ int cmd_twin(int argc, char **argv)
     fputs(usage_text, stdout);
     return EXIT_OK;
   }
-  return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run or "
-                  "evaluate (run 'medtwin twin --help')");
+  return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run, replay "
+                  "or evaluate (run 'medtwin twin --help')");
 }

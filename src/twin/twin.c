@@ -20,10 +20,13 @@
 #include "medtwin/twin.h"
 
 /* Random stream purposes (the third key of mt_rng_init). */
-enum { RNG_PRIOR = 1, RNG_FORECAST = 2 };
+enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3 };
 
-/* Alert probability thresholds (provisional, to be set by evaluation). */
-static const double alert_prob[MT_ALERT_NKIND] = {0.3, 0.3, 0.5};
+/* Alert probability thresholds. hypo: chosen on the tuning replay (seed 2 of
+** `medtwin twin evaluate`, docs/VALIDATION.md) as the largest that gives
+** sensitivity >= 90 % with median lead >= 20 min; the others are not tuned
+** (no scored events of their own). */
+static const double alert_prob[MT_ALERT_NKIND] = {0.2, 0.3, 0.5};
 static const double alert_level[MT_ALERT_NKIND] = {70, 54, 250};
 static const char *const alert_name[MT_ALERT_NKIND] = {"hypo", "hypo_severe",
                                                        "hyper"};
@@ -43,15 +46,20 @@ struct mt_twin {
   const double **pp, **xp, **mp;
   const mt_schedule **sp;
   mt_series *out;            /* N series of one sample */
-  mt_schedule *sch;
+  mt_schedule **sch;         /* N: each member's inputs */
+
   mt_sim *sim;
   mt_enkf *kf;
   double r;                  /* observation variance, (mg/dL)^2 */
   double sensor_sd;          /* sensor noise SD, mg/dL */
+  double sensor_lo, sensor_hi; /* the sensor's reading range, mg/dL */
   double t_now;
   long n_reading;
-  mt_datum last;             /* last accepted datum, for duplicates */
-  int has_last;
+  mt_datum *log;             /* accepted data by time (arrival order at
+                             ** equal times) */
+  long n_log, cap_log;
+  struct snapshot *snap;     /* the ensemble after recent readings */
+  int n_snap, cap_snap;
   int armed[MT_ALERT_NKIND], n_alert;
   double clear_since[MT_ALERT_NKIND];
   mt_twin_alert alert[MT_ALERT_NKIND];
@@ -65,11 +73,15 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->group = "adult";
   cfg->seed = 1;
   cfg->members = 64;
-  cfg->inflation = 1.1;
+  cfg->inflation = 1.01;
   cfg->r_scale = 4.0;
   cfg->sensor = "GuardianRT";
-  cfg->meal_min = 15;
+  cfg->meal_min_lo = 10;
+  cfg->meal_min_hi = 20;
+  cfg->meal_sd = 0.3;
   cfg->state_sd = 0.15;
+  cfg->rtps = 0.9;
+  cfg->late_window_min = 60;
 }
 
 const char *mt_alert_kind_name(mt_alert_kind k)
@@ -99,17 +111,35 @@ static double sensor_variance(const mt_cgm_sensor *s)
   return s->lambda * s->lambda * (m2 - m1 * m1);
 }
 
+/* The ensemble after a reading, for re-assimilation from there when data
+** arrive late: members' parameters, states and memory, time, count. */
+struct snapshot {
+  double t, *v;
+  long n_reading;
+};
+
+static size_t member_doubles(const mt_twin *tw)
+{
+  return (size_t)tw->N * (tw->np + tw->ns + tw->nm);
+}
+
 void mt_twin_free(mt_twin *tw)
 {
   if (!tw)
     return;
+  for (int k = 0; k < tw->n_snap; k++)
+    free(tw->snap[k].v);
+  free(tw->snap);
+  free(tw->log);
   for (int i = 0; tw->out && i < tw->N; i++)
     mt_series_clear(&tw->out[i]);
   free(tw->out);
   free(tw->est);
   free(tw->P);
   free(tw->pp);
-  mt_schedule_free(tw->sch);
+  for (int i = 0; tw->sch && i < tw->N; i++)
+    mt_schedule_free(tw->sch[i]);
+  free(tw->sch);
   mt_sim_free(tw->sim);
   mt_enkf_free(tw->kf);
   free(tw);
@@ -196,6 +226,8 @@ static int setup(mt_twin *tw, char *err, size_t errlen)
   return rc;
 }
 
+static int snapshot_push(mt_twin *tw);
+
 int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
                    size_t errlen)
 {
@@ -204,7 +236,9 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   mt_cgm_sensor sensor;
   if (!m || mt_cgm_sensor_load(cfg->sensor, &sensor) || cfg->members < 4 ||
       cfg->members > 4096 || !(cfg->inflation >= 1) || !(cfg->r_scale > 0) ||
-      !(cfg->meal_min >= 1) || !(cfg->state_sd >= 0)) {
+      !(cfg->meal_min_lo >= 1) || !(cfg->meal_min_hi >= cfg->meal_min_lo) ||
+      !(cfg->meal_sd >= 0) || !(cfg->state_sd >= 0) ||
+      !(cfg->rtps >= 0 && cfg->rtps <= 1) || !(cfg->late_window_min >= 0)) {
     snprintf(err, errlen, "twin: invalid configuration (model '%s', sensor "
              "'%s', %d members)", cfg->model, cfg->sensor, cfg->members);
     return MT_EINVAL;
@@ -217,6 +251,7 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   tw->ins = mt_var_index(m->input, m->n_input, "insulin");
   tw->cgm = mt_var_index(m->obs, m->n_obs, "CGM");
   tw->sensor_sd = sqrt(sensor_variance(&sensor));
+  tw->sensor_lo = sensor.lo, tw->sensor_hi = sensor.hi;
   tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
   for (int k = 0; k < MT_ALERT_NKIND; k++)
     tw->armed[k] = 1, tw->clear_since[k] = NAN;
@@ -226,8 +261,11 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
              m->name);
   if (!rc)
     rc = setup(tw, err, errlen);
-  if (!rc && ((rc = mt_schedule_create(m->n_input, &tw->sch)) ||
-              (rc = mt_sim_create(m, NULL, &tw->sim)) ||
+  if (!rc && !(tw->sch = calloc((size_t)tw->N, sizeof *tw->sch)))
+    rc = MT_ENOMEM;
+  for (int i = 0; !rc && i < tw->N; i++)
+    rc = mt_schedule_create(m->n_input, &tw->sch[i]);
+  if (!rc && ((rc = mt_sim_create(m, NULL, &tw->sim)) ||
               (rc = mt_enkf_create(tw->n, 1, tw->N, &tw->kf))))
     snprintf(err, errlen, "twin: %s", mt_strerror(rc));
   if (rc) {
@@ -235,7 +273,11 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
     return rc;
   }
   for (int i = 0; i < tw->N; i++)
-    tw->sp[i] = tw->sch;
+    tw->sp[i] = tw->sch[i];
+  if ((rc = snapshot_push(tw))) { /* the start, for data late from it */
+    mt_twin_free(tw);
+    return rc;
+  }
   *out = tw;
   return 0;
 }
@@ -316,65 +358,231 @@ static void from_filter(mt_twin *tw, int i, const double *z)
   memcpy(p, q, (size_t)tw->np * sizeof *q);
 }
 
+/* Standard deviation of every component of Z (N x n) into sd. */
+static void spread(const mt_twin *tw, double *sd)
+{
+  for (int j = 0; j < tw->n; j++) {
+    double m = 0, v = 0;
+    for (int i = 0; i < tw->N; i++)
+      m += tw->Z[(size_t)i * tw->n + j];
+    m /= tw->N;
+    for (int i = 0; i < tw->N; i++) {
+      double d = tw->Z[(size_t)i * tw->n + j] - m;
+      v += d * d;
+    }
+    sd[j] = sqrt(v / (tw->N - 1));
+  }
+}
+
+/*
+** Relaxation to prior spread (Whitaker and Hamill, Mon. Wea. Rev.
+** 140:3078, 2012): each component's analysis anomalies are scaled so that
+** its spread is alpha * prior + (1 - alpha) * analysis spread. Unlike
+** multiplicative inflation it never grows a direction the data do not see.
+*/
+static void relax_spread(mt_twin *tw, const double *sb, double alpha)
+{
+  double sa[128];
+  spread(tw, sa);
+  for (int j = 0; j < tw->n; j++) {
+    if (!(sa[j] > 0))
+      continue;
+    double m = 0, f = 1 + alpha * (sb[j] - sa[j]) / sa[j];
+    for (int i = 0; i < tw->N; i++)
+      m += tw->Z[(size_t)i * tw->n + j];
+    m /= tw->N;
+    for (int i = 0; i < tw->N; i++) {
+      double *z = &tw->Z[(size_t)i * tw->n + j];
+      *z = m + f * (*z - m);
+    }
+  }
+}
+
 static int assimilate(mt_twin *tw, double reading)
 {
+  double sb[128];
   for (int i = 0; i < tw->N; i++) {
     tw->Y[i] = member_cgm(tw, i, tw->X + (size_t)i * tw->ns);
     to_filter(tw, i, tw->Z + (size_t)i * tw->n);
   }
+  spread(tw, sb);
   int rc = mt_enkf_etkf(tw->kf, tw->Z, tw->Y, &reading, &tw->r,
                         MT_ENKF_R_DIAG, tw->cfg.inflation);
   if (rc) {
     snprintf(tw->err, sizeof tw->err, "twin: %s", mt_enkf_errmsg(tw->kf));
     return rc;
   }
+  relax_spread(tw, sb, tw->cfg.rtps);
   for (int i = 0; i < tw->N; i++)
     from_filter(tw, i, tw->Z + (size_t)i * tw->n);
   return 0;
 }
 
 /* Inputs from a datum, on the model's inputs: an announced meal is eaten
-** over cfg.meal_min minutes, a bolus over one minute, a basal rate holds. */
-static int add_input(mt_twin *tw, const mt_datum *d)
+** as below, a bolus over one minute, a basal rate holds. */
+static int add_input1(mt_twin *tw, int i, const mt_datum *d)
 {
   double t = d->t_min, v = d->value;
   switch (d->kind) {
-  case MT_DATA_CARBS:
-    return mt_schedule_pulse(tw->sch, tw->cho, t, t + tw->cfg.meal_min,
-                             v / tw->cfg.meal_min, MT_PULSE_BITES);
+  case MT_DATA_CARBS: {
+    /* announced carbohydrate is a count, not a measurement, and nobody
+    ** says how long eating takes: each member eats its own log-normal
+    ** multiple of the count (SD meal_sd in log) over its own whole number
+    ** of minutes, uniform in [meal_min_lo, meal_min_hi] */
+    mt_rng r;
+    mt_rng_init(&r, tw->cfg.seed, (uint64_t)i, RNG_MEAL,
+                (uint64_t)llround(t * 60)); /* keyed by the meal's time */
+    v *= exp(tw->cfg.meal_sd * mt_rng_normal(&r));
+    const mt_twin_config *c = &tw->cfg;
+    double dur = round(c->meal_min_lo +
+                       (c->meal_min_hi - c->meal_min_lo) * mt_rng_uniform(&r));
+    return mt_schedule_pulse(tw->sch[i], tw->cho, t, t + dur,
+                             v / dur, MT_PULSE_BITES);
+  }
   case MT_DATA_BOLUS:
-    return mt_schedule_pulse(tw->sch, tw->ins, t, t + 1, v, 0);
+    return mt_schedule_pulse(tw->sch[i], tw->ins, t, t + 1, v, 0);
   case MT_DATA_BASAL:
-    return mt_schedule_level(tw->sch, tw->ins, t, v / 60.0);
+    return mt_schedule_level(tw->sch[i], tw->ins, t, v / 60.0);
   default:
     return MT_EINVAL;
   }
 }
 
+static int add_input(mt_twin *tw, const mt_datum *d)
+{
+  int rc = 0;
+  for (int i = 0; !rc && i < tw->N; i++)
+    rc = add_input1(tw, i, d);
+  return rc;
+}
+
 static void update_alerts(mt_twin *tw);
+
+/* Keep the ensemble as it is now; drop the snapshots a late datum can no
+** longer reach (all but the newest older than the window). */
+static int snapshot_push(mt_twin *tw)
+{
+  size_t nd = member_doubles(tw);
+  int keep = 0;
+  for (int k = tw->n_snap - 1; k >= 0; k--)
+    if (tw->snap[k].t < tw->t_now - tw->cfg.late_window_min) {
+      keep = k;
+      break;
+    }
+  for (int k = 0; k < keep; k++)
+    free(tw->snap[k].v);
+  memmove(tw->snap, tw->snap + keep,
+          (size_t)(tw->n_snap - keep) * sizeof *tw->snap);
+  tw->n_snap -= keep;
+  if (tw->n_snap == tw->cap_snap) {
+    int cap = tw->cap_snap ? 2 * tw->cap_snap : 16;
+    struct snapshot *sn = realloc(tw->snap, (size_t)cap * sizeof *sn);
+    if (!sn)
+      return MT_ENOMEM;
+    tw->snap = sn, tw->cap_snap = cap;
+  }
+  struct snapshot *sn = &tw->snap[tw->n_snap];
+  if (!(sn->v = malloc(nd * sizeof *sn->v)))
+    return MT_ENOMEM;
+  memcpy(sn->v, tw->P, nd * sizeof *sn->v); /* P, X, MEM are contiguous */
+  sn->t = tw->n_reading ? tw->t_now : -INFINITY;
+  sn->n_reading = tw->n_reading;
+  tw->n_snap++;
+  return 0;
+}
+
+/* Whether the log already holds this datum (same time, kind and value). */
+static int logged(const mt_twin *tw, const mt_datum *d)
+{
+  for (long k = tw->n_log - 1; k >= 0 && tw->log[k].t_min >= d->t_min; k--)
+    if (tw->log[k].t_min == d->t_min && tw->log[k].kind == d->kind &&
+        tw->log[k].value == d->value)
+      return 1;
+  return 0;
+}
+
+/* Into the log by time, after the data of equal time. */
+static int log_insert(mt_twin *tw, const mt_datum *d)
+{
+  if (tw->n_log == tw->cap_log) {
+    long cap = tw->cap_log ? 2 * tw->cap_log : 1024;
+    mt_datum *l = realloc(tw->log, (size_t)cap * sizeof *l);
+    if (!l)
+      return MT_ENOMEM;
+    tw->log = l, tw->cap_log = cap;
+  }
+  long k = tw->n_log;
+  while (k > 0 && tw->log[k - 1].t_min > d->t_min)
+    k--;
+  memmove(tw->log + k + 1, tw->log + k,
+          (size_t)(tw->n_log - k) * sizeof *tw->log);
+  tw->log[k] = *d;
+  tw->n_log++;
+  return 0;
+}
+
+/* One reading: members to its time, the analysis, a snapshot. */
+static int take_reading(mt_twin *tw, double t, double value)
+{
+  int rc = advance(tw, t);
+  if (!rc && !tw->cfg.open_loop)
+    rc = assimilate(tw, value);
+  if (!rc) {
+    tw->n_reading++;
+    rc = snapshot_push(tw);
+  }
+  return rc;
+}
+
+/*
+** A datum stamped before the twin's time (within the window): back to the
+** newest snapshot before it and every logged reading after that taken again
+** in time order. The inputs are already in the members' schedules, where
+** they act at their own times. Alerts are not raised for past readings.
+*/
+static int reassimilate(mt_twin *tw, double t)
+{
+  int k = tw->n_snap - 1;
+  while (k > 0 && !(tw->snap[k].t < t))
+    k--;
+  struct snapshot *sn = &tw->snap[k];
+  memcpy(tw->P, sn->v, member_doubles(tw) * sizeof *tw->P);
+  tw->t_now = isfinite(sn->t) ? sn->t : 0;
+  tw->n_reading = sn->n_reading;
+  for (int j = k + 1; j < tw->n_snap; j++)
+    free(tw->snap[j].v);
+  tw->n_snap = k + 1;
+  int rc = 0;
+  for (long j = 0; !rc && j < tw->n_log; j++)
+    if (tw->log[j].kind == MT_DATA_CGM && tw->log[j].t_min > sn->t)
+      rc = take_reading(tw, tw->log[j].t_min, tw->log[j].value);
+  return rc;
+}
 
 int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
 {
   *reason = mt_datum_check(d);
   tw->n_alert = 0;
-  if (!*reason && d->t_min < tw->t_now)
-    *reason = "late: before the twin's current time";
-  if (!*reason && tw->has_last && d->t_min == tw->last.t_min &&
-      d->kind == tw->last.kind && d->value == tw->last.value)
+  if (!*reason && tw->n_reading &&
+      d->t_min < tw->t_now - tw->cfg.late_window_min)
+    *reason = "late: older than the re-assimilation window";
+  if (!*reason && logged(tw, d))
     *reason = "duplicate";
   if (*reason)
     return 1;
-  tw->last = *d;
-  tw->has_last = 1;
-  if (d->kind != MT_DATA_CGM)
-    return add_input(tw, d);
-  int rc = advance(tw, d->t_min);
-  if (!rc && !tw->cfg.open_loop)
-    rc = assimilate(tw, d->value);
-  if (!rc) {
-    tw->n_reading++;
+  /* late: before the last reading (a reading at its time too) */
+  int late = tw->n_reading && (d->t_min < tw->t_now ||
+                               (d->kind == MT_DATA_CGM &&
+                                d->t_min == tw->t_now));
+  int rc = log_insert(tw, d);
+  if (!rc && d->kind != MT_DATA_CGM)
+    rc = add_input(tw, d);
+  if (!rc && late)
+    rc = reassimilate(tw, d->t_min);
+  else if (!rc && d->kind == MT_DATA_CGM)
+    rc = take_reading(tw, d->t_min, d->value);
+  if (!rc && d->kind == MT_DATA_CGM)
     update_alerts(tw);
-  }
   return rc;
 }
 
@@ -440,7 +648,11 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
       mt_rng r; /* the sensor's error at this reading, per member */
       mt_rng_init(&r, tw->cfg.seed, (uint64_t)i, RNG_FORECAST,
                   (uint64_t)tw->n_reading * 64 + (uint64_t)k);
-      v[i] = cgm[(size_t)i * nh + k] + tw->sensor_sd * mt_rng_normal(&r);
+      /* a reading, so within the sensor's range like every reading */
+      v[i] = fmin(fmax(cgm[(size_t)i * nh + k] +
+                           tw->sensor_sd * mt_rng_normal(&r),
+                       tw->sensor_lo),
+                  tw->sensor_hi);
       sum += v[i];
     }
     qsort(v, (size_t)tw->N, sizeof *v, cmp_double);

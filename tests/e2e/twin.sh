@@ -10,25 +10,28 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 
 # Basal at 0 and CGM every 5 min for 2 h (130 + t/10 mg/dL), then three
 # data the twin must quarantine: a reading out of range (900), a repeat of
-# the reading at 120 min (142: a duplicate) and a bolus stamped before the
-# twin's time (late).
+# the reading at 120 min (142: a duplicate) and a bolus stamped 70 min before
+# the twin's time (older than the 60-min window); and two late data it
+# re-assimilates: a bolus at 100 min and a second reading at 110 min.
 {
   echo "t_min,kind,value"
   echo "0,basal,1.2"
   for t in $(seq 5 5 120); do echo "$t,cgm,$((130 + t / 10))"; done
   echo "120,cgm,900"
   echo "120,cgm,142"
-  echo "60,bolus,1"
+  echo "50,bolus,1"
+  echo "100,bolus,1"
+  echo "110,cgm,150"
 } > "$T/in.csv"
 (cd "$T" && "$BIN" twin run --stream in.csv --horizons 30,60 --out fc.csv \
   --alerts al.csv --exclude adult#002 --members 16 --json > out.json 2> err.txt)
 rc=$?
 check "twin run exits 0" '[ $rc -eq 0 ]'
 check "forecast header" '[ "$(head -1 "$T/fc.csv")" = "t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975" ]'
-# 24 accepted readings x 2 horizons.
+# 24 readings in time x 2 horizons (a late reading issues no forecast).
 check "48 forecast rows" '[ $(($(wc -l < "$T/fc.csv") - 1)) -eq 48 ]'
 check "alerts header" '[ "$(head -1 "$T/al.csv")" = "t_min,kind,probability,predicted_t_min" ]'
-check "summary counts" 'python3 -c "import json,sys; j=json.load(open(\"$T/out.json\")); sys.exit(not (j[\"cgm\"]==24 and j[\"quarantined\"]==3 and j[\"members\"]==16 and j[\"exclude\"]==\"adult#002\" and j[\"prior_group\"]==\"adult\"))"'
+check "summary counts" 'python3 -c "import json,sys; j=json.load(open(\"$T/out.json\")); sys.exit(not (j[\"cgm\"]==25 and j[\"quarantined\"]==3 and j[\"late\"]==2 and j[\"members\"]==16 and j[\"exclude\"]==\"adult#002\" and j[\"prior_group\"]==\"adult\"))"'
 check "quantiles ordered" 'python3 -c "
 import csv,sys
 rows=list(csv.DictReader(open(\"$T/fc.csv\")))

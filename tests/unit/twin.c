@@ -106,13 +106,21 @@ Test(twin, quarantine_rules)
   const char *why;
   mt_datum hi = {5, MT_DATA_CGM, 900, 2}, ok = {5, MT_DATA_CGM, 140, 3};
   mt_datum late = {2, MT_DATA_BOLUS, 1, 4};
+  mt_datum old = {10, MT_DATA_BOLUS, 1, 5}, now = {80, MT_DATA_CGM, 150, 6};
   cr_assert_eq(mt_twin_ingest(tw, &hi, &why), 1);
   cr_assert_not_null(strstr(why, "cgm"));
   cr_assert_eq(mt_twin_ingest(tw, &ok, &why), 0);
   cr_assert_eq(mt_twin_time(tw), 5);
   cr_assert_eq(mt_twin_ingest(tw, &ok, &why), 1);
   cr_assert_str_eq(why, "duplicate");
+  /* 3 min late, within the 60-min window: taken and re-assimilated */
+  cr_assert_eq(mt_twin_ingest(tw, &late, &why), 0);
   cr_assert_eq(mt_twin_ingest(tw, &late, &why), 1);
+  cr_assert_str_eq(why, "duplicate");
+  cr_assert_eq(mt_twin_ingest(tw, &now, &why), 0);
+  cr_assert_eq(mt_twin_time(tw), 80);
+  /* 70 min before the last reading: beyond the window */
+  cr_assert_eq(mt_twin_ingest(tw, &old, &why), 1);
   cr_assert_not_null(strstr(why, "late"));
   mt_twin_free(tw);
 }
@@ -139,4 +147,60 @@ Test(twin, analysis_moves_towards_the_reading)
   cr_assert_lt(after.q[3], 220);
   mt_twin_free(tw);
   mt_twin_free(ref);
+}
+
+/*
+** Late data are re-assimilated: a stream whose 60-min meal, bolus and the
+** reading at 100 min arrive 20 min late (after the readings up to 120 min)
+** leaves the twin exactly where the same data in time order do (the analysis
+** is deterministic and the random streams are keyed by member, reading and
+** meal time, not by arrival), so every later forecast is bit-identical.
+*/
+Test(twin, late_data_are_reassimilated_exactly)
+{
+  mt_datum d[200], e[200];
+  int n = make_stream(d), m = 0, k;
+  mt_datum held[3];
+  int nh = 0;
+  for (k = 0; k < n; k++) { /* hold back the meal, bolus and 100-min CGM */
+    if ((d[k].kind != MT_DATA_CGM && d[k].t_min == 60) ||
+        (d[k].kind == MT_DATA_CGM && d[k].t_min == 100)) {
+      held[nh++] = d[k];
+      continue;
+    }
+    e[m++] = d[k];
+    if (d[k].kind == MT_DATA_CGM && d[k].t_min == 80)
+      for (int j = 0; j < nh; j++) /* the meal rows, 20 min late */
+        e[m++] = held[j];
+    if (d[k].kind == MT_DATA_CGM && d[k].t_min == 120)
+      e[m++] = held[nh - 1], nh = 2; /* the 100-min reading, 20 min late */
+  }
+  cr_assert_eq(m, n);
+  mt_twin *a = new_twin(5, 16), *b = new_twin(5, 16);
+  const double h[2] = {30, 120};
+  mt_twin_forecast fa[2], fb[2];
+  const char *why;
+  int n_checked = 0;
+  for (k = 0; k < n; k++) {
+    cr_assert_eq(mt_twin_ingest(a, &d[k], &why), 0);
+    cr_assert_eq(mt_twin_ingest(b, &e[k], &why), 0, "%s", why);
+    if (d[k].kind == MT_DATA_CGM && d[k].t_min > 120) {
+      cr_assert_eq(mt_twin_forecast_at(a, h, 2, fa), 0);
+      cr_assert_eq(mt_twin_forecast_at(b, h, 2, fb), 0);
+      cr_assert(memcmp(fa, fb, sizeof fa) == 0, "forecast at %g differs",
+                d[k].t_min);
+      n_checked++;
+    }
+  }
+  cr_assert_gt(n_checked, 50);
+  /* and the late data mattered: without the meal the forecasts differ */
+  mt_twin *c = new_twin(5, 16);
+  for (k = 0; k < n; k++)
+    if (d[k].kind == MT_DATA_CGM || d[k].t_min != 60)
+      cr_assert_eq(mt_twin_ingest(c, &d[k], &why), 0);
+  cr_assert_eq(mt_twin_forecast_at(c, h, 2, fb), 0);
+  cr_assert(memcmp(fa, fb, sizeof fa) != 0);
+  mt_twin_free(a);
+  mt_twin_free(b);
+  mt_twin_free(c);
 }
