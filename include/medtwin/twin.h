@@ -31,6 +31,8 @@ typedef struct mt_twin_config {
   double late_window_min; /* data up to this much older than the last
                        ** reading are re-assimilated (60); older ones are
                        ** quarantined */
+  double tol;          /* the members' integration tolerance, relative and
+                       ** absolute (1e-6: errors far below the sensor's) */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;
@@ -54,6 +56,22 @@ typedef struct mt_twin_alert {
 } mt_twin_alert;
 
 typedef struct mt_twin mt_twin;
+
+/*
+** One alert kind's episodes: an alert is raised when the probability reaches
+** the threshold while armed; that disarms it until the probability has stayed
+** below the threshold for 30 min (measured from the first evaluation below
+** it), which re-arms it. So one alert per episode.
+*/
+typedef struct mt_alert_episode {
+  int armed;
+  double clear_since; /* first time below the threshold, NAN while above */
+} mt_alert_episode;
+
+void mt_alert_episode_init(mt_alert_episode *e);
+/* The evaluation at time t (ascending); 1 when an alert is raised now. */
+int mt_alert_episode_step(mt_alert_episode *e, double t, double prob,
+                          double threshold);
 
 void mt_twin_config_init(mt_twin_config *cfg);
 /* A twin from the population prior of cfg->group (cfg->exclude left out).

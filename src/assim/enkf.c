@@ -312,6 +312,54 @@ static void etkf_anomalies(mt_enkf *f, double *X, double rho)
               f->G, N, 0.0, X, n);
 }
 
+/*
+** One observation in closed form, O(n N) instead of an N x N
+** eigendecomposition. With u = Y'^T / sqrt(R) (N), d = (y - ybar) / sqrt(R)
+** and a = (N - 1) / rho, Pa~ = (a I + u u^T)^-1 is a rank-one update of a
+** multiple of I, so (Sherman-Morrison)
+**
+**   wbar = u d / (a + |u|^2),
+**   W    = sqrt((N - 1) / a) [I + (c - 1) e e^T],  e = u / |u|,
+**          c = (1 + |u|^2 / a)^(-1/2),
+**
+** the same symmetric square root as the general path (tests/unit/enkf.c
+** compares the two).
+*/
+static int etkf_scalar(mt_enkf *f, double *X, const double *Y, double y,
+                       double R, double rho)
+{
+  int n = f->n, N = f->N;
+  double sr = sqrt(R), ym = 0, uu = 0;
+  member_mean(X, N, n, f->xm);
+  for (int i = 0; i < N; i++)
+    ym += Y[i];
+  ym /= N;
+  for (int i = 0; i < N; i++) {
+    f->u[i] = (Y[i] - ym) / sr;
+    uu += f->u[i] * f->u[i];
+  }
+  if (!isfinite(uu))
+    return fail(f, MT_EINVAL, "observation anomalies overflow: "
+                "Y' R^-1 Y' is not finite");
+  double a = (N - 1) / rho, d = (y - ym) / sr;
+  double g = sqrt((N - 1) / a), c = 1 / sqrt(1 + uu / a);
+  double h = uu > 0 ? (c - 1) / uu : 0; /* (c - 1) e e^T = h u u^T */
+  double wb = d / (a + uu);
+  anomalies(X, f->xm, N, n, f->Xp);
+  /* xa = xbar + X' u wb; q = X' u */
+  double *q = f->Xw;
+  memset(q, 0, (size_t)n * sizeof *q);
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < n; j++)
+      q[j] += f->Xp[(size_t)i * n + j] * f->u[i];
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < n; j++)
+      X[(size_t)i * n + j] = f->xm[j] + q[j] * wb +
+                             g * (f->Xp[(size_t)i * n + j] +
+                                  h * q[j] * f->u[i]);
+  return 0;
+}
+
 int mt_enkf_etkf(mt_enkf *f, double *X, const double *Y, const double *y,
                  const double *R, mt_enkf_r r_kind, double rho)
 {
@@ -319,6 +367,8 @@ int mt_enkf_etkf(mt_enkf *f, double *X, const double *Y, const double *y,
     return MT_EINVAL;
   f->err[0] = 0;
   int rc = check_inputs(f, X, Y, y, R, r_kind, rho);
+  if (!rc && f->m == 1)
+    return etkf_scalar(f, X, Y, y[0], R[0], rho);
   if (!rc)
     rc = prepare(f, X, Y, y, R, r_kind);
   if (rc)

@@ -20,6 +20,7 @@
 typedef struct topts {
   const char *stream, *out, *alerts, *patient, *dir;
   long days;
+  double isf_drift;
   double h[16];
   int nh, json;
   char group[32];
@@ -40,6 +41,8 @@ static const char usage_text[] =
     "  --json           print the summary as JSON\n"
     "usage: medtwin twin replay --patient NAME --out DIR [options]\n"
     "  --days N         days of generated life (default 1)\n"
+    "  --isf-drift A    the patient's insulin sensitivity drifts by +-A over\n"
+    "                   the day, unknown to the twin's model (default 0)\n"
     "  --seed N --members N --horizons H,H --json   as for run\n"
     "  writes DIR/stream.csv, truth.csv, forecasts.csv and alerts.csv\n";
 
@@ -75,6 +78,13 @@ static int parse_opt(topts *o, const char *a, const char *v)
   int rc = 0;
   if (!strcmp(a, "--stream")) o->stream = v;
   else if (!strcmp(a, "--patient")) o->patient = v;
+  else if (!strcmp(a, "--isf-drift")) {
+    char *end;
+    o->isf_drift = strtod(v, &end);
+    if (end == v || *end || !(o->isf_drift >= 0 && o->isf_drift <= 0.9))
+      rc = cli_fail(EXIT_USAGE, "twin: --isf-drift: expected a number in "
+                    "[0, 0.9], got '%s'", v);
+  }
   else if (!strcmp(a, "--days")) rc = parse_int(a, v, 1, MT_REPLAY_MAX_DAYS,
                                                 &o->days);
   else if (!strcmp(a, "--out")) o->out = v;
@@ -129,9 +139,10 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
                       "taken (run 'medtwin twin --help')");
     o->dir = o->out;
     o->cfg.exclude = o->patient; /* the twin never sees its truth */
-  } else if (!o->stream || !o->out || o->patient)
+  } else if (!o->stream || !o->out || o->patient || o->isf_drift > 0)
     return cli_fail(EXIT_USAGE, "twin: --stream and --out are required, "
-                    "--patient is not taken (run 'medtwin twin --help')");
+                    "--patient and --isf-drift are not taken (run 'medtwin twin "
+                    "--help')");
   if (!o->group[0]) /* the held-out patient's group, else adult */
     snprintf(o->group, sizeof o->group, "%.*s",
              o->cfg.exclude ? (int)strcspn(o->cfg.exclude, "#") : 5,
@@ -266,6 +277,7 @@ static int twin_replay(int argc, char **argv)
   mt_replay_config rcfg;
   mt_replay_config_init(&rcfg);
   rcfg.patient = o.patient, rcfg.days = (int)o.days, rcfg.seed = o.cfg.seed;
+  rcfg.isf_drift = o.isf_drift;
   rc = mt_replay_generate(&rcfg, &rp, err, sizeof err);
   if (rc)
     return cli_fail(rc == MT_ENOTFOUND || rc == MT_EINVAL ? EXIT_USAGE

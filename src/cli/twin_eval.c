@@ -20,6 +20,9 @@
 #define NH 2
 static const double horizons[NH] = {30, 60};
 enum { M_TWIN, M_OPEN, M_PERSIST, M_LINEAR, NMETH };
+#define NGROUP 3
+static const char *const group_name[NGROUP] = {"adolescent", "adult",
+                                               "child"};
 static const char *const meth_name[NMETH] = {"enkf", "open_loop",
                                              "persistence", "linear"};
 
@@ -217,7 +220,42 @@ static int cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static json_t *report(evalr *e, int days, uint64_t seed, int npt)
+/* Append group g's results to the cohort's. */
+static int merge(evalr *all, const evalr *g)
+{
+  for (int j = 0; j < NMETH; j++)
+    for (int k = 0; k < NH; k++) {
+      const pairs *p = &g->p[j][k];
+      for (int i = 0; i < p->n; i++)
+        if (push(&all->p[j][k], p->ref[i], p->bg[i], p->pred[i], p->lo[i],
+                 p->hi[i]))
+          return MT_ENOMEM;
+    }
+  double *l = realloc(all->leads, (size_t)(all->n_leads + g->n_leads + 1) *
+                                      sizeof *l);
+  if (!l)
+    return MT_ENOMEM;
+  all->leads = l;
+  memcpy(l + all->n_leads, g->leads, (size_t)g->n_leads * sizeof *l);
+  all->n_leads += g->n_leads;
+  all->n_alerts += g->n_alerts, all->n_events += g->n_events;
+  all->n_detected += g->n_detected, all->n_true += g->n_true;
+  all->n_false += g->n_false, all->days += g->days;
+  return 0;
+}
+
+static void evalr_clear(evalr *e)
+{
+  for (int j = 0; j < NMETH; j++)
+    for (int k = 0; k < NH; k++)
+      free(e->p[j][k].ref);
+  free(e->alerts);
+  free(e->leads);
+}
+
+/* Scores of one set of patients: per horizon and method, and the hypo
+** alerts. */
+static json_t *scores(evalr *e)
 {
   json_t *h = json_object();
   for (int k = 0; k < NH; k++) {
@@ -241,19 +279,51 @@ static json_t *report(evalr *e, int days, uint64_t seed, int npt)
           e->n_leads ? e->leads[e->n_leads / 2] : NAN);
   put_num(hy, "false_alerts_per_patient_day",
           e->days > 0 ? e->n_false / e->days : NAN);
-  json_object_set_new(o, "medtwin_version", json_string(MT_VERSION));
-  json_object_set_new(o, "patients", json_integer(npt));
-  json_object_set_new(o, "days", json_integer(days));
-  json_object_set_new(o, "seed", json_integer((json_int_t)seed));
-  json_object_set_new(o, "warmup_min", json_real(WARMUP_MIN));
+  json_object_set_new(o, "patient_days", jnum(e->days));
   json_object_set_new(o, "horizons_min", h);
   json_object_set_new(o, "hypo", hy);
   return o;
 }
 
+static json_t *report(evalr *g, int ng, int days, uint64_t seed,
+                      double isf_drift, int npt)
+{
+  evalr all;
+  memset(&all, 0, sizeof all);
+  json_t *o = json_object(), *by = json_object();
+  for (int k = 0; k < ng; k++)
+    if (g[k].days > 0) {
+      json_object_set_new(by, group_name[k], scores(&g[k]));
+      if (merge(&all, &g[k]))
+        return NULL;
+    }
+  json_object_set_new(o, "medtwin_version", json_string(MT_VERSION));
+  json_object_set_new(o, "patients", json_integer(npt));
+  json_object_set_new(o, "days", json_integer(days));
+  json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+  json_object_set_new(o, "isf_drift", json_real(isf_drift));
+  json_object_set_new(o, "warmup_min", json_real(WARMUP_MIN));
+  json_t *sa = scores(&all);
+  json_object_update(o, sa);
+  json_decref(sa);
+  json_object_set_new(o, "groups", by);
+  evalr_clear(&all);
+  return o;
+}
+
+/* Index of a patient's group in group_name, from its name's prefix. */
+static int group_of(const char *name)
+{
+  for (int k = 0; k < NGROUP; k++)
+    if (!strncmp(name, group_name[k], strlen(group_name[k])))
+      return k;
+  return -1;
+}
+
 int cmd_twin_evaluate(int argc, char **argv)
 {
   long days = 7, seed = 1;
+  double drift = 0;
   const char *cohort = "all";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -265,7 +335,13 @@ int cmd_twin_evaluate(int argc, char **argv)
     if (!strcmp(a, "--cohort")) cohort = v;
     else if (!strcmp(a, "--days")) days = strtol(v, &end, 10);
     else if (!strcmp(a, "--seed")) seed = strtol(v, &end, 10);
-    else
+    else if (!strcmp(a, "--isf-drift")) {
+      drift = strtod(v, &end);
+      if (*end || end == v || !(drift >= 0 && drift <= 0.9))
+        return cli_fail(EXIT_USAGE, "twin evaluate: --isf-drift: expected a "
+                        "number in [0, 0.9], got '%s'", v);
+      end = NULL;
+    } else
       return cli_fail(EXIT_USAGE, "twin evaluate: unknown option '%s'", a);
     if ((end && *end) || days < 1 || days > 60 || seed < 0)
       return cli_fail(EXIT_USAGE, "twin evaluate: %s: expected an integer "
@@ -273,27 +349,30 @@ int cmd_twin_evaluate(int argc, char **argv)
     i++;
   }
   const mt_model *m = mt_model_find("uva_padova_t1d");
-  evalr e;
-  memset(&e, 0, sizeof e);
+  evalr g[NGROUP];
+  memset(g, 0, sizeof g);
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
     const char *name = m->patients->name(i);
-    if (strcmp(cohort, "all") && strncmp(name, cohort, strlen(cohort)))
+    int gi = group_of(name);
+    if (gi < 0 || (strcmp(cohort, "all") &&
+                   strncmp(name, cohort, strlen(cohort))))
       continue;
     char err[MT_ERRMSG_MAX];
     mt_replay_config rcfg;
     mt_replay_config_init(&rcfg);
     rcfg.patient = name, rcfg.days = (int)days, rcfg.seed = (uint64_t)seed;
+    rcfg.isf_drift = drift;
     mt_replay *rp;
     if ((rc = mt_replay_generate(&rcfg, &rp, err, sizeof err))) {
       cli_fail(EXIT_RUNTIME, "%s", err);
       break;
     }
-    int a0 = e.n_alerts;
-    rc = run_patient(rp, name, (uint64_t)seed, &e);
+    int a0 = g[gi].n_alerts;
+    rc = run_patient(rp, name, (uint64_t)seed, &g[gi]);
     if (!rc)
-      rc = score_alerts(rp, a0, &e);
-    e.days += days;
+      rc = score_alerts(rp, a0, &g[gi]);
+    g[gi].days += days;
     npt++;
     mt_replay_free(rp);
   }
@@ -302,15 +381,16 @@ int cmd_twin_evaluate(int argc, char **argv)
                     "matches '%s' (all, adolescent, adult, child or a name)",
                     cohort);
   if (!rc) {
-    json_t *j = report(&e, (int)days, (uint64_t)seed, npt);
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    putchar('\n');
-    json_decref(j);
+    json_t *j = report(g, NGROUP, (int)days, (uint64_t)seed, drift, npt);
+    if (!j)
+      rc = cli_fail(EXIT_RUNTIME, "twin evaluate: out of memory");
+    else {
+      json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+      putchar('\n');
+      json_decref(j);
+    }
   }
-  for (int j = 0; j < NMETH; j++)
-    for (int k = 0; k < NH; k++)
-      free(e.p[j][k].ref);
-  free(e.alerts);
-  free(e.leads);
+  for (int k = 0; k < NGROUP; k++)
+    evalr_clear(&g[k]);
   return rc ? EXIT_RUNTIME : 0;
 }

@@ -23,10 +23,12 @@
 enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3 };
 
 /* Alert probability thresholds. hypo: chosen on the tuning replay (seed 2 of
-** `medtwin twin evaluate`, docs/VALIDATION.md) as the largest that gives
-** sensitivity >= 90 % with median lead >= 20 min; the others are not tuned
-** (no scored events of their own). */
-static const double alert_prob[MT_ALERT_NKIND] = {0.2, 0.3, 0.5};
+** `medtwin twin evaluate`, docs/VALIDATION.md) among 0.1-0.45 as the one
+** with a median lead >= 20 min and the highest sensitivity; the others are
+** not tuned (no scored events of their own). Alerts look at the members'
+** plasma glucose (the model's BG): hypoglycaemia is defined on blood
+** glucose, which the interstitial CGM follows about 10 min late. */
+static const double alert_prob[MT_ALERT_NKIND] = {0.3, 0.3, 0.5};
 static const double alert_level[MT_ALERT_NKIND] = {70, 54, 250};
 static const char *const alert_name[MT_ALERT_NKIND] = {"hypo", "hypo_severe",
                                                        "hyper"};
@@ -34,25 +36,32 @@ static const char *const alert_name[MT_ALERT_NKIND] = {"hypo", "hypo_severe",
 #define ALERT_STEP_MIN 5.0
 #define REARM_MIN 30.0
 #define MAX_HORIZON_MIN 240.0
+#define NOISE_DRAWS 4 /* sensor-error draws per member in a forecast */
+#define GRID_MIN 5.0  /* the grid of the members' course ahead */
+#define AHEAD_MAX 64  /* samples ahead kept: up to 320 min on the grid */
 
 struct mt_twin {
   mt_twin_config cfg;
   const mt_model *m;
   int N, ns, np, nm, ne, n;  /* members, sizes, estimated, augmented */
-  int cho, ins, cgm;         /* input and observable indices */
+  int cho, ins, cgm, bg;     /* input and observable indices */
   int *est;                  /* ne parameter indices */
   double *P, *X, *MEM;       /* N x np, N x ns, N x nm */
   double *Z, *Y, *eps;       /* N x n, N, ns (state transform offsets) */
   const double **pp, **xp, **mp;
   const mt_schedule **sp;
   mt_series *out;            /* N series of one sample */
+  mt_series *ahead;          /* N series of up to AHEAD_MAX samples */
+  int ahead_ok, ahead_nt, want_nt; /* the course ahead: valid, its length,
+                             ** the length to run (longest asked) */
   mt_schedule **sch;         /* N: each member's inputs */
 
   mt_sim *sim;
   mt_enkf *kf;
   double r;                  /* observation variance, (mg/dL)^2 */
   double sensor_sd;          /* sensor noise SD, mg/dL */
-  double sensor_lo, sensor_hi; /* the sensor's reading range, mg/dL */
+  mt_cgm_sensor sensor;      /* its error model, for forecast readings */
+  double e_sd;               /* SD of the sensor's stationary latent noise */
   double t_now;
   long n_reading;
   mt_datum *log;             /* accepted data by time (arrival order at
@@ -60,8 +69,8 @@ struct mt_twin {
   long n_log, cap_log;
   struct snapshot *snap;     /* the ensemble after recent readings */
   int n_snap, cap_snap;
-  int armed[MT_ALERT_NKIND], n_alert;
-  double clear_since[MT_ALERT_NKIND];
+  mt_alert_episode episode[MT_ALERT_NKIND];
+  int n_alert;
   mt_twin_alert alert[MT_ALERT_NKIND];
   char err[MT_ERRMSG_MAX];
 };
@@ -82,6 +91,30 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->state_sd = 0.15;
   cfg->rtps = 0.9;
   cfg->late_window_min = 60;
+  cfg->tol = 1e-6;
+}
+
+void mt_alert_episode_init(mt_alert_episode *e)
+{
+  e->armed = 1;
+  e->clear_since = NAN;
+}
+
+int mt_alert_episode_step(mt_alert_episode *e, double t, double prob,
+                          double threshold)
+{
+  if (!(prob >= threshold)) {
+    if (isnan(e->clear_since))
+      e->clear_since = t;
+    if (t - e->clear_since >= REARM_MIN)
+      e->armed = 1;
+    return 0;
+  }
+  e->clear_since = NAN;
+  if (!e->armed)
+    return 0;
+  e->armed = 0;
+  return 1;
 }
 
 const char *mt_alert_kind_name(mt_alert_kind k)
@@ -133,6 +166,9 @@ void mt_twin_free(mt_twin *tw)
   free(tw->log);
   for (int i = 0; tw->out && i < tw->N; i++)
     mt_series_clear(&tw->out[i]);
+  for (int i = 0; tw->ahead && i < tw->N; i++)
+    mt_series_clear(&tw->ahead[i]);
+  free(tw->ahead);
   free(tw->out);
   free(tw->est);
   free(tw->P);
@@ -152,8 +188,9 @@ static int alloc_members(mt_twin *tw)
                  sizeof *tw->P);
   tw->pp = calloc(4 * N, sizeof *tw->pp);
   tw->out = calloc(N, sizeof *tw->out);
+  tw->ahead = calloc(N, sizeof *tw->ahead);
   tw->est = calloc((size_t)tw->ne + 1, sizeof *tw->est);
-  if (!tw->P || !tw->pp || !tw->out || !tw->est)
+  if (!tw->P || !tw->pp || !tw->out || !tw->ahead || !tw->est)
     return MT_ENOMEM;
   tw->X = tw->P + N * tw->np;
   tw->MEM = tw->X + N * tw->ns;
@@ -167,7 +204,8 @@ static int alloc_members(mt_twin *tw)
     tw->pp[i] = tw->P + i * tw->np;
     tw->xp[i] = tw->X + i * tw->ns;
     tw->mp[i] = tw->MEM + i * tw->nm;
-    if (mt_series_alloc(&tw->out[i], tw->m, 1))
+    if (mt_series_alloc(&tw->out[i], tw->m, 1) ||
+        mt_series_alloc(&tw->ahead[i], tw->m, AHEAD_MAX))
       return MT_ENOMEM;
   }
   return 0;
@@ -238,7 +276,8 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
       cfg->members > 4096 || !(cfg->inflation >= 1) || !(cfg->r_scale > 0) ||
       !(cfg->meal_min_lo >= 1) || !(cfg->meal_min_hi >= cfg->meal_min_lo) ||
       !(cfg->meal_sd >= 0) || !(cfg->state_sd >= 0) ||
-      !(cfg->rtps >= 0 && cfg->rtps <= 1) || !(cfg->late_window_min >= 0)) {
+      !(cfg->rtps >= 0 && cfg->rtps <= 1) || !(cfg->late_window_min >= 0) ||
+      !(cfg->tol > 0 && cfg->tol < 1)) {
     snprintf(err, errlen, "twin: invalid configuration (model '%s', sensor "
              "'%s', %d members)", cfg->model, cfg->sensor, cfg->members);
     return MT_EINVAL;
@@ -250,14 +289,17 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   tw->cho = mt_var_index(m->input, m->n_input, "CHO");
   tw->ins = mt_var_index(m->input, m->n_input, "insulin");
   tw->cgm = mt_var_index(m->obs, m->n_obs, "CGM");
+  tw->bg = mt_var_index(m->obs, m->n_obs, "BG");
   tw->sensor_sd = sqrt(sensor_variance(&sensor));
-  tw->sensor_lo = sensor.lo, tw->sensor_hi = sensor.hi;
+  tw->sensor = sensor;
+  tw->e_sd = sqrt(sensor.pacf * sensor.pacf / (1 - sensor.pacf * sensor.pacf));
   tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
   for (int k = 0; k < MT_ALERT_NKIND; k++)
-    tw->armed[k] = 1, tw->clear_since[k] = NAN;
-  int rc = tw->cho < 0 || tw->ins < 0 || tw->cgm < 0 ? MT_EINVAL : 0;
+    mt_alert_episode_init(&tw->episode[k]);
+  int rc = tw->cho < 0 || tw->ins < 0 || tw->cgm < 0 || tw->bg < 0
+               ? MT_EINVAL : 0;
   if (rc)
-    snprintf(err, errlen, "twin: model %s lacks CHO, insulin or CGM",
+    snprintf(err, errlen, "twin: model %s lacks CHO, insulin, CGM or BG",
              m->name);
   if (!rc)
     rc = setup(tw, err, errlen);
@@ -265,7 +307,10 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
     rc = MT_ENOMEM;
   for (int i = 0; !rc && i < tw->N; i++)
     rc = mt_schedule_create(m->n_input, &tw->sch[i]);
-  if (!rc && ((rc = mt_sim_create(m, NULL, &tw->sim)) ||
+  mt_sim_config sc;
+  mt_sim_config_init(&sc);
+  sc.rtol = sc.atol = cfg->tol;
+  if (!rc && ((rc = mt_sim_create(m, &sc, &tw->sim)) ||
               (rc = mt_enkf_create(tw->n, 1, tw->N, &tw->kf))))
     snprintf(err, errlen, "twin: %s", mt_strerror(rc));
   if (rc) {
@@ -574,6 +619,7 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
   int late = tw->n_reading && (d->t_min < tw->t_now ||
                                (d->kind == MT_DATA_CGM &&
                                 d->t_min == tw->t_now));
+  tw->ahead_ok = 0; /* new data: the course ahead changes */
   int rc = log_insert(tw, d);
   if (!rc && d->kind != MT_DATA_CGM)
     rc = add_input(tw, d);
@@ -589,25 +635,68 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
 /* Every member from t_now over the sample times ts[0..nt) (ascending,
 ** after t_now), without changing the members; noise-free CGM of member i at
 ** sample k into cgm[i * nt + k]. */
-static int run_ahead(mt_twin *tw, const double *ts, int nt, double *cgm)
+static int run_to(mt_twin *tw, const double *ts, int nt)
 {
-  mt_series *ser = calloc((size_t)tw->N, sizeof *ser);
-  int rc = ser ? 0 : MT_ENOMEM, failed;
-  for (int i = 0; !rc && i < tw->N; i++)
-    if (!(rc = mt_series_alloc(&ser[i], tw->m, nt)))
-      memcpy(ser[i].t, ts, (size_t)nt * sizeof *ts);
-  if (!rc)
-    rc = mt_sim_run_many_from(tw->sim, tw->N, tw->pp, tw->xp, tw->mp, tw->sp,
-                              tw->t_now, ts[nt - 1], ser, &failed);
+  int failed;
+  for (int i = 0; i < tw->N; i++) {
+    tw->ahead[i].n = nt;
+    memcpy(tw->ahead[i].t, ts, (size_t)nt * sizeof *ts);
+  }
+  int rc = mt_sim_run_many_from(tw->sim, tw->N, tw->pp, tw->xp, tw->mp,
+                                tw->sp, tw->t_now, ts[nt - 1], tw->ahead,
+                                &failed);
   if (rc)
     snprintf(tw->err, sizeof tw->err, "twin: forecast: member %d: %s", failed,
              mt_sim_errmsg(tw->sim));
+  return rc;
+}
+
+/*
+** The members' course ahead of t_now on the 5-min grid, up to nt samples,
+** kept until the ensemble changes: the alerts' 30 min and the forecasts'
+** horizons come from one run. A run reaches the longest horizon the last
+** forecast asked for, so the usual pattern (a reading, its alerts, a
+** forecast at the same horizons as before) integrates once.
+*/
+static int ensure_ahead(mt_twin *tw, int nt)
+{
+  if (tw->ahead_ok && tw->ahead_nt >= nt)
+    return 0;
+  if (nt < tw->want_nt)
+    nt = tw->want_nt;
+  double ts[AHEAD_MAX];
+  for (int k = 0; k < nt; k++)
+    ts[k] = tw->t_now + GRID_MIN * (k + 1);
+  int rc = run_to(tw, ts, nt);
+  tw->ahead_ok = !rc, tw->ahead_nt = rc ? 0 : nt;
+  return rc;
+}
+
+/* Every member from t_now at the sample times ts[0..nt) (ascending, after
+** t_now, at most AHEAD_MAX), without changing the members; observable obs
+** of member i at sample k into y[i * nt + k]. */
+static int run_ahead(mt_twin *tw, const double *ts, int nt, int obs,
+                     double *y)
+{
+  int on_grid = 1, rc;
+  for (int k = 0; k < nt; k++) {
+    double g = (ts[k] - tw->t_now) / GRID_MIN;
+    on_grid &= g == round(g) && g >= 1 && g <= AHEAD_MAX;
+  }
+  int last = on_grid ? (int)round((ts[nt - 1] - tw->t_now) / GRID_MIN) : 0;
+  if (on_grid) {
+    if (last > tw->want_nt)
+      tw->want_nt = last;
+    rc = ensure_ahead(tw, last);
+  } else {
+    tw->ahead_ok = 0; /* the buffers now hold this run */
+    rc = run_to(tw, ts, nt);
+  }
   for (int i = 0; !rc && i < tw->N; i++)
-    for (int k = 0; k < nt; k++)
-      cgm[(size_t)i * nt + k] = ser[i].y[(size_t)k * tw->m->n_obs + tw->cgm];
-  for (int i = 0; ser && i < tw->N; i++)
-    mt_series_clear(&ser[i]);
-  free(ser);
+    for (int k = 0; k < nt; k++) {
+      int row = on_grid ? (int)round((ts[k] - tw->t_now) / GRID_MIN) - 1 : k;
+      y[(size_t)i * nt + k] = tw->ahead[i].y[(size_t)row * tw->m->n_obs + obs];
+    }
   return rc;
 }
 
@@ -618,12 +707,31 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Quantile of sorted v[0..n) by linear interpolation (Hyndman and Fan
-** 1996, type 7). */
+** 1996, type 7), for the alerts' crossing times. */
 static double quantile(const double *v, int n, double p)
 {
   double h = (n - 1) * p, f = floor(h);
   int k = (int)f;
   return k + 1 < n ? v[k] + (h - f) * (v[k + 1] - v[k]) : v[n - 1];
+}
+
+/*
+** Prediction quantile of sorted samples v[0..n) (Hyndman and Fan 1996,
+** type 6: the order statistic of rank (n + 1) p, interpolated). For n
+** exchangeable draws a new draw falls between the ranks (n + 1) p and
+** (n + 1)(1 - p) with probability 1 - 2p exactly, so the intervals are
+** prediction intervals at their nominal level; type 7 would make a 95 %
+** interval from 64 draws cover only about 92 %.
+*/
+static double pred_quantile(const double *v, int n, double p)
+{
+  double h = (n + 1) * p, f = floor(h);
+  int k = (int)f; /* rank k is v[k - 1] */
+  if (k < 1)
+    return v[0];
+  if (k >= n)
+    return v[n - 1];
+  return v[k - 1] + (h - f) * (v[k] - v[k - 1]);
 }
 
 int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
@@ -639,8 +747,9 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
       return MT_EINVAL;
     ts[k] = tw->t_now + horizons[k];
   }
-  double *cgm = malloc((size_t)tw->N * (nh + 1) * sizeof *cgm), *v;
-  int rc = cgm ? run_ahead(tw, ts, nh, cgm) : MT_ENOMEM;
+  int ns = tw->N * NOISE_DRAWS;
+  double *cgm = malloc(((size_t)tw->N * nh + (size_t)ns) * sizeof *cgm), *v;
+  int rc = cgm ? run_ahead(tw, ts, nh, tw->cgm, cgm) : MT_ENOMEM;
   v = cgm + (size_t)tw->N * nh;
   for (int k = 0; !rc && k < nh; k++) {
     double sum = 0;
@@ -648,19 +757,24 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
       mt_rng r; /* the sensor's error at this reading, per member */
       mt_rng_init(&r, tw->cfg.seed, (uint64_t)i, RNG_FORECAST,
                   (uint64_t)tw->n_reading * 64 + (uint64_t)k);
-      /* a reading, so within the sensor's range like every reading */
-      v[i] = fmin(fmax(cgm[(size_t)i * nh + k] +
-                           tw->sensor_sd * mt_rng_normal(&r),
-                       tw->sensor_lo),
-                  tw->sensor_hi);
-      sum += v[i];
+      /* a reading: the sensor's skewed, heavy-tailed error drawn from its
+      ** stationary marginal (Johnson SU of a normal latent, Breton and
+      ** Kovatchev 2008), clipped to the sensor's range */
+      const mt_cgm_sensor *sn = &tw->sensor;
+      for (int d = 0; d < NOISE_DRAWS; d++) {
+        double e = tw->e_sd * mt_rng_normal(&r), *x = &v[i * NOISE_DRAWS + d];
+        *x = mt_cgm_reading(sn, cgm[(size_t)i * nh + k],
+                            sn->xi + sn->lambda *
+                                         sinh((e - sn->gamma) / sn->delta));
+        sum += *x;
+      }
     }
-    qsort(v, (size_t)tw->N, sizeof *v, cmp_double);
+    qsort(v, (size_t)ns, sizeof *v, cmp_double);
     out[k].t_min = tw->t_now;
     out[k].horizon_min = horizons[k];
-    out[k].mean = sum / tw->N;
+    out[k].mean = sum / ns;
     for (int q = 0; q < 7; q++)
-      out[k].q[q] = quantile(v, tw->N, qp[q]);
+      out[k].q[q] = pred_quantile(v, ns, qp[q]);
   }
   free(cgm);
   return rc;
@@ -688,17 +802,9 @@ static void alert_kind(mt_twin *tw, mt_alert_kind kind, const double *cgm,
     if (crosses(kind, cgm + (size_t)i * nt, nt, &k))
       tc[n++] = ts[k];
   double prob = (double)n / tw->N;
-  if (prob < alert_prob[kind]) {
-    if (isnan(tw->clear_since[kind]))
-      tw->clear_since[kind] = tw->t_now;
-    if (tw->t_now - tw->clear_since[kind] >= REARM_MIN)
-      tw->armed[kind] = 1;
+  if (!mt_alert_episode_step(&tw->episode[kind], tw->t_now, prob,
+                             alert_prob[kind]))
     return;
-  }
-  tw->clear_since[kind] = NAN;
-  if (!tw->armed[kind])
-    return;
-  tw->armed[kind] = 0;
   qsort(tc, (size_t)n, sizeof *tc, cmp_double);
   mt_twin_alert *a = &tw->alert[tw->n_alert++];
   a->kind = kind;
@@ -714,7 +820,7 @@ static void update_alerts(mt_twin *tw)
   for (int k = 0; k < NT; k++)
     ts[k] = tw->t_now + ALERT_STEP_MIN * (k + 1);
   double *cgm = malloc((size_t)tw->N * (NT + 1) * sizeof *cgm);
-  if (cgm && run_ahead(tw, ts, NT, cgm) == 0)
+  if (cgm && run_ahead(tw, ts, NT, tw->bg, cgm) == 0)
     for (int kind = 0; kind < MT_ALERT_NKIND; kind++)
       alert_kind(tw, (mt_alert_kind)kind, cgm, ts, NT,
                  cgm + (size_t)tw->N * NT);

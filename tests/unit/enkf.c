@@ -497,6 +497,41 @@ Test(enkf, stochastic_scalar_by_hand)
   mt_enkf_free(f);
 }
 
+/*
+** One observation takes a closed-form path (no eigendecomposition). It must
+** agree with the general path, reached here with a second observation of
+** variance 1e30, whose weight in Pa~ (about 1e-30 of the first's) is far
+** below roundoff: agreement to 1e-10 relative, nonlinear Y, inflation 1.05.
+*/
+Test(enkf, etkf_one_observation_matches_general_path)
+{
+  enum { N = 40 };
+  double X1[N * NX], X2[N * NX], Y1[N], Y2[N * 2], Y3[N * 3];
+  double y1 = 1.7, y2[2] = {1.7, 0}, r1 = 0.3, r2[2] = {0.3, 1e30};
+  rs = 777;
+  random_prior(X1, N);
+  memcpy(X2, X1, sizeof X1);
+  for (int i = 0; i < N; i++) {
+    observe_nonlinear(X1 + i * NX, Y3 + i * 3, 3);
+    Y1[i] = Y2[2 * i] = Y3[3 * i];
+    Y2[2 * i + 1] = Y3[3 * i + 1];
+  }
+  mt_enkf *f1 = make(NX, 1, N), *f2 = make(NX, 2, N);
+  cr_assert_eq(mt_enkf_etkf(f1, X1, Y1, &y1, &r1, MT_ENKF_R_DIAG, 1.05), 0);
+  cr_assert_eq(mt_enkf_etkf(f2, X2, Y2, y2, r2, MT_ENKF_R_DIAG, 1.05), 0);
+  close_rel(X1, X2, N * NX, 1e-10, "one observation");
+  /* and the analysis did move the ensemble */
+  double X0[N * NX];
+  rs = 777;
+  random_prior(X0, N);
+  double dmax = 0;
+  for (int k = 0; k < N * NX; k++)
+    dmax = fmax(dmax, fabs(X0[k] - X1[k]));
+  cr_assert_gt(dmax, 1e-3);
+  mt_enkf_free(f1);
+  mt_enkf_free(f2);
+}
+
 /* ---- symmetry of the ETKF ------------------------------------------- */
 
 /* Reordering members reorders the analysis the same way (symmetric root). */

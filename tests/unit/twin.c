@@ -204,3 +204,92 @@ Test(twin, late_data_are_reassimilated_exactly)
   mt_twin_free(b);
   mt_twin_free(c);
 }
+
+/*
+** Alert episodes, by the rule of twin.h: raised when the probability
+** reaches the threshold while armed, then silent until it has stayed below
+** the threshold for 30 min. Evaluations every 5 min.
+*/
+Test(twin, alert_episodes_once_and_rearmed_after_30_min_clear)
+{
+  /* prob:   .1 .4 .5 .6 .2 .5 | .1 x 6 (25 min clear) .4 | .1 x 7 .35 */
+  const double p[] = {0.1, 0.4, 0.5, 0.6, 0.2, 0.5, 0.1, 0.1, 0.1, 0.1,
+                      0.1, 0.1, 0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1,
+                      0.35};
+  /* raised at 5 (first reach); not at 25 (only 5 min clear); not at 60
+  ** (clear 30..55 is 25 min: first below at 30, last at 55); re-armed at
+  ** 95 (below since 65: 30 min), raised at 100 */
+  const int want[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                      0, 0, 1};
+  mt_alert_episode e;
+  mt_alert_episode_init(&e);
+  for (int k = 0; k < (int)(sizeof p / sizeof *p); k++)
+    cr_assert_eq(mt_alert_episode_step(&e, 5.0 * k, p[k], 0.3), want[k],
+                 "evaluation %d (t = %g, p = %g)", k, 5.0 * k, p[k]);
+  /* exactly at the threshold counts as reached; NaN never raises */
+  mt_alert_episode_init(&e);
+  cr_assert_eq(mt_alert_episode_step(&e, 0, NAN, 0.3), 0);
+  cr_assert_eq(mt_alert_episode_step(&e, 5, 0.3, 0.3), 1);
+}
+
+/*
+** A real descent: adult#003 (out of the prior) takes an 8 U bolus without
+** eating at 60 min and CGM follows its true course, which falls below
+** 70 mg/dL. The twin raises exactly one hypo alert for the episode, before
+** the readings reach 70, with a probability at or above its threshold and
+** a predicted crossing within the next 30 min.
+*/
+Test(twin, hypo_alert_before_a_real_descent, .timeout = 60)
+{
+  char err[MT_ERRMSG_MAX];
+  const mt_model *m = mt_model_find("uva_padova_t1d");
+  mt_patient *pt;
+  cr_assert_eq(mt_patient_load(m, "adult#003", &pt, err, sizeof err), 0);
+  mt_schedule *sch;
+  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+  cr_assert_eq(mt_schedule_pulse(sch, 1, 60, 61, 8.0, 0), 0);
+  enum { T = 480 };
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, T + 1), 0);
+  for (int k = 0; k <= T; k++)
+    o.t[k] = k;
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, NULL, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pt->param, NULL, NULL, sch, 0, T, &o), 0);
+  mt_twin *tw = new_twin(3, 64);
+  const char *why;
+  mt_datum d = {0, MT_DATA_BASAL, o.u[1] * 60, 2};
+  cr_assert_eq(mt_twin_ingest(tw, &d, &why), 0);
+  int n_alert = 0;
+  double first_below = NAN, alert_t = NAN;
+  for (int k = 5; k <= T; k += 5) {
+    if (k == 60) {
+      d = (mt_datum){60, MT_DATA_BOLUS, 8.0, 3};
+      cr_assert_eq(mt_twin_ingest(tw, &d, &why), 0);
+    }
+    double cgm = o.y[(size_t)k * 2 + 1];
+    if (cgm < 70 && isnan(first_below))
+      first_below = k;
+    d = (mt_datum){k, MT_DATA_CGM, cgm, 4};
+    cr_assert_eq(mt_twin_ingest(tw, &d, &why), 0);
+    mt_twin_alert al[MT_ALERT_NKIND];
+    int na = mt_twin_alerts(tw, al);
+    for (int j = 0; j < na; j++)
+      if (al[j].kind == MT_ALERT_HYPO) {
+        n_alert++;
+        alert_t = al[j].t_min;
+        cr_assert_geq(al[j].probability, 0.3);
+        cr_assert(al[j].predicted_t_min > k && al[j].predicted_t_min <= k + 30,
+                  "predicted %g at %d", al[j].predicted_t_min, k);
+      }
+  }
+  cr_assert(!isnan(first_below), "the true course must reach 70 mg/dL");
+  cr_assert_eq(n_alert, 1, "one alert for the one episode, got %d", n_alert);
+  cr_assert_lt(alert_t, first_below, "alert at %g, readings below 70 from %g",
+               alert_t, first_below);
+  mt_twin_free(tw);
+  mt_sim_free(s);
+  mt_series_clear(&o);
+  mt_schedule_free(sch);
+  mt_patient_free(pt);
+}
