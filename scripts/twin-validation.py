@@ -20,7 +20,7 @@ def part(r, g):
 
 def rmse_table(r):
     out = ["| cohort | horizon | " + " | ".join(n for _, n in METHODS) +
-           " | EnKF vs best baseline | EnKF 95 % coverage |",
+           " | EnKF RMSE below the best baseline | EnKF 95 % coverage |",
            "|---|---|" + "---|" * len(METHODS) + "---|---|"]
     for g in GROUPS:
         p = part(r, g)

@@ -33,6 +33,8 @@ typedef struct mt_twin_config {
                        ** quarantined */
   double tol;          /* the members' integration tolerance, relative and
                        ** absolute (1e-6: errors far below the sensor's) */
+  double process_sd;   /* model error: log-normal SD of a factor on every
+                       ** non-negative state per sqrt(5 min) (0.02) */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;

@@ -20,7 +20,7 @@
 #include "medtwin/twin.h"
 
 /* Random stream purposes (the third key of mt_rng_init). */
-enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3 };
+enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3, RNG_PROCESS = 4 };
 
 /* Alert probability thresholds. hypo: chosen on the tuning replay (seed 2 of
 ** `medtwin twin evaluate`, docs/VALIDATION.md) among 0.1-0.45 as the one
@@ -92,6 +92,7 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->rtps = 0.9;
   cfg->late_window_min = 60;
   cfg->tol = 1e-6;
+  cfg->process_sd = 0.02;
 }
 
 void mt_alert_episode_init(mt_alert_episode *e)
@@ -277,7 +278,7 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
       !(cfg->meal_min_lo >= 1) || !(cfg->meal_min_hi >= cfg->meal_min_lo) ||
       !(cfg->meal_sd >= 0) || !(cfg->state_sd >= 0) ||
       !(cfg->rtps >= 0 && cfg->rtps <= 1) || !(cfg->late_window_min >= 0) ||
-      !(cfg->tol > 0 && cfg->tol < 1)) {
+      !(cfg->tol > 0 && cfg->tol < 1) || !(cfg->process_sd >= 0)) {
     snprintf(err, errlen, "twin: invalid configuration (model '%s', sensor "
              "'%s', %d members)", cfg->model, cfg->sensor, cfg->members);
     return MT_EINVAL;
@@ -349,6 +350,20 @@ static int advance(mt_twin *tw, double t)
            (size_t)tw->ns * sizeof *tw->X);
     memcpy(tw->MEM + (size_t)i * tw->nm, tw->out[i].mem_end,
            (size_t)tw->nm * sizeof *tw->MEM);
+  }
+  if (tw->cfg.process_sd > 0) {
+    /* model error: each non-negative state of each member takes a
+    ** log-normal factor, SD process_sd per sqrt(5 min) in log */
+    double sd = tw->cfg.process_sd * sqrt((t - tw->t_now) / 5.0);
+    for (int i = 0; i < tw->N; i++) {
+      mt_rng r;
+      mt_rng_init(&r, tw->cfg.seed, (uint64_t)i, RNG_PROCESS,
+                  (uint64_t)tw->n_reading);
+      double *x = tw->X + (size_t)i * tw->ns;
+      for (int j = 0; j < tw->ns; j++)
+        if (tw->m->state[j].flags & MT_VAR_NONNEG)
+          x[j] *= exp(sd * mt_rng_normal(&r));
+    }
   }
   tw->t_now = t;
   return 0;

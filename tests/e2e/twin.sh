@@ -60,9 +60,34 @@ h=j[\"horizons_min\"]
 ok = j[\"patients\"]==1 and set(h)=={\"30\",\"60\"} and all(set(h[k])=={\"enkf\",\"open_loop\",\"persistence\",\"linear\"} for k in h)
 ok = ok and all(\"rmse_mgdl\" in h[k][m] for k in h for m in h[k]) and \"coverage_95\" in h[\"30\"][\"enkf\"]
 ok = ok and {\"events\",\"sensitivity\",\"false_alerts_per_patient_day\"} <= set(j[\"hypo\"])
+ok = ok and set(j[\"groups\"])=={\"adult\"} and j[\"groups\"][\"adult\"][\"hypo\"]==j[\"hypo\"]
 sys.exit(not ok)"'
 (cd "$T" && "$BIN" twin evaluate --cohort nobody --days 1 2> ev2.err)
 check "unknown cohort exits 2" '[ $? -eq 2 ]'
+(cd "$T" && "$BIN" twin evaluate --cohort adult#001 --days 1 --isf-drift 2 2> ev3.err)
+check "drift out of range exits 2" '[ $? -eq 2 ] && grep -q isf-drift "$T/ev3.err"'
+
+# Replay: a generated day of a held-out patient through a twin, from any
+# directory, into a new directory: four files, consistent with each other.
+mkdir "$T/elsewhere"
+(cd "$T/elsewhere" && "$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 16 --out ../rp --json > rp.json 2> rp.err)
+check "twin replay exits 0" '[ $? -eq 0 ]'
+check "replay writes its four files" '[ -s "$T/rp/stream.csv" ] && [ -s "$T/rp/truth.csv" ] && [ -s "$T/rp/forecasts.csv" ] && [ -s "$T/rp/alerts.csv" ]'
+check "replay files agree" 'python3 -c "
+import csv,json,sys
+st=list(csv.DictReader(open(\"$T/rp/stream.csv\")))
+tr=list(csv.DictReader(open(\"$T/rp/truth.csv\")))
+fc=list(csv.DictReader(open(\"$T/rp/forecasts.csv\")))
+j=json.load(open(\"$T/elsewhere/rp.json\"))
+cgm=[r for r in st if r[\"kind\"]==\"cgm\"]
+ok = len(cgm)==289 and len(tr)==1441 and len(fc)==2*289 and j[\"exclude\"]==\"adult#003\" and j[\"cgm\"]==289
+# each reading in the stream is the truth cgm_mgdl at its minute
+ok = ok and all(abs(float(r[\"value\"])-float(tr[int(float(r[\"t_min\"]))][\"cgm_mgdl\"]))<1e-6*max(1,float(r[\"value\"])) for r in cgm)
+sys.exit(not ok)"'
+(cd "$T" && "$BIN" twin replay --patient adult#999 --out rp2 2> rp2.err)
+check "replay of an unknown patient exits 2, writes nothing" '[ $? -eq 2 ] && [ ! -e "$T/rp2" ] && grep -q "adult#999" "$T/rp2.err"'
+(cd "$T" && "$BIN" twin replay --patient adult#003 --out rp3 --isf-drift 1.5 2> rp3.err)
+check "replay drift out of range exits 2" '[ $? -eq 2 ] && [ ! -e "$T/rp3" ]'
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
