@@ -101,6 +101,20 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
 ** many were written into out (MT_ALERT_NKIND entries available). */
 int mt_twin_alerts(mt_twin *tw, mt_twin_alert *out);
 
+/* Every datum refused, in arrival order, with its reason (a static string:
+** implausible value, late, duplicate); returns how many. Owned by tw. */
+typedef struct mt_twin_quarantined {
+  mt_datum datum;
+  const char *reason;
+} mt_twin_quarantined;
+long mt_twin_quarantine(const mt_twin *tw, const mt_twin_quarantined **q);
+
+/* The members as they are now, read-only and owned by tw: member i's model
+** parameters p[i * n_param ...] (estimated ones updated, derived ones
+** recomputed) and states x[i * n_state ...]. Returns the member count. */
+int mt_twin_members(const mt_twin *tw, const double **p, const double **x,
+                    int *n_param, int *n_state);
+
 /* Time of the last reading assimilated, minutes (NAN before the first). */
 double mt_twin_time(const mt_twin *tw);
 

@@ -18,7 +18,7 @@
 #include "medtwin/twin.h"
 
 typedef struct topts {
-  const char *stream, *out, *alerts, *patient, *dir;
+  const char *stream, *out, *alerts, *quarantine, *patient, *dir;
   long days;
   double isf_drift;
   double h[16];
@@ -35,6 +35,7 @@ static const char usage_text[] =
     "usage: medtwin twin run --stream IN.csv --out FORECASTS.csv [options]\n"
     "  --horizons H,H   forecast horizons in minutes (default 30,60)\n"
     "  --alerts OUT     write the alerts raised\n"
+    "  --quarantine OUT write the data refused, with the reasons\n"
     "  --group G        population prior: adolescent, adult or child\n"
     "  --exclude NAME   a virtual patient kept out of the prior\n"
     "  --seed N --members N   random seed (1) and ensemble size (64)\n"
@@ -89,6 +90,7 @@ static int parse_opt(topts *o, const char *a, const char *v)
                                                 &o->days);
   else if (!strcmp(a, "--out")) o->out = v;
   else if (!strcmp(a, "--alerts")) o->alerts = v;
+  else if (!strcmp(a, "--quarantine")) o->quarantine = v;
   else if (!strcmp(a, "--horizons")) rc = parse_horizons(v, o);
   else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
   else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
@@ -133,10 +135,11 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
     i++;
   }
   if (replay) {
-    if (!o->patient || !o->out || o->stream || o->alerts || o->cfg.exclude)
+    if (!o->patient || !o->out || o->stream || o->alerts || o->quarantine ||
+        o->cfg.exclude)
       return cli_fail(EXIT_USAGE, "twin replay: --patient and --out DIR are "
-                      "required; --stream, --alerts and --exclude are not "
-                      "taken (run 'medtwin twin --help')");
+                      "required; --stream, --alerts, --quarantine and "
+                      "--exclude are not taken (run 'medtwin twin --help')");
     o->dir = o->out;
     o->cfg.exclude = o->patient; /* the twin never sees its truth */
   } else if (!o->stream || !o->out || o->patient || o->isf_drift > 0)
@@ -226,7 +229,7 @@ static int twin_run(int argc, char **argv)
   char err[MT_ERRMSG_MAX];
   mt_stream st;
   mt_twin *tw = NULL;
-  mt_afile *f[2] = {NULL, NULL};
+  mt_afile *f[3] = {NULL, NULL, NULL};
   counts c = {0};
   int rc = parse_topts(argc, argv, 0, &o);
   if (rc)
@@ -238,14 +241,30 @@ static int twin_run(int argc, char **argv)
     rc = cli_fail(EXIT_USAGE, "%s", err);
   if (!rc && mt_afile_open(o.out, &f[n++], err, sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  if (!rc && o.alerts && mt_afile_open(o.alerts, &f[n++], err, sizeof err))
+  int ia = -1, iq = -1;
+  if (!rc && o.alerts && mt_afile_open(o.alerts, &f[ia = n++], err,
+                                       sizeof err))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  if (!rc && o.quarantine && mt_afile_open(o.quarantine, &f[iq = n++], err,
+                                           sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
   if (!rc) {
-    FILE *ff = mt_afile_stream(f[0]), *fa = n > 1 ? mt_afile_stream(f[1]) : NULL;
+    FILE *ff = mt_afile_stream(f[0]);
+    FILE *fa = ia >= 0 ? mt_afile_stream(f[ia]) : NULL;
     fputs("t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975\n", ff);
     if (fa)
       fputs("t_min,kind,probability,predicted_t_min\n", fa);
     rc = feed(tw, &o, &st, ff, fa, &c);
+  }
+  if (!rc && iq >= 0) { /* the reasons hold no quotes; quoted for commas */
+    FILE *fq = mt_afile_stream(f[iq]);
+    const mt_twin_quarantined *q;
+    long nq = mt_twin_quarantine(tw, &q);
+    fputs("line,t_min,kind,value,reason\n", fq);
+    for (long k = 0; k < nq; k++)
+      fprintf(fq, "%d,%.10g,%s,%.10g,\"%s\"\n", q[k].datum.line,
+              q[k].datum.t_min, mt_stream_kind_name(q[k].datum.kind),
+              q[k].datum.value, q[k].reason);
   }
   if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);

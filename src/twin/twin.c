@@ -67,6 +67,8 @@ struct mt_twin {
   mt_datum *log;             /* accepted data by time (arrival order at
                              ** equal times) */
   long n_log, cap_log;
+  mt_twin_quarantined *quar; /* data refused, with the reasons */
+  long n_quar, cap_quar;
   struct snapshot *snap;     /* the ensemble after recent readings */
   int n_snap, cap_snap;
   mt_alert_episode episode[MT_ALERT_NKIND];
@@ -165,6 +167,7 @@ void mt_twin_free(mt_twin *tw)
     free(tw->snap[k].v);
   free(tw->snap);
   free(tw->log);
+  free(tw->quar);
   for (int i = 0; tw->out && i < tw->N; i++)
     mt_series_clear(&tw->out[i]);
   for (int i = 0; tw->ahead && i < tw->N; i++)
@@ -628,8 +631,17 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
     *reason = "late: older than the re-assimilation window";
   if (!*reason && logged(tw, d))
     *reason = "duplicate";
-  if (*reason)
+  if (*reason) {
+    if (tw->n_quar == tw->cap_quar) {
+      long cap = tw->cap_quar ? 2 * tw->cap_quar : 64;
+      mt_twin_quarantined *q = realloc(tw->quar, (size_t)cap * sizeof *q);
+      if (!q)
+        return MT_ENOMEM;
+      tw->quar = q, tw->cap_quar = cap;
+    }
+    tw->quar[tw->n_quar++] = (mt_twin_quarantined){*d, *reason};
     return 1;
+  }
   /* late: before the last reading (a reading at its time too) */
   int late = tw->n_reading && (d->t_min < tw->t_now ||
                                (d->kind == MT_DATA_CGM &&
@@ -846,4 +858,24 @@ int mt_twin_alerts(mt_twin *tw, mt_twin_alert *out)
 {
   memcpy(out, tw->alert, (size_t)tw->n_alert * sizeof *out);
   return tw->n_alert;
+}
+
+long mt_twin_quarantine(const mt_twin *tw, const mt_twin_quarantined **q)
+{
+  *q = tw->quar;
+  return tw->n_quar;
+}
+
+int mt_twin_members(const mt_twin *tw, const double **p, const double **x,
+                    int *n_param, int *n_state)
+{
+  if (p)
+    *p = tw->P;
+  if (x)
+    *x = tw->X;
+  if (n_param)
+    *n_param = tw->np;
+  if (n_state)
+    *n_state = tw->ns;
+  return tw->N;
 }

@@ -24,7 +24,7 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
   echo "110,cgm,150"
 } > "$T/in.csv"
 (cd "$T" && "$BIN" twin run --stream in.csv --horizons 30,60 --out fc.csv \
-  --alerts al.csv --exclude adult#002 --members 16 --json > out.json 2> err.txt)
+  --alerts al.csv --quarantine q.csv --exclude adult#002 --members 16 --json > out.json 2> err.txt)
 rc=$?
 check "twin run exits 0" '[ $rc -eq 0 ]'
 check "forecast header" '[ "$(head -1 "$T/fc.csv")" = "t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975" ]'
@@ -32,6 +32,12 @@ check "forecast header" '[ "$(head -1 "$T/fc.csv")" = "t_min,horizon_min,mean,p0
 check "48 forecast rows" '[ $(($(wc -l < "$T/fc.csv") - 1)) -eq 48 ]'
 check "alerts header" '[ "$(head -1 "$T/al.csv")" = "t_min,kind,probability,predicted_t_min" ]'
 check "summary counts" 'python3 -c "import json,sys; j=json.load(open(\"$T/out.json\")); sys.exit(not (j[\"cgm\"]==25 and j[\"quarantined\"]==3 and j[\"late\"]==2 and j[\"members\"]==16 and j[\"exclude\"]==\"adult#002\" and j[\"prior_group\"]==\"adult\"))"'
+check "quarantine log: the three refused, with reasons" 'python3 -c "
+import csv,sys
+q=list(csv.DictReader(open(\"$T/q.csv\")))
+ok = [(r[\"line\"],r[\"kind\"]) for r in q]==[(\"27\",\"cgm\"),(\"28\",\"cgm\"),(\"29\",\"bolus\")]
+ok = ok and q[1][\"reason\"]==\"duplicate\" and \"late\" in q[2][\"reason\"] and q[0][\"value\"]==\"900\"
+sys.exit(not ok)"'
 check "quantiles ordered" 'python3 -c "
 import csv,sys
 rows=list(csv.DictReader(open(\"$T/fc.csv\")))
