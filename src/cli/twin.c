@@ -223,6 +223,22 @@ static void summary(const topts *o, const counts *c)
   json_decref(j);
 }
 
+/* The outputs all committed (then the summary) or, after a failure, all
+** removed. */
+static int finish(mt_afile **f, int n, int rc, const topts *o,
+                  const counts *c)
+{
+  char err[MT_ERRMSG_MAX];
+  if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  else if (rc)
+    for (int i = 0; i < n; i++)
+      mt_afile_abort(f[i]);
+  if (!rc)
+    summary(o, c);
+  return rc;
+}
+
 static int twin_run(int argc, char **argv)
 {
   topts o;
@@ -266,13 +282,7 @@ static int twin_run(int argc, char **argv)
               q[k].datum.t_min, mt_stream_kind_name(q[k].datum.kind),
               q[k].datum.value, q[k].reason);
   }
-  if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
-    rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  else if (rc)
-    for (int i = 0; i < n; i++)
-      mt_afile_abort(f[i]);
-  if (!rc)
-    summary(&o, &c);
+  rc = finish(f, n, rc, &o, &c);
   mt_twin_free(tw);
   mt_stream_clear(&st);
   return rc;
@@ -324,13 +334,7 @@ static int twin_replay(int argc, char **argv)
     if (!rc)
       rc = feed(tw, &o, st, ff, fa, &c);
   }
-  if (!rc && (rc = mt_afile_commit_all(f, n, err, sizeof err)))
-    rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  else if (rc)
-    for (int i = 0; i < n; i++)
-      mt_afile_abort(f[i]);
-  if (!rc)
-    summary(&o, &c);
+  rc = finish(f, n, rc, &o, &c);
   mt_twin_free(tw);
   mt_replay_free(rp);
   return rc;

@@ -17,7 +17,10 @@
 
 /* The data of a day: basal at 0, a 60 g meal with its 6 U bolus at 60 min,
 ** noise-free CGM of adult#003 every 5 min, arrival order. */
-static int make_stream(mt_datum *d)
+/* adult#003's true course every minute over [0, t_end] from steady state,
+** with a bolus of `bolus` U at 60 min and, when grams > 0, a meal eaten over
+** 60-75 min. */
+static void true_course(double grams, double bolus, int t_end, mt_series *o)
 {
   char err[MT_ERRMSG_MAX];
   const mt_model *m = mt_model_find("uva_padova_t1d");
@@ -25,15 +28,25 @@ static int make_stream(mt_datum *d)
   cr_assert_eq(mt_patient_load(m, "adult#003", &pt, err, sizeof err), 0);
   mt_schedule *sch;
   cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
-  cr_assert_eq(mt_schedule_pulse(sch, 0, 60, 75, 4.0, MT_PULSE_BITES), 0);
-  cr_assert_eq(mt_schedule_pulse(sch, 1, 60, 61, 6.0, 0), 0);
-  mt_series o;
-  cr_assert_eq(mt_series_alloc(&o, m, NT), 0);
-  for (int k = 0; k < NT; k++)
-    o.t[k] = k;
+  if (grams > 0)
+    cr_assert_eq(mt_schedule_pulse(sch, 0, 60, 75, grams / 15,
+                                   MT_PULSE_BITES), 0);
+  cr_assert_eq(mt_schedule_pulse(sch, 1, 60, 61, bolus, 0), 0);
+  cr_assert_eq(mt_series_alloc(o, m, t_end + 1), 0);
+  for (int k = 0; k <= t_end; k++)
+    o->t[k] = k;
   mt_sim *s;
   cr_assert_eq(mt_sim_create(m, NULL, &s), 0);
-  cr_assert_eq(mt_sim_run(s, pt->param, NULL, NULL, sch, 0, NT - 1, &o), 0);
+  cr_assert_eq(mt_sim_run(s, pt->param, NULL, NULL, sch, 0, t_end, o), 0);
+  mt_sim_free(s);
+  mt_schedule_free(sch);
+  mt_patient_free(pt);
+}
+
+static int make_stream(mt_datum *d)
+{
+  mt_series o;
+  true_course(60, 6.0, NT - 1, &o);
   int n = 0;
   d[n++] = (mt_datum){0, MT_DATA_BASAL, o.u[1] * 60, 2};
   for (int k = 5; k < NT; k += 5) {
@@ -43,10 +56,7 @@ static int make_stream(mt_datum *d)
     }
     d[n++] = (mt_datum){k, MT_DATA_CGM, o.y[(size_t)k * 2 + 1], n + 2};
   }
-  mt_sim_free(s);
   mt_series_clear(&o);
-  mt_schedule_free(sch);
-  mt_patient_free(pt);
   return n;
 }
 
@@ -241,21 +251,9 @@ Test(twin, alert_episodes_once_and_rearmed_after_30_min_clear)
 */
 Test(twin, hypo_alert_before_a_real_descent, .timeout = 60)
 {
-  char err[MT_ERRMSG_MAX];
-  const mt_model *m = mt_model_find("uva_padova_t1d");
-  mt_patient *pt;
-  cr_assert_eq(mt_patient_load(m, "adult#003", &pt, err, sizeof err), 0);
-  mt_schedule *sch;
-  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
-  cr_assert_eq(mt_schedule_pulse(sch, 1, 60, 61, 8.0, 0), 0);
   enum { T = 480 };
   mt_series o;
-  cr_assert_eq(mt_series_alloc(&o, m, T + 1), 0);
-  for (int k = 0; k <= T; k++)
-    o.t[k] = k;
-  mt_sim *s;
-  cr_assert_eq(mt_sim_create(m, NULL, &s), 0);
-  cr_assert_eq(mt_sim_run(s, pt->param, NULL, NULL, sch, 0, T, &o), 0);
+  true_course(0, 8.0, T, &o);
   mt_twin *tw = new_twin(3, 64);
   const char *why;
   mt_datum d = {0, MT_DATA_BASAL, o.u[1] * 60, 2};
@@ -288,10 +286,7 @@ Test(twin, hypo_alert_before_a_real_descent, .timeout = 60)
   cr_assert_lt(alert_t, first_below, "alert at %g, readings below 70 from %g",
                alert_t, first_below);
   mt_twin_free(tw);
-  mt_sim_free(s);
   mt_series_clear(&o);
-  mt_schedule_free(sch);
-  mt_patient_free(pt);
 }
 
 /*
