@@ -236,7 +236,8 @@ static int merge(evalr *all, const evalr *g)
   if (!l)
     return MT_ENOMEM;
   all->leads = l;
-  memcpy(l + all->n_leads, g->leads, (size_t)g->n_leads * sizeof *l);
+  if (g->n_leads)
+    memcpy(l + all->n_leads, g->leads, (size_t)g->n_leads * sizeof *l);
   all->n_leads += g->n_leads;
   all->n_alerts += g->n_alerts, all->n_events += g->n_events;
   all->n_detected += g->n_detected, all->n_true += g->n_true;

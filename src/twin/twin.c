@@ -534,9 +534,11 @@ static int snapshot_push(mt_twin *tw)
     }
   for (int k = 0; k < keep; k++)
     free(tw->snap[k].v);
-  memmove(tw->snap, tw->snap + keep,
-          (size_t)(tw->n_snap - keep) * sizeof *tw->snap);
-  tw->n_snap -= keep;
+  if (keep) {
+    memmove(tw->snap, tw->snap + keep,
+            (size_t)(tw->n_snap - keep) * sizeof *tw->snap);
+    tw->n_snap -= keep;
+  }
   if (tw->n_snap == tw->cap_snap) {
     int cap = tw->cap_snap ? 2 * tw->cap_snap : 16;
     struct snapshot *sn = realloc(tw->snap, (size_t)cap * sizeof *sn);
