@@ -15,6 +15,10 @@ typedef struct mt_schedule mt_schedule;
 int mt_schedule_create(int n_input, mt_schedule **out);
 void mt_schedule_free(mt_schedule *s);
 int mt_schedule_n_input(const mt_schedule *s);
+/* Events are kept in the order they were added: their count, and dropping
+** every event after the first n (to try inputs and take them back). */
+int mt_schedule_count(const mt_schedule *s);
+int mt_schedule_truncate(mt_schedule *s, int n);
 
 /* Input k takes `value` from t on, until its next level change. Before the
 ** first level change an input sits at its basal value (see compile). */

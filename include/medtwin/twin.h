@@ -115,6 +115,25 @@ long mt_twin_quarantine(const mt_twin *tw, const mt_twin_quarantined **q);
 int mt_twin_members(const mt_twin *tw, const double **p, const double **x,
                     int *n_param, int *n_state);
 
+/*
+** What if: every member from the twin's time with extra data as if received
+** now (carbs, bolus, basal rows at their own times; announced carbs are
+** eaten with each member's uncertainty, as in ingest) and the basal level
+** multiplied by basal_factor until basal_until_min (no change when it is
+** 1). Samples every 5 min, t_now + 5 k for k = 1..nt (nt <= 64); the model
+** observable `obs` (an index into the model's observables) of member i at
+** sample k into y[i * nt + k]. The members and their inputs are as before
+** afterwards. Every candidate run on the same members sees the same random
+** numbers (they are keyed by member and time, not by call). 0, MT_EINVAL or
+** a solver error (message in mt_twin_errmsg).
+*/
+int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
+                     double basal_factor, double basal_until_min, int nt,
+                     int obs, double *y);
+
+/* The twin's model. */
+const struct mt_model *mt_twin_model(const mt_twin *tw);
+
 /* Time of the last reading assimilated, minutes (NAN before the first). */
 double mt_twin_time(const mt_twin *tw);
 

@@ -47,6 +47,15 @@ void mt_schedule_free(mt_schedule *s)
 }
 
 int mt_schedule_n_input(const mt_schedule *s) { return s->n_input; }
+int mt_schedule_count(const mt_schedule *s) { return s->n; }
+
+int mt_schedule_truncate(mt_schedule *s, int n)
+{
+  if (n < 0 || n > s->n)
+    return MT_EINVAL;
+  s->n = n;
+  return 0;
+}
 
 static int push(mt_schedule *s, ev e)
 {

@@ -55,6 +55,7 @@ struct mt_twin {
   int ahead_ok, ahead_nt, want_nt; /* the course ahead: valid, its length,
                              ** the length to run (longest asked) */
   mt_schedule **sch;         /* N: each member's inputs */
+  int *mark;                 /* N: event counts before a what-if */
 
   mt_sim *sim;
   mt_enkf *kf;
@@ -180,6 +181,7 @@ void mt_twin_free(mt_twin *tw)
   for (int i = 0; tw->sch && i < tw->N; i++)
     mt_schedule_free(tw->sch[i]);
   free(tw->sch);
+  free(tw->mark);
   mt_sim_free(tw->sim);
   mt_enkf_free(tw->kf);
   free(tw);
@@ -307,7 +309,8 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
              m->name);
   if (!rc)
     rc = setup(tw, err, errlen);
-  if (!rc && !(tw->sch = calloc((size_t)tw->N, sizeof *tw->sch)))
+  if (!rc && (!(tw->sch = calloc((size_t)tw->N, sizeof *tw->sch)) ||
+              !(tw->mark = calloc((size_t)tw->N, sizeof *tw->mark))))
     rc = MT_ENOMEM;
   for (int i = 0; !rc && i < tw->N; i++)
     rc = mt_schedule_create(m->n_input, &tw->sch[i]);
@@ -881,3 +884,36 @@ int mt_twin_members(const mt_twin *tw, const double **p, const double **x,
     *n_state = tw->ns;
   return tw->N;
 }
+
+int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
+                     double basal_factor, double basal_until_min, int nt,
+                     int obs, double *y)
+{
+  if (nt < 1 || nt > AHEAD_MAX || obs < 0 || obs >= tw->m->n_obs ||
+      n_extra < 0 || !(basal_factor >= 0) ||
+      (basal_factor != 1 && !(basal_until_min > tw->t_now)))
+    return MT_EINVAL;
+  int rc = 0;
+  for (int i = 0; i < tw->N; i++)
+    tw->mark[i] = mt_schedule_count(tw->sch[i]);
+  for (int k = 0; !rc && k < n_extra; k++)
+    for (int i = 0; !rc && i < tw->N; i++)
+      rc = add_input1(tw, i, &extra[k]);
+  for (int i = 0; !rc && basal_factor != 1 && i < tw->N; i++)
+    rc = mt_schedule_scale(tw->sch[i], tw->ins, tw->t_now, basal_until_min,
+                           basal_factor);
+  double ts[AHEAD_MAX];
+  for (int k = 0; k < nt; k++)
+    ts[k] = tw->t_now + GRID_MIN * (k + 1);
+  tw->ahead_ok = 0; /* the buffers now hold this run */
+  if (!rc)
+    rc = run_to(tw, ts, nt);
+  for (int i = 0; !rc && i < tw->N; i++)
+    for (int k = 0; k < nt; k++)
+      y[(size_t)i * nt + k] = tw->ahead[i].y[(size_t)k * tw->m->n_obs + obs];
+  for (int i = 0; i < tw->N; i++)
+    mt_schedule_truncate(tw->sch[i], tw->mark[i]);
+  return rc;
+}
+
+const mt_model *mt_twin_model(const mt_twin *tw) { return tw->m; }

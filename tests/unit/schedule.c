@@ -345,3 +345,33 @@ Test(schedule, segments_clear_on_empty_is_safe)
   cr_assert_null(sg.t);
   cr_assert_null(sg.u);
 }
+
+/* Events added and then taken back leave the schedule compiling exactly as
+** before; a count beyond what is there is refused. */
+Test(schedule, truncate_takes_back_added_events)
+{
+  mt_schedule *s;
+  cr_assert_eq(mt_schedule_create(2, &s), 0);
+  cr_assert_eq(mt_schedule_level(s, 0, 10, 1.5), 0);
+  cr_assert_eq(mt_schedule_pulse(s, 1, 20, 25, 2.0, MT_PULSE_BITES), 0);
+  const double basal[2] = {1, 0};
+  mt_segments a, b, c;
+  cr_assert_eq(mt_schedule_compile(s, basal, 0, 100, &a), 0);
+  int n = mt_schedule_count(s);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(mt_schedule_scale(s, 0, 30, 60, 0.5), 0);
+  cr_assert_eq(mt_schedule_pulse(s, 1, 40, 41, 4.0, 0), 0);
+  cr_assert_eq(mt_schedule_compile(s, basal, 0, 100, &b), 0);
+  cr_assert_gt(b.n, a.n);
+  cr_assert_eq(mt_schedule_truncate(s, n), 0);
+  cr_assert_eq(mt_schedule_compile(s, basal, 0, 100, &c), 0);
+  cr_assert_eq(c.n, a.n);
+  cr_assert(memcmp(c.t, a.t, (size_t)(a.n + 1) * sizeof *a.t) == 0);
+  cr_assert(memcmp(c.u, a.u, (size_t)(a.n + 1) * 2 * sizeof *a.u) == 0);
+  cr_assert_eq(mt_schedule_truncate(s, n + 1), MT_EINVAL);
+  cr_assert_eq(mt_schedule_truncate(s, -1), MT_EINVAL);
+  mt_segments_clear(&a);
+  mt_segments_clear(&b);
+  mt_segments_clear(&c);
+  mt_schedule_free(s);
+}
