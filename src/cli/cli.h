@@ -11,6 +11,7 @@ int cmd_twin(int argc, char **argv);
 int cmd_twin_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
+int cmd_twin_advisor_evaluate(int argc, char **argv);
 
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)

@@ -352,10 +352,12 @@ int cmd_twin(int argc, char **argv)
     return cmd_twin_import(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "whatif"))
     return cmd_twin_whatif(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "advisor-evaluate"))
+    return cmd_twin_advisor_evaluate(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "--help")) {
     fputs(usage_text, stdout);
     return EXIT_OK;
   }
   return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run, replay, "
-                  "evaluate, whatif or import (run 'medtwin twin --help')");
+                  "evaluate, whatif, advisor-evaluate or import (run 'medtwin twin --help')");
 }

@@ -45,5 +45,22 @@ check "temp basal too short exits 2" '[ $? -eq 2 ] && grep -q "duration_min" "$T
 (cd "$T" && "$BIN" twin whatif --stream day/stream.csv --at 400 --actions act.json --svg w2.svg --members 2 2> e4.txt)
 check "bad members exits 2, nothing written" '[ $? -eq 2 ] && [ ! -e "$T/w2.svg" ]'
 
+# The advisor against the carb-ratio bolus, closed loop, one patient-day.
+# The carb-ratio arm re-simulates the replay piecewise: its time in range
+# must equal the replay truth's (same minutes after the 6 h warm-up) to
+# 1e-6 (the pieces continue state and meal memory exactly; measured
+# difference 0).
+(cd "$T" && "$BIN" twin advisor-evaluate --cohort adult#003 --days 1 --seed 1 --json > adv.json 2> adv.err)
+check "advisor-evaluate exits 0" '[ $? -eq 0 ]'
+"$BIN" twin replay --patient adult#003 --days 1 --seed 1 --members 8 --out "$T/d1" > /dev/null
+check "carb-ratio arm reproduces the replay truth" 'python3 -c "
+import csv,json,sys
+j=json.load(open(\"$T/adv.json\"))
+b=[float(r[\"bg_mgdl\"]) for r in csv.DictReader(open(\"$T/d1/truth.csv\"))][360:-1]
+tir=sum(70<=x<=180 for x in b)/len(b)
+a=j[\"advisor\"]
+ok = abs(j[\"carb_ratio\"][\"tir\"]-tir)<1e-6 and 0<=a[\"tir\"]<=1 and 0<=a[\"bound_met_fraction\"]<=1
+sys.exit(not ok)"'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
