@@ -2,6 +2,10 @@
 #ifndef MT_CLI_H
 #define MT_CLI_H
 
+#include <stdio.h>
+
+#include "medtwin/twin.h"
+
 /* Exit statuses of every medtwin command. */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -12,6 +16,12 @@ int cmd_twin_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
 int cmd_twin_advisor_evaluate(int argc, char **argv);
+
+/* The live twin's run as SVG (src/cli/twin_svg.c): readings rt/rv, each
+** reading's forecast at its first horizon, the alerts. 0 or -1. */
+int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
+                   const mt_twin_forecast *fc, int nf,
+                   const mt_twin_alert *al, int na);
 
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)

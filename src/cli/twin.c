@@ -18,7 +18,7 @@
 #include "medtwin/twin.h"
 
 typedef struct topts {
-  const char *stream, *out, *alerts, *quarantine, *patient, *dir;
+  const char *stream, *out, *alerts, *quarantine, *svg, *patient, *dir;
   long days;
   double isf_drift;
   double h[16];
@@ -27,15 +27,66 @@ typedef struct topts {
   mt_twin_config cfg;
 } topts;
 
+/* What --svg draws, collected while feeding. */
+typedef struct trace {
+  double *rt, *rv;
+  mt_twin_forecast *fc;
+  mt_twin_alert *al;
+  int nr, nf, na, cap_r, cap_a;
+} trace;
+
 typedef struct counts {
   long data, cgm, quarantined, late, alerts, forecasts;
+  trace *tr; /* NULL without --svg */
 } counts;
+
+static int trace_reading(trace *tr, double t, double v,
+                         const mt_twin_forecast *fc)
+{
+  if (tr->nr == tr->cap_r) {
+    int cap = tr->cap_r ? 2 * tr->cap_r : 512;
+    double *a = realloc(tr->rt, 2 * (size_t)cap * sizeof *a);
+    mt_twin_forecast *f = realloc(tr->fc, (size_t)cap * sizeof *f);
+    if (a)
+      tr->rt = a;
+    if (f)
+      tr->fc = f;
+    if (!a || !f)
+      return -1;
+    memmove(a + cap, a + tr->cap_r, (size_t)tr->nr * sizeof *a);
+    tr->rv = a + cap, tr->cap_r = cap;
+  }
+  tr->rt[tr->nr] = t, tr->rv[tr->nr] = v, tr->fc[tr->nf++] = *fc;
+  tr->nr++;
+  return 0;
+}
+
+static int trace_alert(trace *tr, const mt_twin_alert *a)
+{
+  if (tr->na == tr->cap_a) {
+    int cap = tr->cap_a ? 2 * tr->cap_a : 64;
+    mt_twin_alert *p = realloc(tr->al, (size_t)cap * sizeof *p);
+    if (!p)
+      return -1;
+    tr->al = p, tr->cap_a = cap;
+  }
+  tr->al[tr->na++] = *a;
+  return 0;
+}
+
+static void trace_free(trace *tr)
+{
+  free(tr->rt);
+  free(tr->fc);
+  free(tr->al);
+}
 
 static const char usage_text[] =
     "usage: medtwin twin run --stream IN.csv --out FORECASTS.csv [options]\n"
     "  --horizons H,H   forecast horizons in minutes (default 30,60)\n"
     "  --alerts OUT     write the alerts raised\n"
     "  --quarantine OUT write the data refused, with the reasons\n"
+    "  --svg OUT        plot the readings, forecast fan and alerts\n"
     "  --group G        population prior: adolescent, adult or child\n"
     "  --exclude NAME   a virtual patient kept out of the prior\n"
     "  --seed N --members N   random seed (1) and ensemble size (64)\n"
@@ -91,6 +142,7 @@ static int parse_opt(topts *o, const char *a, const char *v)
   else if (!strcmp(a, "--out")) o->out = v;
   else if (!strcmp(a, "--alerts")) o->alerts = v;
   else if (!strcmp(a, "--quarantine")) o->quarantine = v;
+  else if (!strcmp(a, "--svg")) o->svg = v;
   else if (!strcmp(a, "--horizons")) rc = parse_horizons(v, o);
   else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
   else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
@@ -192,6 +244,11 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
               mt_alert_kind_name(al[k].kind), al[k].probability,
               al[k].predicted_t_min);
     c->alerts += na;
+    if (c->tr && trace_reading(c->tr, d->t_min, d->value, &fc[0]))
+      return cli_fail(EXIT_RUNTIME, "twin: out of memory");
+    for (int k = 0; c->tr && k < na; k++)
+      if (trace_alert(c->tr, &al[k]))
+        return cli_fail(EXIT_RUNTIME, "twin: out of memory");
   }
   return 0;
 }
@@ -245,7 +302,8 @@ static int twin_run(int argc, char **argv)
   char err[MT_ERRMSG_MAX];
   mt_stream st;
   mt_twin *tw = NULL;
-  mt_afile *f[3] = {NULL, NULL, NULL};
+  mt_afile *f[4] = {NULL, NULL, NULL, NULL};
+  trace tr = {0};
   counts c = {0};
   int rc = parse_topts(argc, argv, 0, &o);
   if (rc)
@@ -257,13 +315,17 @@ static int twin_run(int argc, char **argv)
     rc = cli_fail(EXIT_USAGE, "%s", err);
   if (!rc && mt_afile_open(o.out, &f[n++], err, sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  int ia = -1, iq = -1;
+  int ia = -1, iq = -1, is = -1;
   if (!rc && o.alerts && mt_afile_open(o.alerts, &f[ia = n++], err,
                                        sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
   if (!rc && o.quarantine && mt_afile_open(o.quarantine, &f[iq = n++], err,
                                            sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  if (!rc && o.svg && mt_afile_open(o.svg, &f[is = n++], err, sizeof err))
+    rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  if (is >= 0)
+    c.tr = &tr;
   if (!rc) {
     FILE *ff = mt_afile_stream(f[0]);
     FILE *fa = ia >= 0 ? mt_afile_stream(f[ia]) : NULL;
@@ -282,6 +344,12 @@ static int twin_run(int argc, char **argv)
               q[k].datum.t_min, mt_stream_kind_name(q[k].datum.kind),
               q[k].datum.value, q[k].reason);
   }
+  if (!rc && is >= 0 &&
+      twin_svg_write(mt_afile_stream(f[is]), tr.rt, tr.rv, tr.nr, tr.fc,
+                     tr.nf, tr.al, tr.na))
+    rc = cli_fail(EXIT_RUNTIME, "%s: no reading to plot, or cannot write",
+                  o.svg);
+  trace_free(&tr);
   rc = finish(f, n, rc, &o, &c);
   mt_twin_free(tw);
   mt_stream_clear(&st);

@@ -24,7 +24,7 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
   echo "110,cgm,150"
 } > "$T/in.csv"
 (cd "$T" && "$BIN" twin run --stream in.csv --horizons 30,60 --out fc.csv \
-  --alerts al.csv --quarantine q.csv --exclude adult#002 --members 16 --json > out.json 2> err.txt)
+  --alerts al.csv --quarantine q.csv --svg run.svg --exclude adult#002 --members 16 --json > out.json 2> err.txt)
 rc=$?
 check "twin run exits 0" '[ $rc -eq 0 ]'
 check "forecast header" '[ "$(head -1 "$T/fc.csv")" = "t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975" ]'
@@ -38,6 +38,10 @@ q=list(csv.DictReader(open(\"$T/q.csv\")))
 ok = [(r[\"line\"],r[\"kind\"]) for r in q]==[(\"27\",\"cgm\"),(\"28\",\"cgm\"),(\"29\",\"bolus\")]
 ok = ok and q[1][\"reason\"]==\"duplicate\" and \"late\" in q[2][\"reason\"] and q[0][\"value\"]==\"900\"
 sys.exit(not ok)"'
+check "svg well-formed with the readings" 'python3 -c "
+import xml.dom.minidom as m,sys
+d=m.parse(\"$T/run.svg\")
+sys.exit(len(d.getElementsByTagName(\"circle\"))!=24)"'
 check "quantiles ordered" 'python3 -c "
 import csv,sys
 rows=list(csv.DictReader(open(\"$T/fc.csv\")))
