@@ -5,7 +5,7 @@ import sys
 
 BEGIN = "<!-- twin-evaluation:begin (scripts/twin-validation writes this section) -->"
 END = "<!-- twin-evaluation:end -->"
-METHODS = [("enkf", "EnKF twin"), ("open_loop", "open-loop prior"),
+METHODS = [("enkf", "EnKF twin"), ("pf", "PF twin"), ("open_loop", "open-loop prior"),
            ("persistence", "persistence"), ("linear", "linear (30 min)")]
 GROUPS = ["all", "adolescent", "adult", "child"]
 
@@ -47,12 +47,13 @@ def detail_table(r):
 
 
 def hypo_table(reports):
-    out = ["| replay | cohort | events | alerts | sensitivity | precision | median lead (min) | false alerts / patient-day |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["| replay | filter | cohort | events | alerts | sensitivity | precision | median lead (min) | false alerts / patient-day |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for name, r in reports:
-        for g in GROUPS:
-            y = part(r, g)["hypo"]
-            out.append(f"| {name} | {g} | {y['events']} | {y['alerts']} | {f(y['sensitivity'], 2)} | "
+        for key, filt in (("hypo", "EnKF"), ("hypo_pf", "PF")):
+          for g in GROUPS:
+            y = part(r, g)[key]
+            out.append(f"| {name} | {filt} | {g} | {y['events']} | {y['alerts']} | {f(y['sensitivity'], 2)} | "
                        f"{f(y['precision'], 2)} | {f(y['median_lead_min'], 0)} | "
                        f"{f(y['false_alerts_per_patient_day'], 2)} |")
     return out

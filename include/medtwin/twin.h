@@ -13,6 +13,12 @@
 
 #include "medtwin/stream.h"
 
+/* Assimilation methods. */
+typedef enum mt_twin_method {
+  MT_TWIN_ENKF = 0, /* ensemble transform Kalman filter (default) */
+  MT_TWIN_PF = 1    /* regularised particle filter (include/medtwin/pf.h) */
+} mt_twin_method;
+
 typedef struct mt_twin_config {
   const char *model;   /* "uva_padova_t1d" */
   const char *group;   /* population prior group: "adult", ... */
@@ -35,6 +41,9 @@ typedef struct mt_twin_config {
                        ** absolute (1e-6: errors far below the sensor's) */
   double process_sd;   /* model error: log-normal SD of a factor on every
                        ** non-negative state per sqrt(5 min) (0.02) */
+  mt_twin_method method;
+  double pf_h;         /* particle filter: kernel bandwidth h (0.3, chosen
+                       ** on the tuning replay, docs/VALIDATION.md) */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;
@@ -133,6 +142,11 @@ int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
 
 /* The twin's model. */
 const struct mt_model *mt_twin_model(const mt_twin *tw);
+
+/* Particle filter: mean effective sample size over the analyses so far
+** (before resampling; re-assimilations count again); NAN for the EnKF or
+** before the first analysis. */
+double mt_twin_mean_ess(const mt_twin *tw);
 
 /* Time of the last reading assimilated, minutes (NAN before the first). */
 double mt_twin_time(const mt_twin *tw);

@@ -5,6 +5,7 @@
 */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ typedef struct trace {
 
 typedef struct counts {
   long data, cgm, quarantined, late, alerts, forecasts;
-  trace *tr; /* NULL without --svg */
+  double mean_ess; /* particle filter; NAN for the EnKF */
+  trace *tr;       /* NULL without --svg */
 } counts;
 
 static int trace_reading(trace *tr, double t, double v,
@@ -87,6 +89,8 @@ static const char usage_text[] =
     "  --alerts OUT     write the alerts raised\n"
     "  --quarantine OUT write the data refused, with the reasons\n"
     "  --svg OUT        plot the readings, forecast fan and alerts\n"
+    "  --method M       enkf (ensemble transform Kalman filter, default) or\n"
+    "                   pf (regularised particle filter)\n"
     "  --group G        population prior: adolescent, adult or child\n"
     "  --exclude NAME   a virtual patient kept out of the prior\n"
     "  --seed N --members N   random seed (1) and ensemble size (64)\n"
@@ -143,6 +147,13 @@ static int parse_opt(topts *o, const char *a, const char *v)
   else if (!strcmp(a, "--alerts")) o->alerts = v;
   else if (!strcmp(a, "--quarantine")) o->quarantine = v;
   else if (!strcmp(a, "--svg")) o->svg = v;
+  else if (!strcmp(a, "--method")) {
+    if (!strcmp(v, "enkf") || !strcmp(v, "pf"))
+      o->cfg.method = !strcmp(v, "pf") ? MT_TWIN_PF : MT_TWIN_ENKF;
+    else
+      rc = cli_fail(EXIT_USAGE, "twin: --method: expected enkf or pf, got "
+                    "'%s'", v);
+  }
   else if (!strcmp(a, "--horizons")) rc = parse_horizons(v, o);
   else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
   else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
@@ -256,13 +267,17 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
 static void summary(const topts *o, const counts *c)
 {
   if (!o->json) {
-    printf("medtwin %s twin (%s prior%s%s, %d members, seed %llu): %ld data, "
-           "%ld CGM readings, %ld quarantined, %ld late re-assimilated, "
-           "%ld forecasts, %ld alerts\n",
-           MT_VERSION, o->group, o->cfg.exclude ? ", excluding " : "",
+    printf("medtwin %s twin (%s, %s prior%s%s, %d members, seed %llu): %ld "
+           "data, %ld CGM readings, %ld quarantined, %ld late re-assimilated, "
+           "%ld forecasts, %ld alerts",
+           MT_VERSION, o->cfg.method == MT_TWIN_PF ? "pf" : "enkf", o->group,
+           o->cfg.exclude ? ", excluding " : "",
            o->cfg.exclude ? o->cfg.exclude : "", o->cfg.members,
            (unsigned long long)o->cfg.seed, c->data, c->cgm, c->quarantined,
            c->late, c->forecasts, c->alerts);
+    if (o->cfg.method == MT_TWIN_PF)
+      printf(", mean effective sample size %.1f", c->mean_ess);
+    putchar('\n');
     return;
   }
   json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:I, s:I, s:I, s:I, "
@@ -275,6 +290,11 @@ static void summary(const topts *o, const counts *c)
                         "late", (json_int_t)c->late,
                         "forecasts", (json_int_t)c->forecasts, "alerts",
                         (json_int_t)c->alerts);
+  json_object_set_new(j, "method", json_string(o->cfg.method == MT_TWIN_PF
+                                                   ? "pf" : "enkf"));
+  json_object_set_new(j, "mean_ess", isfinite(c->mean_ess)
+                                         ? json_real(c->mean_ess)
+                                         : json_null());
   json_dumpf(j, stdout, JSON_INDENT(2));
   putchar('\n');
   json_decref(j);
@@ -350,6 +370,7 @@ static int twin_run(int argc, char **argv)
     rc = cli_fail(EXIT_RUNTIME, "%s: no reading to plot, or cannot write",
                   o.svg);
   trace_free(&tr);
+  c.mean_ess = tw ? mt_twin_mean_ess(tw) : NAN;
   rc = finish(f, n, rc, &o, &c);
   mt_twin_free(tw);
   mt_stream_clear(&st);
@@ -402,6 +423,7 @@ static int twin_replay(int argc, char **argv)
     if (!rc)
       rc = feed(tw, &o, st, ff, fa, &c);
   }
+  c.mean_ess = tw ? mt_twin_mean_ess(tw) : NAN;
   rc = finish(f, n, rc, &o, &c);
   mt_twin_free(tw);
   mt_replay_free(rp);

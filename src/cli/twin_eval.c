@@ -19,12 +19,13 @@
 #define WARMUP_MIN 360.0
 #define NH 2
 static const double horizons[NH] = {30, 60};
-enum { M_TWIN, M_OPEN, M_PERSIST, M_LINEAR, NMETH };
+enum { M_TWIN, M_PF, M_OPEN, M_PERSIST, M_LINEAR, NMETH };
 #define NGROUP 3
 static const char *const group_name[NGROUP] = {"adolescent", "adult",
                                                "child"};
-static const char *const meth_name[NMETH] = {"enkf", "open_loop",
+static const char *const meth_name[NMETH] = {"enkf", "pf", "open_loop",
                                              "persistence", "linear"};
+#define NTWIN 3 /* twins per patient: EnKF, particle filter, open loop */
 
 /* Forecast pairs collected over the cohort, per method and horizon. */
 typedef struct pairs {
@@ -32,13 +33,31 @@ typedef struct pairs {
   double *ref, *bg, *pred, *lo, *hi; /* reading, true BG, median, 95 % */
 } pairs;
 
-typedef struct evalr {
-  pairs p[NMETH][NH];
-  double *alerts, days;
+/* Hypo alerts of one method and their scores. */
+typedef struct hypo_acc {
+  double *alerts;
   int n_alerts, cap_alerts, n_events, n_detected, n_true, n_false;
   double *leads;
   int n_leads;
+} hypo_acc;
+
+typedef struct evalr {
+  pairs p[NMETH][NH];
+  hypo_acc hy[2]; /* the EnKF twin's and the particle filter's */
+  double days;
 } evalr;
+
+static int push_alert(hypo_acc *h, double t)
+{
+  if (h->n_alerts == h->cap_alerts) {
+    double *a = realloc(h->alerts, (size_t)(h->cap_alerts + 256) * sizeof *a);
+    if (!a)
+      return MT_ENOMEM;
+    h->alerts = a, h->cap_alerts += 256;
+  }
+  h->alerts[h->n_alerts++] = t;
+  return 0;
+}
 
 static int push(pairs *p, double ref, double bg, double pred, double lo,
                 double hi)
@@ -79,26 +98,29 @@ static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
                        evalr *e)
 {
   char err[MT_ERRMSG_MAX];
-  mt_twin *tw[2] = {NULL, NULL};
+  mt_twin *tw[NTWIN] = {NULL, NULL, NULL};
   mt_twin_config cfg;
   mt_twin_config_init(&cfg);
   char group[32];
   snprintf(group, sizeof group, "%.*s", (int)strcspn(name, "#"), name);
   cfg.group = group, cfg.exclude = name, cfg.seed = seed;
   int rc = mt_twin_create(&cfg, &tw[0], err, sizeof err);
-  cfg.open_loop = 1;
+  cfg.method = MT_TWIN_PF;
   if (!rc)
     rc = mt_twin_create(&cfg, &tw[1], err, sizeof err);
+  cfg.method = MT_TWIN_ENKF, cfg.open_loop = 1;
+  if (!rc)
+    rc = mt_twin_create(&cfg, &tw[2], err, sizeof err);
   const mt_stream *st = mt_replay_stream(rp);
   double *ct = malloc((size_t)st->n * 2 * sizeof *ct), *cy = ct + st->n;
   int nc = 0;
   for (int i = 0; !rc && ct && i < st->n; i++) {
     const mt_datum *d = &st->d[i];
     const char *why;
-    mt_twin_forecast fc[2][NH];
+    mt_twin_forecast fc[NTWIN][NH];
     mt_twin_alert al[MT_ALERT_NKIND];
     int used = 0;
-    for (int w = 0; w < 2 && !rc; w++) {
+    for (int w = 0; w < NTWIN && !rc; w++) {
       int r = mt_twin_ingest(tw[w], d, &why);
       rc = r < 0 ? r : 0;
       used = r == 0 && d->kind == MT_DATA_CGM;
@@ -107,18 +129,12 @@ static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
     }
     if (rc || !used)
       continue;
-    int na = mt_twin_alerts(tw[0], al);
-    for (int k = 0; k < na; k++)
-      if (al[k].kind == MT_ALERT_HYPO) {
-        if (e->n_alerts == e->cap_alerts) {
-          double *a = realloc(e->alerts, (size_t)(e->cap_alerts + 256) *
-                                             sizeof *a);
-          if (!a)
-            return MT_ENOMEM;
-          e->alerts = a, e->cap_alerts += 256;
-        }
-        e->alerts[e->n_alerts++] = al[k].t_min;
-      }
+    for (int w = 0; w < 2 && !rc; w++) {
+      int na = mt_twin_alerts(tw[w], al);
+      for (int k = 0; !rc && k < na; k++)
+        if (al[k].kind == MT_ALERT_HYPO)
+          rc = push_alert(&e->hy[w], al[k].t_min);
+    }
     ct[nc] = d->t_min, cy[nc++] = d->value;
     if (d->t_min < WARMUP_MIN)
       continue;
@@ -134,8 +150,11 @@ static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
       rc = push(&e->p[M_TWIN][h], ref, bg, fc[0][h].q[3], fc[0][h].q[0],
                 fc[0][h].q[6]);
       if (!rc)
-        rc = push(&e->p[M_OPEN][h], ref, bg, fc[1][h].q[3], fc[1][h].q[0],
+        rc = push(&e->p[M_PF][h], ref, bg, fc[1][h].q[3], fc[1][h].q[0],
                   fc[1][h].q[6]);
+      if (!rc)
+        rc = push(&e->p[M_OPEN][h], ref, bg, fc[2][h].q[3], fc[2][h].q[0],
+                  fc[2][h].q[6]);
       if (!rc)
         rc = push(&e->p[M_PERSIST][h], ref, bg, pers, NAN, NAN);
       if (!rc)
@@ -146,13 +165,13 @@ static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
     cli_fail(EXIT_RUNTIME, "twin evaluate: %s: %s", name,
              tw[0] ? mt_twin_errmsg(tw[0]) : err);
   free(ct);
-  mt_twin_free(tw[0]);
-  mt_twin_free(tw[1]);
+  for (int w = 0; w < NTWIN; w++)
+    mt_twin_free(tw[w]);
   return rc;
 }
 
 /* Hypoglycaemia events of the patient's truth and its alerts since a. */
-static int score_alerts(const mt_replay *rp, int a0, evalr *e)
+static int score_alerts(const mt_replay *rp, int a0, hypo_acc *e)
 {
   const double *t, *bg, *nf, *c;
   int n, nev;
@@ -231,17 +250,22 @@ static int merge(evalr *all, const evalr *g)
                  p->hi[i]))
           return MT_ENOMEM;
     }
-  double *l = realloc(all->leads, (size_t)(all->n_leads + g->n_leads + 1) *
+  for (int w = 0; w < 2; w++) {
+    hypo_acc *a = &all->hy[w];
+    const hypo_acc *b = &g->hy[w];
+    double *l = realloc(a->leads, (size_t)(a->n_leads + b->n_leads + 1) *
                                       sizeof *l);
-  if (!l)
-    return MT_ENOMEM;
-  all->leads = l;
-  if (g->n_leads)
-    memcpy(l + all->n_leads, g->leads, (size_t)g->n_leads * sizeof *l);
-  all->n_leads += g->n_leads;
-  all->n_alerts += g->n_alerts, all->n_events += g->n_events;
-  all->n_detected += g->n_detected, all->n_true += g->n_true;
-  all->n_false += g->n_false, all->days += g->days;
+    if (!l)
+      return MT_ENOMEM;
+    a->leads = l;
+    if (b->n_leads)
+      memcpy(l + a->n_leads, b->leads, (size_t)b->n_leads * sizeof *l);
+    a->n_leads += b->n_leads;
+    a->n_alerts += b->n_alerts, a->n_events += b->n_events;
+    a->n_detected += b->n_detected, a->n_true += b->n_true;
+    a->n_false += b->n_false;
+  }
+  all->days += g->days;
   return 0;
 }
 
@@ -250,8 +274,28 @@ static void evalr_clear(evalr *e)
   for (int j = 0; j < NMETH; j++)
     for (int k = 0; k < NH; k++)
       free(e->p[j][k].ref);
-  free(e->alerts);
-  free(e->leads);
+  for (int w = 0; w < 2; w++) {
+    free(e->hy[w].alerts);
+    free(e->hy[w].leads);
+  }
+}
+
+static json_t *hypo_json(hypo_acc *e, double days)
+{
+  qsort(e->leads, (size_t)e->n_leads, sizeof *e->leads, cmp_double);
+  json_t *hy = json_object();
+  json_object_set_new(hy, "events", json_integer(e->n_events));
+  json_object_set_new(hy, "alerts", json_integer(e->n_alerts));
+  put_num(hy, "sensitivity",
+          e->n_events ? (double)e->n_detected / e->n_events : NAN);
+  put_num(hy, "precision", e->n_true + e->n_false
+                               ? (double)e->n_true / (e->n_true + e->n_false)
+                               : NAN);
+  put_num(hy, "median_lead_min",
+          e->n_leads ? e->leads[e->n_leads / 2] : NAN);
+  put_num(hy, "false_alerts_per_patient_day",
+          days > 0 ? e->n_false / days : NAN);
+  return hy;
 }
 
 /* Scores of one set of patients: per horizon and method, and the hypo
@@ -267,22 +311,11 @@ static json_t *scores(evalr *e)
     snprintf(key, sizeof key, "%g", horizons[k]);
     json_object_set_new(h, key, m);
   }
-  qsort(e->leads, (size_t)e->n_leads, sizeof *e->leads, cmp_double);
-  json_t *hy = json_object(), *o = json_object();
-  json_object_set_new(hy, "events", json_integer(e->n_events));
-  json_object_set_new(hy, "alerts", json_integer(e->n_alerts));
-  put_num(hy, "sensitivity",
-          e->n_events ? (double)e->n_detected / e->n_events : NAN);
-  put_num(hy, "precision", e->n_true + e->n_false
-                               ? (double)e->n_true / (e->n_true + e->n_false)
-                               : NAN);
-  put_num(hy, "median_lead_min",
-          e->n_leads ? e->leads[e->n_leads / 2] : NAN);
-  put_num(hy, "false_alerts_per_patient_day",
-          e->days > 0 ? e->n_false / e->days : NAN);
+  json_t *o = json_object();
   json_object_set_new(o, "patient_days", jnum(e->days));
   json_object_set_new(o, "horizons_min", h);
-  json_object_set_new(o, "hypo", hy);
+  json_object_set_new(o, "hypo", hypo_json(&e->hy[0], e->days));
+  json_object_set_new(o, "hypo_pf", hypo_json(&e->hy[1], e->days));
   return o;
 }
 
@@ -369,10 +402,10 @@ int cmd_twin_evaluate(int argc, char **argv)
       cli_fail(EXIT_RUNTIME, "%s", err);
       break;
     }
-    int a0 = g[gi].n_alerts;
+    int a0[2] = {g[gi].hy[0].n_alerts, g[gi].hy[1].n_alerts};
     rc = run_patient(rp, name, (uint64_t)seed, &g[gi]);
-    if (!rc)
-      rc = score_alerts(rp, a0, &g[gi]);
+    for (int w = 0; !rc && w < 2; w++)
+      rc = score_alerts(rp, a0[w], &g[gi].hy[w]);
     g[gi].days += days;
     npt++;
     mt_replay_free(rp);

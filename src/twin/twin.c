@@ -12,6 +12,7 @@
 
 #include "medtwin/cgm_noise.h"
 #include "medtwin/enkf.h"
+#include "medtwin/pf.h"
 #include "medtwin/error.h"
 #include "medtwin/prior.h"
 #include "medtwin/rng.h"
@@ -59,6 +60,9 @@ struct mt_twin {
 
   mt_sim *sim;
   mt_enkf *kf;
+  mt_pf *pf;                 /* with cfg.method MT_TWIN_PF */
+  double ess, ess_sum;       /* last and summed effective sample size */
+  long n_analysis;           /* analyses made (re-assimilations included) */
   double r;                  /* observation variance, (mg/dL)^2 */
   double sensor_sd;          /* sensor noise SD, mg/dL */
   mt_cgm_sensor sensor;      /* its error model, for forecast readings */
@@ -96,6 +100,8 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->late_window_min = 60;
   cfg->tol = 1e-6;
   cfg->process_sd = 0.02;
+  cfg->method = MT_TWIN_ENKF;
+  cfg->pf_h = 0.3;
 }
 
 void mt_alert_episode_init(mt_alert_episode *e)
@@ -184,6 +190,7 @@ void mt_twin_free(mt_twin *tw)
   free(tw->mark);
   mt_sim_free(tw->sim);
   mt_enkf_free(tw->kf);
+  mt_pf_free(tw->pf);
   free(tw);
 }
 
@@ -283,7 +290,9 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
       !(cfg->meal_min_lo >= 1) || !(cfg->meal_min_hi >= cfg->meal_min_lo) ||
       !(cfg->meal_sd >= 0) || !(cfg->state_sd >= 0) ||
       !(cfg->rtps >= 0 && cfg->rtps <= 1) || !(cfg->late_window_min >= 0) ||
-      !(cfg->tol > 0 && cfg->tol < 1) || !(cfg->process_sd >= 0)) {
+      !(cfg->tol > 0 && cfg->tol < 1) || !(cfg->process_sd >= 0) ||
+      (cfg->method != MT_TWIN_ENKF && cfg->method != MT_TWIN_PF) ||
+      !(cfg->pf_h >= 0 && cfg->pf_h <= 2)) {
     snprintf(err, errlen, "twin: invalid configuration (model '%s', sensor "
              "'%s', %d members)", cfg->model, cfg->sensor, cfg->members);
     return MT_EINVAL;
@@ -318,7 +327,10 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   mt_sim_config_init(&sc);
   sc.rtol = sc.atol = cfg->tol;
   if (!rc && ((rc = mt_sim_create(m, &sc, &tw->sim)) ||
-              (rc = mt_enkf_create(tw->n, 1, tw->N, &tw->kf))))
+              (rc = mt_enkf_create(tw->n, 1, tw->N, &tw->kf)) ||
+              (cfg->method == MT_TWIN_PF &&
+               ((rc = mt_pf_create(tw->n, 1, tw->N, &tw->pf)) ||
+                (rc = mt_pf_set_threshold(tw->pf, 1.0))))))
     snprintf(err, errlen, "twin: %s", mt_strerror(rc));
   if (rc) {
     mt_twin_free(tw);
@@ -471,14 +483,30 @@ static int assimilate(mt_twin *tw, double reading)
     tw->Y[i] = member_cgm(tw, i, tw->X + (size_t)i * tw->ns);
     to_filter(tw, i, tw->Z + (size_t)i * tw->n);
   }
-  spread(tw, sb);
-  int rc = mt_enkf_etkf(tw->kf, tw->Z, tw->Y, &reading, &tw->r,
-                        MT_ENKF_R_DIAG, tw->cfg.inflation);
-  if (rc) {
-    snprintf(tw->err, sizeof tw->err, "twin: %s", mt_enkf_errmsg(tw->kf));
-    return rc;
+  int rc;
+  if (tw->pf) {
+    /* resampled to equal weights at every reading (threshold 1), so the
+    ** forecasts' quantiles stay unweighted; regularised by pf_h */
+    rc = mt_pf_update(tw->pf, tw->Z, tw->Y, &reading, &tw->r, MT_ENKF_R_DIAG,
+                      tw->cfg.seed, (uint64_t)tw->n_reading, tw->cfg.pf_h,
+                      &tw->ess);
+    if (rc) {
+      snprintf(tw->err, sizeof tw->err, "twin: %s", mt_pf_errmsg(tw->pf));
+      return rc;
+    }
+    mt_pf_reset_weights(tw->pf);
+    tw->ess_sum += tw->ess;
+    tw->n_analysis++;
+  } else {
+    spread(tw, sb);
+    rc = mt_enkf_etkf(tw->kf, tw->Z, tw->Y, &reading, &tw->r, MT_ENKF_R_DIAG,
+                      tw->cfg.inflation);
+    if (rc) {
+      snprintf(tw->err, sizeof tw->err, "twin: %s", mt_enkf_errmsg(tw->kf));
+      return rc;
+    }
+    relax_spread(tw, sb, tw->cfg.rtps);
   }
-  relax_spread(tw, sb, tw->cfg.rtps);
   for (int i = 0; i < tw->N; i++)
     from_filter(tw, i, tw->Z + (size_t)i * tw->n);
   return 0;
@@ -917,3 +945,8 @@ int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
 }
 
 const mt_model *mt_twin_model(const mt_twin *tw) { return tw->m; }
+
+double mt_twin_mean_ess(const mt_twin *tw)
+{
+  return tw->pf && tw->n_analysis ? tw->ess_sum / tw->n_analysis : NAN;
+}

@@ -67,9 +67,10 @@ check "evaluate report keys" 'python3 -c "
 import json,sys
 j=json.load(open(\"$T/ev.json\"))
 h=j[\"horizons_min\"]
-ok = j[\"patients\"]==1 and set(h)=={\"30\",\"60\"} and all(set(h[k])=={\"enkf\",\"open_loop\",\"persistence\",\"linear\"} for k in h)
+ok = j[\"patients\"]==1 and set(h)=={\"30\",\"60\"} and all(set(h[k])=={\"enkf\",\"pf\",\"open_loop\",\"persistence\",\"linear\"} for k in h)
 ok = ok and all(\"rmse_mgdl\" in h[k][m] for k in h for m in h[k]) and \"coverage_95\" in h[\"30\"][\"enkf\"]
 ok = ok and {\"events\",\"sensitivity\",\"false_alerts_per_patient_day\"} <= set(j[\"hypo\"])
+ok = ok and {\"sensitivity\",\"median_lead_min\"} <= set(j[\"hypo_pf\"])
 ok = ok and set(j[\"groups\"])=={\"adult\"} and j[\"groups\"][\"adult\"][\"hypo\"]==j[\"hypo\"]
 sys.exit(not ok)"'
 (cd "$T" && "$BIN" twin evaluate --cohort nobody --days 1 2> ev2.err)
