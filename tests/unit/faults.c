@@ -670,8 +670,8 @@ static void patient_name(int g, int p, char *buf, size_t len)
 ** patient-days). The simulated children's glucose rises after meals up to
 ** 14 mg/dL/min, far beyond the physiological bound the jump rule enforces,
 ** and such readings are flagged by design: their bound is 5 per
-** patient-day. Measured (docs/faults.md): adults 0.00, adolescents 0.30,
-** children 2.35.
+** patient-day. Measured (docs/faults.md): adults 0.10, adolescents 0.35,
+** together 0.22; children 2.45.
 */
 Test(faults, clean_streams_readings_alone, .timeout = 120)
 {
@@ -700,7 +700,8 @@ Test(faults, clean_streams_readings_alone, .timeout = 120)
 /*
 ** False positives on clean streams with the live twin's forecast: the same
 ** 60 patient-days. Bound: under 0.5 flagged readings per patient-day in
-** every group. Measured (docs/faults.md).
+** every group. Measured (docs/faults.md): adults 0.00, adolescents 0.00,
+** children 0.30.
 */
 Test(faults, clean_streams_with_the_twin, .timeout = 240)
 {
