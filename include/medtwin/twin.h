@@ -42,8 +42,11 @@ typedef struct mt_twin_config {
   double process_sd;   /* model error: log-normal SD of a factor on every
                        ** non-negative state per sqrt(5 min) (0.02) */
   mt_twin_method method;
+  double clock_offset_min; /* clock time at t = 0, min after midnight (0);
+                       ** the night of the compression-artefact rule */
   double pf_h;         /* particle filter: kernel bandwidth h (0.3, chosen
                        ** on the tuning replay, docs/VALIDATION.md) */
+  int detect_faults;   /* 1: judge readings for sensor faults (default) */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;
@@ -58,7 +61,11 @@ typedef enum mt_alert_kind {
   MT_ALERT_HYPO = 0,    /* < 70 mg/dL predicted within 30 min */
   MT_ALERT_HYPO_SEVERE, /* < 54 mg/dL predicted within 30 min */
   MT_ALERT_HYPER,       /* > 250 mg/dL predicted within 30 min */
-  MT_ALERT_NKIND
+  MT_ALERT_SENSOR_FAULT, /* a gap, or the start of a fault episode
+                         ** (include/medtwin/faults.h); probability 1,
+                         ** predicted_t_min the time the fault began */
+  MT_ALERT_NKIND,
+  MT_ALERT_NGLUCOSE = MT_ALERT_SENSOR_FAULT /* the glucose kinds */
 } mt_alert_kind;
 
 typedef struct mt_twin_alert {
@@ -95,9 +102,13 @@ const char *mt_alert_kind_name(mt_alert_kind k);
 
 /*
 ** Take one datum in arrival order. Returns 0 when it was used, 1 when it
-** was quarantined (*reason says why: implausible, late, duplicate), < 0 on
+** was quarantined (*reason says why: implausible, late, duplicate), 2 for a
+** CGM reading the sensor-fault detector refused (*reason names the fault:
+** the members advance to its time but it is not assimilated), < 0 on
 ** failure. A CGM reading advances every member to its time and assimilates
 ** it; carbs, boluses and basal rates join the inputs from their time on.
+** Data stamped before the last reading (within late_window_min) are
+** re-assimilated from there.
 */
 int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason);
 
@@ -111,7 +122,8 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
 int mt_twin_alerts(mt_twin *tw, mt_twin_alert *out);
 
 /* Every datum refused, in arrival order, with its reason (a static string:
-** implausible value, late, duplicate); returns how many. Owned by tw. */
+** implausible value, late, duplicate, sensor fault); returns how many.
+** Owned by tw. */
 typedef struct mt_twin_quarantined {
   mt_datum datum;
   const char *reason;

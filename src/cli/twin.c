@@ -37,7 +37,7 @@ typedef struct trace {
 } trace;
 
 typedef struct counts {
-  long data, cgm, quarantined, late, alerts, forecasts;
+  long data, cgm, quarantined, faults, late, alerts, forecasts;
   double mean_ess; /* particle filter; NAN for the EnKF */
   trace *tr;       /* NULL without --svg */
 } counts;
@@ -89,6 +89,8 @@ static const char usage_text[] =
     "  --alerts OUT     write the alerts raised\n"
     "  --quarantine OUT write the data refused, with the reasons\n"
     "  --svg OUT        plot the readings, forecast fan and alerts\n"
+    "  --start-clock HH:MM  clock time at t = 0 (default 00:00), for the\n"
+    "                   night-time sensor-fault rule\n"
     "  --method M       enkf (ensemble transform Kalman filter, default) or\n"
     "                   pf (regularised particle filter)\n"
     "  --group G        population prior: adolescent, adult or child\n"
@@ -147,7 +149,15 @@ static int parse_opt(topts *o, const char *a, const char *v)
   else if (!strcmp(a, "--alerts")) o->alerts = v;
   else if (!strcmp(a, "--quarantine")) o->quarantine = v;
   else if (!strcmp(a, "--svg")) o->svg = v;
-  else if (!strcmp(a, "--method")) {
+  else if (!strcmp(a, "--start-clock")) {
+    int hh, mm, nc = 0;
+    if (sscanf(v, "%2d:%2d%n", &hh, &mm, &nc) != 2 || v[nc] || hh < 0 ||
+        hh > 23 || mm < 0 || mm > 59)
+      rc = cli_fail(EXIT_USAGE, "twin: --start-clock: expected HH:MM, got "
+                    "'%s'", v);
+    else
+      o->cfg.clock_offset_min = 60.0 * hh + mm;
+  } else if (!strcmp(a, "--method")) {
     if (!strcmp(v, "enkf") || !strcmp(v, "pf"))
       o->cfg.method = !strcmp(v, "pf") ? MT_TWIN_PF : MT_TWIN_ENKF;
     else
@@ -236,8 +246,10 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
       return cli_fail(EXIT_RUNTIME, "%s: line %d: %s", o->stream, d->line,
                       mt_twin_errmsg(tw));
     c->quarantined += rc == 1;
+    c->faults += rc == 2;
     c->late += rc == 0 && late;
     c->cgm += rc == 0 && d->kind == MT_DATA_CGM;
+    /* a reading refused as a sensor fault: the twin keeps forecasting */
     if (rc == 1 || d->kind != MT_DATA_CGM || late)
       continue;
     if (mt_twin_forecast_at(tw, o->h, o->nh, fc))
@@ -268,13 +280,14 @@ static void summary(const topts *o, const counts *c)
 {
   if (!o->json) {
     printf("medtwin %s twin (%s, %s prior%s%s, %d members, seed %llu): %ld "
-           "data, %ld CGM readings, %ld quarantined, %ld late re-assimilated, "
+           "data, %ld CGM readings, %ld quarantined, %ld sensor faults, %ld late "
+           "re-assimilated, "
            "%ld forecasts, %ld alerts",
            MT_VERSION, o->cfg.method == MT_TWIN_PF ? "pf" : "enkf", o->group,
            o->cfg.exclude ? ", excluding " : "",
            o->cfg.exclude ? o->cfg.exclude : "", o->cfg.members,
            (unsigned long long)o->cfg.seed, c->data, c->cgm, c->quarantined,
-           c->late, c->forecasts, c->alerts);
+           c->faults, c->late, c->forecasts, c->alerts);
     if (o->cfg.method == MT_TWIN_PF)
       printf(", mean effective sample size %.1f", c->mean_ess);
     putchar('\n');
@@ -290,6 +303,7 @@ static void summary(const topts *o, const counts *c)
                         "late", (json_int_t)c->late,
                         "forecasts", (json_int_t)c->forecasts, "alerts",
                         (json_int_t)c->alerts);
+  json_object_set_new(j, "sensor_faults", json_integer(c->faults));
   json_object_set_new(j, "method", json_string(o->cfg.method == MT_TWIN_PF
                                                    ? "pf" : "enkf"));
   json_object_set_new(j, "mean_ess", isfinite(c->mean_ess)

@@ -123,7 +123,8 @@ static int run_patient(const mt_replay *rp, const char *name, uint64_t seed,
     for (int w = 0; w < NTWIN && !rc; w++) {
       int r = mt_twin_ingest(tw[w], d, &why);
       rc = r < 0 ? r : 0;
-      used = r == 0 && d->kind == MT_DATA_CGM;
+      /* a reading refused as a sensor fault still gets forecasts */
+      used = (r == 0 || r == 2) && d->kind == MT_DATA_CGM;
       if (!rc && used)
         rc = mt_twin_forecast_at(tw[w], horizons, NH, fc[w]);
     }

@@ -14,6 +14,7 @@
 #include "medtwin/enkf.h"
 #include "medtwin/pf.h"
 #include "medtwin/error.h"
+#include "medtwin/faults.h"
 #include "medtwin/prior.h"
 #include "medtwin/rng.h"
 #include "medtwin/schedule.h"
@@ -29,10 +30,10 @@ enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3, RNG_PROCESS = 4 };
 ** not tuned (no scored events of their own). Alerts look at the members'
 ** plasma glucose (the model's BG): hypoglycaemia is defined on blood
 ** glucose, which the interstitial CGM follows about 10 min late. */
-static const double alert_prob[MT_ALERT_NKIND] = {0.3, 0.3, 0.5};
-static const double alert_level[MT_ALERT_NKIND] = {70, 54, 250};
-static const char *const alert_name[MT_ALERT_NKIND] = {"hypo", "hypo_severe",
-                                                       "hyper"};
+static const double alert_prob[MT_ALERT_NGLUCOSE] = {0.3, 0.3, 0.5};
+static const double alert_level[MT_ALERT_NGLUCOSE] = {70, 54, 250};
+static const char *const alert_name[MT_ALERT_NKIND] = {
+    "hypo", "hypo_severe", "hyper", "sensor_fault"};
 #define ALERT_WINDOW_MIN 30.0
 #define ALERT_STEP_MIN 5.0
 #define REARM_MIN 30.0
@@ -69,14 +70,19 @@ struct mt_twin {
   double e_sd;               /* SD of the sensor's stationary latent noise */
   double t_now;
   long n_reading;
-  mt_datum *log;             /* accepted data by time (arrival order at
+  struct entry {
+    mt_datum d;
+    mt_fault_kind fault;     /* a reading's verdict: NONE = assimilated */
+  } *log;                    /* accepted data by time (arrival order at
                              ** equal times) */
+  mt_fault_detector fd;
+  mt_fault_kind fault_ep;    /* the fault episode under way, or NONE */
   long n_log, cap_log;
   mt_twin_quarantined *quar; /* data refused, with the reasons */
   long n_quar, cap_quar;
   struct snapshot *snap;     /* the ensemble after recent readings */
   int n_snap, cap_snap;
-  mt_alert_episode episode[MT_ALERT_NKIND];
+  mt_alert_episode episode[MT_ALERT_NGLUCOSE];
   int n_alert;
   mt_twin_alert alert[MT_ALERT_NKIND];
   char err[MT_ERRMSG_MAX];
@@ -101,6 +107,8 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->tol = 1e-6;
   cfg->process_sd = 0.02;
   cfg->method = MT_TWIN_ENKF;
+  cfg->clock_offset_min = 0;
+  cfg->detect_faults = 1;
   cfg->pf_h = 0.3;
 }
 
@@ -309,8 +317,9 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   tw->sensor = sensor;
   tw->e_sd = sqrt(sensor.pacf * sensor.pacf / (1 - sensor.pacf * sensor.pacf));
   tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
-  for (int k = 0; k < MT_ALERT_NKIND; k++)
+  for (int k = 0; k < MT_ALERT_NGLUCOSE; k++)
     mt_alert_episode_init(&tw->episode[k]);
+  mt_fault_init(&tw->fd, NULL);
   int rc = tw->cho < 0 || tw->ins < 0 || tw->cgm < 0 || tw->bg < 0
                ? MT_EINVAL : 0;
   if (rc)
@@ -551,6 +560,14 @@ static int add_input(mt_twin *tw, const mt_datum *d)
 }
 
 static void update_alerts(mt_twin *tw);
+static int run_ahead(mt_twin *tw, const double *ts, int nt, int obs,
+                     double *y);
+
+/* Every member's noise-free CGM at time t (after t_now) into y. */
+static int run_ahead_at(mt_twin *tw, double t, double *y)
+{
+  return run_ahead(tw, &t, 1, tw->cgm, y);
+}
 
 /* Keep the ensemble as it is now; drop the snapshots a late datum can no
 ** longer reach (all but the newest older than the window). */
@@ -590,38 +607,39 @@ static int snapshot_push(mt_twin *tw)
 /* Whether the log already holds this datum (same time, kind and value). */
 static int logged(const mt_twin *tw, const mt_datum *d)
 {
-  for (long k = tw->n_log - 1; k >= 0 && tw->log[k].t_min >= d->t_min; k--)
-    if (tw->log[k].t_min == d->t_min && tw->log[k].kind == d->kind &&
-        tw->log[k].value == d->value)
+  for (long k = tw->n_log - 1; k >= 0 && tw->log[k].d.t_min >= d->t_min; k--)
+    if (tw->log[k].d.t_min == d->t_min && tw->log[k].d.kind == d->kind &&
+        tw->log[k].d.value == d->value)
       return 1;
   return 0;
 }
 
 /* Into the log by time, after the data of equal time. */
-static int log_insert(mt_twin *tw, const mt_datum *d)
+static long log_insert(mt_twin *tw, const mt_datum *d)
 {
   if (tw->n_log == tw->cap_log) {
     long cap = tw->cap_log ? 2 * tw->cap_log : 1024;
-    mt_datum *l = realloc(tw->log, (size_t)cap * sizeof *l);
+    struct entry *l = realloc(tw->log, (size_t)cap * sizeof *l);
     if (!l)
       return MT_ENOMEM;
     tw->log = l, tw->cap_log = cap;
   }
   long k = tw->n_log;
-  while (k > 0 && tw->log[k - 1].t_min > d->t_min)
+  while (k > 0 && tw->log[k - 1].d.t_min > d->t_min)
     k--;
   memmove(tw->log + k + 1, tw->log + k,
           (size_t)(tw->n_log - k) * sizeof *tw->log);
-  tw->log[k] = *d;
+  tw->log[k] = (struct entry){*d, MT_FAULT_NONE};
   tw->n_log++;
-  return 0;
+  return k;
 }
 
-/* One reading: members to its time, the analysis, a snapshot. */
-static int take_reading(mt_twin *tw, double t, double value)
+/* One reading: members to its time, the analysis (not for a reading the
+** sensor-fault detector refused), a snapshot. */
+static int take_reading(mt_twin *tw, double t, double value, int use)
 {
   int rc = advance(tw, t);
-  if (!rc && !tw->cfg.open_loop)
+  if (!rc && use && !tw->cfg.open_loop)
     rc = assimilate(tw, value);
   if (!rc) {
     tw->n_reading++;
@@ -650,9 +668,79 @@ static int reassimilate(mt_twin *tw, double t)
   tw->n_snap = k + 1;
   int rc = 0;
   for (long j = 0; !rc && j < tw->n_log; j++)
-    if (tw->log[j].kind == MT_DATA_CGM && tw->log[j].t_min > sn->t)
-      rc = take_reading(tw, tw->log[j].t_min, tw->log[j].value);
+    if (tw->log[j].d.kind == MT_DATA_CGM && tw->log[j].d.t_min > sn->t)
+      rc = take_reading(tw, tw->log[j].d.t_min, tw->log[j].d.value,
+                        tw->log[j].fault == MT_FAULT_NONE);
   return rc;
+}
+
+static const char *const fault_reason[MT_FAULT_NKIND] = {
+    NULL, "sensor fault: flat line", "sensor fault: implausible jump",
+    "sensor fault: compression low", "sensor fault: gap"};
+
+/* A sensor-fault alert, for a gap or the start of a fault episode:
+** probability 1, predicted_t_min the time the fault began. */
+static void fault_alert(mt_twin *tw, double t, double since)
+{
+  mt_twin_alert *a = &tw->alert[tw->n_alert++];
+  a->kind = MT_ALERT_SENSOR_FAULT;
+  a->t_min = t;
+  a->probability = 1;
+  a->predicted_t_min = since;
+}
+
+/*
+** The sensor-fault detector's verdict on a reading in time order, given the
+** members' prediction of it (noise-free CGM at its time plus the sensor's
+** error): a gap before it, or the start of a fault episode, raises a
+** sensor_fault alert.
+*/
+static int judge(mt_twin *tw, const mt_datum *d, mt_fault_kind *verdict)
+{
+  double t_last = tw->fd.t_last;
+  if (tw->cfg.detect_faults && tw->fd.n_read &&
+      mt_fault_gap(&tw->fd, d->t_min))
+    fault_alert(tw, d->t_min, t_last);
+  double pred = NAN, sd = NAN;
+  if (tw->n_reading && tw->cfg.detect_faults) {
+    double ts = d->t_min, *y = malloc((size_t)tw->N * sizeof *y);
+    if (!y)
+      return MT_ENOMEM;
+    int rc = d->t_min > tw->t_now ? run_ahead_at(tw, ts, y) : MT_EINVAL;
+    if (!rc) {
+      double m = 0, v = 0;
+      for (int i = 0; i < tw->N; i++)
+        m += y[i];
+      m /= tw->N;
+      for (int i = 0; i < tw->N; i++)
+        v += (y[i] - m) * (y[i] - m);
+      pred = m;
+      sd = sqrt(v / (tw->N - 1) + tw->sensor_sd * tw->sensor_sd);
+    }
+    free(y);
+  }
+  *verdict = tw->cfg.detect_faults
+                 ? mt_fault_check(&tw->fd, d->t_min, d->value, pred, sd,
+                                  tw->cfg.clock_offset_min)
+                 : MT_FAULT_NONE;
+  if (*verdict != MT_FAULT_NONE && *verdict != tw->fault_ep)
+    fault_alert(tw, d->t_min, d->t_min);
+  tw->fault_ep = *verdict;
+  return 0;
+}
+
+/* Into the quarantine log, with the reason (a static string). */
+static int quarantine(mt_twin *tw, const mt_datum *d, const char *reason)
+{
+  if (tw->n_quar == tw->cap_quar) {
+    long cap = tw->cap_quar ? 2 * tw->cap_quar : 64;
+    mt_twin_quarantined *q = realloc(tw->quar, (size_t)cap * sizeof *q);
+    if (!q)
+      return MT_ENOMEM;
+    tw->quar = q, tw->cap_quar = cap;
+  }
+  tw->quar[tw->n_quar++] = (mt_twin_quarantined){*d, reason};
+  return 0;
 }
 
 int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
@@ -665,31 +753,38 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
   if (!*reason && logged(tw, d))
     *reason = "duplicate";
   if (*reason) {
-    if (tw->n_quar == tw->cap_quar) {
-      long cap = tw->cap_quar ? 2 * tw->cap_quar : 64;
-      mt_twin_quarantined *q = realloc(tw->quar, (size_t)cap * sizeof *q);
-      if (!q)
-        return MT_ENOMEM;
-      tw->quar = q, tw->cap_quar = cap;
-    }
-    tw->quar[tw->n_quar++] = (mt_twin_quarantined){*d, *reason};
-    return 1;
+    int rc = quarantine(tw, d, *reason);
+    return rc ? rc : 1;
   }
   /* late: before the last reading (a reading at its time too) */
   int late = tw->n_reading && (d->t_min < tw->t_now ||
                                (d->kind == MT_DATA_CGM &&
                                 d->t_min == tw->t_now));
-  tw->ahead_ok = 0; /* new data: the course ahead changes */
-  int rc = log_insert(tw, d);
+  /* new inputs change the course ahead; a reading in time order is first
+  ** judged against it (the members have not changed since it was run) */
+  if (d->kind != MT_DATA_CGM || late)
+    tw->ahead_ok = 0;
+  long at = log_insert(tw, d);
+  int rc = at < 0 ? (int)at : 0, fault = 0;
   if (!rc && d->kind != MT_DATA_CGM)
     rc = add_input(tw, d);
-  if (!rc && late)
+  if (!rc && late) /* a late reading is not judged: the sensor's sequence
+                   ** has moved on */
     rc = reassimilate(tw, d->t_min);
-  else if (!rc && d->kind == MT_DATA_CGM)
-    rc = take_reading(tw, d->t_min, d->value);
+  else if (!rc && d->kind == MT_DATA_CGM) {
+    rc = judge(tw, d, &tw->log[at].fault);
+    tw->ahead_ok = 0;
+    fault = tw->log[at].fault != MT_FAULT_NONE;
+    if (!rc)
+      rc = take_reading(tw, d->t_min, d->value, !fault);
+    if (fault) {
+      *reason = fault_reason[tw->log[at].fault];
+      rc = quarantine(tw, d, *reason);
+    }
+  }
   if (!rc && d->kind == MT_DATA_CGM)
     update_alerts(tw);
-  return rc;
+  return rc ? rc : fault ? 2 : 0;
 }
 
 /* Every member from t_now over the sample times ts[0..nt) (ascending,
@@ -822,8 +917,13 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
       ** Kovatchev 2008), clipped to the sensor's range */
       const mt_cgm_sensor *sn = &tw->sensor;
       for (int d = 0; d < NOISE_DRAWS; d++) {
+        /* the model error the filter assumes, accumulated over the
+        ** horizon as a log-normal factor on glucose */
+        double g = cgm[(size_t)i * nh + k] *
+                   exp(tw->cfg.process_sd * sqrt(horizons[k] / 5.0) *
+                       mt_rng_normal(&r));
         double e = tw->e_sd * mt_rng_normal(&r), *x = &v[i * NOISE_DRAWS + d];
-        *x = mt_cgm_reading(sn, cgm[(size_t)i * nh + k],
+        *x = mt_cgm_reading(sn, g,
                             sn->xi + sn->lambda *
                                          sinh((e - sn->gamma) / sn->delta));
         sum += *x;
@@ -881,7 +981,7 @@ static void update_alerts(mt_twin *tw)
     ts[k] = tw->t_now + ALERT_STEP_MIN * (k + 1);
   double *cgm = malloc((size_t)tw->N * (NT + 1) * sizeof *cgm);
   if (cgm && run_ahead(tw, ts, NT, tw->bg, cgm) == 0)
-    for (int kind = 0; kind < MT_ALERT_NKIND; kind++)
+    for (int kind = 0; kind < MT_ALERT_NGLUCOSE; kind++)
       alert_kind(tw, (mt_alert_kind)kind, cgm, ts, NT,
                  cgm + (size_t)tw->N * NT);
   free(cgm);
