@@ -18,10 +18,8 @@
 #include <string.h>
 
 #include "medtwin/enkf.h"
+#include "assim/check.h"
 #include "medtwin/error.h"
-
-/* Largest relative asymmetry |Rij - Rji| / sqrt(Rii Rjj) accepted in R. */
-#define SYM_TOL 1e-10
 
 struct mt_enkf {
   int n, m, N;
@@ -120,59 +118,15 @@ const char *mt_enkf_errmsg(const mt_enkf *f)
 
 /* ---- input checks --------------------------------------------------- */
 
-static int check_finite(mt_enkf *f, const char *name, const double *a,
-                        int rows, int cols)
-{
-  for (int i = 0; i < rows; i++)
-    for (int j = 0; j < cols; j++)
-      if (!isfinite(a[(size_t)i * cols + j]))
-        return fail(f, MT_EINVAL, "%s[%d][%d] is not finite (%g)", name, i, j,
-                    a[(size_t)i * cols + j]);
-  return 0;
-}
-
-static int check_r(mt_enkf *f, const double *R, mt_enkf_r kind)
-{
-  int m = f->m;
-  if (kind != MT_ENKF_R_DIAG && kind != MT_ENKF_R_FULL)
-    return fail(f, MT_EINVAL, "r_kind %d is neither FULL nor DIAG", (int)kind);
-  int full = kind == MT_ENKF_R_FULL;
-  int rc = check_finite(f, "R", R, full ? m : 1, m);
-  if (rc)
-    return rc;
-  for (int k = 0; k < m; k++) {
-    double rkk = R[full ? (size_t)k * m + k : (size_t)k];
-    if (!(rkk > 0))
-      return fail(f, MT_EINVAL, "R[%d][%d] = %g: an observation error "
-                  "variance must be > 0", k, k, rkk);
-  }
-  for (int i = 0; full && i < m; i++)
-    for (int j = 0; j < i; j++) {
-      double a = R[(size_t)i * m + j], b = R[(size_t)j * m + i];
-      double s = sqrt(R[(size_t)i * m + i] * R[(size_t)j * m + j]);
-      if (fabs(a - b) > SYM_TOL * s)
-        return fail(f, MT_EINVAL, "R is not symmetric: R[%d][%d] = %g but "
-                    "R[%d][%d] = %g", i, j, a, j, i, b);
-    }
-  return 0;
-}
-
 static int check_inputs(mt_enkf *f, const double *X, const double *Y,
                         const double *y, const double *R, mt_enkf_r kind,
                         double rho)
 {
-  if (!X || !Y || !y || !R)
-    return fail(f, MT_EINVAL, "%s is NULL",
-                !X ? "X" : !Y ? "Y" : !y ? "y" : "R");
-  if (!(rho >= 1) || !isfinite(rho))
-    return fail(f, MT_EINVAL, "inflation rho = %g: expected a finite "
+  int rc = mt_assim_check_arrays(f->err, f->N, f->n, f->m, X, Y, y, R, kind);
+  if (!rc && (!(rho >= 1) || !isfinite(rho)))
+    rc = fail(f, MT_EINVAL, "inflation rho = %g: expected a finite "
                 "value >= 1", rho);
-  int rc = check_finite(f, "X", X, f->N, f->n);
-  if (!rc)
-    rc = check_finite(f, "Y", Y, f->N, f->m);
-  if (!rc)
-    rc = check_finite(f, "y", y, 1, f->m);
-  return rc ? rc : check_r(f, R, kind);
+  return rc;
 }
 
 /* ---- shared steps --------------------------------------------------- */
@@ -422,7 +376,7 @@ int mt_enkf_stochastic(mt_enkf *f, double *X, const double *Y,
   if (!rc && !E)
     rc = fail(f, MT_EINVAL, "E is NULL");
   if (!rc)
-    rc = check_finite(f, "E", E, f->N, f->m);
+    rc = mt_assim_check_finite(f->err, "E", E, f->N, f->m);
   if (!rc)
     rc = prepare(f, X, Y, y, R, r_kind);
   if (rc)

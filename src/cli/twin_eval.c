@@ -201,6 +201,12 @@ static int score_alerts(const mt_replay *rp, int a0, hypo_acc *e)
   return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 /* A number, or null where it is not defined (JSON has no NaN). */
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
@@ -232,12 +238,6 @@ static json_t *method_json(const pairs *p)
       mt_interval_coverage(p->ref, p->lo, p->hi, p->n, &cov) == 0)
     put_num(o, "coverage_95", cov.coverage);
   return o;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 /* Append group g's results to the cohort's. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/order.h"
 #include "medtwin/error.h"
 #include "medtwin/schedule.h"
 
@@ -98,12 +99,6 @@ void mt_segments_clear(mt_segments *sg)
   memset(sg, 0, sizeof *sg);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* Level of input k in force at time t: the latest level event at or before
 ** t (file order breaks ties: the last one wins), else the basal value. */
 static double level_at(const mt_schedule *s, int k, double t, double basal)
@@ -190,11 +185,11 @@ static int boundaries(const mt_schedule *s, double t0, double t_end,
     }
   }
   size_t m = 0;
-  qsort(b, n, sizeof *b, cmp_double);
+  qsort(b, n, sizeof *b, mt_cmp_double);
   for (size_t i = 0; i < n; i++)
     if (b[i] > t0 && b[i] < t_end && (m == 0 || b[i] != b[m - 1]))
       b[m++] = b[i];
-  qsort(f, nf, sizeof *f, cmp_double);
+  qsort(f, nf, sizeof *f, mt_cmp_double);
   *bp = b;
   *nbp = (int)m;
   *forced = f;
@@ -204,7 +199,7 @@ static int boundaries(const mt_schedule *s, double t0, double t_end,
 
 static int is_forced(const double *f, int nf, double t)
 {
-  return bsearch(&t, f, (size_t)nf, sizeof *f, cmp_double) != NULL;
+  return bsearch(&t, f, (size_t)nf, sizeof *f, mt_cmp_double) != NULL;
 }
 
 int mt_schedule_compile(const mt_schedule *s, const double *u_basal,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/order.h"
 #include "medtwin/cgm_noise.h"
 #include "medtwin/enkf.h"
 #include "medtwin/pf.h"
@@ -855,21 +856,6 @@ static int run_ahead(mt_twin *tw, const double *ts, int nt, int obs,
   return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Quantile of sorted v[0..n) by linear interpolation (Hyndman and Fan
-** 1996, type 7), for the alerts' crossing times. */
-static double quantile(const double *v, int n, double p)
-{
-  double h = (n - 1) * p, f = floor(h);
-  int k = (int)f;
-  return k + 1 < n ? v[k] + (h - f) * (v[k + 1] - v[k]) : v[n - 1];
-}
-
 /*
 ** Prediction quantile of sorted samples v[0..n) (Hyndman and Fan 1996,
 ** type 6: the order statistic of rank (n + 1) p, interpolated). For n
@@ -929,7 +915,7 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
         sum += *x;
       }
     }
-    qsort(v, (size_t)ns, sizeof *v, cmp_double);
+    qsort(v, (size_t)ns, sizeof *v, mt_cmp_double);
     out[k].t_min = tw->t_now;
     out[k].horizon_min = horizons[k];
     out[k].mean = sum / ns;
@@ -965,12 +951,12 @@ static void alert_kind(mt_twin *tw, mt_alert_kind kind, const double *cgm,
   if (!mt_alert_episode_step(&tw->episode[kind], tw->t_now, prob,
                              alert_prob[kind]))
     return;
-  qsort(tc, (size_t)n, sizeof *tc, cmp_double);
+  qsort(tc, (size_t)n, sizeof *tc, mt_cmp_double);
   mt_twin_alert *a = &tw->alert[tw->n_alert++];
   a->kind = kind;
   a->t_min = tw->t_now;
   a->probability = prob;
-  a->predicted_t_min = quantile(tc, n, 0.5);
+  a->predicted_t_min = mt_quantile7(tc, n, 0.5);
 }
 
 static void update_alerts(mt_twin *tw)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/order.h"
 #include "medtwin/error.h"
 #include "medtwin/model.h"
 #include "medtwin/whatif.h"
@@ -57,20 +58,6 @@ const char *mt_action_check(const mt_action *a)
   }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Quantile of sorted v[0..n) (Hyndman and Fan 1996, type 7). */
-static double quantile(const double *v, int n, double p)
-{
-  double h = (n - 1) * p, f = floor(h);
-  int k = (int)f;
-  return k + 1 < n ? v[k] + (h - f) * (v[k + 1] - v[k]) : v[n - 1];
-}
-
 /* Outcomes of one candidate from the members' BG y (N x MT_WHATIF_NT). */
 static void summarise(const double *y, int N, double t0, mt_whatif *r,
                       double *col)
@@ -97,10 +84,10 @@ static void summarise(const double *y, int N, double t0, mt_whatif *r,
   for (int k = 0; k < NT; k++) {
     for (int i = 0; i < N; i++)
       col[i] = y[(size_t)i * NT + k];
-    qsort(col, (size_t)N, sizeof *col, cmp_double);
+    qsort(col, (size_t)N, sizeof *col, mt_cmp_double);
     r->t_min[k] = t0 + 5.0 * (k + 1);
     for (int q = 0; q < 5; q++)
-      r->q[k][q] = quantile(col, N, qp[q]);
+      r->q[k][q] = mt_quantile7(col, N, qp[q]);
   }
   char label[48];
   mt_action_label(&r->action, label, sizeof label);
