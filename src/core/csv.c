@@ -88,3 +88,22 @@ int mt_csv_find(const mt_csv *c, int k, const char *value)
       return r;
   return -1;
 }
+
+const char *mt_next_line(const char *p, const char *end, char **buf,
+                         size_t *cap)
+{
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  size_t n = (size_t)((nl ? nl : end) - p);
+  if (n + 1 > *cap) {
+    char *b = realloc(*buf, n + 1);
+    if (!b)
+      return NULL;
+    *buf = b;
+    *cap = n + 1;
+  }
+  memcpy(*buf, p, n);
+  (*buf)[n] = '\0';
+  if (n && (*buf)[n - 1] == '\r')
+    (*buf)[n - 1] = '\0';
+  return p + n + (p + n < end);
+}

@@ -21,6 +21,15 @@ const char *mt_csv_get(const mt_csv *c, int r, int k);
 /* Row whose column k equals value, or -1. */
 int mt_csv_find(const mt_csv *c, int k, const char *value);
 
+/*
+** The next line of text from p (end: one past the text) as a NUL-terminated
+** copy in *buf (grown as needed, capacity *cap), CR/LF stripped. Returns
+** where the following line starts (end after the last), or NULL when the
+** buffer cannot grow.
+*/
+const char *mt_next_line(const char *p, const char *end, char **buf,
+                         size_t *cap);
+
 /* A data file compiled into the library (cmake/embed.cmake); NULL if none. */
 const char *mt_data_file(const char *name, size_t *len);
 

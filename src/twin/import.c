@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "core/csv.h"
 #include "medtwin/error.h"
 #include "medtwin/import.h"
 
@@ -538,25 +539,6 @@ static int csv_row(ctx *c, const csvcols *k, char *line, int lineno)
   return rc || got ? rc : drop(c, MT_IMPORT_NO_DATA);
 }
 
-/* The next line of text into *buf (NUL-terminated, CR/LF stripped). */
-static const char *next_line(const char *p, const char *end, char **buf,
-                             size_t *cap)
-{
-  const char *nl = memchr(p, '\n', (size_t)(end - p));
-  size_t n = (size_t)((nl ? nl : end) - p);
-  if (n + 1 > *cap) {
-    char *b = realloc(*buf, n + 1);
-    if (!b)
-      return NULL;
-    *buf = b, *cap = n + 1;
-  }
-  memcpy(*buf, p, n);
-  (*buf)[n] = '\0';
-  if (n && (*buf)[n - 1] == '\r')
-    (*buf)[n - 1] = '\0';
-  return p + n + (p + n < end);
-}
-
 static int blank(const char *s)
 {
   while (*s == ' ' || *s == '\t')
@@ -578,7 +560,7 @@ static int csv_lines(ctx *c, const char *text, size_t len,
     p += 3;
   while (!rc && p < end) {
     lineno++;
-    if (!(p = next_line(p, end, &buf, &cap)))
+    if (!(p = mt_next_line(p, end, &buf, &cap)))
       rc = fail(c, MT_ENOMEM, "out of memory");
     else if (lineno <= o->skip_lines || blank(buf))
       continue;

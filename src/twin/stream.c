@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/csv.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/stream.h"
@@ -110,26 +111,6 @@ static int parse_line(char *line, int lineno, const char *name, mt_datum *d,
   return 0;
 }
 
-/* The next line of text: NUL-terminated copy in buf, CR/LF stripped. */
-static const char *next_line(const char *p, const char *end, char **buf,
-                             size_t *cap)
-{
-  const char *nl = memchr(p, '\n', (size_t)(end - p));
-  size_t n = (size_t)((nl ? nl : end) - p);
-  if (n + 1 > *cap) {
-    char *b = realloc(*buf, n + 1);
-    if (!b)
-      return NULL;
-    *buf = b;
-    *cap = n + 1;
-  }
-  memcpy(*buf, p, n);
-  (*buf)[n] = '\0';
-  if (n && (*buf)[n - 1] == '\r')
-    (*buf)[n - 1] = '\0';
-  return p + n + (p + n < end);
-}
-
 int mt_stream_parse(const char *text, size_t len, const char *name,
                     mt_stream *out, char *err, size_t errlen)
 {
@@ -142,7 +123,7 @@ int mt_stream_parse(const char *text, size_t len, const char *name,
   mt_datum *d = malloc(lines * sizeof *d);
   int rc = d ? 0 : MT_ENOMEM, n = 0;
   for (int lineno = 1; !rc && p < end; lineno++) {
-    if (!(p = next_line(p, end, &buf, &cap))) {
+    if (!(p = mt_next_line(p, end, &buf, &cap))) {
       rc = MT_ENOMEM;
     } else if (lineno == 1) {
       if (strcmp(buf, "t_min,kind,value")) {
