@@ -23,6 +23,16 @@ int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
                    const mt_twin_forecast *fc, int nf,
                    const mt_twin_alert *al, int na);
 
+/*
+** Options of a subcommand: --help prints usage_text and exits 0; --json sets
+** *json; every other argument must be `--name value`, given to opt(ctx,
+** name, value), whose non-zero status stops the parse. 0 or that status
+** (EXIT_USAGE with a message naming cmd for a stray or valueless argument).
+*/
+int cli_parse(int argc, char **argv, const char *cmd, const char *usage_text,
+              int *json, int (*opt)(void *ctx, const char *a, const char *v),
+              void *ctx);
+
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

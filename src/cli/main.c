@@ -1,6 +1,7 @@
 /* The medtwin command: dispatches to one file per subcommand. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -23,6 +24,32 @@ int cli_fail(int status, const char *fmt, ...)
   fputc('\n', stderr);
   va_end(ap);
   return status;
+}
+
+int cli_parse(int argc, char **argv, const char *cmd, const char *usage_text,
+              int *json, int (*opt)(void *ctx, const char *a, const char *v),
+              void *ctx)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help")) {
+      fputs(usage_text, stdout);
+      exit(EXIT_OK);
+    }
+    if (!strcmp(a, "--json")) {
+      *json = 1;
+      continue;
+    }
+    if (strncmp(a, "--", 2) || !v || !strncmp(v, "--", 2))
+      return cli_fail(EXIT_USAGE, "%s: %s: %s", cmd, a,
+                      strncmp(a, "--", 2) ? "unexpected argument"
+                                          : "missing value");
+    int rc = opt(ctx, a, v);
+    if (rc)
+      return rc;
+    i++;
+  }
+  return 0;
 }
 
 static void usage(FILE *f)

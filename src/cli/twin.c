@@ -130,8 +130,9 @@ static int parse_int(const char *flag, const char *v, long lo, long hi,
   return 0;
 }
 
-static int parse_opt(topts *o, const char *a, const char *v)
+static int parse_opt(void *ctx, const char *a, const char *v)
 {
+  topts *o = ctx;
   long n;
   int rc = 0;
   if (!strcmp(a, "--stream")) o->stream = v;
@@ -188,25 +189,10 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
   memset(o, 0, sizeof *o);
   mt_twin_config_init(&o->cfg);
   o->h[0] = 30, o->h[1] = 60, o->nh = 2, o->days = 1;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help")) {
-      fputs(usage_text, stdout);
-      exit(EXIT_OK);
-    }
-    if (!strcmp(a, "--json")) {
-      o->json = 1;
-      continue;
-    }
-    if (strncmp(a, "--", 2) || !v || !strncmp(v, "--", 2))
-      return cli_fail(EXIT_USAGE, "twin: %s: %s", a,
-                      strncmp(a, "--", 2) ? "unexpected argument"
-                                          : "missing value");
-    int rc = parse_opt(o, a, v);
-    if (rc)
-      return rc;
-    i++;
-  }
+  int rc = cli_parse(argc, argv, "twin", usage_text, &o->json, parse_opt,
+                     o);
+  if (rc)
+    return rc;
   if (replay) {
     if (!o->patient || !o->out || o->stream || o->alerts || o->quarantine ||
         o->cfg.exclude)

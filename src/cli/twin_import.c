@@ -78,8 +78,9 @@ static int parse_units(const char *v, mt_glucose_units *u)
   return 0;
 }
 
-static int parse_opt(iopts *o, const char *a, const char *v)
+static int parse_opt(void *ctx, const char *a, const char *v)
 {
+  iopts *o = ctx;
   double x;
   int rc = 0;
   if (!strcmp(a, "--csv")) rc = add_input(o->csv, &o->ncsv, a, v);
@@ -115,25 +116,10 @@ static int parse_iopts(int argc, char **argv, iopts *o)
   memset(o, 0, sizeof *o);
   mt_import_config_init(&o->cfg);
   mt_import_csv_options_init(&o->co);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help")) {
-      fputs(usage_text, stdout);
-      exit(EXIT_OK);
-    }
-    if (!strcmp(a, "--json")) {
-      o->json = 1;
-      continue;
-    }
-    if (strncmp(a, "--", 2) || !v || !strncmp(v, "--", 2))
-      return cli_fail(EXIT_USAGE, "twin import: %s: %s", a,
-                      strncmp(a, "--", 2) ? "unexpected argument"
-                                          : "missing value");
-    int rc = parse_opt(o, a, v);
-    if (rc)
-      return rc;
-    i++;
-  }
+  int rc = cli_parse(argc, argv, "twin import", usage_text, &o->json, parse_opt,
+                     o);
+  if (rc)
+    return rc;
   if (!o->out || !(o->ncsv + o->nentries + o->ntreatments))
     return cli_fail(EXIT_USAGE, "twin import: --out and at least one of "
                     "--csv, --entries or --treatments are required (run "

@@ -38,48 +38,44 @@ static const char usage_text[] =
     "       [--svg OUT.svg] [--json] [--exclude NAME] [--group G] [--seed N]\n"
     "       [--members N]\n";
 
+static int parse_wopt(void *ctx, const char *a, const char *v)
+{
+  wopts *o = ctx;
+  char *end = NULL;
+  if (!strcmp(a, "--stream")) o->stream = v;
+  else if (!strcmp(a, "--actions")) o->actions = v;
+  else if (!strcmp(a, "--svg")) o->svg = v;
+  else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
+  else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
+  else if (!strcmp(a, "--at")) {
+    o->at = strtod(v, &end), o->has_at = 1;
+    if (end == v || *end || !(o->at >= 0) || !isfinite(o->at))
+      return cli_fail(EXIT_USAGE, "twin whatif: --at: expected minutes "
+                      ">= 0 on the stream's clock, got '%s'", v);
+  } else if (!strcmp(a, "--seed") || !strcmp(a, "--members")) {
+    long n = strtol(v, &end, 10);
+    int seed = !strcmp(a, "--seed");
+    if (end == v || *end || n < (seed ? 0 : 4) ||
+        n > (seed ? 2147483647L : 4096))
+      return cli_fail(EXIT_USAGE, "twin whatif: %s: expected an integer "
+                      "(%s), got '%s'", a, seed ? ">= 0" : "4-4096", v);
+    if (seed)
+      o->cfg.seed = (uint64_t)n;
+    else
+      o->cfg.members = (int)n;
+  } else
+    return cli_fail(EXIT_USAGE, "twin whatif: unknown option '%s'", a);
+  return 0;
+}
+
 static int parse_wopts(int argc, char **argv, wopts *o)
 {
   memset(o, 0, sizeof *o);
   mt_twin_config_init(&o->cfg);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    char *end = NULL;
-    if (!strcmp(a, "--help")) {
-      fputs(usage_text, stdout);
-      exit(EXIT_OK);
-    }
-    if (!strcmp(a, "--json")) {
-      o->json = 1;
-      continue;
-    }
-    if (!v)
-      return cli_fail(EXIT_USAGE, "twin whatif: %s: missing value", a);
-    if (!strcmp(a, "--stream")) o->stream = v;
-    else if (!strcmp(a, "--actions")) o->actions = v;
-    else if (!strcmp(a, "--svg")) o->svg = v;
-    else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
-    else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
-    else if (!strcmp(a, "--at")) {
-      o->at = strtod(v, &end), o->has_at = 1;
-      if (end == v || *end || !(o->at >= 0) || !isfinite(o->at))
-        return cli_fail(EXIT_USAGE, "twin whatif: --at: expected minutes "
-                        ">= 0 on the stream's clock, got '%s'", v);
-    } else if (!strcmp(a, "--seed") || !strcmp(a, "--members")) {
-      long n = strtol(v, &end, 10);
-      int seed = !strcmp(a, "--seed");
-      if (end == v || *end || n < (seed ? 0 : 4) ||
-          n > (seed ? 2147483647L : 4096))
-        return cli_fail(EXIT_USAGE, "twin whatif: %s: expected an integer "
-                        "(%s), got '%s'", a, seed ? ">= 0" : "4-4096", v);
-      if (seed)
-        o->cfg.seed = (uint64_t)n;
-      else
-        o->cfg.members = (int)n;
-    } else
-      return cli_fail(EXIT_USAGE, "twin whatif: unknown option '%s'", a);
-    i++;
-  }
+  int rc = cli_parse(argc, argv, "twin whatif", usage_text, &o->json,
+                     parse_wopt, o);
+  if (rc)
+    return rc;
   if (!o->stream || !o->actions || !o->has_at)
     return cli_fail(EXIT_USAGE, "twin whatif: --stream, --at and --actions "
                     "are required (run 'medtwin twin whatif --help')");
