@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "core/errfmt.h"
 #include "core/csv.h"
 #include "medtwin/error.h"
 #include "medtwin/import.h"
@@ -291,18 +292,10 @@ static int fail(const ctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(const ctx *c, int code, const char *fmt, ...)
 {
-  if (!c->errlen)
-    return code;
-  int n = snprintf(c->err, c->errlen, "%s: ", c->name);
-  if (n >= 0 && (size_t)n < c->errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  for (char *p = c->err; *p; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      *p = '?';
+  va_list ap;
+  va_start(ap, fmt);
+  mt_vfail(c->err, c->errlen, code, c->name, fmt, ap);
+  va_end(ap);
   return code;
 }
 

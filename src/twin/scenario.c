@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "core/errfmt.h"
 #include "medtwin/error.h"
 #include "medtwin/scenario.h"
 
@@ -83,18 +84,10 @@ typedef struct ctx {
 ** characters (from file or key names) become '?': a message is one line. */
 static int fail(const ctx *c, int code, const char *fmt, ...)
 {
-  if (!c->err || c->errlen == 0)
-    return code;
-  int n = snprintf(c->err, c->errlen, "%s: ", c->name);
-  if (n >= 0 && (size_t)n < c->errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  for (char *p = c->err; *p; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      *p = '?';
+  va_list ap;
+  va_start(ap, fmt);
+  mt_vfail(c->err, c->errlen, code, c->name, fmt, ap);
+  va_end(ap);
   return code;
 }
 
