@@ -33,6 +33,23 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage_text,
               int *json, int (*opt)(void *ctx, const char *a, const char *v),
               void *ctx);
 
+/* The shipped cohort's age groups, and a patient's (by its name's prefix;
+** -1 for none). */
+#define CLI_NGROUP 3
+extern const char *const cli_group_name[CLI_NGROUP];
+int cli_group_of(const char *name);
+
+/* Options of the cohort evaluations: --cohort, --days (1..max_days),
+** --seed, and --isf-drift when drift is not NULL. */
+typedef struct cli_cohort_opts {
+  const char *cmd, *cohort;
+  long days, seed, max_days;
+  double *drift;
+  int json;
+} cli_cohort_opts;
+int cli_parse_cohort(int argc, char **argv, const char *usage_text,
+                     cli_cohort_opts *o);
+
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

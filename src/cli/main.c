@@ -52,6 +52,49 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage_text,
   return 0;
 }
 
+const char *const cli_group_name[CLI_NGROUP] = {"adolescent", "adult",
+                                                "child"};
+
+int cli_group_of(const char *name)
+{
+  for (int k = 0; k < CLI_NGROUP; k++)
+    if (!strncmp(name, cli_group_name[k], strlen(cli_group_name[k])))
+      return k;
+  return -1;
+}
+
+static int cohort_opt(void *ctx, const char *a, const char *v)
+{
+  cli_cohort_opts *o = ctx;
+  char *end;
+  if (!strcmp(a, "--cohort")) {
+    o->cohort = v;
+    return 0;
+  }
+  if (!strcmp(a, "--isf-drift") && o->drift) {
+    *o->drift = strtod(v, &end);
+    if (*end || end == v || !(*o->drift >= 0 && *o->drift <= 0.9))
+      return cli_fail(EXIT_USAGE, "%s: --isf-drift: expected a number in "
+                      "[0, 0.9], got '%s'", o->cmd, v);
+    return 0;
+  }
+  int days = !strcmp(a, "--days");
+  if (!days && strcmp(a, "--seed"))
+    return cli_fail(EXIT_USAGE, "%s: unknown option '%s'", o->cmd, a);
+  long n = strtol(v, &end, 10);
+  if (end == v || *end || n < (days ? 1 : 0) || (days && n > o->max_days))
+    return cli_fail(EXIT_USAGE, "%s: %s: expected an integer (days 1-%ld, "
+                    "seed >= 0), got '%s'", o->cmd, a, o->max_days, v);
+  *(days ? &o->days : &o->seed) = n;
+  return 0;
+}
+
+int cli_parse_cohort(int argc, char **argv, const char *usage_text,
+                     cli_cohort_opts *o)
+{
+  return cli_parse(argc, argv, o->cmd, usage_text, &o->json, cohort_opt, o);
+}
+
 static void usage(FILE *f)
 {
   fprintf(f, "usage: medtwin <command> [options]\n\ncommands:\n");

@@ -28,9 +28,6 @@
 
 #define WARMUP_MIN 360
 #define RNG_SENSOR 91 /* purpose key of this harness's sensor noise */
-#define NGROUP 3
-static const char *const group_name[NGROUP] = {"adolescent", "adult",
-                                               "child"};
 
 /* Minutes of true BG by band, insulin and meals, for one arm. */
 typedef struct arm {
@@ -221,40 +218,26 @@ static json_t *arm_json(const arm *a, double days)
                    a->meals > 0 ? a->meals_bound_met / a->meals : 0.0);
 }
 
+static const char advise_usage[] =
+    "usage: medtwin twin advisor-evaluate [--cohort all|adolescent|adult|"
+    "child|NAME]\n       [--days 2] [--seed 1] [--json]\n";
+
 int cmd_twin_advisor_evaluate(int argc, char **argv)
 {
-  long days = 2, seed = 1;
-  const char *cohort = "all";
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    char *end = NULL;
-    if (!strcmp(a, "--json"))
-      continue;
-    if (!v)
-      return cli_fail(EXIT_USAGE, "twin advisor-evaluate: %s: missing value",
-                      a);
-    if (!strcmp(a, "--cohort")) cohort = v;
-    else if (!strcmp(a, "--days")) days = strtol(v, &end, 10);
-    else if (!strcmp(a, "--seed")) seed = strtol(v, &end, 10);
-    else
-      return cli_fail(EXIT_USAGE, "twin advisor-evaluate: unknown option "
-                      "'%s'", a);
-    if ((end && *end) || days < 1 || days > 30 || seed < 0)
-      return cli_fail(EXIT_USAGE, "twin advisor-evaluate: %s: expected an "
-                      "integer (days 1-30, seed >= 0), got '%s'", a, v);
-    i++;
-  }
+  cli_cohort_opts co = {"twin advisor-evaluate", "all", 2, 1, 30, NULL, 0};
+  int rc0 = cli_parse_cohort(argc, argv, advise_usage, &co);
+  if (rc0)
+    return rc0;
+  long days = co.days, seed = co.seed;
+  const char *cohort = co.cohort;
   const mt_model *m = mt_model_find("uva_padova_t1d");
-  arm arms[NGROUP][2];
-  double gdays[NGROUP] = {0};
+  arm arms[CLI_NGROUP][2];
+  double gdays[CLI_NGROUP] = {0};
   memset(arms, 0, sizeof arms);
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
     const char *name = m->patients->name(i);
-    int gi = -1;
-    for (int k = 0; k < NGROUP; k++)
-      if (!strncmp(name, group_name[k], strlen(group_name[k])))
-        gi = k;
+    int gi = cli_group_of(name);
     if (gi < 0 || (strcmp(cohort, "all") &&
                    strncmp(name, cohort, strlen(cohort))))
       continue;
@@ -281,10 +264,10 @@ int cmd_twin_advisor_evaluate(int argc, char **argv)
   json_t *o = json_object(), *by = json_object();
   arm all[2] = {{0}};
   double alldays = 0;
-  for (int k = 0; k < NGROUP; k++) {
+  for (int k = 0; k < CLI_NGROUP; k++) {
     if (!(gdays[k] > 0))
       continue;
-    json_object_set_new(by, group_name[k],
+    json_object_set_new(by, cli_group_name[k],
                         json_pack("{s:o, s:o}", "carb_ratio",
                                   arm_json(&arms[k][0], gdays[k]), "advisor",
                                   arm_json(&arms[k][1], gdays[k])));

@@ -20,9 +20,6 @@
 #define NH 2
 static const double horizons[NH] = {30, 60};
 enum { M_TWIN, M_PF, M_OPEN, M_PERSIST, M_LINEAR, NMETH };
-#define NGROUP 3
-static const char *const group_name[NGROUP] = {"adolescent", "adult",
-                                               "child"};
 static const char *const meth_name[NMETH] = {"enkf", "pf", "open_loop",
                                              "persistence", "linear"};
 #define NTWIN 3 /* twins per patient: EnKF, particle filter, open loop */
@@ -328,7 +325,7 @@ static json_t *report(evalr *g, int ng, int days, uint64_t seed,
   json_t *o = json_object(), *by = json_object();
   for (int k = 0; k < ng; k++)
     if (g[k].days > 0) {
-      json_object_set_new(by, group_name[k], scores(&g[k]));
+      json_object_set_new(by, cli_group_name[k], scores(&g[k]));
       if (merge(&all, &g[k]))
         return NULL;
     }
@@ -346,50 +343,26 @@ static json_t *report(evalr *g, int ng, int days, uint64_t seed,
   return o;
 }
 
-/* Index of a patient's group in group_name, from its name's prefix. */
-static int group_of(const char *name)
-{
-  for (int k = 0; k < NGROUP; k++)
-    if (!strncmp(name, group_name[k], strlen(group_name[k])))
-      return k;
-  return -1;
-}
+static const char eval_usage[] =
+    "usage: medtwin twin evaluate [--cohort all|adolescent|adult|child|NAME]\n"
+    "       [--days 7] [--seed 1] [--isf-drift 0] [--json]\n";
 
 int cmd_twin_evaluate(int argc, char **argv)
 {
-  long days = 7, seed = 1;
   double drift = 0;
-  const char *cohort = "all";
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    char *end = NULL;
-    if (!strcmp(a, "--json"))
-      continue;
-    if (!v)
-      return cli_fail(EXIT_USAGE, "twin evaluate: %s: missing value", a);
-    if (!strcmp(a, "--cohort")) cohort = v;
-    else if (!strcmp(a, "--days")) days = strtol(v, &end, 10);
-    else if (!strcmp(a, "--seed")) seed = strtol(v, &end, 10);
-    else if (!strcmp(a, "--isf-drift")) {
-      drift = strtod(v, &end);
-      if (*end || end == v || !(drift >= 0 && drift <= 0.9))
-        return cli_fail(EXIT_USAGE, "twin evaluate: --isf-drift: expected a "
-                        "number in [0, 0.9], got '%s'", v);
-      end = NULL;
-    } else
-      return cli_fail(EXIT_USAGE, "twin evaluate: unknown option '%s'", a);
-    if ((end && *end) || days < 1 || days > 60 || seed < 0)
-      return cli_fail(EXIT_USAGE, "twin evaluate: %s: expected an integer "
-                      "(days 1-60, seed >= 0), got '%s'", a, v);
-    i++;
-  }
+  cli_cohort_opts co = {"twin evaluate", "all", 7, 1, 60, &drift, 0};
+  int rc0 = cli_parse_cohort(argc, argv, eval_usage, &co);
+  if (rc0)
+    return rc0;
+  long days = co.days, seed = co.seed;
+  const char *cohort = co.cohort;
   const mt_model *m = mt_model_find("uva_padova_t1d");
-  evalr g[NGROUP];
+  evalr g[CLI_NGROUP];
   memset(g, 0, sizeof g);
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
     const char *name = m->patients->name(i);
-    int gi = group_of(name);
+    int gi = cli_group_of(name);
     if (gi < 0 || (strcmp(cohort, "all") &&
                    strncmp(name, cohort, strlen(cohort))))
       continue;
@@ -416,7 +389,7 @@ int cmd_twin_evaluate(int argc, char **argv)
                     "matches '%s' (all, adolescent, adult, child or a name)",
                     cohort);
   if (!rc) {
-    json_t *j = report(g, NGROUP, (int)days, (uint64_t)seed, drift, npt);
+    json_t *j = report(g, CLI_NGROUP, (int)days, (uint64_t)seed, drift, npt);
     if (!j)
       rc = cli_fail(EXIT_RUNTIME, "twin evaluate: out of memory");
     else {
@@ -425,7 +398,7 @@ int cmd_twin_evaluate(int argc, char **argv)
       json_decref(j);
     }
   }
-  for (int k = 0; k < NGROUP; k++)
+  for (int k = 0; k < CLI_NGROUP; k++)
     evalr_clear(&g[k]);
   return rc ? EXIT_RUNTIME : 0;
 }
