@@ -13,6 +13,7 @@ static const struct {
   {"models", "list models, or show one model's variables", cmd_models},
   {"simulate", "simulate a patient under a scenario", cmd_simulate},
   {"twin", "run a live twin on a data stream", cmd_twin},
+  {"serve", "serve twins over HTTP: REST and FHIR R4", cmd_serve},
 };
 
 int cli_fail(int status, const char *fmt, ...)

@@ -1,0 +1,33 @@
+/*
+** medtwin server: live twins behind a REST and FHIR R4 API (docs/API.md).
+**
+** One table of routes, one dispatcher: every request is matched, its body
+** read under a size limit while it arrives, its media type and JSON checked
+** before any handler runs; errors are FHIR OperationOutcome resources with
+** the right 4xx. HTTP is GNU libmicrohttpd, one internal polling thread.
+*/
+#ifndef MEDTWIN_SERVER_H
+#define MEDTWIN_SERVER_H
+
+#include <stddef.h>
+
+typedef struct mt_server_config {
+  const char *host;     /* address to listen on (default "127.0.0.1") */
+  int port;             /* 0: an ephemeral port (reported by the callback) */
+  const char *data_dir; /* the store's directory (default "medtwin-data") */
+  size_t max_body;      /* largest request body, bytes (default 8 MiB) */
+  int max_depth;        /* deepest JSON nesting accepted (default 64) */
+} mt_server_config;
+
+void mt_server_config_init(mt_server_config *cfg);
+
+typedef struct mt_server mt_server;
+
+/* Start listening; the actual port into *port. 0, or MT_EIO / MT_EINVAL with
+** one line in err. */
+int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
+                    char *err, size_t errlen);
+/* Stop accepting, finish the requests under way, release everything. */
+void mt_server_stop(mt_server *s);
+
+#endif

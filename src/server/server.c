@@ -1,0 +1,348 @@
+/*
+** medtwin server: the route table, the dispatcher and the responses
+** (include/medtwin/server.h). Every request passes the same gate before a
+** handler runs: route and method matched (404, 405), body read under its
+** limit while it arrives (413), media type (415), JSON nesting depth checked
+** before parsing and the JSON parsed (400); every error is an
+** OperationOutcome (FHIR R4 4.0.1) naming what was wrong.
+*/
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "medtwin/error.h"
+#include "medtwin/server.h"
+
+#define FHIR_JSON "application/fhir+json"
+
+struct mt_server {
+  mt_server_config cfg;
+  struct MHD_Daemon *d;
+  char started[32]; /* ISO 8601, for the CapabilityStatement */
+};
+
+/* A request in progress: its body as it arrives. */
+typedef struct req {
+  char *body;
+  size_t len, cap;
+  int too_large;
+} req;
+
+/* What a handler returns: a status and a JSON document (owned). */
+typedef struct reply {
+  unsigned status;
+  json_t *doc;
+  const char *type; /* media type; FHIR_JSON when NULL */
+} reply;
+
+typedef struct ctx {
+  mt_server *s;
+  const char *method, *url;
+  json_t *body; /* the parsed body, for routes that take one */
+} ctx;
+
+typedef void (*handler)(ctx *c, reply *r);
+
+enum { ROUTE_BODY = 1u }; /* takes a JSON body */
+
+typedef struct route {
+  const char *method, *path;
+  handler fn;
+  unsigned flags;
+} route;
+
+/* ---- responses -------------------------------------------------------- */
+
+/* An OperationOutcome with one issue (FHIR R4 issue-type code). */
+static json_t *outcome(const char *code, const char *expression,
+                       const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  json_t *issue = json_pack("{s:s, s:s, s:s}", "severity", "error", "code",
+                            code, "diagnostics", msg);
+  if (expression)
+    json_object_set_new(issue, "expression", json_pack("[s]", expression));
+  return json_pack("{s:s, s:[o]}", "resourceType", "OperationOutcome",
+                   "issue", issue);
+}
+
+static void fail(reply *r, unsigned status, const char *code,
+                 const char *expression, const char *msg)
+{
+  r->status = status;
+  r->doc = outcome(code, expression, "%s", msg);
+}
+
+/* ---- handlers --------------------------------------------------------- */
+
+static void h_health(ctx *c, reply *r)
+{
+  (void)c;
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack("{s:s, s:s}", "status", "ok", "version", MT_VERSION);
+  r->type = "application/json";
+}
+
+static void h_ready(ctx *c, reply *r)
+{
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack("{s:s, s:s}", "status", "ready", "data",
+                     c->s->cfg.data_dir);
+  r->type = "application/json";
+}
+
+/* The server's CapabilityStatement (FHIR R4 4.0.1): what it is and the
+** formats it speaks; resource interactions are listed as they arrive. */
+static void h_metadata(ctx *c, reply *r)
+{
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:[s], s:[{s:s, s:[]}]}",
+      "resourceType", "CapabilityStatement", "status", "active", "date",
+      c->s->started, "publisher", "medtwin", "kind", "instance", "software",
+      "name", "medtwin", "version", MT_VERSION, "fhirVersion", "4.0.1",
+      "format", "json", "rest", "mode", "server", "resource");
+}
+
+/* The routes: declared once, as data. */
+static const route routes[] = {
+    {"GET", "/health", h_health, 0},
+    {"GET", "/ready", h_ready, 0},
+    {"GET", "/fhir/metadata", h_metadata, 0},
+};
+
+/* ---- the gate --------------------------------------------------------- */
+
+/* Deepest nesting of arrays and objects in JSON text (strings skipped),
+** stopping once past limit: checked before parsing, so a hostile depth
+** never reaches the parser. */
+static int json_depth(const char *s, size_t n, int limit)
+{
+  int d = 0, max = 0, in_str = 0;
+  for (size_t i = 0; i < n && max <= limit; i++) {
+    char ch = s[i];
+    if (in_str) {
+      if (ch == '\\')
+        i++;
+      else if (ch == '"')
+        in_str = 0;
+    } else if (ch == '"')
+      in_str = 1;
+    else if (ch == '[' || ch == '{')
+      max = ++d > max ? d : max;
+    else if (ch == ']' || ch == '}')
+      d--;
+  }
+  return max;
+}
+
+static int media_ok(struct MHD_Connection *conn)
+{
+  const char *t = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                              MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (!t)
+    return 0;
+  size_t n = strcspn(t, ";");
+  return (n == strlen(FHIR_JSON) && !strncmp(t, FHIR_JSON, n)) ||
+         (n == 16 && !strncmp(t, "application/json", 16));
+}
+
+/* Route and method, the body's limits and JSON, then the handler. */
+static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
+                     const char *method, req *q, reply *r)
+{
+  const route *rt = NULL;
+  int path_known = 0;
+  for (size_t k = 0; k < sizeof routes / sizeof *routes; k++)
+    if (!strcmp(url, routes[k].path)) {
+      path_known = 1;
+      if (!strcmp(method, routes[k].method))
+        rt = &routes[k];
+    }
+  if (!rt) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s %.200s: %s", method, url,
+             path_known ? "method not allowed here" : "no such resource");
+    fail(r, path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+         path_known ? "not-supported" : "not-found", NULL, msg);
+    return;
+  }
+  if (q->too_large) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "request body over %zu bytes", s->cfg.max_body);
+    fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "too-long", NULL, msg);
+    return;
+  }
+  ctx c = {s, method, url, NULL};
+  if (rt->flags & ROUTE_BODY) {
+    json_error_t je;
+    if (!media_ok(conn)) {
+      fail(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "not-supported", NULL,
+           "expected Content-Type application/fhir+json");
+      return;
+    }
+    if (json_depth(q->body ? q->body : "", q->len, s->cfg.max_depth) >
+        s->cfg.max_depth) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "JSON nested deeper than %d levels",
+               s->cfg.max_depth);
+      fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
+      return;
+    }
+    c.body = json_loadb(q->body ? q->body : "", q->len, 0, &je);
+    if (!c.body) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s",
+               je.line, je.column, je.text);
+      fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
+      return;
+    }
+  }
+  rt->fn(&c, r);
+  json_decref(c.body);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
+{
+  char *text = r->doc ? json_dumps(r->doc, JSON_COMPACT) : NULL;
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      text ? strlen(text) : 0, text ? text : (char *)"", MHD_RESPMEM_MUST_COPY);
+  free(text);
+  json_decref(r->doc);
+  if (!resp)
+    return MHD_NO;
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          r->type ? r->type : FHIR_JSON "; charset=utf-8");
+  enum MHD_Result ok = MHD_queue_response(conn, r->status, resp);
+  MHD_destroy_response(resp);
+  return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+  mt_server *s = cls;
+  req *q = *con_cls;
+  (void)version;
+  if (!q) { /* the headers: start collecting the body */
+    if (!(q = calloc(1, sizeof *q)))
+      return MHD_NO;
+    *con_cls = q;
+    return MHD_YES;
+  }
+  if (*upload_size) { /* a piece of the body: kept under the limit */
+    if (!q->too_large && q->len + *upload_size > s->cfg.max_body)
+      q->too_large = 1;
+    if (!q->too_large) {
+      if (q->len + *upload_size > q->cap) {
+        size_t cap = 2 * (q->len + *upload_size);
+        char *b = realloc(q->body, cap);
+        if (!b)
+          return MHD_NO;
+        q->body = b, q->cap = cap;
+      }
+      memcpy(q->body + q->len, upload, *upload_size);
+      q->len += *upload_size;
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  reply r = {MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL};
+  dispatch(s, conn, url, method, q, &r);
+  if (!r.doc)
+    fail(&r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+         "no response");
+  return send_reply(conn, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode tc)
+{
+  (void)cls, (void)conn, (void)tc;
+  req *q = *con_cls;
+  if (q) {
+    free(q->body);
+    free(q);
+  }
+  *con_cls = NULL;
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+void mt_server_config_init(mt_server_config *cfg)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->host = "127.0.0.1";
+  cfg->port = 8080;
+  cfg->data_dir = "medtwin-data";
+  cfg->max_body = 8u << 20;
+  cfg->max_depth = 64;
+}
+
+int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
+                    char *err, size_t errlen)
+{
+  *out = NULL;
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((unsigned short)cfg->port);
+  if (cfg->port < 0 || cfg->port > 65535 ||
+      inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+    snprintf(err, errlen, "serve: --listen: expected an IPv4 address and a "
+             "port 0-65535, got %s:%d", cfg->host, cfg->port);
+    return MT_EINVAL;
+  }
+  if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) {
+    snprintf(err, errlen, "serve: %s: cannot create: %s", cfg->data_dir,
+             strerror(errno));
+    return MT_EIO;
+  }
+  mt_server *s = calloc(1, sizeof *s);
+  if (!s)
+    return MT_ENOMEM;
+  s->cfg = *cfg;
+  time_t now = time(NULL);
+  struct tm tmv;
+  strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ",
+           gmtime_r(&now, &tmv));
+  s->d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+      on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+  if (!s->d) {
+    snprintf(err, errlen, "serve: cannot listen on %s:%d", cfg->host,
+             cfg->port);
+    free(s);
+    return MT_EIO;
+  }
+  const union MHD_DaemonInfo *di =
+      MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+  *port = di ? di->port : cfg->port;
+  *out = s;
+  return 0;
+}
+
+void mt_server_stop(mt_server *s)
+{
+  if (!s)
+    return;
+  MHD_stop_daemon(s->d);
+  free(s);
+}
