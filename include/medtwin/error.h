@@ -13,7 +13,8 @@
   X(SOLVER,   -5, "integrator failed")                                       \
   X(IO,       -6, "storage I/O error")                                       \
   X(DENIED,   -7, "not authorised")                                          \
-  X(NOTFOUND, -8, "no such record")
+  X(NOTFOUND, -8, "no such record")                                          \
+  X(CONFLICT, -9, "conflicts with the stored version")
 
 enum {
   MT_OK = 0,

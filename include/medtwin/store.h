@@ -1,0 +1,187 @@
+/*
+** The durable store behind `medtwin serve`: FHIR resources with full version
+** history, append-only observations, twin snapshots, alerts and quarantine
+** rows. One interface, several back ends: a directory opens the embedded
+** SQLite store (DIR/medtwin.db, WAL, synchronous=FULL); a PostgreSQL store
+** will implement the same operations table. Schema, durability settings and
+** their reasons: docs/store.md.
+**
+** Conventions. Every call takes err/errlen (may be NULL/0) and on error writes
+** one line naming the operation and the cause. Returns 0, a negative MT_E*
+** code, or a positive informational code (MT_STORE_DUPLICATE). Every write is
+** one transaction: it either commits completely or leaves nothing. Times are
+** Unix milliseconds. Keys (types, ids, patients, devices, codes, units,
+** models, kinds) are 1..MT_STORE_KEY_MAX bytes without control characters;
+** anything else is MT_EINVAL. A handle is used by one thread at a time.
+*/
+#ifndef MEDTWIN_STORE_H
+#define MEDTWIN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_STORE_KEY_MAX 64
+
+/* Informational: an observation with the same idempotency key is stored. */
+#define MT_STORE_DUPLICATE 1
+
+typedef struct mt_store mt_store;
+
+/*
+** Open a store. url_or_dir: a directory (created with mode 0700 if missing)
+** holding medtwin.db, created with the current schema if absent. A store
+** whose schema_version is newer than this build is refused (MT_EINVAL) and
+** left untouched. postgres:// URLs are MT_EINVAL until that back end exists.
+** On failure *out is NULL and there is nothing to close.
+*/
+int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
+                  size_t errlen);
+/* Close; a batch still open is rolled back. NULL-safe. */
+void mt_store_close(mt_store *s);
+/* Back end name ("sqlite"). */
+const char *mt_store_kind(const mt_store *s);
+/* Schema version this build writes. */
+int mt_store_schema_version(void);
+
+/* ---- FHIR resources, stored verbatim with full history ---- */
+
+typedef struct mt_resource {
+  char type[MT_STORE_KEY_MAX + 1]; /* "Patient" */
+  char id[MT_STORE_KEY_MAX + 1];   /* [A-Za-z0-9.-]{1,64} (FHIR id) */
+  int64_t version_id;              /* 1, 2, ... per (type, id) */
+  int64_t last_updated_ms;
+  int deleted;                     /* 1: a delete marker; json is NULL */
+  char *json;                      /* malloc'd, owned by the struct */
+} mt_resource;
+
+/* Free r->json and zero r. NULL-safe. */
+void mt_resource_clear(mt_resource *r);
+/* Clear n resources and free the array. NULL-safe. */
+void mt_resource_list_free(mt_resource *r, size_t n);
+
+/*
+** Create version 1 of a resource. id NULL or "" assigns a random UUID v4.
+** json is stored verbatim, not parsed: the caller validates it. MT_ECONFLICT
+** if (type, id) already exists. On success *out (may be NULL) holds a copy.
+*/
+int mt_store_resource_create(mt_store *s, const char *type, const char *id,
+                             const char *json, mt_resource *out, char *err,
+                             size_t errlen);
+/*
+** Current version. MT_ENOTFOUND if there is none; if the current version is
+** a delete marker, also MT_ENOTFOUND but *out is filled with deleted = 1
+** (the server's 410 Gone).
+*/
+int mt_store_resource_read(mt_store *s, const char *type, const char *id,
+                           mt_resource *out, char *err, size_t errlen);
+/* One version (a delete marker is returned with deleted = 1, rc 0). */
+int mt_store_resource_vread(mt_store *s, const char *type, const char *id,
+                            int64_t version_id, mt_resource *out, char *err,
+                            size_t errlen);
+/* Every version, newest first: *list (free with mt_resource_list_free), *n.
+** MT_ENOTFOUND if the resource never existed. */
+int mt_store_resource_history(mt_store *s, const char *type, const char *id,
+                              mt_resource **list, size_t *n, char *err,
+                              size_t errlen);
+/*
+** Store a new version. expected_version > 0: MT_ECONFLICT unless it is the
+** current version (optimistic locking, FHIR If-Match); 0: no check.
+** MT_ENOTFOUND if the resource never existed. Updating a deleted resource
+** revives it.
+*/
+int mt_store_resource_update(mt_store *s, const char *type, const char *id,
+                             const char *json, int64_t expected_version,
+                             mt_resource *out, char *err, size_t errlen);
+/* Append a delete marker version (expected_version as for update). Deleting
+** a deleted resource changes nothing and returns 0 with the marker in *out. */
+int mt_store_resource_delete(mt_store *s, const char *type, const char *id,
+                             int64_t expected_version, mt_resource *out,
+                             char *err, size_t errlen);
+
+/* ---- observations, append-only ---- */
+
+typedef struct mt_obs {
+  char patient[MT_STORE_KEY_MAX + 1];
+  char device[MT_STORE_KEY_MAX + 1]; /* source device */
+  char code[MT_STORE_KEY_MAX + 1];   /* e.g. LOINC "2339-0" */
+  char unit[MT_STORE_KEY_MAX + 1];   /* UCUM */
+  int64_t t_ms;                      /* effective time */
+  double value;                      /* finite */
+  int64_t seq;                       /* arrival sequence, set by the store */
+} mt_obs;
+
+/*
+** Append. The idempotency key is (patient, device, code, t_ms): a second
+** append with the same key stores nothing and returns MT_STORE_DUPLICATE.
+** *seq (may be NULL) receives the arrival sequence of the stored row (the
+** earlier one for a duplicate). seq in o is ignored.
+*/
+int mt_store_obs_append(mt_store *s, const mt_obs *o, int64_t *seq,
+                        char *err, size_t errlen);
+/* Observations of patient and code with from_ms <= t_ms < to_ms, ordered by
+** (t_ms, seq). *out is malloc'd (free()), NULL when *n is 0. */
+int mt_store_obs_query(mt_store *s, const char *patient, const char *code,
+                       int64_t from_ms, int64_t to_ms, mt_obs **out,
+                       size_t *n, char *err, size_t errlen);
+
+/* ---- twin snapshots ---- */
+
+/* Store an opaque snapshot (len may be 0; blob may be NULL then). */
+int mt_store_snapshot_put(mt_store *s, const char *patient, const char *model,
+                          int64_t taken_at_ms, const void *blob, size_t len,
+                          char *err, size_t errlen);
+/* The snapshot with the latest taken_at (the later put on a tie): *blob is
+** malloc'd (free()), never NULL on success. MT_ENOTFOUND if none. */
+int mt_store_snapshot_latest(mt_store *s, const char *patient,
+                             const char *model, int64_t *taken_at_ms,
+                             void **blob, size_t *len, char *err,
+                             size_t errlen);
+
+/* ---- alerts and quarantined data ---- */
+
+typedef enum mt_store_log {
+  MT_STORE_ALERT = 0,  /* alerts raised by a twin */
+  MT_STORE_QUARANTINE  /* data refused at ingest, with the reason */
+} mt_store_log;
+
+typedef struct mt_store_event {
+  char patient[MT_STORE_KEY_MAX + 1];
+  int64_t t_ms;
+  char kind[MT_STORE_KEY_MAX + 1];
+  char *payload; /* JSON text, malloc'd */
+  int64_t seq;
+} mt_store_event;
+
+/* Append a row to the alert or quarantine log; payload stored verbatim. */
+int mt_store_event_add(mt_store *s, mt_store_log log, const char *patient,
+                       int64_t t_ms, const char *kind, const char *payload,
+                       char *err, size_t errlen);
+/* Rows of patient with from_ms <= t_ms < to_ms ordered by (t_ms, seq); free
+** with mt_store_event_list_free. */
+int mt_store_event_list(mt_store *s, mt_store_log log, const char *patient,
+                        int64_t from_ms, int64_t to_ms, mt_store_event **out,
+                        size_t *n, char *err, size_t errlen);
+void mt_store_event_list_free(mt_store_event *ev, size_t n);
+
+/* ---- batches (group commit) ---- */
+
+/*
+** Between begin and commit, writes share one transaction: commit makes them
+** durable together (one fsync), rollback discards them all. A write that
+** fails inside a batch is undone by itself and the batch goes on. Batches
+** do not nest (MT_EINVAL).
+*/
+int mt_store_begin(mt_store *s, char *err, size_t errlen);
+int mt_store_commit(mt_store *s, char *err, size_t errlen);
+int mt_store_rollback(mt_store *s, char *err, size_t errlen);
+
+/* ---- maintenance ---- */
+
+/*
+** Online backup to path (a single database file) while the store stays in
+** use; written to path.part and renamed into place, so path is complete or
+** absent. MT_EIO with the cause on failure.
+*/
+int mt_store_backup(mt_store *s, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+** Internal: the operations table a store back end implements. The public
+** functions in store.c check arguments, stamp times and assign ids, then
+** call these; a back end may assume its arguments are valid. Append new
+** members at the end only and bump version.
+*/
+#ifndef MT_STORE_OPS_H
+#define MT_STORE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "medtwin/store.h"
+
+typedef struct mt_store_ops {
+  int version; /* 1 */
+  const char *name;
+  void (*close)(mt_store *s);
+  /* Resources: out is always non-NULL here. */
+  int (*resource_create)(mt_store *s, const char *type, const char *id,
+                         const char *json, int64_t now_ms, mt_resource *out,
+                         char *err, size_t errlen);
+  int (*resource_read)(mt_store *s, const char *type, const char *id,
+                       int64_t version_id /* 0: current */, mt_resource *out,
+                       char *err, size_t errlen);
+  int (*resource_history)(mt_store *s, const char *type, const char *id,
+                          mt_resource **list, size_t *n, char *err,
+                          size_t errlen);
+  /* json NULL: a delete marker. */
+  int (*resource_put)(mt_store *s, const char *type, const char *id,
+                      const char *json, int64_t expected_version,
+                      int64_t now_ms, mt_resource *out, char *err,
+                      size_t errlen);
+  int (*obs_append)(mt_store *s, const mt_obs *o, int64_t now_ms,
+                    int64_t *seq, char *err, size_t errlen);
+  int (*obs_query)(mt_store *s, const char *patient, const char *code,
+                   int64_t from_ms, int64_t to_ms, mt_obs **out, size_t *n,
+                   char *err, size_t errlen);
+  int (*snapshot_put)(mt_store *s, const char *patient, const char *model,
+                      int64_t taken_at_ms, const void *blob, size_t len,
+                      char *err, size_t errlen);
+  int (*snapshot_latest)(mt_store *s, const char *patient, const char *model,
+                         int64_t *taken_at_ms, void **blob, size_t *len,
+                         char *err, size_t errlen);
+  int (*event_add)(mt_store *s, mt_store_log log, const char *patient,
+                   int64_t t_ms, const char *kind, const char *payload,
+                   int64_t now_ms, char *err, size_t errlen);
+  int (*event_list)(mt_store *s, mt_store_log log, const char *patient,
+                    int64_t from_ms, int64_t to_ms, mt_store_event **out,
+                    size_t *n, char *err, size_t errlen);
+  int (*begin)(mt_store *s, char *err, size_t errlen);
+  int (*commit)(mt_store *s, char *err, size_t errlen);
+  int (*rollback)(mt_store *s, char *err, size_t errlen);
+  int (*backup)(mt_store *s, const char *path, char *err, size_t errlen);
+} mt_store_ops;
+
+/* Every back end's handle starts with this. */
+struct mt_store {
+  const mt_store_ops *ops;
+};
+
+/* "store <op>: <formatted>" into err; returns code. */
+int mt_store__fail(char *err, size_t errlen, int code, const char *op,
+                   const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 5, 6)))
+#endif
+  ;
+
+/* The SQLite back end (sqlite.c): dir holds medtwin.db. */
+int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
+                          size_t errlen);
+
+#endif

@@ -1,0 +1,813 @@
+/*
+** The embedded store: one SQLite 3 database, DIR/medtwin.db, in WAL mode with
+** synchronous=FULL so that an acknowledged commit survives a crash or power
+** loss (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html
+** #pragma_synchronous). Every write is one transaction (BEGIN IMMEDIATE, or a
+** SAVEPOINT inside a batch). Schema and reasons: docs/store.md.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "medtwin/error.h"
+#include "store/ops.h"
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+
+typedef struct sq_store {
+  mt_store base;
+  sqlite3 *db;
+  int in_batch;
+} sq_store;
+
+static const char schema_sql[] =
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+  " WITHOUT ROWID;"
+  "CREATE TABLE resource(type TEXT NOT NULL, id TEXT NOT NULL,"
+  " version_id INTEGER NOT NULL CHECK(version_id > 0),"
+  " last_updated INTEGER NOT NULL,"
+  " deleted INTEGER NOT NULL DEFAULT 0 CHECK(deleted IN (0, 1)),"
+  " json TEXT, CHECK((deleted = 1) = (json IS NULL)),"
+  " PRIMARY KEY(type, id, version_id)) WITHOUT ROWID;"
+  "CREATE TABLE observation(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, device TEXT NOT NULL, code TEXT NOT NULL,"
+  " t_ms INTEGER NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
+  " arrived_ms INTEGER NOT NULL, UNIQUE(patient, device, code, t_ms));"
+  "CREATE INDEX observation_by_code ON observation"
+  "(patient, code, t_ms, seq, device, value, unit);"
+  "CREATE TABLE snapshot(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, model TEXT NOT NULL, taken_at INTEGER NOT NULL,"
+  " blob BLOB NOT NULL);"
+  "CREATE INDEX snapshot_latest ON snapshot(patient, model, taken_at, seq);"
+  "CREATE TABLE alert(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, t_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+  " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
+  "CREATE INDEX alert_by_time ON alert(patient, t_ms, seq);"
+  "CREATE TABLE quarantine(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, t_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+  " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
+  "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
+  "INSERT INTO meta(key, value) VALUES('schema_version', '1');";
+
+/* ---- helpers ---- */
+
+static int code_of(int src)
+{
+  switch (src & 0xff) {
+  case SQLITE_NOMEM: return MT_ENOMEM;
+  case SQLITE_CONSTRAINT: return MT_ECONFLICT;
+  default: return MT_EIO;
+  }
+}
+
+static int db_fail(sq_store *q, const char *op, char *err, size_t errlen)
+{
+  int src = sqlite3_extended_errcode(q->db);
+  return mt_store__fail(err, errlen, code_of(src), op, "%s",
+                        sqlite3_errmsg(q->db));
+}
+
+static int exec(sq_store *q, const char *sql, const char *op, char *err,
+                size_t errlen)
+{
+  if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return db_fail(q, op, err, errlen);
+  return 0;
+}
+
+static int prepare(sq_store *q, const char *sql, sqlite3_stmt **st,
+                   const char *op, char *err, size_t errlen)
+{
+  if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
+    *st = NULL;
+    return db_fail(q, op, err, errlen);
+  }
+  return 0;
+}
+
+/* Start a write: its own IMMEDIATE transaction, or a savepoint in a batch. */
+static int tx_begin(sq_store *q, const char *op, char *err, size_t errlen)
+{
+  return exec(q, q->in_batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE", op, err,
+              errlen);
+}
+
+/* Finish a write: commit when rc >= 0, else undo everything it did. */
+static int tx_end(sq_store *q, int rc, const char *op, char *err,
+                  size_t errlen)
+{
+  if (rc >= 0) {
+    int c = exec(q, q->in_batch ? "RELEASE op" : "COMMIT", op, err, errlen);
+    if (!c)
+      return rc;
+    rc = c;
+  }
+  if (q->in_batch)
+    sqlite3_exec(q->db, "ROLLBACK TO op; RELEASE op", NULL, NULL, NULL);
+  else if (!sqlite3_get_autocommit(q->db))
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+static int step_done(sq_store *q, sqlite3_stmt *st, const char *op,
+                     char *err, size_t errlen)
+{
+  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static char *dup_text(sqlite3_stmt *st, int col)
+{
+  const unsigned char *t = sqlite3_column_text(st, col);
+  if (!t)
+    return NULL;
+  size_t n = (size_t)sqlite3_column_bytes(st, col);
+  char *p = malloc(n + 1);
+  if (p) {
+    memcpy(p, t, n);
+    p[n] = 0;
+  }
+  return p;
+}
+
+static void copy_key(char dst[MT_STORE_KEY_MAX + 1], sqlite3_stmt *st,
+                     int col)
+{
+  const char *t = (const char *)sqlite3_column_text(st, col);
+  snprintf(dst, MT_STORE_KEY_MAX + 1, "%s", t ? t : "");
+}
+
+/* ---- open / close ---- */
+
+static const mt_store_ops sq_ops;
+
+static int check_schema(sq_store *q, const char *path, char *err,
+                        size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = tx_begin(q, "open", err, errlen);
+  if (rc)
+    return rc;
+  rc = prepare(q, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
+               &st, "open", err, errlen);
+  int have = 0;
+  if (!rc && sqlite3_step(st) == SQLITE_ROW)
+    have = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (!rc && !have)
+    rc = exec(q, schema_sql, "open", err, errlen);
+  else if (!rc) {
+    rc = prepare(q, "SELECT value FROM meta WHERE key = 'schema_version'",
+                 &st, "open", err, errlen);
+    long v = -1;
+    if (!rc && sqlite3_step(st) == SQLITE_ROW)
+      v = strtol((const char *)sqlite3_column_text(st, 0), NULL, 10);
+    sqlite3_finalize(st);
+    if (!rc && v > SCHEMA_VERSION)
+      rc = mt_store__fail(err, errlen, MT_EINVAL, "open",
+                          "%s has schema version %ld, newer than this "
+                          "medtwin (%d); upgrade medtwin", path, v,
+                          SCHEMA_VERSION);
+    else if (!rc && v < 1)
+      rc = mt_store__fail(err, errlen, MT_EIO, "open",
+                          "%s: meta table holds no valid schema_version",
+                          path);
+  }
+  return tx_end(q, rc, "open", err, errlen);
+}
+
+static int set_pragmas(sq_store *q, const char *path, char *err,
+                       size_t errlen)
+{
+  sqlite3_stmt *st;
+  sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+  int rc = prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err, errlen);
+  if (rc)
+    return rc;
+  int wal = sqlite3_step(st) == SQLITE_ROW &&
+            !sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal");
+  sqlite3_finalize(st);
+  if (!wal)
+    return mt_store__fail(err, errlen, MT_EIO, "open",
+                          "%s: cannot switch to WAL journal mode", path);
+  return exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+              "open", err, errlen);
+}
+
+int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
+                          size_t errlen)
+{
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return mt_store__fail(err, errlen, MT_EIO, "open", "%s: %s", dir,
+                          strerror(errno));
+  size_t n = strlen(dir) + sizeof "/medtwin.db";
+  char *path = malloc(n);
+  sq_store *q = calloc(1, sizeof *q);
+  if (!path || !q) {
+    free(path);
+    free(q);
+    return mt_store__fail(err, errlen, MT_ENOMEM, "open", "out of memory");
+  }
+  snprintf(path, n, "%s/medtwin.db", dir);
+  q->base.ops = &sq_ops;
+  int rc = 0;
+  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
+                      SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+      SQLITE_OK)
+    rc = mt_store__fail(err, errlen, MT_EIO, "open", "%s: %s", path,
+                        q->db ? sqlite3_errmsg(q->db) : "out of memory");
+  if (!rc)
+    rc = set_pragmas(q, path, err, errlen);
+  if (!rc)
+    rc = check_schema(q, path, err, errlen);
+  free(path);
+  if (rc) {
+    sqlite3_close(q->db);
+    free(q);
+    return rc;
+  }
+  *out = &q->base;
+  return 0;
+}
+
+static void sq_close(mt_store *s)
+{
+  sq_store *q = (sq_store *)s;
+  if (q->in_batch)
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close_v2(q->db);
+  free(q);
+}
+
+/* ---- resources ---- */
+
+#define RES_COLS "type, id, version_id, last_updated, deleted, json"
+
+static int read_row(sqlite3_stmt *st, mt_resource *r)
+{
+  copy_key(r->type, st, 0);
+  copy_key(r->id, st, 1);
+  r->version_id = sqlite3_column_int64(st, 2);
+  r->last_updated_ms = sqlite3_column_int64(st, 3);
+  r->deleted = sqlite3_column_int(st, 4);
+  r->json = NULL;
+  if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+    r->json = dup_text(st, 5);
+    if (!r->json)
+      return MT_ENOMEM;
+  }
+  return 0;
+}
+
+/* Current (version 0) or given version into *r; MT_ENOTFOUND if none. */
+static int fetch(sq_store *q, const char *type, const char *id, int64_t v,
+                 mt_resource *r, const char *op, char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = prepare(q, v ? "SELECT " RES_COLS " FROM resource WHERE type = ?1"
+                          " AND id = ?2 AND version_id = ?3"
+                        : "SELECT " RES_COLS " FROM resource WHERE type = ?1"
+                          " AND id = ?2 ORDER BY version_id DESC LIMIT 1",
+                   &st, op, err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  if (v)
+    sqlite3_bind_int64(st, 3, v);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    rc = read_row(st, r);
+  else if (s == SQLITE_DONE && v)
+    rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
+                        "%s/%s has no version %lld", type, id, (long long)v);
+  else if (s == SQLITE_DONE)
+    rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op, "no %s/%s", type, id);
+  else
+    rc = db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  if (rc == MT_ENOMEM)
+    mt_store__fail(err, errlen, rc, op, "out of memory");
+  return rc;
+}
+
+static int insert_version(sq_store *q, const mt_resource *r,
+                          const char *json, const char *op, char *err,
+                          size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = prepare(q, "INSERT INTO resource(" RES_COLS ")"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                   &st, op, err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, r->type, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, r->version_id);
+  sqlite3_bind_int64(st, 4, r->last_updated_ms);
+  sqlite3_bind_int(st, 5, json ? 0 : 1);
+  if (json)
+    sqlite3_bind_text(st, 6, json, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 6);
+  return step_done(q, st, op, err, errlen);
+}
+
+/* Fill out as the new version and insert it. */
+static int write_version(sq_store *q, const char *type, const char *id,
+                         int64_t v, int64_t now, const char *json,
+                         mt_resource *out, const char *op, char *err,
+                         size_t errlen)
+{
+  memset(out, 0, sizeof *out);
+  snprintf(out->type, sizeof out->type, "%s", type);
+  snprintf(out->id, sizeof out->id, "%s", id);
+  out->version_id = v;
+  out->last_updated_ms = now;
+  out->deleted = json ? 0 : 1;
+  int rc = insert_version(q, out, json, op, err, errlen);
+  if (!rc && json && !(out->json = strdup(json)))
+    rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+  return rc;
+}
+
+static int sq_resource_create(mt_store *s, const char *type, const char *id,
+                              const char *json, int64_t now,
+                              mt_resource *out, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  mt_resource cur;
+  memset(&cur, 0, sizeof cur);
+  int rc = tx_begin(q, "create", err, errlen);
+  if (rc)
+    return rc;
+  rc = fetch(q, type, id, 0, &cur, "create", err, errlen);
+  if (rc == 0)
+    rc = mt_store__fail(err, errlen, MT_ECONFLICT, "create",
+                        "%s/%s already exists", type, id);
+  else if (rc == MT_ENOTFOUND)
+    rc = write_version(q, type, id, 1, now, json, out, "create", err,
+                       errlen);
+  mt_resource_clear(&cur);
+  rc = tx_end(q, rc, "create", err, errlen);
+  if (rc)
+    mt_resource_clear(out);
+  return rc;
+}
+
+static int sq_resource_read(mt_store *s, const char *type, const char *id,
+                            int64_t v, mt_resource *out, char *err,
+                            size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = v ? "vread" : "read";
+  int rc = fetch(q, type, id, v, out, op, err, errlen);
+  if (rc == 0 && v == 0 && out->deleted)
+    return mt_store__fail(err, errlen, MT_ENOTFOUND, op,
+                          "%s/%s was deleted (version %lld)", type, id,
+                          (long long)out->version_id);
+  if (rc)
+    mt_resource_clear(out);
+  return rc;
+}
+
+static int sq_resource_history(mt_store *s, const char *type, const char *id,
+                               mt_resource **list, size_t *n, char *err,
+                               size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  sqlite3_stmt *st;
+  int rc = prepare(q, "SELECT " RES_COLS " FROM resource WHERE type = ?1"
+                      " AND id = ?2 ORDER BY version_id DESC",
+                   &st, "history", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  size_t cap = 0;
+  int s_;
+  while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 8;
+      mt_resource *p = realloc(*list, nc * sizeof *p);
+      if (!p) {
+        rc = MT_ENOMEM;
+        break;
+      }
+      *list = p;
+      cap = nc;
+    }
+    memset(&(*list)[*n], 0, sizeof **list);
+    rc = read_row(st, &(*list)[(*n)++]);
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = db_fail(q, "history", err, errlen);
+  sqlite3_finalize(st);
+  if (rc == MT_ENOMEM)
+    mt_store__fail(err, errlen, rc, "history", "out of memory");
+  if (!rc && *n == 0)
+    rc = mt_store__fail(err, errlen, MT_ENOTFOUND, "history", "no %s/%s",
+                        type, id);
+  if (rc) {
+    mt_resource_list_free(*list, *n);
+    *list = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+static int sq_resource_put(mt_store *s, const char *type, const char *id,
+                           const char *json, int64_t expected, int64_t now,
+                           mt_resource *out, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = json ? "update" : "delete";
+  mt_resource cur;
+  memset(&cur, 0, sizeof cur);
+  int rc = tx_begin(q, op, err, errlen);
+  if (rc)
+    return rc;
+  rc = fetch(q, type, id, 0, &cur, op, err, errlen);
+  if (!rc && expected && cur.version_id != expected)
+    rc = mt_store__fail(err, errlen, MT_ECONFLICT, op,
+                        "%s/%s is at version %lld, not %lld", type, id,
+                        (long long)cur.version_id, (long long)expected);
+  if (!rc && !json && cur.deleted) {
+    *out = cur; /* already deleted: nothing to write */
+    memset(&cur, 0, sizeof cur);
+  } else if (!rc)
+    rc = write_version(q, type, id, cur.version_id + 1, now, json, out, op,
+                       err, errlen);
+  mt_resource_clear(&cur);
+  rc = tx_end(q, rc, op, err, errlen);
+  if (rc)
+    mt_resource_clear(out);
+  return rc;
+}
+
+/* ---- observations ---- */
+
+static void bind_key(sqlite3_stmt *st, int i, const char *k)
+{
+  sqlite3_bind_text(st, i, k, -1, SQLITE_STATIC);
+}
+
+static int obs_seq(sq_store *q, const mt_obs *o, int64_t *seq, char *err,
+                   size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = prepare(q, "SELECT seq FROM observation WHERE patient = ?1 AND"
+                      " device = ?2 AND code = ?3 AND t_ms = ?4",
+                   &st, "append observation", err, errlen);
+  if (rc)
+    return rc;
+  bind_key(st, 1, o->patient);
+  bind_key(st, 2, o->device);
+  bind_key(st, 3, o->code);
+  sqlite3_bind_int64(st, 4, o->t_ms);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *seq = sqlite3_column_int64(st, 0);
+  else
+    rc = db_fail(q, "append observation", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
+                         int64_t *seq, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "append observation";
+  sqlite3_stmt *st;
+  int rc = tx_begin(q, op, err, errlen);
+  if (!rc)
+    rc = prepare(q, "INSERT INTO observation(patient, device, code, t_ms,"
+                    " value, unit, arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5,"
+                    " ?6, ?7) ON CONFLICT(patient, device, code, t_ms)"
+                    " DO NOTHING",
+                 &st, op, err, errlen);
+  if (!rc) {
+    bind_key(st, 1, o->patient);
+    bind_key(st, 2, o->device);
+    bind_key(st, 3, o->code);
+    sqlite3_bind_int64(st, 4, o->t_ms);
+    sqlite3_bind_double(st, 5, o->value);
+    bind_key(st, 6, o->unit);
+    sqlite3_bind_int64(st, 7, now);
+    rc = step_done(q, st, op, err, errlen);
+  }
+  if (!rc && sqlite3_changes(q->db) == 0)
+    rc = MT_STORE_DUPLICATE;
+  if (rc >= 0) {
+    int r2 = obs_seq(q, o, seq, err, errlen);
+    if (r2)
+      rc = r2;
+  }
+  return tx_end(q, rc, op, err, errlen);
+}
+
+static int sq_obs_query(mt_store *s, const char *patient, const char *code,
+                        int64_t from, int64_t to, mt_obs **out, size_t *n,
+                        char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "query observations";
+  sqlite3_stmt *st;
+  int rc = prepare(q, "SELECT patient, device, code, unit, t_ms, value, seq"
+                      " FROM observation WHERE patient = ?1 AND code = ?2"
+                      " AND t_ms >= ?3 AND t_ms < ?4 ORDER BY t_ms, seq",
+                   &st, op, err, errlen);
+  if (rc)
+    return rc;
+  bind_key(st, 1, patient);
+  bind_key(st, 2, code);
+  sqlite3_bind_int64(st, 3, from);
+  sqlite3_bind_int64(st, 4, to);
+  size_t cap = 0;
+  int s_;
+  while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 64;
+      mt_obs *p = realloc(*out, nc * sizeof *p);
+      if (!p) {
+        rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+        break;
+      }
+      *out = p;
+      cap = nc;
+    }
+    mt_obs *o = &(*out)[(*n)++];
+    copy_key(o->patient, st, 0);
+    copy_key(o->device, st, 1);
+    copy_key(o->code, st, 2);
+    copy_key(o->unit, st, 3);
+    o->t_ms = sqlite3_column_int64(st, 4);
+    o->value = sqlite3_column_double(st, 5);
+    o->seq = sqlite3_column_int64(st, 6);
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  if (rc) {
+    free(*out);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+/* ---- snapshots ---- */
+
+static int sq_snapshot_put(mt_store *s, const char *patient,
+                           const char *model, int64_t taken_at,
+                           const void *blob, size_t len, char *err,
+                           size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "put snapshot";
+  sqlite3_stmt *st;
+  int rc = tx_begin(q, op, err, errlen);
+  if (!rc)
+    rc = prepare(q, "INSERT INTO snapshot(patient, model, taken_at, blob)"
+                    " VALUES(?1, ?2, ?3, ?4)",
+                 &st, op, err, errlen);
+  if (!rc) {
+    bind_key(st, 1, patient);
+    bind_key(st, 2, model);
+    sqlite3_bind_int64(st, 3, taken_at);
+    sqlite3_bind_blob64(st, 4, len ? blob : "", (sqlite3_uint64)len,
+                        SQLITE_STATIC);
+    rc = step_done(q, st, op, err, errlen);
+  }
+  return tx_end(q, rc, op, err, errlen);
+}
+
+static int sq_snapshot_latest(mt_store *s, const char *patient,
+                              const char *model, int64_t *taken_at,
+                              void **blob, size_t *len, char *err,
+                              size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "latest snapshot";
+  sqlite3_stmt *st;
+  int rc = prepare(q, "SELECT taken_at, blob FROM snapshot WHERE patient = ?1"
+                      " AND model = ?2 ORDER BY taken_at DESC, seq DESC"
+                      " LIMIT 1",
+                   &st, op, err, errlen);
+  if (rc)
+    return rc;
+  bind_key(st, 1, patient);
+  bind_key(st, 2, model);
+  int s_ = sqlite3_step(st);
+  if (s_ == SQLITE_ROW) {
+    *taken_at = sqlite3_column_int64(st, 0);
+    const void *b = sqlite3_column_blob(st, 1);
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    *blob = malloc(n ? n : 1);
+    if (!*blob)
+      rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+    else {
+      if (n)
+        memcpy(*blob, b, n);
+      *len = n;
+    }
+  } else if (s_ == SQLITE_DONE)
+    rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
+                        "no snapshot of patient %s, model %s", patient,
+                        model);
+  else
+    rc = db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* ---- alerts and quarantine ---- */
+
+static int sq_event_add(mt_store *s, mt_store_log log, const char *patient,
+                        int64_t t_ms, const char *kind, const char *payload,
+                        int64_t now, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = log == MT_STORE_ALERT ? "add alert" : "add quarantine";
+  sqlite3_stmt *st;
+  int rc = tx_begin(q, op, err, errlen);
+  if (!rc)
+    rc = prepare(q, log == MT_STORE_ALERT
+                      ? "INSERT INTO alert(patient, t_ms, kind, payload,"
+                        " arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
+                      : "INSERT INTO quarantine(patient, t_ms, kind, payload,"
+                        " arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+                 &st, op, err, errlen);
+  if (!rc) {
+    bind_key(st, 1, patient);
+    sqlite3_bind_int64(st, 2, t_ms);
+    bind_key(st, 3, kind);
+    sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    rc = step_done(q, st, op, err, errlen);
+  }
+  return tx_end(q, rc, op, err, errlen);
+}
+
+static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
+                         int64_t from, int64_t to, mt_store_event **out,
+                         size_t *n, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = log == MT_STORE_ALERT ? "list alerts" : "list quarantine";
+  sqlite3_stmt *st;
+  int rc = prepare(q, log == MT_STORE_ALERT
+                        ? "SELECT patient, t_ms, kind, payload, seq FROM alert"
+                          " WHERE patient = ?1 AND t_ms >= ?2 AND t_ms < ?3"
+                          " ORDER BY t_ms, seq"
+                        : "SELECT patient, t_ms, kind, payload, seq FROM"
+                          " quarantine WHERE patient = ?1 AND t_ms >= ?2 AND"
+                          " t_ms < ?3 ORDER BY t_ms, seq",
+                   &st, op, err, errlen);
+  if (rc)
+    return rc;
+  bind_key(st, 1, patient);
+  sqlite3_bind_int64(st, 2, from);
+  sqlite3_bind_int64(st, 3, to);
+  size_t cap = 0;
+  int s_;
+  while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      mt_store_event *p = realloc(*out, nc * sizeof *p);
+      if (!p) {
+        rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+        break;
+      }
+      *out = p;
+      cap = nc;
+    }
+    mt_store_event *e = &(*out)[(*n)++];
+    copy_key(e->patient, st, 0);
+    e->t_ms = sqlite3_column_int64(st, 1);
+    copy_key(e->kind, st, 2);
+    e->seq = sqlite3_column_int64(st, 4);
+    if (!(e->payload = dup_text(st, 3))) {
+      rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+      break;
+    }
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  if (rc) {
+    mt_store_event_list_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+/* ---- batches ---- */
+
+static int sq_begin(mt_store *s, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  if (q->in_batch)
+    return mt_store__fail(err, errlen, MT_EINVAL, "begin",
+                          "a batch is already open");
+  int rc = exec(q, "BEGIN IMMEDIATE", "begin", err, errlen);
+  if (!rc)
+    q->in_batch = 1;
+  return rc;
+}
+
+static int sq_commit(mt_store *s, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  if (!q->in_batch)
+    return mt_store__fail(err, errlen, MT_EINVAL, "commit", "no open batch");
+  int rc = exec(q, "COMMIT", "commit", err, errlen);
+  if (rc && !sqlite3_get_autocommit(q->db))
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+  q->in_batch = 0;
+  return rc;
+}
+
+static int sq_rollback(mt_store *s, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  if (!q->in_batch)
+    return mt_store__fail(err, errlen, MT_EINVAL, "rollback",
+                          "no open batch");
+  q->in_batch = 0;
+  if (sqlite3_get_autocommit(q->db))
+    return 0; /* SQLite already rolled back after an error */
+  return exec(q, "ROLLBACK", "rollback", err, errlen);
+}
+
+/* ---- backup ---- */
+
+static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  size_t n = strlen(path) + sizeof ".part";
+  char *part = malloc(n);
+  if (!part)
+    return mt_store__fail(err, errlen, MT_ENOMEM, "backup", "out of memory");
+  snprintf(part, n, "%s.part", path);
+  unlink(part);
+  sqlite3 *dst = NULL;
+  int rc = 0;
+  if (sqlite3_open_v2(part, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      NULL) != SQLITE_OK)
+    rc = mt_store__fail(err, errlen, MT_EIO, "backup", "%s: %s", part,
+                        dst ? sqlite3_errmsg(dst) : "out of memory");
+  if (!rc)
+    sqlite3_exec(dst, "PRAGMA journal_mode = DELETE; PRAGMA synchronous ="
+                      " FULL", NULL, NULL, NULL);
+  sqlite3_backup *b = rc ? NULL : sqlite3_backup_init(dst, "main", q->db,
+                                                      "main");
+  if (!rc && !b)
+    rc = mt_store__fail(err, errlen, MT_EIO, "backup", "%s: %s", part,
+                        sqlite3_errmsg(dst));
+  if (b) {
+    int s_ = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (s_ != SQLITE_DONE)
+      rc = mt_store__fail(err, errlen, code_of(s_), "backup", "%s: %s", part,
+                          sqlite3_errstr(s_));
+  }
+  if (dst && sqlite3_close(dst) != SQLITE_OK && !rc)
+    rc = mt_store__fail(err, errlen, MT_EIO, "backup", "%s: cannot close",
+                        part);
+  if (!rc && rename(part, path) != 0)
+    rc = mt_store__fail(err, errlen, MT_EIO, "backup", "%s: %s", path,
+                        strerror(errno));
+  if (rc)
+    unlink(part);
+  free(part);
+  return rc;
+}
+
+static const mt_store_ops sq_ops = {
+  .version = 1,
+  .name = "sqlite",
+  .close = sq_close,
+  .resource_create = sq_resource_create,
+  .resource_read = sq_resource_read,
+  .resource_history = sq_resource_history,
+  .resource_put = sq_resource_put,
+  .obs_append = sq_obs_append,
+  .obs_query = sq_obs_query,
+  .snapshot_put = sq_snapshot_put,
+  .snapshot_latest = sq_snapshot_latest,
+  .event_add = sq_event_add,
+  .event_list = sq_event_list,
+  .begin = sq_begin,
+  .commit = sq_commit,
+  .rollback = sq_rollback,
+  .backup = sq_backup,
+};

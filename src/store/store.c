@@ -1,0 +1,418 @@
+/*
+** The store interface: argument checks, clocks and id assignment in one
+** place, then a call through the back end's operations table (ops.h). The
+** contract is include/medtwin/store.h; the SQLite back end is sqlite.c.
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "core/errfmt.h"
+#include "medtwin/error.h"
+#include "store/ops.h"
+
+#define MT_STORE_SCHEMA_VERSION 1
+
+int mt_store__fail(char *err, size_t errlen, int code, const char *op,
+                   const char *fmt, ...)
+{
+  char name[96];
+  snprintf(name, sizeof name, "store %s", op);
+  va_list ap;
+  va_start(ap, fmt);
+  mt_vfail(err, errlen, code, name, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int mt_store_schema_version(void) { return MT_STORE_SCHEMA_VERSION; }
+
+static int64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A key: 1..MT_STORE_KEY_MAX bytes, no control characters. */
+static int key_ok(const char *k)
+{
+  if (!k || !*k)
+    return 0;
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)k; *p; p++, n++)
+    if (*p < 0x20 || *p == 0x7f || n >= MT_STORE_KEY_MAX)
+      return 0;
+  return 1;
+}
+
+/* FHIR id: [A-Za-z0-9\-\.]{1,64}. */
+static int fhir_id_ok(const char *id)
+{
+  if (!key_ok(id))
+    return 0;
+  for (const char *p = id; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+          (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+      return 0;
+  return 1;
+}
+
+/* FHIR resource type: letters only. */
+static int fhir_type_ok(const char *t)
+{
+  if (!key_ok(t))
+    return 0;
+  for (const char *p = t; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+      return 0;
+  return 1;
+}
+
+static int check_ref(mt_store *s, const char *type, const char *id,
+                     const char *op, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "no store");
+  if (!fhir_type_ok(type))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "resource type must be 1-%d letters",
+                          MT_STORE_KEY_MAX);
+  if (!fhir_id_ok(id))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "%s id must match [A-Za-z0-9.-]{1,%d}", type,
+                          MT_STORE_KEY_MAX);
+  return 0;
+}
+
+/* Random UUID v4 (RFC 9562 section 5.4) from libsodium. */
+static void uuid_v4(char out[37])
+{
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  static const char hex[] = "0123456789abcdef";
+  int k = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out[k++] = '-';
+    out[k++] = hex[b[i] >> 4];
+    out[k++] = hex[b[i] & 15];
+  }
+  out[k] = 0;
+}
+
+int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
+                  size_t errlen)
+{
+  if (!out)
+    return mt_store__fail(err, errlen, MT_EINVAL, "open", "no output handle");
+  *out = NULL;
+  if (!url_or_dir || !*url_or_dir)
+    return mt_store__fail(err, errlen, MT_EINVAL, "open",
+                          "no directory or URL given");
+  if (!strncmp(url_or_dir, "postgres://", 11) ||
+      !strncmp(url_or_dir, "postgresql://", 13))
+    return mt_store__fail(err, errlen, MT_EINVAL, "open",
+                          "the PostgreSQL store is not built into this "
+                          "medtwin; give a directory");
+  if (sodium_init() < 0)
+    return mt_store__fail(err, errlen, MT_EIO, "open",
+                          "libsodium failed to initialise");
+  return mt_store__sqlite_open(url_or_dir, out, err, errlen);
+}
+
+void mt_store_close(mt_store *s)
+{
+  if (s)
+    s->ops->close(s);
+}
+
+const char *mt_store_kind(const mt_store *s)
+{
+  return s ? s->ops->name : "none";
+}
+
+void mt_resource_clear(mt_resource *r)
+{
+  if (!r)
+    return;
+  free(r->json);
+  memset(r, 0, sizeof *r);
+}
+
+void mt_resource_list_free(mt_resource *r, size_t n)
+{
+  if (!r)
+    return;
+  for (size_t i = 0; i < n; i++)
+    mt_resource_clear(&r[i]);
+  free(r);
+}
+
+int mt_store_resource_create(mt_store *s, const char *type, const char *id,
+                             const char *json, mt_resource *out, char *err,
+                             size_t errlen)
+{
+  char uuid[37];
+  mt_resource tmp;
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!id || !*id) {
+    uuid_v4(uuid);
+    id = uuid;
+  }
+  int rc = check_ref(s, type, id, "create", err, errlen);
+  if (rc)
+    return rc;
+  if (!json)
+    return mt_store__fail(err, errlen, MT_EINVAL, "create",
+                          "%s/%s: no JSON text", type, id);
+  memset(&tmp, 0, sizeof tmp);
+  rc = s->ops->resource_create(s, type, id, json, now_ms(), out ? out : &tmp,
+                               err, errlen);
+  mt_resource_clear(&tmp);
+  return rc;
+}
+
+int mt_store_resource_read(mt_store *s, const char *type, const char *id,
+                           mt_resource *out, char *err, size_t errlen)
+{
+  if (!out)
+    return mt_store__fail(err, errlen, MT_EINVAL, "read", "no output");
+  memset(out, 0, sizeof *out);
+  int rc = check_ref(s, type, id, "read", err, errlen);
+  return rc ? rc : s->ops->resource_read(s, type, id, 0, out, err, errlen);
+}
+
+int mt_store_resource_vread(mt_store *s, const char *type, const char *id,
+                            int64_t version_id, mt_resource *out, char *err,
+                            size_t errlen)
+{
+  if (!out)
+    return mt_store__fail(err, errlen, MT_EINVAL, "vread", "no output");
+  memset(out, 0, sizeof *out);
+  int rc = check_ref(s, type, id, "vread", err, errlen);
+  if (rc)
+    return rc;
+  if (version_id <= 0)
+    return mt_store__fail(err, errlen, MT_EINVAL, "vread",
+                          "%s/%s: version must be positive", type, id);
+  return s->ops->resource_read(s, type, id, version_id, out, err, errlen);
+}
+
+int mt_store_resource_history(mt_store *s, const char *type, const char *id,
+                              mt_resource **list, size_t *n, char *err,
+                              size_t errlen)
+{
+  if (!list || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "history", "no output");
+  *list = NULL;
+  *n = 0;
+  int rc = check_ref(s, type, id, "history", err, errlen);
+  return rc ? rc : s->ops->resource_history(s, type, id, list, n, err, errlen);
+}
+
+static int put(mt_store *s, const char *type, const char *id,
+               const char *json, int64_t expected, mt_resource *out,
+               const char *op, char *err, size_t errlen)
+{
+  mt_resource tmp;
+  if (out)
+    memset(out, 0, sizeof *out);
+  int rc = check_ref(s, type, id, op, err, errlen);
+  if (rc)
+    return rc;
+  if (expected < 0)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "%s/%s: expected version must be >= 0", type, id);
+  memset(&tmp, 0, sizeof tmp);
+  rc = s->ops->resource_put(s, type, id, json, expected, now_ms(),
+                            out ? out : &tmp, err, errlen);
+  mt_resource_clear(&tmp);
+  return rc;
+}
+
+int mt_store_resource_update(mt_store *s, const char *type, const char *id,
+                             const char *json, int64_t expected_version,
+                             mt_resource *out, char *err, size_t errlen)
+{
+  if (!json) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return mt_store__fail(err, errlen, MT_EINVAL, "update", "no JSON text");
+  }
+  return put(s, type, id, json, expected_version, out, "update", err, errlen);
+}
+
+int mt_store_resource_delete(mt_store *s, const char *type, const char *id,
+                             int64_t expected_version, mt_resource *out,
+                             char *err, size_t errlen)
+{
+  return put(s, type, id, NULL, expected_version, out, "delete", err, errlen);
+}
+
+int mt_store_obs_append(mt_store *s, const mt_obs *o, int64_t *seq,
+                        char *err, size_t errlen)
+{
+  if (seq)
+    *seq = 0;
+  if (!s || !o)
+    return mt_store__fail(err, errlen, MT_EINVAL, "append observation",
+                          "no store or observation");
+  if (!key_ok(o->patient) || !key_ok(o->device) || !key_ok(o->code) ||
+      !key_ok(o->unit))
+    return mt_store__fail(err, errlen, MT_EINVAL, "append observation",
+                          "patient, device, code and unit must be 1-%d "
+                          "printable bytes", MT_STORE_KEY_MAX);
+  if (!isfinite(o->value))
+    return mt_store__fail(err, errlen, MT_EINVAL, "append observation",
+                          "patient %s code %s: value is not finite",
+                          o->patient, o->code);
+  int64_t tmp;
+  return s->ops->obs_append(s, o, now_ms(), seq ? seq : &tmp, err, errlen);
+}
+
+static int range_ok(mt_store *s, const char *patient, const char *code,
+                    int64_t from, int64_t to, const char *op, char *err,
+                    size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "no store");
+  if (!key_ok(patient) || (code && !key_ok(code)))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "patient and code must be 1-%d printable bytes",
+                          MT_STORE_KEY_MAX);
+  if (from > to)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "time range ends before it starts");
+  return 0;
+}
+
+int mt_store_obs_query(mt_store *s, const char *patient, const char *code,
+                       int64_t from_ms, int64_t to_ms, mt_obs **out,
+                       size_t *n, char *err, size_t errlen)
+{
+  if (!out || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "query observations",
+                          "no output");
+  *out = NULL;
+  *n = 0;
+  if (!code)
+    return mt_store__fail(err, errlen, MT_EINVAL, "query observations",
+                          "no code");
+  int rc = range_ok(s, patient, code, from_ms, to_ms, "query observations",
+                    err, errlen);
+  return rc ? rc
+            : s->ops->obs_query(s, patient, code, from_ms, to_ms, out, n, err,
+                                errlen);
+}
+
+int mt_store_snapshot_put(mt_store *s, const char *patient, const char *model,
+                          int64_t taken_at_ms, const void *blob, size_t len,
+                          char *err, size_t errlen)
+{
+  if (!s || !key_ok(patient) || !key_ok(model))
+    return mt_store__fail(err, errlen, MT_EINVAL, "put snapshot",
+                          "store, patient and model are required (1-%d "
+                          "printable bytes)", MT_STORE_KEY_MAX);
+  if (!blob && len)
+    return mt_store__fail(err, errlen, MT_EINVAL, "put snapshot",
+                          "no snapshot data");
+  return s->ops->snapshot_put(s, patient, model, taken_at_ms, blob, len, err,
+                              errlen);
+}
+
+int mt_store_snapshot_latest(mt_store *s, const char *patient,
+                             const char *model, int64_t *taken_at_ms,
+                             void **blob, size_t *len, char *err,
+                             size_t errlen)
+{
+  if (!blob || !len || !taken_at_ms)
+    return mt_store__fail(err, errlen, MT_EINVAL, "latest snapshot",
+                          "no output");
+  *blob = NULL;
+  *len = 0;
+  *taken_at_ms = 0;
+  if (!s || !key_ok(patient) || !key_ok(model))
+    return mt_store__fail(err, errlen, MT_EINVAL, "latest snapshot",
+                          "store, patient and model are required");
+  return s->ops->snapshot_latest(s, patient, model, taken_at_ms, blob, len,
+                                 err, errlen);
+}
+
+int mt_store_event_add(mt_store *s, mt_store_log log, const char *patient,
+                       int64_t t_ms, const char *kind, const char *payload,
+                       char *err, size_t errlen)
+{
+  if (!s || (log != MT_STORE_ALERT && log != MT_STORE_QUARANTINE))
+    return mt_store__fail(err, errlen, MT_EINVAL, "add event",
+                          "no store or unknown log");
+  if (!key_ok(patient) || !key_ok(kind) || !payload)
+    return mt_store__fail(err, errlen, MT_EINVAL, "add event",
+                          "patient, kind and payload are required");
+  return s->ops->event_add(s, log, patient, t_ms, kind, payload, now_ms(),
+                           err, errlen);
+}
+
+int mt_store_event_list(mt_store *s, mt_store_log log, const char *patient,
+                        int64_t from_ms, int64_t to_ms, mt_store_event **out,
+                        size_t *n, char *err, size_t errlen)
+{
+  if (!out || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "list events", "no output");
+  *out = NULL;
+  *n = 0;
+  if (log != MT_STORE_ALERT && log != MT_STORE_QUARANTINE)
+    return mt_store__fail(err, errlen, MT_EINVAL, "list events",
+                          "unknown log");
+  int rc = range_ok(s, patient, NULL, from_ms, to_ms, "list events", err,
+                    errlen);
+  return rc ? rc
+            : s->ops->event_list(s, log, patient, from_ms, to_ms, out, n, err,
+                                 errlen);
+}
+
+void mt_store_event_list_free(mt_store_event *ev, size_t n)
+{
+  if (!ev)
+    return;
+  for (size_t i = 0; i < n; i++)
+    free(ev[i].payload);
+  free(ev);
+}
+
+int mt_store_begin(mt_store *s, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, "begin", "no store");
+  return s->ops->begin(s, err, errlen);
+}
+
+int mt_store_commit(mt_store *s, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, "commit", "no store");
+  return s->ops->commit(s, err, errlen);
+}
+
+int mt_store_rollback(mt_store *s, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, "rollback", "no store");
+  return s->ops->rollback(s, err, errlen);
+}
+
+int mt_store_backup(mt_store *s, const char *path, char *err, size_t errlen)
+{
+  if (!s || !path || !*path)
+    return mt_store__fail(err, errlen, MT_EINVAL, "backup",
+                          "no store or no path");
+  return s->ops->backup(s, path, err, errlen);
+}
