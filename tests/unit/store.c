@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -15,10 +16,6 @@
 
 #include "medtwin/error.h"
 #include "medtwin/store.h"
-
-/* The library target does not glob src/store yet; compile it in here. */
-#include "store/sqlite.c"
-#include "store/store.c"
 
 static char dir[64];
 static mt_store *st;
