@@ -21,12 +21,14 @@
 
 #include "medtwin/error.h"
 #include "medtwin/server.h"
+#include "medtwin/store.h"
 
 #define FHIR_JSON "application/fhir+json"
 
 struct mt_server {
   mt_server_config cfg;
   struct MHD_Daemon *d;
+  mt_store *store; /* used from the daemon's one thread */
   char started[32]; /* ISO 8601, for the CapabilityStatement */
 };
 
@@ -42,12 +44,15 @@ typedef struct reply {
   unsigned status;
   json_t *doc;
   const char *type; /* media type; FHIR_JSON when NULL */
+  char location[256], etag[32], modified[40];
 } reply;
 
+#define MAX_PARAMS 4
 typedef struct ctx {
   mt_server *s;
   const char *method, *url;
   json_t *body; /* the parsed body, for routes that take one */
+  char param[MAX_PARAMS][MT_STORE_KEY_MAX + 1]; /* {...} of the route */
 } ctx;
 
 typedef void (*handler)(ctx *c, reply *r);
@@ -117,12 +122,222 @@ static void h_metadata(ctx *c, reply *r)
       "format", "json", "rest", "mode", "server", "resource");
 }
 
+/* ---- FHIR resources, stored verbatim ---------------------------------- */
+
+/* A FHIR resource type name: [A-Z][A-Za-z]* (FHIR R4 type names). */
+static int type_ok(const char *t)
+{
+  if (!(*t >= 'A' && *t <= 'Z'))
+    return 0;
+  for (; *t; t++)
+    if (!((*t >= 'A' && *t <= 'Z') || (*t >= 'a' && *t <= 'z')))
+      return 0;
+  return 1;
+}
+
+static void iso_ms(int64_t ms, char *buf, size_t len)
+{
+  time_t t = (time_t)(ms / 1000);
+  struct tm tmv;
+  char base[24];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", gmtime_r(&t, &tmv));
+  snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+/* The stored resource with its id and meta as the client sees it; the
+** response's ETag and Last-Modified from its version. */
+static void with_meta(const mt_resource *res, reply *r)
+{
+  json_error_t je;
+  json_t *doc = json_loads(res->json, 0, &je);
+  char when[40];
+  iso_ms(res->last_updated_ms, when, sizeof when);
+  if (!doc) {
+    fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+         "a stored resource is not JSON");
+    return;
+  }
+  char vid[24];
+  snprintf(vid, sizeof vid, "%lld", (long long)res->version_id);
+  json_object_set_new(doc, "id", json_string(res->id));
+  json_t *meta = json_object_get(doc, "meta");
+  if (!json_is_object(meta))
+    json_object_set_new(doc, "meta", meta = json_object());
+  json_object_set_new(meta, "versionId", json_string(vid));
+  json_object_set_new(meta, "lastUpdated", json_string(when));
+  r->doc = doc;
+  snprintf(r->etag, sizeof r->etag, "W/\"%s\"", vid);
+  time_t t = (time_t)(res->last_updated_ms / 1000);
+  struct tm tmv;
+  strftime(r->modified, sizeof r->modified, "%a, %d %b %Y %H:%M:%S GMT",
+           gmtime_r(&t, &tmv));
+}
+
+static void store_failed(reply *r, int rc, const char *err)
+{
+  fail(r, rc == MT_ENOTFOUND ? MHD_HTTP_NOT_FOUND
+       : rc == MT_ECONFLICT ? MHD_HTTP_CONFLICT
+                            : MHD_HTTP_INTERNAL_SERVER_ERROR,
+       rc == MT_ENOTFOUND ? "not-found" : rc == MT_ECONFLICT ? "conflict"
+                                                             : "exception",
+       NULL, err);
+}
+
+/* POST /fhir/{type}: create; the server assigns the id (FHIR R4 3.1.0.4). */
+static void h_create(ctx *c, reply *r)
+{
+  const char *type = c->param[0];
+  const char *rt = json_string_value(json_object_get(c->body, "resourceType"));
+  if (!type_ok(type)) {
+    fail(r, MHD_HTTP_NOT_FOUND, "not-found", NULL, "no such resource type");
+    return;
+  }
+  if (!json_is_object(c->body) || !rt || strcmp(rt, type)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "expected resourceType \"%s\"", type);
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "resourceType", msg);
+    return;
+  }
+  json_object_del(c->body, "id");
+  json_t *meta = json_object_get(c->body, "meta");
+  if (json_is_object(meta)) {
+    json_object_del(meta, "versionId");
+    json_object_del(meta, "lastUpdated");
+  }
+  char *text = json_dumps(c->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char err[MT_ERRMSG_MAX];
+  mt_resource res = {0};
+  int rc = text ? mt_store_resource_create(c->s->store, type, NULL, text, &res,
+                                           err, sizeof err)
+                : MT_ENOMEM;
+  free(text);
+  if (rc) {
+    store_failed(r, rc, err);
+    return;
+  }
+  with_meta(&res, r);
+  r->status = MHD_HTTP_CREATED;
+  snprintf(r->location, sizeof r->location, "/fhir/%s/%s/_history/%lld",
+           res.type, res.id, (long long)res.version_id);
+  mt_resource_clear(&res);
+}
+
+/* GET /fhir/{type}/{id}: read; 410 Gone once deleted. */
+static void h_read(ctx *c, reply *r)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_resource res = {0};
+  int rc = mt_store_resource_read(c->s->store, c->param[0], c->param[1], &res,
+                                  err, sizeof err);
+  if (rc == MT_ENOTFOUND && res.deleted) {
+    fail(r, MHD_HTTP_GONE, "deleted", NULL, "the resource was deleted");
+    snprintf(r->etag, sizeof r->etag, "W/\"%lld\"",
+             (long long)res.version_id);
+  } else if (rc) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "no %.64s with id %.64s", c->param[0],
+             c->param[1]);
+    store_failed(r, rc, rc == MT_ENOTFOUND ? msg : err);
+  } else {
+    with_meta(&res, r);
+    r->status = MHD_HTTP_OK;
+  }
+  mt_resource_clear(&res);
+}
+
+/* GET /fhir/{type}/{id}/_history/{vid}: one version. */
+static void h_vread(ctx *c, reply *r)
+{
+  char err[MT_ERRMSG_MAX], *end;
+  long long v = strtoll(c->param[2], &end, 10);
+  mt_resource res = {0};
+  int rc = *end || v < 1 ? MT_ENOTFOUND
+                         : mt_store_resource_vread(c->s->store, c->param[0],
+                                                   c->param[1], v, &res, err,
+                                                   sizeof err);
+  if (rc) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "no version %.20s of %.64s/%.64s", c->param[2],
+             c->param[0], c->param[1]);
+    store_failed(r, rc, rc == MT_ENOTFOUND ? msg : err);
+  } else if (res.deleted) {
+    fail(r, MHD_HTTP_GONE, "deleted", NULL, "this version is a deletion");
+  } else {
+    with_meta(&res, r);
+    r->status = MHD_HTTP_OK;
+  }
+  mt_resource_clear(&res);
+}
+
+/* GET /fhir/{type}/{id}/_history: a history Bundle, newest first. */
+static void h_history(ctx *c, reply *r)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_resource *list = NULL;
+  size_t n = 0;
+  int rc = mt_store_resource_history(c->s->store, c->param[0], c->param[1],
+                                     &list, &n, err, sizeof err);
+  if (rc) {
+    store_failed(r, rc, err);
+    return;
+  }
+  json_t *entries = json_array();
+  for (size_t k = 0; k < n; k++) {
+    reply one = {0};
+    json_t *e = json_object();
+    char url[200];
+    snprintf(url, sizeof url, "%s/%s", list[k].type, list[k].id);
+    json_object_set_new(e, "fullUrl", json_string(url));
+    if (!list[k].deleted) {
+      with_meta(&list[k], &one);
+      if (one.doc)
+        json_object_set_new(e, "resource", one.doc);
+    }
+    json_object_set_new(e, "request",
+                        json_pack("{s:s, s:s}", "method",
+                                  list[k].deleted ? "DELETE"
+                                  : list[k].version_id == 1 ? "POST" : "PUT",
+                                  "url", url));
+    json_array_append_new(entries, e);
+  }
+  mt_resource_list_free(list, n);
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack("{s:s, s:s, s:I, s:o}", "resourceType", "Bundle", "type",
+                     "history", "total", (json_int_t)n, "entry", entries);
+}
+
 /* The routes: declared once, as data. */
 static const route routes[] = {
     {"GET", "/health", h_health, 0},
     {"GET", "/ready", h_ready, 0},
     {"GET", "/fhir/metadata", h_metadata, 0},
+    {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
+    {"GET", "/fhir/{type}/{id}", h_read, 0},
+    {"GET", "/fhir/{type}/{id}/_history", h_history, 0},
+    {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0},
 };
+
+/* Whether url matches a route's path; its {...} segments into param. A
+** literal segment beats a parameter: "/fhir/metadata" is not a type. */
+static int match(const char *path, const char *url, ctx *c)
+{
+  int np = 0;
+  while (*path && *url) {
+    if (*path != '/' || *url != '/')
+      return 0;
+    path++, url++;
+    size_t ul = strcspn(url, "/"), pl = strcspn(path, "/");
+    if (*path == '{') {
+      if (ul == 0 || ul > MT_STORE_KEY_MAX || np == MAX_PARAMS)
+        return 0;
+      memcpy(c->param[np], url, ul);
+      c->param[np++][ul] = '\0';
+    } else if (pl != ul || strncmp(path, url, ul))
+      return 0;
+    path += pl, url += ul;
+  }
+  return !*path && !*url;
+}
 
 /* ---- the gate --------------------------------------------------------- */
 
@@ -166,11 +381,15 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
 {
   const route *rt = NULL;
   int path_known = 0;
-  for (size_t k = 0; k < sizeof routes / sizeof *routes; k++)
-    if (!strcmp(url, routes[k].path)) {
+  ctx c = {s, method, url, NULL, {{0}}};
+  /* literal routes first: they are listed before the parametrised ones */
+  for (size_t k = 0; k < sizeof routes / sizeof *routes && !rt; k++)
+    if (match(routes[k].path, url, &c)) {
       path_known = 1;
       if (!strcmp(method, routes[k].method))
         rt = &routes[k];
+      else if (strchr(routes[k].path, '{') == NULL)
+        break; /* a literal path known under another method */
     }
   if (!rt) {
     char msg[256];
@@ -186,7 +405,6 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
     fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "too-long", NULL, msg);
     return;
   }
-  ctx c = {s, method, url, NULL};
   if (rt->flags & ROUTE_BODY) {
     json_error_t je;
     if (!media_ok(conn)) {
@@ -226,6 +444,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
     return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                           r->type ? r->type : FHIR_JSON "; charset=utf-8");
+  if (r->location[0])
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+  if (r->etag[0])
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+  if (r->modified[0])
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
+                            r->modified);
   enum MHD_Result ok = MHD_queue_response(conn, r->status, resp);
   MHD_destroy_response(resp);
   return ok;
@@ -262,7 +487,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     *upload_size = 0;
     return MHD_YES;
   }
-  reply r = {MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL};
+  reply r = {MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, "", "", ""};
   dispatch(s, conn, url, method, q, &r);
   if (!r.doc)
     fail(&r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
@@ -317,6 +542,11 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   if (!s)
     return MT_ENOMEM;
   s->cfg = *cfg;
+  int rc = mt_store_open(cfg->data_dir, &s->store, err, errlen);
+  if (rc) {
+    free(s);
+    return rc;
+  }
   time_t now = time(NULL);
   struct tm tmv;
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ",
@@ -329,6 +559,7 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   if (!s->d) {
     snprintf(err, errlen, "serve: cannot listen on %s:%d", cfg->host,
              cfg->port);
+    mt_store_close(s->store);
     free(s);
     return MT_EIO;
   }
@@ -344,5 +575,6 @@ void mt_server_stop(mt_server *s)
   if (!s)
     return;
   MHD_stop_daemon(s->d);
+  mt_store_close(s->store);
   free(s);
 }

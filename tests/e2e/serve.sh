@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end: `medtwin serve` on a free loopback port answers health,
-# readiness and the FHIR CapabilityStatement; unknown routes and methods get
-# OperationOutcomes with 404 and 405; SIGTERM stops it cleanly (exit 0);
+# readiness and the FHIR CapabilityStatement; creates, reads, vreads and
+# lists the history of resources stored verbatim, and keeps them across a
+# restart; refuses bad requests with the right 4xx and an OperationOutcome
+# (404, 405, 413 while the body arrives, 415, 400 for malformed JSON, too
+# deep nesting or the wrong resourceType); SIGTERM stops it cleanly (exit 0);
 # bad options exit 2.
 set -u
 BIN=$1
@@ -24,16 +27,48 @@ check "CapabilityStatement, FHIR 4.0.1, fhir+json" '[ "$(curl -s -o "$T/cap" -w 
 import json,sys
 c=json.load(open(\"$T/cap\"))
 sys.exit(not (c[\"resourceType\"]==\"CapabilityStatement\" and c[\"fhirVersion\"]==\"4.0.1\" and c[\"kind\"]==\"instance\" and c[\"status\"]==\"active\"))"'
-check "unknown route 404 OperationOutcome" '[ "$(code $U/fhir/Nothing/1)" = 404 ] && python3 -c "
+check "unknown resource 404 OperationOutcome" '[ "$(code $U/fhir/Patient/nobody)" = 404 ] && python3 -c "
 import json,sys
 o=json.load(open(\"$T/body\"))
-sys.exit(not (o[\"resourceType\"]==\"OperationOutcome\" and o[\"issue\"][0][\"code\"]==\"not-found\" and \"/fhir/Nothing/1\" in o[\"issue\"][0][\"diagnostics\"]))"'
+sys.exit(not (o[\"resourceType\"]==\"OperationOutcome\" and o[\"issue\"][0][\"code\"]==\"not-found\" and \"nobody\" in o[\"issue\"][0][\"diagnostics\"]))"'
+check "unknown route 404" '[ "$(code $U/nothing/here)" = 404 ] && grep -q OperationOutcome "$T/body"'
+J="Content-Type: application/fhir+json"
+printf '{"resourceType":"Patient","id":"client-id","name":[{"family":"Doe","given":["Jan"]}],"birthDate":"1970-01-01","extension":[{"url":"http://example.org/x","valueString":"kept"}]}' > "$T/p.json"
+check "create 201 with Location and ETag" '[ "$(curl -s -D "$T/hdr" -o "$T/created" -w "%{http_code}" -X POST -H "$J" --data-binary @"$T/p.json" $U/fhir/Patient)" = 201 ] && grep -qi "^Location: /fhir/Patient/.*/_history/1" "$T/hdr" && grep -qi "^ETag: W/.1." "$T/hdr"'
+ID=$(python3 -c "import json; print(json.load(open(\"$T/created\"))[\"id\"])" 2>/dev/null)
+check "the server assigns the id; the rest is kept verbatim" 'python3 -c "
+import json,sys
+p=json.load(open(\"$T/created\")); q=json.load(open(\"$T/p.json\"))
+ok = p[\"id\"]!=\"client-id\" and p[\"meta\"][\"versionId\"]==\"1\"
+ok = ok and all(p[k]==q[k] for k in (\"name\",\"birthDate\",\"extension\"))
+sys.exit(not ok)"'
+check "read 200" '[ "$(code $U/fhir/Patient/$ID)" = 200 ] && cmp -s <(python3 -c "import json; print(json.load(open(\"$T/body\")))") <(python3 -c "import json; print(json.load(open(\"$T/created\")))")'
+check "vread 200, unknown version 404" '[ "$(code $U/fhir/Patient/$ID/_history/1)" = 200 ] && [ "$(code $U/fhir/Patient/$ID/_history/2)" = 404 ]'
+check "history Bundle" '[ "$(code $U/fhir/Patient/$ID/_history)" = 200 ] && python3 -c "
+import json,sys
+b=json.load(open(\"$T/body\"))
+sys.exit(not (b[\"resourceType\"]==\"Bundle\" and b[\"type\"]==\"history\" and b[\"total\"]==1))"'
+check "415 for another media type" '[ "$(code -X POST -H "Content-Type: text/plain" --data-binary @"$T/p.json" $U/fhir/Patient)" = 415 ] && grep -q OperationOutcome "$T/body"'
+check "400 for malformed JSON" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":" $U/fhir/Patient)" = 400 ] && grep -q "malformed JSON" "$T/body"'
+python3 -c "print(\"[\"*100+\"]\"*100)" > "$T/deep.json"
+check "400 for nesting too deep" '[ "$(code -X POST -H "$J" --data-binary @"$T/deep.json" $U/fhir/Patient)" = 400 ] && grep -q "nested deeper" "$T/body"'
+check "400 for the wrong resourceType" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":\"Device\"}" $U/fhir/Patient)" = 400 ] && grep -q resourceType "$T/body"'
+head -c 9000000 /dev/zero | tr "\0" " " > "$T/big.json"
+check "413 for a body over 8 MiB" '[ "$(code -X POST -H "$J" --data-binary @"$T/big.json" $U/fhir/Patient)" = 413 ]'
 check "wrong method 405 OperationOutcome" '[ "$(code -X DELETE $U/health)" = 405 ] && grep -q OperationOutcome "$T/body"'
 kill -TERM $PID
 wait $PID
 rc=$?
 PID=
 check "SIGTERM stops it, exit 0" '[ $rc -eq 0 ] && grep -q "stopped on SIGTERM" "$T/out.txt"'
+
+# A restart on the same data finds the resource.
+"$BIN" serve --listen 127.0.0.1:0 --data "$T/data" > "$T/out2.txt" 2>&1 &
+PID=$!
+for i in $(seq 50); do grep -q serving "$T/out2.txt" && break; sleep 0.1; done
+U="http://127.0.0.1:$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out2.txt")"
+check "kept across a restart" '[ "$(code $U/fhir/Patient/$ID)" = 200 ]'
+kill -TERM $PID; wait $PID; PID=
 
 "$BIN" serve --listen nowhere 2> "$T/e1.txt"
 check "bad --listen exits 2" '[ $? -eq 2 ] && grep -q "HOST:PORT" "$T/e1.txt"'
