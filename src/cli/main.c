@@ -14,6 +14,7 @@ static const struct {
   {"simulate", "simulate a patient under a scenario", cmd_simulate},
   {"twin", "run a live twin on a data stream", cmd_twin},
   {"serve", "serve twins over HTTP: REST and FHIR R4", cmd_serve},
+  {"backup", "copy a server's store online", cmd_backup},
 };
 
 int cli_fail(int status, const char *fmt, ...)

@@ -50,6 +50,7 @@ typedef struct reply {
 #define MAX_PARAMS 4
 typedef struct ctx {
   mt_server *s;
+  struct MHD_Connection *conn;
   const char *method, *url;
   json_t *body; /* the parsed body, for routes that take one */
   char param[MAX_PARAMS][MT_STORE_KEY_MAX + 1]; /* {...} of the route */
@@ -245,6 +246,96 @@ static void h_read(ctx *c, reply *r)
   mt_resource_clear(&res);
 }
 
+/* The version an If-Match header names (W/"n" or "n"): n, 0 when there is
+** no header, -1 when it is not a version. */
+static long long if_match(struct MHD_Connection *conn)
+{
+  const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                              MHD_HTTP_HEADER_IF_MATCH);
+  if (!h)
+    return 0;
+  if (!strncmp(h, "W/", 2))
+    h += 2;
+  char *end;
+  long long v = *h == '"' ? strtoll(h + 1, &end, 10) : -1;
+  return v >= 1 && *end == '"' && !end[1] ? v : -1;
+}
+
+/* PUT /fhir/{type}/{id}: update (a new version); with If-Match, 412 when
+** it does not name the current version. The id must exist: creating by
+** update is not offered. */
+static void h_update(ctx *c, reply *r)
+{
+  const char *type = c->param[0], *id = c->param[1];
+  const char *rt = json_string_value(json_object_get(c->body, "resourceType"));
+  const char *bid = json_string_value(json_object_get(c->body, "id"));
+  long long want = if_match(c->conn);
+  if (!json_is_object(c->body) || !rt || strcmp(rt, type)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "resourceType",
+         "resourceType: expected the URL's type");
+    return;
+  }
+  if (!bid || strcmp(bid, id)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "id",
+         "id: expected the URL's id (FHIR R4 3.1.0.4.2)");
+    return;
+  }
+  if (want < 0) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
+         "If-Match: expected W/\"version\"");
+    return;
+  }
+  json_t *meta = json_object_get(c->body, "meta");
+  if (json_is_object(meta)) {
+    json_object_del(meta, "versionId");
+    json_object_del(meta, "lastUpdated");
+  }
+  char *text = json_dumps(c->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char err[MT_ERRMSG_MAX];
+  mt_resource res = {0};
+  int rc = text ? mt_store_resource_update(c->s->store, type, id, text, want,
+                                           &res, err, sizeof err)
+                : MT_ENOMEM;
+  free(text);
+  if (rc == MT_ECONFLICT)
+    fail(r, MHD_HTTP_PRECONDITION_FAILED, "conflict", NULL, err);
+  else if (rc)
+    store_failed(r, rc, err);
+  else {
+    with_meta(&res, r);
+    r->status = MHD_HTTP_OK;
+  }
+  mt_resource_clear(&res);
+}
+
+/* DELETE /fhir/{type}/{id}: a delete marker version; reads then say 410. */
+static void h_delete(ctx *c, reply *r)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_resource res = {0};
+  long long want = if_match(c->conn);
+  int rc = want < 0 ? MT_EINVAL
+                    : mt_store_resource_delete(c->s->store, c->param[0],
+                                               c->param[1], want, &res, err,
+                                               sizeof err);
+  if (rc == MT_EINVAL && want < 0)
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
+         "If-Match: expected W/\"version\"");
+  else if (rc == MT_ECONFLICT)
+    fail(r, MHD_HTTP_PRECONDITION_FAILED, "conflict", NULL, err);
+  else if (rc)
+    store_failed(r, rc, err);
+  else {
+    r->status = MHD_HTTP_OK;
+    r->doc = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType",
+                       "OperationOutcome", "issue", "severity", "information",
+                       "code", "informational", "diagnostics", "deleted");
+    snprintf(r->etag, sizeof r->etag, "W/\"%lld\"",
+             (long long)res.version_id);
+  }
+  mt_resource_clear(&res);
+}
+
 /* GET /fhir/{type}/{id}/_history/{vid}: one version. */
 static void h_vread(ctx *c, reply *r)
 {
@@ -313,6 +404,8 @@ static const route routes[] = {
     {"GET", "/fhir/metadata", h_metadata, 0},
     {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
     {"GET", "/fhir/{type}/{id}", h_read, 0},
+    {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY},
+    {"DELETE", "/fhir/{type}/{id}", h_delete, 0},
     {"GET", "/fhir/{type}/{id}/_history", h_history, 0},
     {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0},
 };
@@ -381,7 +474,7 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
 {
   const route *rt = NULL;
   int path_known = 0;
-  ctx c = {s, method, url, NULL, {{0}}};
+  ctx c = {s, conn, method, url, NULL, {{0}}};
   /* literal routes first: they are listed before the parametrised ones */
   for (size_t k = 0; k < sizeof routes / sizeof *routes && !rt; k++)
     if (match(routes[k].path, url, &c)) {

@@ -48,6 +48,18 @@ check "history Bundle" '[ "$(code $U/fhir/Patient/$ID/_history)" = 200 ] && pyth
 import json,sys
 b=json.load(open(\"$T/body\"))
 sys.exit(not (b[\"resourceType\"]==\"Bundle\" and b[\"type\"]==\"history\" and b[\"total\"]==1))"'
+python3 -c "
+import json
+p=json.load(open(\"$T/created\")); p[\"birthDate\"]=\"1971-02-03\"
+json.dump(p, open(\"$T/upd.json\", \"w\"))"
+check "update with If-Match: version 2" '[ "$(code -X PUT -H "$J" -H "If-Match: W/\"1\"" --data-binary @"$T/upd.json" $U/fhir/Patient/$ID)" = 200 ] && python3 -c "
+import json,sys
+p=json.load(open(\"$T/body\"))
+sys.exit(not (p[\"meta\"][\"versionId\"]==\"2\" and p[\"birthDate\"]==\"1971-02-03\"))"'
+check "stale If-Match: 412, nothing written" '[ "$(code -X PUT -H "$J" -H "If-Match: W/\"1\"" --data-binary @"$T/upd.json" $U/fhir/Patient/$ID)" = 412 ] && grep -q OperationOutcome "$T/body" && [ "$(code $U/fhir/Patient/$ID/_history/3)" = 404 ]'
+check "update of an unknown id: 404" '[ "$(code -X PUT -H "$J" -d "{\"resourceType\":\"Patient\",\"id\":\"nobody\"}" $U/fhir/Patient/nobody)" = 404 ]'
+check "update with another id in the body: 400" '[ "$(code -X PUT -H "$J" -d "{\"resourceType\":\"Patient\",\"id\":\"other\"}" $U/fhir/Patient/$ID)" = 400 ]'
+check "delete, then 410 Gone; old versions still read" '[ "$(code -X DELETE $U/fhir/Patient/$ID)" = 200 ] && [ "$(code $U/fhir/Patient/$ID)" = 410 ] && [ "$(code $U/fhir/Patient/$ID/_history/2)" = 200 ]'
 check "415 for another media type" '[ "$(code -X POST -H "Content-Type: text/plain" --data-binary @"$T/p.json" $U/fhir/Patient)" = 415 ] && grep -q OperationOutcome "$T/body"'
 check "400 for malformed JSON" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":" $U/fhir/Patient)" = 400 ] && grep -q "malformed JSON" "$T/body"'
 python3 -c "print(\"[\"*100+\"]\"*100)" > "$T/deep.json"
@@ -67,8 +79,17 @@ check "SIGTERM stops it, exit 0" '[ $rc -eq 0 ] && grep -q "stopped on SIGTERM" 
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out2.txt" && break; sleep 0.1; done
 U="http://127.0.0.1:$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out2.txt")"
-check "kept across a restart" '[ "$(code $U/fhir/Patient/$ID)" = 200 ]'
+check "kept across a restart (deleted stays deleted, history kept)" '[ "$(code $U/fhir/Patient/$ID)" = 410 ] && [ "$(code $U/fhir/Patient/$ID/_history)" = 200 ] && python3 -c "
+import json,sys
+sys.exit(json.load(open(\"$T/body\"))[\"total\"]!=3)"'
+"$BIN" backup --data "$T/data" --out "$T/copy.db" > /dev/null 2> "$T/be.txt"
+check "online backup while serving" '[ $? -eq 0 ] && [ -s "$T/copy.db" ] && python3 -c "
+import sqlite3,sys
+c=sqlite3.connect(\"$T/copy.db\")
+sys.exit(c.execute(\"pragma integrity_check\").fetchone()[0]!=\"ok\")"'
 kill -TERM $PID; wait $PID; PID=
+"$BIN" backup --data "$T/none" --out "$T/x.db" 2> "$T/be2.txt"
+check "backup of a missing directory exits 2" '[ $? -eq 2 ] && [ ! -e "$T/x.db" ]'
 
 "$BIN" serve --listen nowhere 2> "$T/e1.txt"
 check "bad --listen exits 2" '[ $? -eq 2 ] && grep -q "HOST:PORT" "$T/e1.txt"'
