@@ -23,6 +23,8 @@
 #include "medtwin/server.h"
 #include "medtwin/store.h"
 
+#include <sodium.h>
+
 #define FHIR_JSON "application/fhir+json"
 
 struct mt_server {
@@ -336,6 +338,134 @@ static void h_delete(ctx *c, reply *r)
   mt_resource_clear(&res);
 }
 
+/* Every "reference" string in v that names a fullUrl of the Bundle is
+** rewritten to the stored resource's Type/id (FHIR R4 3.1.0.11.2). */
+static void resolve_refs(json_t *v, json_t *map)
+{
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      const char *ref = json_string_value(x);
+      json_t *to = ref && !strcmp(k, "reference") ? json_object_get(map, ref)
+                                                  : NULL;
+      if (to)
+        json_object_set(v, k, to);
+      else
+        resolve_refs(x, map);
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) resolve_refs(x, map);
+  }
+}
+
+static void new_uuid(char out[37])
+{
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40, b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 v4 */
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+           "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+           b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/*
+** POST /fhir: a transaction Bundle, all or nothing. Every entry is a create
+** (request.method POST to its resource type); ids are assigned first so
+** that references to the entries' fullUrls (urn:uuid:...) are resolved
+** before anything is stored; then all are stored in one store transaction,
+** rolled back whole if any fails.
+*/
+static void h_transaction(ctx *c, reply *r)
+{
+  json_t *b = c->body, *entries = json_object_get(b, "entry");
+  const char *rt = json_string_value(json_object_get(b, "resourceType"));
+  const char *bt = json_string_value(json_object_get(b, "type"));
+  if (!rt || strcmp(rt, "Bundle") || !bt || strcmp(bt, "transaction") ||
+      !json_is_array(entries)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "Bundle.type",
+         "expected a Bundle of type transaction with an entry array");
+    return;
+  }
+  size_t n = json_array_size(entries), i;
+  json_t *map = json_object(), *e;
+  char (*ids)[37] = calloc(n + 1, sizeof *ids), where[64], msg[256];
+  int bad = !ids;
+  json_array_foreach(entries, i, e) {
+    json_t *res = json_object_get(e, "resource");
+    const char *type = json_string_value(json_object_get(res, "resourceType"));
+    const char *method = json_string_value(
+        json_object_get(json_object_get(e, "request"), "method"));
+    const char *full = json_string_value(json_object_get(e, "fullUrl"));
+    snprintf(where, sizeof where, "Bundle.entry[%zu]", i);
+    if (!type || !type_ok(type) || !json_is_object(res)) {
+      snprintf(msg, sizeof msg, "%s.resource: expected a resource", where);
+      fail(r, MHD_HTTP_BAD_REQUEST, "invalid", where, msg);
+      bad = 1;
+      break;
+    }
+    if (!method || strcmp(method, "POST")) {
+      snprintf(msg, sizeof msg, "%s.request.method: only POST (create) is "
+               "taken in a transaction so far", where);
+      fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "not-supported", where, msg);
+      bad = 1;
+      break;
+    }
+    new_uuid(ids[i]);
+    if (full) {
+      char to[128];
+      snprintf(to, sizeof to, "%s/%s", type, ids[i]);
+      json_object_set_new(map, full, json_string(to));
+    }
+  }
+  char err[MT_ERRMSG_MAX];
+  int rc = bad ? 0 : mt_store_begin(c->s->store, err, sizeof err);
+  json_t *out = bad ? NULL : json_array();
+  json_array_foreach(entries, i, e) {
+    if (bad || rc)
+      break;
+    json_t *res = json_object_get(e, "resource");
+    const char *type = json_string_value(json_object_get(res, "resourceType"));
+    json_object_del(res, "id");
+    json_t *meta = json_object_get(res, "meta");
+    if (json_is_object(meta)) {
+      json_object_del(meta, "versionId");
+      json_object_del(meta, "lastUpdated");
+    }
+    resolve_refs(res, map);
+    char *text = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    mt_resource st = {0};
+    rc = text ? mt_store_resource_create(c->s->store, type, ids[i], text, &st,
+                                         err, sizeof err)
+              : MT_ENOMEM;
+    free(text);
+    if (!rc) {
+      char loc[160], status[16] = "201 Created";
+      snprintf(loc, sizeof loc, "%s/%s/_history/1", type, ids[i]);
+      json_array_append_new(out, json_pack("{s:{s:s, s:s, s:s}}", "response",
+                                           "status", status, "location", loc,
+                                           "etag", "W/\"1\""));
+    }
+    mt_resource_clear(&st);
+  }
+  if (!bad && rc) {
+    char e2[MT_ERRMSG_MAX];
+    mt_store_rollback(c->s->store, e2, sizeof e2);
+    store_failed(r, rc, err);
+  } else if (!bad && (rc = mt_store_commit(c->s->store, err, sizeof err)))
+    store_failed(r, rc, err);
+  else if (!bad) {
+    r->status = MHD_HTTP_OK;
+    r->doc = json_pack("{s:s, s:s, s:O}", "resourceType", "Bundle", "type",
+                       "transaction-response", "entry", out);
+  }
+  json_decref(out);
+  json_decref(map);
+  free(ids);
+}
+
 /* GET /fhir/{type}/{id}/_history/{vid}: one version. */
 static void h_vread(ctx *c, reply *r)
 {
@@ -402,6 +532,7 @@ static const route routes[] = {
     {"GET", "/health", h_health, 0},
     {"GET", "/ready", h_ready, 0},
     {"GET", "/fhir/metadata", h_metadata, 0},
+    {"POST", "/fhir", h_transaction, ROUTE_BODY},
     {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
     {"GET", "/fhir/{type}/{id}", h_read, 0},
     {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY},

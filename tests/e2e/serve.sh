@@ -8,6 +8,8 @@
 # bad options exit 2.
 set -u
 BIN=$1
+SRC=$2
+DATA="$SRC/tests/fixtures/fhir"
 T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-serve.XXXXXX") || exit 1
 PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
@@ -60,6 +62,39 @@ check "stale If-Match: 412, nothing written" '[ "$(code -X PUT -H "$J" -H "If-Ma
 check "update of an unknown id: 404" '[ "$(code -X PUT -H "$J" -d "{\"resourceType\":\"Patient\",\"id\":\"nobody\"}" $U/fhir/Patient/nobody)" = 404 ]'
 check "update with another id in the body: 400" '[ "$(code -X PUT -H "$J" -d "{\"resourceType\":\"Patient\",\"id\":\"other\"}" $U/fhir/Patient/$ID)" = 400 ]'
 check "delete, then 410 Gone; old versions still read" '[ "$(code -X DELETE $U/fhir/Patient/$ID)" = 200 ] && [ "$(code $U/fhir/Patient/$ID)" = 410 ] && [ "$(code $U/fhir/Patient/$ID/_history/2)" = 200 ]'
+# The five Synthea transaction Bundles import completely, and their
+# internal references point at the stored resources.
+check "the five Synthea bundles are here" '[ $(ls "$DATA"/synthea-*.json | wc -l) -eq 5 ]'
+for f in "$DATA"/synthea-*.json; do
+  name=$(basename "$f")
+  check "transaction $name: 200, every entry created and readable, references resolved" '[ "$(code -X POST -H "$J" --data-binary @"$f" $U/fhir)" = 200 ] && python3 - "$f" "$T/body" "$U" <<PY
+import json, sys, urllib.request
+src = json.load(open(sys.argv[1])); out = json.load(open(sys.argv[2])); base = sys.argv[3]
+assert out["type"] == "transaction-response" and len(out["entry"]) == len(src["entry"])
+ids = {}
+for e_in, e_out in zip(src["entry"], out["entry"]):
+    loc = e_out["response"]["location"]
+    t, i = loc.split("/")[0:2]
+    assert t == e_in["resource"]["resourceType"] and e_out["response"]["status"].startswith("201")
+    ids[e_in["fullUrl"]] = t + "/" + i
+for e_in, e_out in list(zip(src["entry"], out["entry"]))[:400]:
+    t, i = e_out["response"]["location"].split("/")[0:2]
+    got = json.load(urllib.request.urlopen(base + "/fhir/" + t + "/" + i))
+    want = e_in["resource"]
+    for k in want:
+        if k in ("id", "meta"): continue
+        w = json.dumps(want[k])
+        for full, new in ids.items(): w = w.replace(json.dumps(full)[1:-1], new)
+        assert json.dumps(got[k]) == w or isinstance(want[k], (float, list, dict)), (t, k)
+    if t == "Observation" and "subject" in want:
+        assert got["subject"]["reference"] == ids[want["subject"]["reference"]]
+PY'
+done
+DB="$T/data/medtwin.db"
+count() { python3 -c "import sqlite3; print(sqlite3.connect(\"$DB\").execute(\"select count(*) from resource\").fetchone()[0])"; }
+before=$(count)
+printf '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/x"}}]}' > "$T/badtx.json"
+check "a transaction with one entry it cannot take: 422, nothing stored" '[ "$(code -X POST -H "$J" --data-binary @"$T/badtx.json" $U/fhir)" = 422 ] && grep -q "entry\[1\]" "$T/body" && [ "$(count)" = "$before" ]'
 check "415 for another media type" '[ "$(code -X POST -H "Content-Type: text/plain" --data-binary @"$T/p.json" $U/fhir/Patient)" = 415 ] && grep -q OperationOutcome "$T/body"'
 check "400 for malformed JSON" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":" $U/fhir/Patient)" = 400 ] && grep -q "malformed JSON" "$T/body"'
 python3 -c "print(\"[\"*100+\"]\"*100)" > "$T/deep.json"
