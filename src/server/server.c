@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "medtwin/codes.h"
 #include "medtwin/error.h"
+#include "medtwin/import.h"
 #include "medtwin/server.h"
 #include "medtwin/store.h"
 
@@ -186,6 +188,116 @@ static void store_failed(reply *r, int rc, const char *err)
        NULL, err);
 }
 
+/* ---- observations the twins use --------------------------------------- */
+
+#define MAX_ROWS 4
+
+/* The LOINC code of a CodeableConcept (NULL when it has none). */
+static const char *loinc_of(json_t *cc)
+{
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(cc, "coding"), i, c) {
+    const char *sys = json_string_value(json_object_get(c, "system"));
+    if (sys && !strcmp(sys, "http://loinc.org"))
+      return json_string_value(json_object_get(c, "code"));
+  }
+  return NULL;
+}
+
+/* The id part of a "Type/id" reference, into out (empty when absent). */
+static void ref_id(json_t *ref, const char *type, char *out)
+{
+  const char *r = json_string_value(json_object_get(ref, "reference"));
+  size_t n = strlen(type);
+  out[0] = '\0';
+  if (r && !strncmp(r, type, n) && r[n] == '/' &&
+      strlen(r + n + 1) <= MT_STORE_KEY_MAX)
+    strcpy(out, r + n + 1);
+}
+
+/* One coded quantity into row (code, value, unit); 0 when not the twins',
+** 1 for a row, -1 refused (*why, and path under at). */
+static int quantity_row(json_t *cc, json_t *q, mt_obs *row, const char **why)
+{
+  const char *code = loinc_of(cc);
+  json_t *v = json_object_get(q, "value");
+  const char *unit = json_string_value(json_object_get(q, "code"));
+  if (!unit)
+    unit = json_string_value(json_object_get(q, "unit"));
+  mt_norm_obs n;
+  int k = code && json_is_number(v)
+              ? mt_norm_quantity(code, json_number_value(v), unit, &n, why)
+              : 0;
+  if (k == 1) {
+    snprintf(row->code, sizeof row->code, "%s", n.code);
+    snprintf(row->unit, sizeof row->unit, "%s", n.unit);
+    row->value = n.value;
+  }
+  return k;
+}
+
+/*
+** The rows an Observation gives the twins (codes.h), or -1 with *why and
+** the path of the refused value (under prefix): impossible values and units
+** a code does not take are bad input (422). An Observation without a
+** patient subject or an effective time gives no rows (stored verbatim).
+*/
+static int obs_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
+                    const char **why, char *path, size_t pathlen)
+{
+  mt_obs base;
+  memset(&base, 0, sizeof base);
+  *n = 0;
+  ref_id(json_object_get(res, "subject"), "Patient", base.patient);
+  ref_id(json_object_get(res, "device"), "Device", base.device);
+  if (!base.device[0]) /* no source device named: one key for all such */
+    strcpy(base.device, "-");
+  const char *t = json_string_value(json_object_get(res, "effectiveDateTime"));
+  if (!t)
+    t = json_string_value(json_object_get(res, "effectiveInstant"));
+  int timed = t && mt_import_parse_iso(t, &base.t_ms) == 0;
+  json_t *cc = json_object_get(res, "code");
+  if (mt_norm_is_bp_panel(loinc_of(cc))) {
+    size_t i;
+    json_t *comp;
+    json_array_foreach(json_object_get(res, "component"), i, comp) {
+      mt_obs r = base;
+      int k = quantity_row(json_object_get(comp, "code"),
+                           json_object_get(comp, "valueQuantity"), &r, why);
+      if (k < 0) {
+        snprintf(path, pathlen, "%scomponent[%zu].valueQuantity", prefix, i);
+        return -1;
+      }
+      if (k && *n < MAX_ROWS)
+        rows[(*n)++] = r;
+    }
+  } else {
+    mt_obs r = base;
+    int k = quantity_row(cc, json_object_get(res, "valueQuantity"), &r, why);
+    if (k < 0) {
+      snprintf(path, pathlen, "%svalueQuantity", prefix);
+      return -1;
+    }
+    if (k)
+      rows[(*n)++] = r;
+  }
+  if (!timed || !base.patient[0])
+    *n = 0;
+  return 0;
+}
+
+static int append_rows(mt_store *st, const mt_obs *rows, int n, char *err,
+                       size_t errlen)
+{
+  for (int k = 0; k < n; k++) {
+    int rc = mt_store_obs_append(st, &rows[k], NULL, err, errlen);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
 /* POST /fhir/{type}: create; the server assigns the id (FHIR R4 3.1.0.4). */
 static void h_create(ctx *c, reply *r)
 {
@@ -207,15 +319,34 @@ static void h_create(ctx *c, reply *r)
     json_object_del(meta, "versionId");
     json_object_del(meta, "lastUpdated");
   }
+  mt_obs rows[MAX_ROWS];
+  int nrow = 0;
+  const char *why;
+  char path[128];
+  if (!strcmp(type, "Observation") &&
+      obs_rows(c->body, "Observation.", rows, &nrow, &why, path,
+               sizeof path) < 0) {
+    fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "business-rule", path, why);
+    return;
+  }
   char *text = json_dumps(c->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
   char err[MT_ERRMSG_MAX];
   mt_resource res = {0};
-  int rc = text ? mt_store_resource_create(c->s->store, type, NULL, text, &res,
-                                           err, sizeof err)
-                : MT_ENOMEM;
+  int rc = text ? mt_store_begin(c->s->store, err, sizeof err) : MT_ENOMEM;
+  if (!rc)
+    rc = mt_store_resource_create(c->s->store, type, NULL, text, &res, err,
+                                  sizeof err);
+  if (!rc)
+    rc = append_rows(c->s->store, rows, nrow, err, sizeof err);
+  if (text && rc) {
+    char e2[MT_ERRMSG_MAX];
+    mt_store_rollback(c->s->store, e2, sizeof e2);
+  } else if (text)
+    rc = mt_store_commit(c->s->store, err, sizeof err);
   free(text);
   if (rc) {
     store_failed(r, rc, err);
+    mt_resource_clear(&res);
     return;
   }
   with_meta(&res, r);
@@ -413,6 +544,17 @@ static void h_transaction(ctx *c, reply *r)
       bad = 1;
       break;
     }
+    mt_obs rows[MAX_ROWS];
+    int nrow;
+    const char *why;
+    char path[160], prefix[80];
+    snprintf(prefix, sizeof prefix, "%s.resource.", where);
+    if (!strcmp(type, "Observation") &&
+        obs_rows(res, prefix, rows, &nrow, &why, path, sizeof path) < 0) {
+      fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "business-rule", path, why);
+      bad = 1;
+      break;
+    }
     new_uuid(ids[i]);
     if (full) {
       char to[128];
@@ -441,6 +583,13 @@ static void h_transaction(ctx *c, reply *r)
                                          err, sizeof err)
               : MT_ENOMEM;
     free(text);
+    mt_obs rows[MAX_ROWS];
+    int nrow = 0;
+    const char *why;
+    char path[8];
+    if (!rc && !strcmp(type, "Observation") &&
+        obs_rows(res, "", rows, &nrow, &why, path, sizeof path) == 0)
+      rc = append_rows(c->s->store, rows, nrow, err, sizeof err);
     if (!rc) {
       char loc[160], status[16] = "201 Created";
       snprintf(loc, sizeof loc, "%s/%s/_history/1", type, ids[i]);

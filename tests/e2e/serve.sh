@@ -92,6 +92,32 @@ PY'
 done
 DB="$T/data/medtwin.db"
 count() { python3 -c "import sqlite3; print(sqlite3.connect(\"$DB\").execute(\"select count(*) from resource\").fetchone()[0])"; }
+# The bundles' vital signs and labs reach the observation table, normalised:
+# one row per coded quantity (blood-pressure panels as two), one per
+# (patient, device, code, time), SpO2 72.25 % kept (possible, implausible).
+check "the twins' observations from the bundles, normalised" 'python3 - "$DB" "$DATA" <<PY
+import glob, json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute("select code, unit, value from observation").fetchall()
+codes = {r[0] for r in rows}
+assert {"8867-4", "8480-6", "8462-4", "4548-4", "2339-0", "29463-7", "59408-5"} <= codes, codes
+assert all(u == {"8867-4": "/min", "8480-6": "mm[Hg]", "8462-4": "mm[Hg]", "4548-4": "%", "2339-0": "mg/dL", "29463-7": "kg", "59408-5": "%"}[k] for k, u, v in rows if k in ("8867-4","8480-6","8462-4","4548-4","2339-0","29463-7","59408-5"))
+assert any(k == "59408-5" and abs(v - 72.25) < 1e-9 for k, u, v in rows)
+# every blood-pressure panel in the bundles gave a systolic and a diastolic row
+panels = sum(1 for f in glob.glob(sys.argv[2] + "/synthea-*.json") for e in json.load(open(f))["entry"]
+             if e["resource"]["resourceType"] == "Observation" and any(cd.get("code") in ("85354-9", "55284-4") for cd in e["resource"]["code"].get("coding", [])))
+assert sum(1 for r in rows if r[0] == "8480-6") >= panels > 0, panels
+PY'
+obs() { printf '{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"%s"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-01T08:00:00Z","valueQuantity":{"value":%s,"unit":"%s","system":"http://unitsofmeasure.org","code":"%s"}}' "$1" "$2" "$3" "$3"; }
+obs 2339-0 -5 mg/dL > "$T/neg.json"
+check "negative glucose: 422 naming the value" '[ "$(code -X POST -H "$J" --data-binary @"$T/neg.json" $U/fhir/Observation)" = 422 ] && grep -q "Observation.valueQuantity" "$T/body" && grep -q impossible "$T/body"'
+obs 4548-4 48 mmol/mol > "$T/a1c.json"
+check "HbA1c in mmol/mol under 4548-4: 422, never converted" '[ "$(code -X POST -H "$J" --data-binary @"$T/a1c.json" $U/fhir/Observation)" = 422 ] && grep -q 59261-8 "$T/body"'
+obs 105272-9 5.5 mmol/L > "$T/cgm.json"
+check "CGM in mmol/L stored as mg/dL under 99504-3, once" '[ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 201 ] && [ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 201 ] && python3 -c "
+import sqlite3,sys
+r=sqlite3.connect(\"$DB\").execute(\"select code, unit, value from observation where patient=\x27p1\x27\").fetchall()
+sys.exit(not (len(r)==1 and r[0][0]==\"99504-3\" and r[0][1]==\"mg/dL\" and abs(r[0][2]-99.088)<1e-9))"'
 before=$(count)
 printf '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/x"}}]}' > "$T/badtx.json"
 check "a transaction with one entry it cannot take: 422, nothing stored" '[ "$(code -X POST -H "$J" --data-binary @"$T/badtx.json" $U/fhir)" = 422 ] && grep -q "entry\[1\]" "$T/body" && [ "$(count)" = "$before" ]'
