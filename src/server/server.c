@@ -9,8 +9,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +26,27 @@
 #include "medtwin/import.h"
 #include "medtwin/server.h"
 #include "medtwin/store.h"
+#include "medtwin/twin.h"
 
 #include <sodium.h>
 
 #define FHIR_JSON "application/fhir+json"
 
+/* A patient's live twin (kept in memory; rebuilt from the store's
+** observations when it is set). */
+typedef struct twin_slot {
+  char patient[MT_STORE_KEY_MAX + 1];
+  char model[32], group[16];
+  mt_twin *tw;
+  int64_t t0_ms;  /* the twin's clock origin: its first reading */
+  long readings, refused;
+  json_t *alerts; /* every alert raised, oldest first */
+} twin_slot;
+
 struct mt_server {
   mt_server_config cfg;
+  twin_slot *twin;
+  int n_twin, cap_twin;
   struct MHD_Daemon *d;
   mt_store *store; /* used from the daemon's one thread */
   char started[32]; /* ISO 8601, for the CapabilityStatement */
@@ -287,6 +303,50 @@ static int obs_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
   return 0;
 }
 
+static twin_slot *twin_of(mt_server *s, const char *patient)
+{
+  for (int k = 0; k < s->n_twin; k++)
+    if (!strcmp(s->twin[k].patient, patient))
+      return &s->twin[k];
+  return NULL;
+}
+
+/* A CGM reading (mg/dL) at t_ms into the patient's twin, if it has one;
+** alerts raised are kept. */
+static void twin_reading(mt_server *s, const char *patient, int64_t t_ms,
+                         double mgdl)
+{
+  twin_slot *w = twin_of(s, patient);
+  if (!w)
+    return;
+  if (!w->readings && !w->refused)
+    w->t0_ms = t_ms;
+  mt_datum d = {(double)(t_ms - w->t0_ms) / 60000.0, MT_DATA_CGM, mgdl, 0};
+  const char *why;
+  int rc = mt_twin_ingest(w->tw, &d, &why);
+  if (rc == 0)
+    w->readings++;
+  else
+    w->refused++;
+  mt_twin_alert al[MT_ALERT_NKIND];
+  int na = mt_twin_alerts(w->tw, al);
+  for (int k = 0; k < na; k++)
+    json_array_append_new(
+        w->alerts,
+        json_pack("{s:s, s:f, s:f, s:f}", "kind",
+                  mt_alert_kind_name(al[k].kind), "t_min", al[k].t_min,
+                  "probability", al[k].probability, "predicted_t_min",
+                  al[k].predicted_t_min));
+}
+
+/* After rows are stored: CGM rows reach their patient's twin. */
+static void rows_to_twins(mt_server *s, const mt_obs *rows, int n)
+{
+  for (int k = 0; k < n; k++)
+    if (!strcmp(rows[k].code, "99504-3"))
+      twin_reading(s, rows[k].patient, rows[k].t_ms, rows[k].value);
+}
+
 static int append_rows(mt_store *st, const mt_obs *rows, int n, char *err,
                        size_t errlen)
 {
@@ -341,8 +401,8 @@ static void h_create(ctx *c, reply *r)
   if (text && rc) {
     char e2[MT_ERRMSG_MAX];
     mt_store_rollback(c->s->store, e2, sizeof e2);
-  } else if (text)
-    rc = mt_store_commit(c->s->store, err, sizeof err);
+  } else if (text && !(rc = mt_store_commit(c->s->store, err, sizeof err)))
+    rows_to_twins(c->s, rows, nrow); /* acknowledged data only */
   free(text);
   if (rc) {
     store_failed(r, rc, err);
@@ -565,6 +625,10 @@ static void h_transaction(ctx *c, reply *r)
   char err[MT_ERRMSG_MAX];
   int rc = bad ? 0 : mt_store_begin(c->s->store, err, sizeof err);
   json_t *out = bad ? NULL : json_array();
+  mt_obs *fed = bad ? NULL : calloc(MAX_ROWS * n + 1, sizeof *fed);
+  int n_fed = 0;
+  if (!bad && !fed)
+    rc = MT_ENOMEM;
   json_array_foreach(entries, i, e) {
     if (bad || rc)
       break;
@@ -588,8 +652,11 @@ static void h_transaction(ctx *c, reply *r)
     const char *why;
     char path[8];
     if (!rc && !strcmp(type, "Observation") &&
-        obs_rows(res, "", rows, &nrow, &why, path, sizeof path) == 0)
+        obs_rows(res, "", rows, &nrow, &why, path, sizeof path) == 0) {
       rc = append_rows(c->s->store, rows, nrow, err, sizeof err);
+      for (int k = 0; !rc && k < nrow; k++)
+        fed[n_fed++] = rows[k];
+    }
     if (!rc) {
       char loc[160], status[16] = "201 Created";
       snprintf(loc, sizeof loc, "%s/%s/_history/1", type, ids[i]);
@@ -609,7 +676,9 @@ static void h_transaction(ctx *c, reply *r)
     r->status = MHD_HTTP_OK;
     r->doc = json_pack("{s:s, s:s, s:O}", "resourceType", "Bundle", "type",
                        "transaction-response", "entry", out);
+    rows_to_twins(c->s, fed, n_fed);
   }
+  free(fed);
   json_decref(out);
   json_decref(map);
   free(ids);
@@ -676,12 +745,148 @@ static void h_history(ctx *c, reply *r)
                      "history", "total", (json_int_t)n, "entry", entries);
 }
 
+/* ---- the twin API ------------------------------------------------------ */
+
+static json_t *twin_json(twin_slot *w, int full)
+{
+  double t = mt_twin_time(w->tw);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "patient", w->patient,
+                        "model", w->model, "prior_group", w->group,
+                        "readings", (json_int_t)w->readings, "refused",
+                        (json_int_t)w->refused);
+  json_object_set_new(o, "t_min", isnan(t) ? json_null() : json_real(t));
+  if (!full || isnan(t))
+    return o;
+  static const double h[3] = {30, 60, 120};
+  mt_twin_forecast f[3];
+  if (mt_twin_forecast_at(w->tw, h, 3, f) == 0) {
+    json_t *fa = json_array();
+    for (int k = 0; k < 3; k++)
+      json_array_append_new(
+          fa, json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                        "horizon_min", f[k].horizon_min, "mean", f[k].mean,
+                        "p025", f[k].q[0], "p10", f[k].q[1], "p25", f[k].q[2],
+                        "p50", f[k].q[3], "p75", f[k].q[4], "p90", f[k].q[5],
+                        "p975", f[k].q[6]));
+    json_object_set_new(o, "forecast", fa);
+  }
+  json_object_set(o, "alerts", w->alerts);
+  return o;
+}
+
+/* PUT /api/twins/{patient}: which model the patient's twin runs; the twin
+** starts from the population prior and takes the patient's stored CGM
+** readings in time order, then every new one on arrival. */
+static void h_twin_put(ctx *c, reply *r)
+{
+  const char *patient = c->param[0];
+  const char *model = json_string_value(json_object_get(c->body, "model"));
+  const char *prior = json_string_value(json_object_get(c->body, "prior"));
+  const char *group = json_string_value(json_object_get(c->body, "group"));
+  json_t *seed = json_object_get(c->body, "seed");
+  r->type = "application/json";
+  if (!model || strcmp(model, "uva_padova_t1d")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "model",
+         "model: expected \"uva_padova_t1d\" (the metabolic twin)");
+    return;
+  }
+  if (prior && strcmp(prior, "population")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "prior",
+         "prior: expected \"population\"");
+    return;
+  }
+  if (group && strcmp(group, "adult") && strcmp(group, "adolescent") &&
+      strcmp(group, "child")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "group",
+         "group: expected adult, adolescent or child");
+    return;
+  }
+  if (seed && !(json_is_integer(seed) && json_integer_value(seed) >= 0)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "seed",
+         "seed: expected an integer >= 0");
+    return;
+  }
+  mt_server *s = c->s;
+  twin_slot *w = twin_of(s, patient);
+  int created = !w;
+  if (!w) {
+    if (s->n_twin == s->cap_twin) {
+      int cap = s->cap_twin ? 2 * s->cap_twin : 8;
+      twin_slot *t = realloc(s->twin, (size_t)cap * sizeof *t);
+      if (!t) {
+        fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+             "out of memory");
+        return;
+      }
+      s->twin = t, s->cap_twin = cap;
+    }
+    w = &s->twin[s->n_twin];
+    memset(w, 0, sizeof *w);
+  } else {
+    mt_twin_free(w->tw);
+    json_decref(w->alerts);
+  }
+  snprintf(w->patient, sizeof w->patient, "%s", patient);
+  snprintf(w->model, sizeof w->model, "%s", model);
+  snprintf(w->group, sizeof w->group, "%s", group ? group : "adult");
+  mt_twin_config cfg;
+  mt_twin_config_init(&cfg);
+  cfg.group = w->group;
+  cfg.seed = seed ? (uint64_t)json_integer_value(seed) : 1;
+  char err[MT_ERRMSG_MAX];
+  w->tw = NULL, w->alerts = json_array(), w->readings = w->refused = 0;
+  if (mt_twin_create(&cfg, &w->tw, err, sizeof err)) {
+    json_decref(w->alerts);
+    if (!created) /* the old twin is gone: drop its slot */
+      *w = s->twin[--s->n_twin];
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL, err);
+    return;
+  }
+  if (created)
+    s->n_twin++;
+  mt_obs *obs = NULL;
+  size_t n = 0;
+  if (mt_store_obs_query(s->store, patient, "99504-3", INT64_MIN, INT64_MAX,
+                         &obs, &n, err, sizeof err) == 0)
+    for (size_t k = 0; k < n; k++)
+      twin_reading(s, patient, obs[k].t_ms, obs[k].value);
+  free(obs);
+  r->status = created ? MHD_HTTP_CREATED : MHD_HTTP_OK;
+  r->doc = twin_json(w, 0);
+}
+
+static void h_twins(ctx *c, reply *r)
+{
+  json_t *a = json_array();
+  for (int k = 0; k < c->s->n_twin; k++)
+    json_array_append_new(a, twin_json(&c->s->twin[k], 0));
+  r->status = MHD_HTTP_OK;
+  r->type = "application/json";
+  r->doc = json_pack("{s:o}", "twins", a);
+}
+
+static void h_twin_get(ctx *c, reply *r)
+{
+  twin_slot *w = twin_of(c->s, c->param[0]);
+  if (!w) {
+    fail(r, MHD_HTTP_NOT_FOUND, "not-found", NULL,
+         "no twin for this patient (PUT /api/twins/{patient} sets one)");
+    return;
+  }
+  r->status = MHD_HTTP_OK;
+  r->type = "application/json";
+  r->doc = twin_json(w, 1);
+}
+
 /* The routes: declared once, as data. */
 static const route routes[] = {
     {"GET", "/health", h_health, 0},
     {"GET", "/ready", h_ready, 0},
     {"GET", "/fhir/metadata", h_metadata, 0},
     {"POST", "/fhir", h_transaction, ROUTE_BODY},
+    {"GET", "/api/twins", h_twins, 0},
+    {"GET", "/api/twins/{patient}", h_twin_get, 0},
+    {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY},
     {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
     {"GET", "/fhir/{type}/{id}", h_read, 0},
     {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY},
@@ -948,6 +1153,11 @@ void mt_server_stop(mt_server *s)
   if (!s)
     return;
   MHD_stop_daemon(s->d);
+  for (int k = 0; k < s->n_twin; k++) {
+    mt_twin_free(s->twin[k].tw);
+    json_decref(s->twin[k].alerts);
+  }
+  free(s->twin);
   mt_store_close(s->store);
   free(s);
 }

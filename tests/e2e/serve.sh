@@ -129,6 +129,39 @@ check "400 for the wrong resourceType" '[ "$(code -X POST -H "$J" -d "{\"resourc
 head -c 9000000 /dev/zero | tr "\0" " " > "$T/big.json"
 check "413 for a body over 8 MiB" '[ "$(code -X POST -H "$J" --data-binary @"$T/big.json" $U/fhir/Patient)" = 413 ]'
 check "wrong method 405 OperationOutcome" '[ "$(code -X DELETE $U/health)" = 405 ] && grep -q OperationOutcome "$T/body"'
+# A patient's twin: set after 30 stored CGM readings (it takes them), then
+# fed on arrival; its state carries a forecast with ordered quantiles.
+"$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 8 --out "$T/day" > /dev/null
+check "twin API: set, fed on arrival, forecasting" 'python3 - "$U" "$T/day/stream.csv" <<PY
+import csv, datetime, json, sys, urllib.request, urllib.error
+U = sys.argv[1]
+def req(m, path, body=None):
+    r = urllib.request.Request(U + path, method=m, data=json.dumps(body).encode() if body is not None else None,
+                               headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(r) as f: return f.status, json.load(f)
+    except urllib.error.HTTPError as e: return e.code, json.load(e)
+cgm = [r for r in csv.DictReader(open(sys.argv[2])) if r["kind"] == "cgm"][:60]
+t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+def obs(r):
+    ts = (t0 + datetime.timedelta(minutes=float(r["t_min"]))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/tw1"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]}, "effectiveDateTime": ts,
+            "valueQuantity": {"value": float(r["value"]), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
+for r in cgm[:30]: assert req("POST", "/fhir/Observation", obs(r))[0] == 201
+assert req("GET", "/api/twins/tw1")[0] == 404
+st, j = req("PUT", "/api/twins/tw1", {"model": "uva_padova_t1d", "prior": "population", "group": "adult"})
+assert st == 201 and j["readings"] == 30 and j["t_min"] == 145, j
+for r in cgm[30:]: assert req("POST", "/fhir/Observation", obs(r))[0] == 201
+st, j = req("GET", "/api/twins/tw1")
+assert st == 200 and j["readings"] == 60 and j["t_min"] == 295, j
+for f in j["forecast"]:
+    q = [f[k] for k in ("p025", "p10", "p25", "p50", "p75", "p90", "p975")]
+    assert q == sorted(q) and 39 <= q[0] and q[-1] <= 600
+assert [t["patient"] for t in req("GET", "/api/twins")[1]["twins"]] == ["tw1"]
+st, j = req("PUT", "/api/twins/tw2", {"model": "nope"})
+assert st == 400 and j["issue"][0]["expression"] == ["model"]
+PY'
 kill -TERM $PID
 wait $PID
 rc=$?
