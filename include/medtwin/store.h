@@ -83,6 +83,10 @@ int mt_store_resource_vread(mt_store *s, const char *type, const char *id,
 int mt_store_resource_history(mt_store *s, const char *type, const char *id,
                               mt_resource **list, size_t *n, char *err,
                               size_t errlen);
+/* The current version of every resource of type that is not deleted,
+** ordered by id: *list (free with mt_resource_list_free), *n (0 for none). */
+int mt_store_resource_list(mt_store *s, const char *type, mt_resource **list,
+                           size_t *n, char *err, size_t errlen);
 /*
 ** Store a new version. expected_version > 0: MT_ECONFLICT unless it is the
 ** current version (optimistic locking, FHIR If-Match); 0: no check.

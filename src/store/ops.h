@@ -13,7 +13,7 @@
 #include "medtwin/store.h"
 
 typedef struct mt_store_ops {
-  int version; /* 1 */
+  int version; /* 2 */
   const char *name;
   void (*close)(mt_store *s);
   /* Resources: out is always non-NULL here. */
@@ -52,6 +52,9 @@ typedef struct mt_store_ops {
   int (*commit)(mt_store *s, char *err, size_t errlen);
   int (*rollback)(mt_store *s, char *err, size_t errlen);
   int (*backup)(mt_store *s, const char *path, char *err, size_t errlen);
+  /* version 2 */
+  int (*resource_list)(mt_store *s, const char *type, mt_resource **list,
+                       size_t *n, char *err, size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */

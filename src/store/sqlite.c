@@ -378,6 +378,26 @@ static int sq_resource_read(mt_store *s, const char *type, const char *id,
   return rc;
 }
 
+/* The rows of a prepared statement as resources, appended to *list. */
+static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
+{
+  size_t cap = 0;
+  int rc = 0, s_;
+  while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 8;
+      mt_resource *p = realloc(*list, nc * sizeof *p);
+      if (!p)
+        return MT_ENOMEM;
+      *list = p;
+      cap = nc;
+    }
+    memset(&(*list)[*n], 0, sizeof **list);
+    rc = read_row(st, &(*list)[(*n)++]);
+  }
+  return rc ? rc : s_ == SQLITE_DONE ? 0 : MT_EIO;
+}
+
 static int sq_resource_history(mt_store *s, const char *type, const char *id,
                                mt_resource **list, size_t *n, char *err,
                                size_t errlen)
@@ -391,23 +411,8 @@ static int sq_resource_history(mt_store *s, const char *type, const char *id,
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-  size_t cap = 0;
-  int s_;
-  while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 8;
-      mt_resource *p = realloc(*list, nc * sizeof *p);
-      if (!p) {
-        rc = MT_ENOMEM;
-        break;
-      }
-      *list = p;
-      cap = nc;
-    }
-    memset(&(*list)[*n], 0, sizeof **list);
-    rc = read_row(st, &(*list)[(*n)++]);
-  }
-  if (!rc && s_ != SQLITE_DONE)
+  rc = collect(st, list, n);
+  if (rc == MT_EIO)
     rc = db_fail(q, "history", err, errlen);
   sqlite3_finalize(st);
   if (rc == MT_ENOMEM)
@@ -415,6 +420,35 @@ static int sq_resource_history(mt_store *s, const char *type, const char *id,
   if (!rc && *n == 0)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, "history", "no %s/%s",
                         type, id);
+  if (rc) {
+    mt_resource_list_free(*list, *n);
+    *list = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+/* The current version of every resource of a type that is not deleted, by
+** id. */
+static int sq_resource_list(mt_store *s, const char *type, mt_resource **list,
+                            size_t *n, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  sqlite3_stmt *st;
+  int rc = prepare(q, "SELECT " RES_COLS " FROM resource AS r WHERE"
+                      " type = ?1 AND deleted = 0 AND version_id ="
+                      " (SELECT max(version_id) FROM resource WHERE"
+                      " type = r.type AND id = r.id) ORDER BY id",
+                   &st, "list", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+  rc = collect(st, list, n);
+  if (rc == MT_EIO)
+    rc = db_fail(q, "list", err, errlen);
+  sqlite3_finalize(st);
+  if (rc == MT_ENOMEM)
+    mt_store__fail(err, errlen, rc, "list", "out of memory");
   if (rc) {
     mt_resource_list_free(*list, *n);
     *list = NULL;
@@ -793,7 +827,7 @@ static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
 }
 
 static const mt_store_ops sq_ops = {
-  .version = 1,
+  .version = 2,
   .name = "sqlite",
   .close = sq_close,
   .resource_create = sq_resource_create,
@@ -810,4 +844,5 @@ static const mt_store_ops sq_ops = {
   .commit = sq_commit,
   .rollback = sq_rollback,
   .backup = sq_backup,
+  .resource_list = sq_resource_list,
 };

@@ -219,6 +219,18 @@ int mt_store_resource_history(mt_store *s, const char *type, const char *id,
   return rc ? rc : s->ops->resource_history(s, type, id, list, n, err, errlen);
 }
 
+int mt_store_resource_list(mt_store *s, const char *type, mt_resource **list,
+                           size_t *n, char *err, size_t errlen)
+{
+  if (!list || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "list", "no output");
+  *list = NULL;
+  *n = 0;
+  if (!s || !type || !*type)
+    return mt_store__fail(err, errlen, MT_EINVAL, "list", "no store or type");
+  return s->ops->resource_list(s, type, list, n, err, errlen);
+}
+
 static int put(mt_store *s, const char *type, const char *id,
                const char *json, int64_t expected, mt_resource *out,
                const char *op, char *err, size_t errlen)

@@ -497,3 +497,37 @@ Test(store, newer_schema_is_refused)
            sizeof v);
   cr_assert_str_eq(v, "99", "a refused store is left untouched");
 }
+
+/* Listing a type: the current version of each resource not deleted, by id;
+** other types, deleted resources and old versions left out. */
+Test(store, list_gives_current_versions_of_a_type)
+{
+  mt_resource r;
+  const char *ids[3] = {"c", "a", "b"};
+  for (int k = 0; k < 3; k++) {
+    cr_assert_eq(mt_store_resource_create(st, "Patient", ids[k],
+                                          "{\"v\":1}", NULL, err, sizeof err),
+                 0, "%s", err);
+  }
+  cr_assert_eq(mt_store_resource_create(st, "Device", "d", "{}", NULL, err,
+                                        sizeof err), 0);
+  cr_assert_eq(mt_store_resource_update(st, "Patient", "a", "{\"v\":2}", 1,
+                                        &r, err, sizeof err), 0, "%s", err);
+  mt_resource_clear(&r);
+  cr_assert_eq(mt_store_resource_delete(st, "Patient", "b", 0, &r, err,
+                                        sizeof err), 0, "%s", err);
+  mt_resource_clear(&r);
+  mt_resource *list;
+  size_t n;
+  cr_assert_eq(mt_store_resource_list(st, "Patient", &list, &n, err,
+                                      sizeof err), 0, "%s", err);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(list[0].id, "a");
+  cr_assert_eq(list[0].version_id, 2);
+  cr_assert_str_eq(list[0].json, "{\"v\":2}");
+  cr_assert_str_eq(list[1].id, "c");
+  mt_resource_list_free(list, n);
+  cr_assert_eq(mt_store_resource_list(st, "Encounter", &list, &n, err,
+                                      sizeof err), 0);
+  cr_assert_eq(n, 0);
+}
