@@ -878,6 +878,272 @@ static void h_twin_get(ctx *c, reply *r)
   r->doc = twin_json(w, 1);
 }
 
+/* ---- FHIR search -------------------------------------------------------- */
+
+typedef struct query {
+  const char *patient, *code, *date, *count, *offset, *sort, *id;
+  const char *date2, *unknown; /* date may come twice: a range */
+} query;
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value)
+{
+  query *q = cls;
+  (void)kind;
+  const char **slot = !strcmp(key, "patient") || !strcmp(key, "subject")
+                          ? &q->patient
+                      : !strcmp(key, "code")    ? &q->code
+                      : !strcmp(key, "date")    ? (q->date ? &q->date2
+                                                           : &q->date)
+                      : !strcmp(key, "_count")  ? &q->count
+                      : !strcmp(key, "_offset") ? &q->offset
+                      : !strcmp(key, "_sort")   ? &q->sort
+                      : !strcmp(key, "_id")     ? &q->id
+                                                : NULL;
+  if (!slot) {
+    if (!q->unknown)
+      q->unknown = key;
+  } else
+    *slot = value ? value : "";
+  return MHD_YES;
+}
+
+/* The resource's clinically relevant time (the `date` search parameter of
+** FHIR R4 for the common types), in ms; 0 when it has none. */
+static int res_time(json_t *r, int64_t *t)
+{
+  static const char *const keys[] = {"effectiveDateTime", "effectiveInstant",
+                                     "issued", "onsetDateTime", "authoredOn",
+                                     "recordedDate", "date",
+                                     "effectivePeriod", "period"};
+  for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+    json_t *v = json_object_get(r, keys[k]);
+    const char *x = json_is_object(v)
+                        ? json_string_value(json_object_get(v, "start"))
+                        : json_string_value(v);
+    char buf[48];
+    if (x && strlen(x) == 10) { /* a date alone: its midnight, UTC */
+      snprintf(buf, sizeof buf, "%sT00:00:00Z", x);
+      x = buf;
+    }
+    if (x && mt_import_parse_iso(x, t) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Whether resource r passes the query's filters. */
+static int passes(json_t *r, const char *type, const query *q, int64_t d0,
+                  int64_t d1)
+{
+  if (q->patient) {
+    const char *want = strncmp(q->patient, "Patient/", 8) ? q->patient
+                                                          : q->patient + 8;
+    char got[MT_STORE_KEY_MAX + 1];
+    if (!strcmp(type, "Patient"))
+      snprintf(got, sizeof got, "%s",
+               json_string_value(json_object_get(r, "id")));
+    else {
+      ref_id(json_object_get(r, "subject"), "Patient", got);
+      if (!got[0])
+        ref_id(json_object_get(r, "patient"), "Patient", got);
+    }
+    if (strcmp(got, want))
+      return 0;
+  }
+  if (q->code) {
+    const char *bar = strchr(q->code, '|');
+    const char *code = bar ? bar + 1 : q->code;
+    size_t sl = bar ? (size_t)(bar - q->code) : 0;
+    int hit = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(r, "code"), "coding"),
+                       i, c) {
+      const char *sys = json_string_value(json_object_get(c, "system"));
+      const char *cd = json_string_value(json_object_get(c, "code"));
+      hit |= cd && !strcmp(cd, code) &&
+             (!bar || (sys && strlen(sys) == sl && !strncmp(sys, q->code, sl)));
+    }
+    if (!hit)
+      return 0;
+  }
+  if (q->date) {
+    int64_t t;
+    if (!res_time(r, &t) || t < d0 || t >= d1)
+      return 0;
+  }
+  return 1;
+}
+
+/* The date parameter as the half-open range [*d0, *d1) it admits: a
+** prefix (eq, ge, gt, le, lt; eq when none) and a date (a whole day) or a
+** date and time (that instant, to the millisecond). 0, or -1 if malformed. */
+static int date_range(const char *v, int64_t *d0, int64_t *d1)
+{
+  char pre[3] = "eq", buf[48];
+  if (strlen(v) > 2 && v[0] >= 'a' && v[0] <= 'z') {
+    memcpy(pre, v, 2);
+    v += 2;
+  }
+  int day = strlen(v) == 10;
+  snprintf(buf, sizeof buf, day ? "%sT00:00:00Z" : "%s", v);
+  int64_t t;
+  if (mt_import_parse_iso(buf, &t))
+    return -1;
+  int64_t end = t + (day ? 86400000 : 1);
+  *d0 = INT64_MIN, *d1 = INT64_MAX;
+  if (!strcmp(pre, "eq"))
+    *d0 = t, *d1 = end;
+  else if (!strcmp(pre, "ge"))
+    *d0 = t;
+  else if (!strcmp(pre, "gt"))
+    *d0 = end;
+  else if (!strcmp(pre, "le"))
+    *d1 = end;
+  else if (!strcmp(pre, "lt"))
+    *d1 = t;
+  else
+    return -1;
+  return 0;
+}
+
+/* A search's URL for one page: its filters, _sort, _count and _offset. */
+static void page_url(char *buf, size_t len, const char *type, const query *q,
+                     long count, long offset)
+{
+  int n = snprintf(buf, len, "/fhir/%s?", type);
+  const char *key[6] = {"patient", "code", "date", "date", "_id", "_sort"};
+  const char *val[6] = {q->patient, q->code, q->date, q->date2, q->id,
+                        q->sort};
+  for (int k = 0; k < 6; k++)
+    if (val[k] && n >= 0 && (size_t)n < len)
+      n += snprintf(buf + n, len - (size_t)n, "%s=%s&", key[k], val[k]);
+  if (n >= 0 && (size_t)n < len)
+    snprintf(buf + n, len - (size_t)n, "_count=%ld&_offset=%ld", count,
+             offset);
+}
+
+typedef struct hit {
+  json_t *doc;
+  int64_t t;
+} hit;
+
+static int by_date(const void *a, const void *b)
+{
+  const hit *x = a, *y = b;
+  return (x->t > y->t) - (x->t < y->t);
+}
+
+/* GET /fhir/{type}?...: a searchset Bundle with paging links. */
+static void h_search(ctx *c, reply *r)
+{
+  const char *type = c->param[0];
+  query q = {0};
+  MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+  char msg[200], *end;
+  int64_t d0 = 0, d1 = 0;
+  long count = q.count ? strtol(q.count, &end, 10) : 50;
+  if (q.count && (*end || end == q.count || count < 0 || count > 1000)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "_count",
+         "_count: expected 0 to 1000");
+    return;
+  }
+  long offset = q.offset ? strtol(q.offset, &end, 10) : 0;
+  if (q.offset && (*end || end == q.offset || offset < 0)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "_offset",
+         "_offset: expected an integer >= 0");
+    return;
+  }
+  if (q.unknown) {
+    snprintf(msg, sizeof msg, "unknown search parameter '%.60s' (supported: "
+             "patient, subject, code, date, _id, _count, _offset, _sort)",
+             q.unknown);
+    fail(r, MHD_HTTP_BAD_REQUEST, "not-supported", q.unknown, msg);
+    return;
+  }
+  int64_t e0 = INT64_MIN, e1 = INT64_MAX;
+  if ((q.date && date_range(q.date, &d0, &d1)) ||
+      (q.date2 && date_range(q.date2, &e0, &e1))) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "date",
+         "date: expected [eq|ge|gt|le|lt]YYYY-MM-DD[Thh:mm[:ss]][Z|+hh:mm]");
+    return;
+  }
+  d0 = d0 > e0 ? d0 : e0, d1 = d1 < e1 ? d1 : e1; /* both must hold */
+  if (q.sort && strcmp(q.sort, "date") && strcmp(q.sort, "-date") &&
+      strcmp(q.sort, "_id")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "not-supported", "_sort",
+         "_sort: expected date, -date or _id");
+    return;
+  }
+  if (!type_ok(type)) {
+    fail(r, MHD_HTTP_NOT_FOUND, "not-found", NULL, "no such resource type");
+    return;
+  }
+  char err[MT_ERRMSG_MAX];
+  mt_resource *list = NULL;
+  size_t n = 0, nh = 0;
+  int rc = mt_store_resource_list(c->s->store, type, &list, &n, err,
+                                  sizeof err);
+  hit *h = rc ? NULL : calloc(n + 1, sizeof *h);
+  if (rc || !h) {
+    store_failed(r, rc ? rc : MT_ENOMEM, rc ? err : "out of memory");
+    mt_resource_list_free(list, n);
+    return;
+  }
+  for (size_t k = 0; k < n; k++) {
+    if (q.id && strcmp(list[k].id, q.id))
+      continue;
+    reply one = {0};
+    with_meta(&list[k], &one);
+    if (!one.doc)
+      continue;
+    if (!passes(one.doc, type, &q, d0, d1)) {
+      json_decref(one.doc);
+      continue;
+    }
+    h[nh].doc = one.doc;
+    res_time(one.doc, &h[nh].t);
+    nh++;
+  }
+  mt_resource_list_free(list, n);
+  if (q.sort && strcmp(q.sort, "_id")) {
+    qsort(h, nh, sizeof *h, by_date);
+    if (q.sort[0] == '-')
+      for (size_t i = 0, j = nh ? nh - 1 : 0; i < j; i++, j--) {
+        hit t = h[i];
+        h[i] = h[j], h[j] = t;
+      }
+  }
+  json_t *entries = json_array(), *links = json_array();
+  for (size_t k = (size_t)offset; k < nh && k < (size_t)(offset + count);
+       k++) {
+    char url[200];
+    snprintf(url, sizeof url, "%s/%s", type,
+             json_string_value(json_object_get(h[k].doc, "id")));
+    json_array_append_new(entries,
+                          json_pack("{s:s, s:O, s:{s:s}}", "fullUrl", url,
+                                    "resource", h[k].doc, "search", "mode",
+                                    "match"));
+  }
+  char self[640], next[640];
+  page_url(self, sizeof self, type, &q, count, offset);
+  json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "self",
+                                         "url", self));
+  if ((size_t)(offset + count) < nh) {
+    page_url(next, sizeof next, type, &q, count, offset + count);
+    json_array_append_new(links, json_pack("{s:s, s:s}", "relation", "next",
+                                           "url", next));
+  }
+  for (size_t k = 0; k < nh; k++)
+    json_decref(h[k].doc);
+  free(h);
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack("{s:s, s:s, s:I, s:o, s:o}", "resourceType", "Bundle",
+                     "type", "searchset", "total", (json_int_t)nh, "link",
+                     links, "entry", entries);
+}
+
 /* The routes: declared once, as data. */
 static const route routes[] = {
     {"GET", "/health", h_health, 0},
@@ -888,6 +1154,7 @@ static const route routes[] = {
     {"GET", "/api/twins/{patient}", h_twin_get, 0},
     {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY},
     {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
+    {"GET", "/fhir/{type}", h_search, 0},
     {"GET", "/fhir/{type}/{id}", h_read, 0},
     {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY},
     {"DELETE", "/fhir/{type}/{id}", h_delete, 0},

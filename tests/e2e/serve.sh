@@ -90,6 +90,33 @@ for e_in, e_out in list(zip(src["entry"], out["entry"]))[:400]:
         assert got["subject"]["reference"] == ids[want["subject"]["reference"]]
 PY'
 done
+# Search, against counts computed here from the bundle files themselves.
+check "search: patient, code, date range, _sort, _count and paging" 'python3 - "$U" "$DATA" <<PY
+import datetime, glob, json, sys, urllib.request
+U, D = sys.argv[1], sys.argv[2]
+get = lambda p: json.load(urllib.request.urlopen(U + p))
+pats = get("/fhir/Patient?_count=1000")
+assert pats["type"] == "searchset" and pats["total"] == 5, pats["total"]  # the 5 bundles; the one created above is deleted
+src = json.load(open(D + "/synthea-uscore-a73b31ec-prediabetes-htn.json"))
+fam = [e for e in src["entry"] if e["resource"]["resourceType"] == "Patient"][0]["resource"]["name"][0]["family"]
+pid = [e["resource"]["id"] for e in pats["entry"] if e["resource"].get("name", [{}])[0].get("family") == fam][0]
+def when(o): return datetime.datetime.fromisoformat(o["effectiveDateTime"])
+hr = [e["resource"] for e in src["entry"] if e["resource"]["resourceType"] == "Observation"
+      and any(c["code"] == "8867-4" for c in e["resource"]["code"]["coding"])]
+b = get("/fhir/Observation?patient=Patient/" + pid + "&code=http://loinc.org|8867-4&_sort=-date&_count=3")
+assert b["total"] == len(hr) and len(b["entry"]) == 3
+got = [when(e["resource"]) for e in b["entry"]]
+assert got == sorted((when(o) for o in hr), reverse=True)[:3]
+nxt = [l["url"] for l in b["link"] if l["relation"] == "next"][0]
+b2 = get(nxt)
+assert [when(e["resource"]) for e in b2["entry"]] == sorted((when(o) for o in hr), reverse=True)[3:6]
+lo, hi = datetime.datetime(2018, 1, 1, tzinfo=datetime.timezone.utc), datetime.datetime(2019, 1, 1, tzinfo=datetime.timezone.utc)
+want = sum(1 for o in hr if lo <= when(o) < hi)
+b3 = get("/fhir/Observation?patient=" + pid + "&code=8867-4&date=ge2018-01-01&date=lt2019-01-01")
+assert b3["total"] == want >= 1, (b3["total"], want)
+PY'
+check "search: an unknown parameter is 400 naming it" '[ "$(code "$U/fhir/Observation?colour=red")" = 400 ] && grep -q colour "$T/body"'
+check "search: a bad date is 400" '[ "$(code "$U/fhir/Observation?date=yesterday")" = 400 ]'
 DB="$T/data/medtwin.db"
 count() { python3 -c "import sqlite3; print(sqlite3.connect(\"$DB\").execute(\"select count(*) from resource\").fetchone()[0])"; }
 # The bundles' vital signs and labs reach the observation table, normalised:
