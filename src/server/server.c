@@ -311,8 +311,27 @@ static twin_slot *twin_of(mt_server *s, const char *patient)
   return NULL;
 }
 
+/* Whether the stored Patient says the patient has died (deceasedBoolean
+** true or a deceasedDateTime): a deceased patient's twin raises no alerts. */
+static int deceased(mt_server *s, const char *patient)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_resource res = {0};
+  int dead = 0;
+  if (mt_store_resource_read(s->store, "Patient", patient, &res, err,
+                             sizeof err) == 0) {
+    json_error_t je;
+    json_t *p = json_loads(res.json, 0, &je);
+    dead = json_is_true(json_object_get(p, "deceasedBoolean")) ||
+           json_is_string(json_object_get(p, "deceasedDateTime"));
+    json_decref(p);
+  }
+  mt_resource_clear(&res);
+  return dead;
+}
+
 /* A CGM reading (mg/dL) at t_ms into the patient's twin, if it has one;
-** alerts raised are kept. */
+** alerts raised are kept (none for a deceased patient). */
 static void twin_reading(mt_server *s, const char *patient, int64_t t_ms,
                          double mgdl)
 {
@@ -329,7 +348,7 @@ static void twin_reading(mt_server *s, const char *patient, int64_t t_ms,
   else
     w->refused++;
   mt_twin_alert al[MT_ALERT_NKIND];
-  int na = mt_twin_alerts(w->tw, al);
+  int na = deceased(s, patient) ? 0 : mt_twin_alerts(w->tw, al);
   for (int k = 0; k < na; k++)
     json_array_append_new(
         w->alerts,

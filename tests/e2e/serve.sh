@@ -189,6 +189,34 @@ assert [t["patient"] for t in req("GET", "/api/twins")[1]["twins"]] == ["tw1"]
 st, j = req("PUT", "/api/twins/tw2", {"model": "nope"})
 assert st == 400 and j["issue"][0]["expression"] == ["model"]
 PY'
+# A deceased patient's twin raises no alerts: two patients, one deceased,
+# the same readings (a generated day of child#007, whose readings stay low
+# for hours); only the living one's twin warns.
+"$BIN" twin replay --patient child#007 --days 1 --seed 1 --members 8 --out "$T/c7" > /dev/null
+check "no alerts for a deceased patient" 'python3 - "$U" "$T/c7/stream.csv" <<PY
+import csv, datetime, json, sys, urllib.request
+U = sys.argv[1]
+def req(m, path, body=None):
+    r = urllib.request.Request(U + path, method=m, data=json.dumps(body).encode() if body is not None else None,
+                               headers={"Content-Type": "application/fhir+json"})
+    with urllib.request.urlopen(r) as f: return json.load(f)
+t0 = datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc)
+ids = {}
+for name, extra in (("alive", {}), ("dead", {"deceasedBoolean": True})):
+    ids[name] = req("POST", "/fhir/Patient", dict({"resourceType": "Patient"}, **extra))["id"]
+    req("PUT", "/api/twins/" + ids[name], {"model": "uva_padova_t1d", "group": "child"})
+for r in (r for r in csv.DictReader(open(sys.argv[2])) if r["kind"] == "cgm"):
+    for name in ids:
+        req("POST", "/fhir/Observation", {"resourceType": "Observation", "status": "final",
+            "subject": {"reference": "Patient/" + ids[name]},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]},
+            "effectiveDateTime": (t0 + datetime.timedelta(minutes=float(r["t_min"]))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "valueQuantity": {"value": float(r["value"]), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}})
+alive = req("GET", "/api/twins/" + ids["alive"]); dead = req("GET", "/api/twins/" + ids["dead"])
+assert alive["readings"] == dead["readings"] > 250
+assert any(a["kind"] == "hypo" for a in alive["alerts"]), alive["alerts"]
+assert dead["alerts"] == [], dead["alerts"]
+PY'
 kill -TERM $PID
 wait $PID
 rc=$?
