@@ -27,6 +27,10 @@ typedef struct mt_server mt_server;
 ** one line in err. */
 int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
                     char *err, size_t errlen);
+/* The OpenAPI 3.0 description of every route, generated from the route
+** table (malloc'd JSON text; NULL when out of memory). */
+char *mt_server_openapi(void);
+
 /* Stop accepting, finish the requests under way, release everything. */
 void mt_server_stop(mt_server *s);
 

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "medtwin/error.h"
+#include "medtwin/file.h"
 #include "medtwin/server.h"
 #include "medtwin/store.h"
 
@@ -17,10 +18,13 @@ static const char usage_text[] =
     "usage: medtwin serve [--listen HOST:PORT] [--data DIR]\n"
     "  --listen HOST:PORT  IPv4 address and port (default 127.0.0.1:8080;\n"
     "                      port 0 picks a free one, printed on start)\n"
-    "  --data DIR          the store's directory (default medtwin-data)\n";
+    "  --data DIR          the store's directory (default medtwin-data)\n"
+    "  --openapi FILE      write the OpenAPI description of the routes and\n"
+    "                      exit (- for standard output)\n";
 
 typedef struct sopts {
   mt_server_config cfg;
+  const char *openapi;
   char host[64];
   int json;
 } sopts;
@@ -30,6 +34,10 @@ static int serve_opt(void *ctx, const char *a, const char *v)
   sopts *o = ctx;
   if (!strcmp(a, "--data")) {
     o->cfg.data_dir = v;
+    return 0;
+  }
+  if (!strcmp(a, "--openapi")) {
+    o->openapi = v;
     return 0;
   }
   if (strcmp(a, "--listen"))
@@ -55,6 +63,20 @@ int cmd_serve(int argc, char **argv)
   int rc = cli_parse(argc, argv, "serve", usage_text, &o.json, serve_opt, &o);
   if (rc)
     return rc;
+  if (o.openapi) {
+    char *text = mt_server_openapi(), err[MT_ERRMSG_MAX];
+    mt_afile *f;
+    if (!text)
+      return cli_fail(EXIT_RUNTIME, "serve: out of memory");
+    rc = mt_afile_open(o.openapi, &f, err, sizeof err);
+    if (!rc) {
+      fputs(text, mt_afile_stream(f));
+      fputc('\n', mt_afile_stream(f));
+      rc = mt_afile_commit(f, err, sizeof err);
+    }
+    free(text);
+    return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : EXIT_OK;
+  }
   /* the daemon's threads inherit a mask that leaves the stop signals to
   ** sigwait here */
   sigset_t stop;

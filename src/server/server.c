@@ -84,6 +84,7 @@ typedef struct route {
   const char *method, *path;
   handler fn;
   unsigned flags;
+  const char *summary; /* for the OpenAPI description */
 } route;
 
 /* ---- responses -------------------------------------------------------- */
@@ -1165,21 +1166,70 @@ static void h_search(ctx *c, reply *r)
 
 /* The routes: declared once, as data. */
 static const route routes[] = {
-    {"GET", "/health", h_health, 0},
-    {"GET", "/ready", h_ready, 0},
-    {"GET", "/fhir/metadata", h_metadata, 0},
-    {"POST", "/fhir", h_transaction, ROUTE_BODY},
-    {"GET", "/api/twins", h_twins, 0},
-    {"GET", "/api/twins/{patient}", h_twin_get, 0},
-    {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY},
-    {"POST", "/fhir/{type}", h_create, ROUTE_BODY},
-    {"GET", "/fhir/{type}", h_search, 0},
-    {"GET", "/fhir/{type}/{id}", h_read, 0},
-    {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY},
-    {"DELETE", "/fhir/{type}/{id}", h_delete, 0},
-    {"GET", "/fhir/{type}/{id}/_history", h_history, 0},
-    {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0},
+    {"GET", "/health", h_health, 0, "liveness and version"},
+    {"GET", "/ready", h_ready, 0, "readiness: the store is open"},
+    {"GET", "/fhir/metadata", h_metadata, 0,
+     "the FHIR R4 CapabilityStatement"},
+    {"POST", "/fhir", h_transaction, ROUTE_BODY,
+     "a FHIR transaction Bundle, all or nothing"},
+    {"GET", "/api/twins", h_twins, 0, "the twins and their status"},
+    {"GET", "/api/twins/{patient}", h_twin_get, 0,
+     "a twin's state, forecast and alerts"},
+    {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY,
+     "set the model a patient's twin runs"},
+    {"POST", "/fhir/{type}", h_create, ROUTE_BODY, "FHIR create"},
+    {"GET", "/fhir/{type}", h_search, 0, "FHIR search"},
+    {"GET", "/fhir/{type}/{id}", h_read, 0, "FHIR read"},
+    {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY,
+     "FHIR update (If-Match)"},
+    {"DELETE", "/fhir/{type}/{id}", h_delete, 0, "FHIR delete"},
+    {"GET", "/fhir/{type}/{id}/_history", h_history, 0, "FHIR history"},
+    {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0, "FHIR vread"},
 };
+
+char *mt_server_openapi(void)
+{
+  json_t *paths = json_object();
+  for (size_t k = 0; k < sizeof routes / sizeof *routes; k++) {
+    const route *rt = &routes[k];
+    json_t *item = json_object_get(paths, rt->path);
+    if (!item)
+      json_object_set_new(paths, rt->path, item = json_object());
+    json_t *params = json_array();
+    for (const char *p = strchr(rt->path, '{'); p; p = strchr(p + 1, '{')) {
+      char name[32];
+      snprintf(name, sizeof name, "%.*s", (int)(strcspn(p + 1, "}")), p + 1);
+      json_array_append_new(params,
+                            json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name,
+                                      "in", "path", "required", 1, "schema",
+                                      "type", "string"));
+    }
+    json_t *op = json_pack(
+        "{s:s, s:o, s:{s:{s:s}, s:{s:s}}}", "summary", rt->summary,
+        "parameters", params, "responses", "2XX", "description", "success",
+        "4XX", "description", "an OperationOutcome naming what was wrong");
+    if (rt->flags & ROUTE_BODY)
+      json_object_set_new(
+          op, "requestBody",
+          json_pack("{s:b, s:{s:{}, s:{}}}", "required", 1, "content",
+                    "application/fhir+json", "application/json"));
+    char m[8];
+    size_t i = 0;
+    for (; rt->method[i] && i < sizeof m - 1; i++)
+      m[i] = (char)(rt->method[i] | 0x20); /* lower case */
+    m[i] = '\0';
+    json_object_set_new(item, m, op);
+  }
+  json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "openapi", "3.0.3",
+                          "info", "title", "medtwin server", "version",
+                          MT_VERSION, "description",
+                          "Generated from the server's route table; "
+                          "docs/API.md describes each route.",
+                          "paths", paths);
+  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+  json_decref(doc);
+  return text;
+}
 
 /* Whether url matches a route's path; its {...} segments into param. A
 ** literal segment beats a parameter: "/fhir/metadata" is not a type. */

@@ -240,6 +240,15 @@ kill -TERM $PID; wait $PID; PID=
 "$BIN" backup --data "$T/none" --out "$T/x.db" 2> "$T/be2.txt"
 check "backup of a missing directory exits 2" '[ $? -eq 2 ] && [ ! -e "$T/x.db" ]'
 
+# The OpenAPI description is generated from the route table, and the
+# committed docs/openapi.json is that output.
+"$BIN" serve --openapi "$T/openapi.json"
+check "OpenAPI generated, and docs/openapi.json current" '[ $? -eq 0 ] && cmp -s "$T/openapi.json" "$SRC/docs/openapi.json" && python3 -c "
+import json,sys
+d=json.load(open(\"$T/openapi.json\"))
+ok = d[\"openapi\"].startswith(\"3.\") and {\"get\",\"put\",\"delete\"} <= set(d[\"paths\"][\"/fhir/{type}/{id}\"])
+ok = ok and d[\"paths\"][\"/api/twins/{patient}\"][\"put\"][\"parameters\"][0][\"name\"]==\"patient\"
+sys.exit(not ok)"'
 "$BIN" serve --listen nowhere 2> "$T/e1.txt"
 check "bad --listen exits 2" '[ $? -eq 2 ] && grep -q "HOST:PORT" "$T/e1.txt"'
 "$BIN" serve --listen 999.1.1.1:80 2> "$T/e2.txt"
