@@ -156,30 +156,37 @@ check "400 for the wrong resourceType" '[ "$(code -X POST -H "$J" -d "{\"resourc
 head -c 9000000 /dev/zero | tr "\0" " " > "$T/big.json"
 check "413 for a body over 8 MiB" '[ "$(code -X POST -H "$J" --data-binary @"$T/big.json" $U/fhir/Patient)" = 413 ]'
 check "wrong method 405 OperationOutcome" '[ "$(code -X DELETE $U/health)" = 405 ] && grep -q OperationOutcome "$T/body"'
-# A patient's twin: set after 30 stored CGM readings (it takes them), then
-# fed on arrival; its state carries a forecast with ordered quantiles.
-"$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 8 --out "$T/day" > /dev/null
-check "twin API: set, fed on arrival, forecasting" 'python3 - "$U" "$T/day/stream.csv" <<PY
-import csv, datetime, json, sys, urllib.request, urllib.error
-U = sys.argv[1]
-def req(m, path, body=None):
-    r = urllib.request.Request(U + path, method=m, data=json.dumps(body).encode() if body is not None else None,
-                               headers={"Content-Type": "application/json"})
+# A small client for the checks below: req() returns (status, JSON); cgm()
+# a CGM Observation of a patient at a minute of a day.
+cat > "$T/client.py" <<'PY'
+import datetime, json, urllib.request, urllib.error
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+def req(base, m, path, body=None):
+    r = urllib.request.Request(base + path, method=m, data=json.dumps(body).encode() if body is not None else None,
+                               headers={"Content-Type": "application/fhir+json"})
     try:
         with urllib.request.urlopen(r) as f: return f.status, json.load(f)
     except urllib.error.HTTPError as e: return e.code, json.load(e)
-cgm = [r for r in csv.DictReader(open(sys.argv[2])) if r["kind"] == "cgm"][:60]
-t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-def obs(r):
-    ts = (t0 + datetime.timedelta(minutes=float(r["t_min"]))).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/tw1"},
+def cgm(patient, t_min, mgdl):
+    ts = (T0 + datetime.timedelta(minutes=float(t_min))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/" + patient},
             "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]}, "effectiveDateTime": ts,
-            "valueQuantity": {"value": float(r["value"]), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
-for r in cgm[:30]: assert req("POST", "/fhir/Observation", obs(r))[0] == 201
+            "valueQuantity": {"value": float(mgdl), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
+PY
+# A patient's twin: set after 30 stored CGM readings (it takes them), then
+# fed on arrival; its state carries a forecast with ordered quantiles.
+"$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 8 --out "$T/day" > /dev/null
+check "twin API: set, fed on arrival, forecasting" 'PYTHONPATH="$T" python3 - "$U" "$T/day/stream.csv" <<PY
+import csv, sys
+from client import req as http, cgm as obs
+U = sys.argv[1]
+req = lambda m, path, body=None: http(U, m, path, body)
+rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["kind"] == "cgm"][:60]
+for r in rows[:30]: assert req("POST", "/fhir/Observation", obs("tw1", r["t_min"], r["value"]))[0] == 201
 assert req("GET", "/api/twins/tw1")[0] == 404
 st, j = req("PUT", "/api/twins/tw1", {"model": "uva_padova_t1d", "prior": "population", "group": "adult"})
 assert st == 201 and j["readings"] == 30 and j["t_min"] == 145, j
-for r in cgm[30:]: assert req("POST", "/fhir/Observation", obs(r))[0] == 201
+for r in rows[30:]: assert req("POST", "/fhir/Observation", obs("tw1", r["t_min"], r["value"]))[0] == 201
 st, j = req("GET", "/api/twins/tw1")
 assert st == 200 and j["readings"] == 60 and j["t_min"] == 295, j
 for f in j["forecast"]:
@@ -193,25 +200,18 @@ PY'
 # the same readings (a generated day of child#007, whose readings stay low
 # for hours); only the living one's twin warns.
 "$BIN" twin replay --patient child#007 --days 1 --seed 1 --members 8 --out "$T/c7" > /dev/null
-check "no alerts for a deceased patient" 'python3 - "$U" "$T/c7/stream.csv" <<PY
-import csv, datetime, json, sys, urllib.request
+check "no alerts for a deceased patient" 'PYTHONPATH="$T" python3 - "$U" "$T/c7/stream.csv" <<PY
+import csv, sys
+from client import req as http, cgm
 U = sys.argv[1]
-def req(m, path, body=None):
-    r = urllib.request.Request(U + path, method=m, data=json.dumps(body).encode() if body is not None else None,
-                               headers={"Content-Type": "application/fhir+json"})
-    with urllib.request.urlopen(r) as f: return json.load(f)
-t0 = datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc)
+req = lambda m, path, body=None: http(U, m, path, body)[1]
 ids = {}
 for name, extra in (("alive", {}), ("dead", {"deceasedBoolean": True})):
     ids[name] = req("POST", "/fhir/Patient", dict({"resourceType": "Patient"}, **extra))["id"]
     req("PUT", "/api/twins/" + ids[name], {"model": "uva_padova_t1d", "group": "child"})
 for r in (r for r in csv.DictReader(open(sys.argv[2])) if r["kind"] == "cgm"):
     for name in ids:
-        req("POST", "/fhir/Observation", {"resourceType": "Observation", "status": "final",
-            "subject": {"reference": "Patient/" + ids[name]},
-            "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]},
-            "effectiveDateTime": (t0 + datetime.timedelta(minutes=float(r["t_min"]))).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "valueQuantity": {"value": float(r["value"]), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}})
+        req("POST", "/fhir/Observation", cgm(ids[name], r["t_min"], r["value"]))
 alive = req("GET", "/api/twins/" + ids["alive"]); dead = req("GET", "/api/twins/" + ids["dead"])
 assert alive["readings"] == dead["readings"] > 250
 assert any(a["kind"] == "hypo" for a in alive["alerts"]), alive["alerts"]
