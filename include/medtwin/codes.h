@@ -17,6 +17,8 @@
 **   4548-4 HbA1c (NGSP)  4548-4 %         % only: mmol/mol (IFCC) is code
 **                                         59261-8, never converted silently
 **   29463-7 body weight  29463-7 kg       kg; g / 1000; [lb_av] x 0.45359237
+**   9059-7 carbohydrate  9059-7 g         g (announced carbs: a twin input)
+**     intake estimated
 **
 ** mmol/L to mg/dL: 18.016, glucose's molar mass / 10 (docs/import.md).
 ** Physically impossible values (a negative concentration, rate or mass,

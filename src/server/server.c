@@ -38,8 +38,9 @@ typedef struct twin_slot {
   char patient[MT_STORE_KEY_MAX + 1];
   char model[32], group[16];
   mt_twin *tw;
-  int64_t t0_ms;  /* the twin's clock origin: its first reading */
-  long readings, refused;
+  int64_t t0_ms;  /* the twin's clock origin: its first datum */
+  int started;
+  long readings, inputs, refused;
   json_t *alerts; /* every alert raised, oldest first */
 } twin_slot;
 
@@ -331,21 +332,42 @@ static int deceased(mt_server *s, const char *patient)
   return dead;
 }
 
-/* A CGM reading (mg/dL) at t_ms into the patient's twin, if it has one;
-** alerts raised are kept (none for a deceased patient). */
-static void twin_reading(mt_server *s, const char *patient, int64_t t_ms,
-                         double mgdl)
+/* The stored rows that are twin data: CGM readings and the inputs (carbs
+** LOINC 9059-7, insulin from MedicationAdministration), with their kinds. */
+#define CODE_BOLUS "medtwin-bolus"
+#define CODE_BASAL "medtwin-basal"
+static const struct {
+  const char *code;
+  mt_stream_kind kind;
+} twin_codes[] = {{"99504-3", MT_DATA_CGM},
+                  {"9059-7", MT_DATA_CARBS},
+                  {CODE_BOLUS, MT_DATA_BOLUS},
+                  {CODE_BASAL, MT_DATA_BASAL}};
+#define N_TWIN_CODES (sizeof twin_codes / sizeof *twin_codes)
+
+static int twin_kind(const char *code)
+{
+  for (size_t k = 0; k < N_TWIN_CODES; k++)
+    if (!strcmp(code, twin_codes[k].code))
+      return (int)twin_codes[k].kind;
+  return -1;
+}
+
+/* A datum at t_ms into the patient's twin, if it has one; alerts raised
+** are kept (none for a deceased patient). */
+static void twin_datum(mt_server *s, const char *patient, int64_t t_ms,
+                       mt_stream_kind kind, double value)
 {
   twin_slot *w = twin_of(s, patient);
   if (!w)
     return;
-  if (!w->readings && !w->refused)
-    w->t0_ms = t_ms;
-  mt_datum d = {(double)(t_ms - w->t0_ms) / 60000.0, MT_DATA_CGM, mgdl, 0};
+  if (!w->started)
+    w->t0_ms = t_ms, w->started = 1;
+  mt_datum d = {(double)(t_ms - w->t0_ms) / 60000.0, kind, value, 0};
   const char *why;
   int rc = mt_twin_ingest(w->tw, &d, &why);
   if (rc == 0)
-    w->readings++;
+    *(kind == MT_DATA_CGM ? &w->readings : &w->inputs) += 1;
   else
     w->refused++;
   mt_twin_alert al[MT_ALERT_NKIND];
@@ -362,9 +384,78 @@ static void twin_reading(mt_server *s, const char *patient, int64_t t_ms,
 /* After rows are stored: CGM rows reach their patient's twin. */
 static void rows_to_twins(mt_server *s, const mt_obs *rows, int n)
 {
-  for (int k = 0; k < n; k++)
-    if (!strcmp(rows[k].code, "99504-3"))
-      twin_reading(s, rows[k].patient, rows[k].t_ms, rows[k].value);
+  for (int k = 0; k < n; k++) {
+    int kind = twin_kind(rows[k].code);
+    if (kind >= 0)
+      twin_datum(s, rows[k].patient, rows[k].t_ms, (mt_stream_kind)kind,
+                 rows[k].value);
+  }
+}
+
+/*
+** The insulin a MedicationAdministration records for a twin: dosage.dose in
+** U ([iU] or U) is a bolus, dosage.rateQuantity in U/h ([iU]/h or U/h) a
+** basal rate from its time on. A negative amount or another unit is -1
+** (422) with the path; without a patient subject or a time, no rows.
+*/
+static int med_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
+                    const char **why, char *path, size_t pathlen)
+{
+  mt_obs base;
+  memset(&base, 0, sizeof base);
+  *n = 0;
+  ref_id(json_object_get(res, "subject"), "Patient", base.patient);
+  strcpy(base.device, "-");
+  json_t *eff = json_object_get(res, "effectivePeriod");
+  const char *t = json_string_value(json_object_get(res, "effectiveDateTime"));
+  if (!t)
+    t = json_string_value(json_object_get(eff, "start"));
+  int timed = t && mt_import_parse_iso(t, &base.t_ms) == 0;
+  json_t *dosage = json_object_get(res, "dosage");
+  static const struct {
+    const char *key, *code, *u1, *u2;
+  } part[2] = {{"dose", CODE_BOLUS, "[iU]", "U"},
+               {"rateQuantity", CODE_BASAL, "[iU]/h", "U/h"}};
+  for (int k = 0; k < 2; k++) {
+    json_t *q = json_object_get(dosage, part[k].key);
+    if (!q)
+      continue;
+    json_t *v = json_object_get(q, "value");
+    const char *unit = json_string_value(json_object_get(q, "code"));
+    if (!unit)
+      unit = json_string_value(json_object_get(q, "unit"));
+    snprintf(path, pathlen, "%sdosage.%s", prefix, part[k].key);
+    if (!json_is_number(v) || !(json_number_value(v) >= 0)) {
+      *why = "value: expected an amount of insulin >= 0";
+      return -1;
+    }
+    if (!unit || (strcmp(unit, part[k].u1) && strcmp(unit, part[k].u2))) {
+      *why = k ? "unit: expected [iU]/h" : "unit: expected [iU]";
+      return -1;
+    }
+    mt_obs r = base;
+    snprintf(r.code, sizeof r.code, "%s", part[k].code);
+    snprintf(r.unit, sizeof r.unit, "%s", k ? "[iU]/h" : "[iU]");
+    r.value = json_number_value(v);
+    rows[(*n)++] = r;
+  }
+  if (!timed || !base.patient[0])
+    *n = 0;
+  return 0;
+}
+
+/* The twin rows of a resource: Observations and MedicationAdministrations
+** (0 rows for other types). */
+static int resource_rows(const char *type, json_t *res, const char *prefix,
+                         mt_obs *rows, int *n, const char **why, char *path,
+                         size_t pathlen)
+{
+  *n = 0;
+  if (!strcmp(type, "Observation"))
+    return obs_rows(res, prefix, rows, n, why, path, pathlen);
+  if (!strcmp(type, "MedicationAdministration"))
+    return med_rows(res, prefix, rows, n, why, path, pathlen);
+  return 0;
 }
 
 static int append_rows(mt_store *st, const mt_obs *rows, int n, char *err,
@@ -403,9 +494,10 @@ static void h_create(ctx *c, reply *r)
   int nrow = 0;
   const char *why;
   char path[128];
-  if (!strcmp(type, "Observation") &&
-      obs_rows(c->body, "Observation.", rows, &nrow, &why, path,
-               sizeof path) < 0) {
+  char prefix[80];
+  snprintf(prefix, sizeof prefix, "%s.", type);
+  if (resource_rows(type, c->body, prefix, rows, &nrow, &why, path,
+                    sizeof path) < 0) {
     fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "business-rule", path, why);
     return;
   }
@@ -629,8 +721,8 @@ static void h_transaction(ctx *c, reply *r)
     const char *why;
     char path[160], prefix[80];
     snprintf(prefix, sizeof prefix, "%s.resource.", where);
-    if (!strcmp(type, "Observation") &&
-        obs_rows(res, prefix, rows, &nrow, &why, path, sizeof path) < 0) {
+    if (resource_rows(type, res, prefix, rows, &nrow, &why, path,
+                      sizeof path) < 0) {
       fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "business-rule", path, why);
       bad = 1;
       break;
@@ -671,8 +763,8 @@ static void h_transaction(ctx *c, reply *r)
     int nrow = 0;
     const char *why;
     char path[8];
-    if (!rc && !strcmp(type, "Observation") &&
-        obs_rows(res, "", rows, &nrow, &why, path, sizeof path) == 0) {
+    if (!rc && resource_rows(type, res, "", rows, &nrow, &why, path,
+                             sizeof path) == 0) {
       rc = append_rows(c->s->store, rows, nrow, err, sizeof err);
       for (int k = 0; !rc && k < nrow; k++)
         fed[n_fed++] = rows[k];
@@ -770,9 +862,10 @@ static void h_history(ctx *c, reply *r)
 static json_t *twin_json(twin_slot *w, int full)
 {
   double t = mt_twin_time(w->tw);
-  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "patient", w->patient,
-                        "model", w->model, "prior_group", w->group,
-                        "readings", (json_int_t)w->readings, "refused",
+  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "patient",
+                        w->patient, "model", w->model, "prior_group", w->group,
+                        "readings", (json_int_t)w->readings, "inputs",
+                        (json_int_t)w->inputs, "refused",
                         (json_int_t)w->refused);
   json_object_set_new(o, "t_min", isnan(t) ? json_null() : json_real(t));
   if (!full || isnan(t))
@@ -792,6 +885,43 @@ static json_t *twin_json(twin_slot *w, int full)
   }
   json_object_set(o, "alerts", w->alerts);
   return o;
+}
+
+static int by_time_reading_first(const void *a, const void *b)
+{
+  const mt_obs *x = a, *y = b;
+  if (x->t_ms != y->t_ms)
+    return (x->t_ms > y->t_ms) - (x->t_ms < y->t_ms);
+  int kx = twin_kind(x->code) != MT_DATA_CGM, ky = twin_kind(y->code) !=
+                                                   MT_DATA_CGM;
+  if (kx != ky)
+    return kx - ky; /* at equal times a reading first, as in a stream */
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Everything stored for the patient's twin, in time order (a reading before
+** inputs at the same time, then arrival), into its twin. */
+static void replay_stored(mt_server *s, const char *patient)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_obs *all = NULL;
+  size_t n_all = 0;
+  for (size_t k = 0; k < N_TWIN_CODES; k++) {
+    mt_obs *part = NULL;
+    size_t n = 0;
+    if (mt_store_obs_query(s->store, patient, twin_codes[k].code, INT64_MIN,
+                           INT64_MAX, &part, &n, err, sizeof err) == 0 && n) {
+      mt_obs *x = realloc(all, (n_all + n) * sizeof *x);
+      if (x) {
+        memcpy(x + n_all, part, n * sizeof *x);
+        all = x, n_all += n;
+      }
+    }
+    free(part);
+  }
+  qsort(all, n_all, sizeof *all, by_time_reading_first);
+  rows_to_twins(s, all, (int)n_all);
+  free(all);
 }
 
 /* PUT /api/twins/{patient}: which model the patient's twin runs; the twin
@@ -854,7 +984,8 @@ static void h_twin_put(ctx *c, reply *r)
   cfg.group = w->group;
   cfg.seed = seed ? (uint64_t)json_integer_value(seed) : 1;
   char err[MT_ERRMSG_MAX];
-  w->tw = NULL, w->alerts = json_array(), w->readings = w->refused = 0;
+  w->tw = NULL, w->alerts = json_array();
+  w->readings = w->inputs = w->refused = 0, w->started = 0;
   if (mt_twin_create(&cfg, &w->tw, err, sizeof err)) {
     json_decref(w->alerts);
     if (!created) /* the old twin is gone: drop its slot */
@@ -864,13 +995,7 @@ static void h_twin_put(ctx *c, reply *r)
   }
   if (created)
     s->n_twin++;
-  mt_obs *obs = NULL;
-  size_t n = 0;
-  if (mt_store_obs_query(s->store, patient, "99504-3", INT64_MIN, INT64_MAX,
-                         &obs, &n, err, sizeof err) == 0)
-    for (size_t k = 0; k < n; k++)
-      twin_reading(s, patient, obs[k].t_ms, obs[k].value);
-  free(obs);
+  replay_stored(s, patient);
   r->status = created ? MHD_HTTP_CREATED : MHD_HTTP_OK;
   r->doc = twin_json(w, 0);
 }

@@ -196,6 +196,45 @@ assert [t["patient"] for t in req("GET", "/api/twins")[1]["twins"]] == ["tw1"]
 st, j = req("PUT", "/api/twins/tw2", {"model": "nope"})
 assert st == 400 and j["issue"][0]["expression"] == ["model"]
 PY'
+# The server's twin is the command line's twin: a generated day of adult#003
+# with its carbs (Observation 9059-7) and insulin (MedicationAdministration
+# dose and rateQuantity) through the FHIR API gives the forecasts that
+# `medtwin twin run` gives on the day's stream (to the 1e-4 mg/dL it prints).
+"$BIN" twin run --stream "$T/day/stream.csv" --group adult --horizons 30,60,120 --out "$T/day/fc_cli.csv" > /dev/null
+check "the server's twin is twin run's, inputs included" 'PYTHONPATH="$T" python3 - "$U" "$T/day" <<PY
+import csv, sys
+from client import req as http, cgm, T0
+import datetime
+U, D = sys.argv[1], sys.argv[2]
+req = lambda m, path, body=None: http(U, m, path, body)
+ts = lambda t: (T0 + datetime.timedelta(minutes=float(t))).strftime("%Y-%m-%dT%H:%M:%SZ")
+assert req("PUT", "/api/twins/same", {"model": "uva_padova_t1d", "group": "adult"})[0] == 201
+for r in csv.DictReader(open(D + "/stream.csv")):
+    k, v = r["kind"], float(r["value"])
+    if k == "cgm":
+        body = cgm("same", r["t_min"], v)
+    elif k == "carbs":
+        body = {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/same"},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "9059-7"}]}, "effectiveDateTime": ts(r["t_min"]),
+                "valueQuantity": {"value": v, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}}
+    else:
+        q = {"value": v, "system": "http://unitsofmeasure.org", "code": "[iU]" if k == "bolus" else "[iU]/h"}
+        body = {"resourceType": "MedicationAdministration", "status": "completed", "subject": {"reference": "Patient/same"},
+                "medicationCodeableConcept": {"text": "insulin"}, "effectiveDateTime": ts(r["t_min"]),
+                "dosage": {("dose" if k == "bolus" else "rateQuantity"): q}}
+    assert req("POST", "/fhir/" + body["resourceType"], body)[0] == 201
+st, j = req("GET", "/api/twins/same")
+assert st == 200 and j["readings"] == 289 and j["inputs"] == 7, j
+last = [r for r in csv.DictReader(open(D + "/fc_cli.csv")) if float(r["t_min"]) == j["t_min"]]
+assert len(last) == 3
+for f, r in zip(j["forecast"], last):
+    for k in ("mean", "p025", "p50", "p975"):
+        assert abs(f[k] - float(r[k])) <= 1e-4, (k, f[k], r[k])
+bad = {"resourceType": "MedicationAdministration", "status": "completed", "subject": {"reference": "Patient/same"},
+       "effectiveDateTime": ts(2000), "dosage": {"dose": {"value": -2, "code": "[iU]"}}}
+st, o = req("POST", "/fhir/MedicationAdministration", bad)
+assert st == 422 and o["issue"][0]["expression"] == ["MedicationAdministration.dosage.dose"], o
+PY'
 # A deceased patient's twin raises no alerts: two patients, one deceased,
 # the same readings (a generated day of child#007, whose readings stay low
 # for hours); only the living one's twin warns.
