@@ -78,3 +78,13 @@ Test(codes, other_codes_are_not_the_twins)
   cr_assert_eq(mt_norm_is_bp_panel("55284-4"), 1);
   cr_assert_eq(mt_norm_is_bp_panel("8480-6"), 0);
 }
+
+/* Announced carbohydrate, a twin input: grams only, never negative. */
+Test(codes, carbohydrate_intake_in_grams)
+{
+  mt_norm_obs o;
+  const char *why;
+  cr_assert_eq(norm("9059-7", 45, "g").value, 45);
+  cr_assert_eq(mt_norm_quantity("9059-7", -1, "g", &o, &why), -1);
+  cr_assert_eq(mt_norm_quantity("9059-7", 45, "kg", &o, &why), -1);
+}
