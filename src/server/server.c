@@ -919,8 +919,10 @@ static void replay_stored(mt_server *s, const char *patient)
     }
     free(part);
   }
-  qsort(all, n_all, sizeof *all, by_time_reading_first);
-  rows_to_twins(s, all, (int)n_all);
+  if (n_all) {
+    qsort(all, n_all, sizeof *all, by_time_reading_first);
+    rows_to_twins(s, all, (int)n_all);
+  }
   free(all);
 }
 
