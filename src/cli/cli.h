@@ -52,6 +52,17 @@ typedef struct cli_cohort_opts {
 int cli_parse_cohort(int argc, char **argv, const char *usage_text,
                      cli_cohort_opts *o);
 
+/*
+** Shipped patient i of the model when it belongs to o's cohort: its
+** generated days (o->days, o->seed, isf_drift) into *rp and its group into
+** *group. 1 when the patient is not in the cohort (nothing generated), 0,
+** or an MT_E code with one line in err.
+*/
+struct mt_replay;
+int cli_cohort_replay(const cli_cohort_opts *o, int i, double isf_drift,
+                      struct mt_replay **rp, int *group, char *err,
+                      size_t errlen);
+
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "medtwin/model.h"
+#include "medtwin/replay.h"
 
 static const struct {
   const char *name, *summary;
@@ -95,6 +97,24 @@ int cli_parse_cohort(int argc, char **argv, const char *usage_text,
                      cli_cohort_opts *o)
 {
   return cli_parse(argc, argv, o->cmd, usage_text, &o->json, cohort_opt, o);
+}
+
+int cli_cohort_replay(const cli_cohort_opts *o, int i, double isf_drift,
+                      struct mt_replay **rp, int *group, char *err,
+                      size_t errlen)
+{
+  const mt_model *m = mt_model_find("uva_padova_t1d");
+  const char *name = m->patients->name(i);
+  *rp = NULL;
+  *group = cli_group_of(name);
+  if (*group < 0 || (strcmp(o->cohort, "all") &&
+                     strncmp(name, o->cohort, strlen(o->cohort))))
+    return 1;
+  mt_replay_config rc;
+  mt_replay_config_init(&rc);
+  rc.patient = name, rc.days = (int)o->days, rc.seed = (uint64_t)o->seed;
+  rc.isf_drift = isf_drift;
+  return mt_replay_generate(&rc, rp, err, errlen);
 }
 
 static void usage(FILE *f)

@@ -237,16 +237,13 @@ int cmd_twin_advisor_evaluate(int argc, char **argv)
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
     const char *name = m->patients->name(i);
-    int gi = cli_group_of(name);
-    if (gi < 0 || (strcmp(cohort, "all") &&
-                   strncmp(name, cohort, strlen(cohort))))
-      continue;
     char err[MT_ERRMSG_MAX] = "";
-    mt_replay_config rcfg;
-    mt_replay_config_init(&rcfg);
-    rcfg.patient = name, rcfg.days = (int)days, rcfg.seed = (uint64_t)seed;
-    mt_replay *rp = NULL;
-    rc = mt_replay_generate(&rcfg, &rp, err, sizeof err);
+    mt_replay *rp;
+    int gi;
+    if ((rc = cli_cohort_replay(&co, i, 0, &rp, &gi, err, sizeof err)) == 1) {
+      rc = 0;
+      continue;
+    }
     for (int arm_i = 0; !rc && arm_i < 2; arm_i++)
       rc = run_arm(rp, name, i, (uint64_t)seed, arm_i, &arms[gi][arm_i], err,
                    sizeof err);

@@ -362,17 +362,15 @@ int cmd_twin_evaluate(int argc, char **argv)
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
     const char *name = m->patients->name(i);
-    int gi = cli_group_of(name);
-    if (gi < 0 || (strcmp(cohort, "all") &&
-                   strncmp(name, cohort, strlen(cohort))))
-      continue;
     char err[MT_ERRMSG_MAX];
-    mt_replay_config rcfg;
-    mt_replay_config_init(&rcfg);
-    rcfg.patient = name, rcfg.days = (int)days, rcfg.seed = (uint64_t)seed;
-    rcfg.isf_drift = drift;
     mt_replay *rp;
-    if ((rc = mt_replay_generate(&rcfg, &rp, err, sizeof err))) {
+    int gi;
+    if ((rc = cli_cohort_replay(&co, i, drift, &rp, &gi, err, sizeof err)) ==
+        1) {
+      rc = 0;
+      continue;
+    }
+    if (rc) {
       cli_fail(EXIT_RUNTIME, "%s", err);
       break;
     }
