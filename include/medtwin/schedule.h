@@ -20,6 +20,31 @@ int mt_schedule_n_input(const mt_schedule *s);
 int mt_schedule_count(const mt_schedule *s);
 int mt_schedule_truncate(mt_schedule *s, int n);
 
+/*
+** The events one by one, for saving a schedule and rebuilding it exactly:
+** mt_schedule_event_at copies event i (0 <= i < count, in the order they
+** were added) into *e; mt_schedule_add appends e as it is (a level has
+** t1 == t0; flags other than 0 only on pulses, and only MT_PULSE_*). Both
+** return 0 or MT_EINVAL (an index out of range; an unknown kind or flag; an
+** input, time or value that the adding functions below would refuse), or
+** MT_ENOMEM.
+*/
+typedef enum mt_schedule_kind {
+  MT_SCHEDULE_LEVEL = 0, /* mt_schedule_level */
+  MT_SCHEDULE_SCALE,     /* mt_schedule_scale */
+  MT_SCHEDULE_PULSE      /* mt_schedule_pulse */
+} mt_schedule_kind;
+
+typedef struct mt_schedule_event {
+  mt_schedule_kind kind;
+  int k;                /* the input */
+  double t0, t1, value; /* [t0, t1) (t0 for a level); level, factor, rate */
+  unsigned flags;       /* MT_PULSE_* */
+} mt_schedule_event;
+
+int mt_schedule_event_at(const mt_schedule *s, int i, mt_schedule_event *e);
+int mt_schedule_add(mt_schedule *s, const mt_schedule_event *e);
+
 /* Input k takes `value` from t on, until its next level change. Before the
 ** first level change an input sits at its basal value (see compile). */
 int mt_schedule_level(mt_schedule *s, int k, double t, double value);

@@ -92,6 +92,42 @@ int mt_schedule_pulse(mt_schedule *s, int k, double t0, double t1,
   return push(s, (ev){EV_PULSE, k, t0, t1, value, flags});
 }
 
+int mt_schedule_event_at(const mt_schedule *s, int i, mt_schedule_event *e)
+{
+  if (!s || !e || i < 0 || i >= s->n)
+    return MT_EINVAL;
+  const ev *v = &s->ev[i];
+  static const mt_schedule_kind kind[] = {
+      [EV_LEVEL] = MT_SCHEDULE_LEVEL, [EV_SCALE] = MT_SCHEDULE_SCALE,
+      [EV_PULSE] = MT_SCHEDULE_PULSE};
+  *e = (mt_schedule_event){kind[v->kind], v->k, v->t0, v->t1, v->value,
+                           v->flags};
+  return 0;
+}
+
+int mt_schedule_add(mt_schedule *s, const mt_schedule_event *e)
+{
+  if (!s || !e)
+    return MT_EINVAL;
+  switch (e->kind) {
+  case MT_SCHEDULE_LEVEL:
+    return e->t1 == e->t0 && !e->flags
+               ? push(s, (ev){EV_LEVEL, e->k, e->t0, e->t1, e->value, 0})
+               : MT_EINVAL;
+  case MT_SCHEDULE_SCALE:
+    return !e->flags
+               ? push(s, (ev){EV_SCALE, e->k, e->t0, e->t1, e->value, 0})
+               : MT_EINVAL;
+  case MT_SCHEDULE_PULSE:
+    return !(e->flags & ~MT_PULSE_BITES)
+               ? push(s, (ev){EV_PULSE, e->k, e->t0, e->t1, e->value,
+                              e->flags})
+               : MT_EINVAL;
+  default:
+    return MT_EINVAL;
+  }
+}
+
 void mt_segments_clear(mt_segments *sg)
 {
   free(sg->t);
