@@ -163,4 +163,42 @@ double mt_twin_mean_ess(const mt_twin *tw);
 /* Time of the last reading assimilated, minutes (NAN before the first). */
 double mt_twin_time(const mt_twin *tw);
 
+/*
+** Snapshot and restore. mt_twin_snapshot writes a self-describing binary
+** image of everything that decides the twin's future outputs into *blob
+** (malloc'd, the caller frees it; its length into *len): the members now,
+** the recent ensemble snapshots and the observation log back to the oldest
+** snapshot (so that late data arriving after a restore are re-assimilated
+** as they would have been), each member's inputs (meals still being
+** absorbed, boluses, basal), the sensor-fault detector and the fault
+** episode, the alert episodes and the last reading's alerts, the
+** quarantine log, the effective-sample-size sums and the length of the
+** course ahead last run. The random streams are keyed by seed, member and
+** reading count, so they need no position of their own; the filters keep
+** nothing between analyses. Returns 0, or MT_ENOMEM (*blob NULL).
+**
+** mt_twin_restore makes a twin from such an image under cfg, which must
+** equal the configuration of the twin that wrote it (model, group,
+** exclude, sensor, seed, members, method and every numeric setting; the
+** strings compared by content). The restored twin, fed the data that
+** follow, gives bit-identical members, forecasts, alerts, quarantine,
+** time and mean ESS to the twin that was never interrupted. An image that
+** is truncated, corrupt (a BLAKE2b-256 checksum over it), of another
+** format version or byte order, or written under another configuration or
+** model version is refused with MT_EINVAL and one line in err, without
+** reading outside [blob, blob + len); MT_ENOMEM, or the errors of
+** mt_twin_create. On failure *out is NULL.
+**
+** Format (version 1): the 8 bytes "MTTWINSN", a 32-bit byte-order mark
+** 0x01020304, the 32-bit format version, the 64-bit image length; the
+** configuration; the model's sizes (states, parameters, memory, estimated
+** parameters and their indices); the state; a 32-byte BLAKE2b-256 of all
+** the bytes before it. Integers and doubles are in the writing machine's
+** byte order (IEEE 754 doubles): an image is for machines of the same byte
+** order, which the mark checks. Layout in docs/cli.md ("Snapshots").
+*/
+int mt_twin_snapshot(const mt_twin *tw, void **blob, size_t *len);
+int mt_twin_restore(const mt_twin_config *cfg, const void *blob, size_t len,
+                    mt_twin **out, char *err, size_t errlen);
+
 #endif

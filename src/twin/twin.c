@@ -21,6 +21,7 @@
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 #include "medtwin/twin.h"
+#include "twin/twin_impl.h"
 
 /* Random stream purposes (the third key of mt_rng_init). */
 enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3, RNG_PROCESS = 4 };
@@ -41,53 +42,6 @@ static const char *const alert_name[MT_ALERT_NKIND] = {
 #define MAX_HORIZON_MIN 240.0
 #define NOISE_DRAWS 4 /* sensor-error draws per member in a forecast */
 #define GRID_MIN 5.0  /* the grid of the members' course ahead */
-#define AHEAD_MAX 64  /* samples ahead kept: up to 320 min on the grid */
-
-struct mt_twin {
-  mt_twin_config cfg;
-  const mt_model *m;
-  int N, ns, np, nm, ne, n;  /* members, sizes, estimated, augmented */
-  int cho, ins, cgm, bg;     /* input and observable indices */
-  int *est;                  /* ne parameter indices */
-  double *P, *X, *MEM;       /* N x np, N x ns, N x nm */
-  double *Z, *Y, *eps;       /* N x n, N, ns (state transform offsets) */
-  const double **pp, **xp, **mp;
-  const mt_schedule **sp;
-  mt_series *out;            /* N series of one sample */
-  mt_series *ahead;          /* N series of up to AHEAD_MAX samples */
-  int ahead_ok, ahead_nt, want_nt; /* the course ahead: valid, its length,
-                             ** the length to run (longest asked) */
-  mt_schedule **sch;         /* N: each member's inputs */
-  int *mark;                 /* N: event counts before a what-if */
-
-  mt_sim *sim;
-  mt_enkf *kf;
-  mt_pf *pf;                 /* with cfg.method MT_TWIN_PF */
-  double ess, ess_sum;       /* last and summed effective sample size */
-  long n_analysis;           /* analyses made (re-assimilations included) */
-  double r;                  /* observation variance, (mg/dL)^2 */
-  double sensor_sd;          /* sensor noise SD, mg/dL */
-  mt_cgm_sensor sensor;      /* its error model, for forecast readings */
-  double e_sd;               /* SD of the sensor's stationary latent noise */
-  double t_now;
-  long n_reading;
-  struct entry {
-    mt_datum d;
-    mt_fault_kind fault;     /* a reading's verdict: NONE = assimilated */
-  } *log;                    /* accepted data by time (arrival order at
-                             ** equal times) */
-  mt_fault_detector fd;
-  mt_fault_kind fault_ep;    /* the fault episode under way, or NONE */
-  long n_log, cap_log;
-  mt_twin_quarantined *quar; /* data refused, with the reasons */
-  long n_quar, cap_quar;
-  struct snapshot *snap;     /* the ensemble after recent readings */
-  int n_snap, cap_snap;
-  mt_alert_episode episode[MT_ALERT_NGLUCOSE];
-  int n_alert;
-  mt_twin_alert alert[MT_ALERT_NKIND];
-  char err[MT_ERRMSG_MAX];
-};
 
 void mt_twin_config_init(mt_twin_config *cfg)
 {
@@ -161,18 +115,6 @@ static double sensor_variance(const mt_cgm_sensor *s)
   double m1 = sinh(c) * exp(a * a * s2 / 2);
   double m2 = (cosh(2 * c) * exp(2 * a * a * s2) - 1) / 2;
   return s->lambda * s->lambda * (m2 - m1 * m1);
-}
-
-/* The ensemble after a reading, for re-assimilation from there when data
-** arrive late: members' parameters, states and memory, time, count. */
-struct snapshot {
-  double t, *v;
-  long n_reading;
-};
-
-static size_t member_doubles(const mt_twin *tw)
-{
-  return (size_t)tw->N * (tw->np + tw->ns + tw->nm);
 }
 
 void mt_twin_free(mt_twin *tw)
@@ -574,7 +516,7 @@ static int run_ahead_at(mt_twin *tw, double t, double *y)
 ** longer reach (all but the newest older than the window). */
 static int snapshot_push(mt_twin *tw)
 {
-  size_t nd = member_doubles(tw);
+  size_t nd = mt_twin_member_doubles(tw);
   int keep = 0;
   for (int k = tw->n_snap - 1; k >= 0; k--)
     if (tw->snap[k].t < tw->t_now - tw->cfg.late_window_min) {
@@ -661,7 +603,7 @@ static int reassimilate(mt_twin *tw, double t)
   while (k > 0 && !(tw->snap[k].t < t))
     k--;
   struct snapshot *sn = &tw->snap[k];
-  memcpy(tw->P, sn->v, member_doubles(tw) * sizeof *tw->P);
+  memcpy(tw->P, sn->v, mt_twin_member_doubles(tw) * sizeof *tw->P);
   tw->t_now = isfinite(sn->t) ? sn->t : 0;
   tw->n_reading = sn->n_reading;
   for (int j = k + 1; j < tw->n_snap; j++)
@@ -675,9 +617,12 @@ static int reassimilate(mt_twin *tw, double t)
   return rc;
 }
 
-static const char *const fault_reason[MT_FAULT_NKIND] = {
+const char *const mt_twin_reason_fault[MT_FAULT_NKIND] = {
     NULL, "sensor fault: flat line", "sensor fault: implausible jump",
     "sensor fault: compression low", "sensor fault: gap"};
+const char mt_twin_reason_late[] =
+    "late: older than the re-assimilation window";
+const char mt_twin_reason_duplicate[] = "duplicate";
 
 /* A sensor-fault alert, for a gap or the start of a fault episode:
 ** probability 1, predicted_t_min the time the fault began. */
@@ -750,9 +695,9 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
   tw->n_alert = 0;
   if (!*reason && tw->n_reading &&
       d->t_min < tw->t_now - tw->cfg.late_window_min)
-    *reason = "late: older than the re-assimilation window";
+    *reason = mt_twin_reason_late;
   if (!*reason && logged(tw, d))
-    *reason = "duplicate";
+    *reason = mt_twin_reason_duplicate;
   if (*reason) {
     int rc = quarantine(tw, d, *reason);
     return rc ? rc : 1;
@@ -779,7 +724,7 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
     if (!rc)
       rc = take_reading(tw, d->t_min, d->value, !fault);
     if (fault) {
-      *reason = fault_reason[tw->log[at].fault];
+      *reason = mt_twin_reason_fault[tw->log[at].fault];
       rc = quarantine(tw, d, *reason);
     }
   }
