@@ -31,8 +31,12 @@ typedef struct mt_store mt_store;
 ** Open a store. url_or_dir: a directory (created with mode 0700 if missing)
 ** holding medtwin.db, created with the current schema if absent. A store
 ** whose schema_version is newer than this build is refused (MT_EINVAL) and
-** left untouched. postgres:// URLs are MT_EINVAL until that back end exists.
-** On failure *out is NULL and there is nothing to close.
+** left untouched; an older one is migrated forward in one transaction.
+** postgres:// URLs are MT_EINVAL until that back end exists. On failure *out
+** is NULL and there is nothing to close. Several handles may be open on one
+** directory, each used by one thread: a write waits up to 5 s for another
+** handle's write lock, and every read sees the last committed state, never
+** part of a transaction.
 */
 int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
                   size_t errlen);
@@ -100,6 +104,73 @@ int mt_store_resource_update(mt_store *s, const char *type, const char *id,
 ** a deleted resource changes nothing and returns 0 with the marker in *out. */
 int mt_store_resource_delete(mt_store *s, const char *type, const char *id,
                              int64_t expected_version, mt_resource *out,
+                             char *err, size_t errlen);
+
+/* ---- search indexes over the current resources ---- */
+
+/*
+** What the current version of a resource is searched by. The caller (the
+** server's FHIR layer) extracts it from the JSON; the store does not parse
+** resources. Strings are borrowed for the call.
+*/
+typedef struct mt_res_index {
+  const char *patient;       /* the patient id it belongs to (NULL or "":
+                                none), 1..MT_STORE_KEY_MAX bytes */
+  const char *const *codes;  /* "system|code" tokens; the system may be
+                                empty ("|code"); split at the first '|' */
+  int n_codes;               /* >= 0; codes may be NULL when 0 */
+  int has_date;              /* 0: the resource has no date */
+  int64_t date_ms;           /* its clinically relevant time (Unix ms; the
+                                start of a period) */
+} mt_res_index;
+
+/* Longest system accepted in a code token (bytes); codes are keys. */
+#define MT_STORE_SYSTEM_MAX 255
+
+/*
+** Replace the index entry of (type, id), which describes its current
+** version: its patient, codes and date rows are deleted and ix's written,
+** in one transaction (in a batch, part of the batch). Duplicate tokens are
+** stored once. MT_ENOTFOUND if the resource does not exist or is deleted;
+** MT_EINVAL for a key out of the rules above or a token without '|'.
+**
+** Every create (and every update that revives a deleted resource) gives the
+** resource an entry with no patient, codes or date, so type and _id searches
+** find it; an update keeps the entry of the previous version until
+** set_index is called again, so a caller that indexes calls it after every
+** create and update, in the same batch. A delete removes the entry.
+*/
+int mt_store_resource_set_index(mt_store *s, const char *type,
+                                const char *id, const mt_res_index *ix,
+                                char *err, size_t errlen);
+
+/* A search: every field set is a condition, all must hold. */
+typedef struct mt_res_query {
+  const char *type;        /* required */
+  const char *id;          /* _id; NULL: any */
+  const char *patient;     /* NULL: any */
+  const char *code_system; /* NULL: any system ("" : the empty system) */
+  const char *code;        /* NULL: any code (code_system is then ignored) */
+  int has_date_lo, has_date_hi;
+  int64_t date_lo, date_hi; /* date_lo <= date < date_hi (Unix ms); a
+                               resource without a date never matches a
+                               date bound */
+  int sort;     /* 0: by id; 1: by date ascending; -1: by date descending;
+                   ties by id ascending; resources without a date last in
+                   both directions, by id */
+  long offset;  /* matches skipped before the page, >= 0 */
+  long count;   /* page size, >= 0; 0: only the total */
+} mt_res_query;
+
+/*
+** The current, non-deleted resources matching q: the page [offset, offset +
+** count) in *list (free with mt_resource_list_free; NULL when *n is 0) and
+** the number of matches in all in *total. list and n may be NULL when count
+** is 0. Total and page come from one snapshot of the store. MT_EINVAL for
+** a bad type, key, sort, offset or count.
+*/
+int mt_store_resource_search(mt_store *s, const mt_res_query *q,
+                             mt_resource **list, size_t *n, long *total,
                              char *err, size_t errlen);
 
 /* ---- observations, append-only ---- */

@@ -13,7 +13,7 @@
 #include "medtwin/store.h"
 
 typedef struct mt_store_ops {
-  int version; /* 2 */
+  int version; /* 3 */
   const char *name;
   void (*close)(mt_store *s);
   /* Resources: out is always non-NULL here. */
@@ -55,6 +55,13 @@ typedef struct mt_store_ops {
   /* version 2 */
   int (*resource_list)(mt_store *s, const char *type, mt_resource **list,
                        size_t *n, char *err, size_t errlen);
+  /* version 3: search indexes; ix and q are checked, list/n non-NULL. */
+  int (*resource_set_index)(mt_store *s, const char *type, const char *id,
+                            const mt_res_index *ix, char *err,
+                            size_t errlen);
+  int (*resource_search)(mt_store *s, const mt_res_query *q,
+                         mt_resource **list, size_t *n, long *total,
+                         char *err, size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */
@@ -69,6 +76,12 @@ int mt_store__fail(char *err, size_t errlen, int code, const char *op,
   __attribute__((format(printf, 5, 6)))
 #endif
   ;
+
+/* For tests and docs/store.md: the SQLite back end's EXPLAIN QUERY PLAN
+** lines of the statements a search runs (count, then page, per segment)
+** into out. */
+int mt_store__search_plan(mt_store *s, const mt_res_query *q, char *out,
+                          size_t outlen, char *err, size_t errlen);
 
 /* The SQLite back end (sqlite.c): dir holds medtwin.db. */
 int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,

@@ -3,7 +3,8 @@
 ** synchronous=FULL so that an acknowledged commit survives a crash or power
 ** loss (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html
 ** #pragma_synchronous). Every write is one transaction (BEGIN IMMEDIATE, or a
-** SAVEPOINT inside a batch). Schema and reasons: docs/store.md.
+** SAVEPOINT inside a batch). The search indexes are in sqlite_search.c.
+** Schema and reasons: docs/store.md.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -15,16 +16,31 @@
 #include <sqlite3.h>
 
 #include "medtwin/error.h"
-#include "store/ops.h"
+#include "store/sqlite_int.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
-typedef struct sq_store {
-  mt_store base;
-  sqlite3 *db;
-  int in_batch;
-} sq_store;
+/*
+** Schema version 2: what the current, non-deleted resources are searched by.
+** res_index holds one row per such resource (patient and date NULL when
+** unknown); res_code one row per code token, with the patient and date
+** repeated so that a patient + code + date search is one index range,
+** already in (date, id) order, without a join.
+*/
+#define INDEX_SQL \
+  "CREATE TABLE res_index(type TEXT NOT NULL, id TEXT NOT NULL," \
+  " patient TEXT, date_ms INTEGER, PRIMARY KEY(type, id)) WITHOUT ROWID;" \
+  "CREATE INDEX res_index_by_patient ON res_index" \
+  "(type, patient, date_ms, id);" \
+  "CREATE INDEX res_index_by_date ON res_index(type, date_ms, id);" \
+  "CREATE TABLE res_code(type TEXT NOT NULL, id TEXT NOT NULL," \
+  " system TEXT NOT NULL, code TEXT NOT NULL, patient TEXT," \
+  " date_ms INTEGER, PRIMARY KEY(type, id, system, code)) WITHOUT ROWID;" \
+  "CREATE INDEX res_code_by_patient ON res_code" \
+  "(type, patient, code, date_ms, id, system);" \
+  "CREATE INDEX res_code_by_code ON res_code" \
+  "(type, code, date_ms, id, system);"
 
 static const char schema_sql[] =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -53,7 +69,17 @@ static const char schema_sql[] =
   " patient TEXT NOT NULL, t_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
   " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
   "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
-  "INSERT INTO meta(key, value) VALUES('schema_version', '1');";
+  INDEX_SQL
+  "INSERT INTO meta(key, value) VALUES('schema_version', '2');";
+
+/* Version 1 to 2: the search indexes; every current resource gets an entry
+** with its type and id only (the store cannot parse the JSON for more). */
+static const char migrate_1_2_sql[] =
+  INDEX_SQL
+  "INSERT INTO res_index(type, id) SELECT type, id FROM resource AS r"
+  " WHERE deleted = 0 AND version_id = (SELECT max(version_id) FROM"
+  " resource WHERE type = r.type AND id = r.id);"
+  "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 /* ---- helpers ---- */
 
@@ -66,44 +92,99 @@ static int code_of(int src)
   }
 }
 
-static int db_fail(sq_store *q, const char *op, char *err, size_t errlen)
+int mt_sq__db_fail(sq_store *q, const char *op, char *err, size_t errlen)
 {
   int src = sqlite3_extended_errcode(q->db);
   return mt_store__fail(err, errlen, code_of(src), op, "%s",
                         sqlite3_errmsg(q->db));
 }
 
-static int exec(sq_store *q, const char *sql, const char *op, char *err,
+int mt_sq__exec(sq_store *q, const char *sql, const char *op, char *err,
                 size_t errlen)
 {
   if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db_fail(q, op, err, errlen);
+    return mt_sq__db_fail(q, op, err, errlen);
   return 0;
 }
 
-static int prepare(sq_store *q, const char *sql, sqlite3_stmt **st,
+int mt_sq__prepare(sq_store *q, const char *sql, sqlite3_stmt **st,
                    const char *op, char *err, size_t errlen)
 {
   if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
     *st = NULL;
-    return db_fail(q, op, err, errlen);
+    return mt_sq__db_fail(q, op, err, errlen);
   }
   return 0;
 }
 
-/* Start a write: its own IMMEDIATE transaction, or a savepoint in a batch. */
-static int tx_begin(sq_store *q, const char *op, char *err, size_t errlen)
+/*
+** A statement prepared once per handle and reused (sql must be a string
+** literal); give it back with mt_sq__release(). Preparing costs more than
+** running the short statements of a write, so a batch of thousands of writes
+** would otherwise spend most of its time in the SQL parser.
+*/
+int mt_sq__prepare_hot(sq_store *q, const char *sql, sqlite3_stmt **st,
+                       const char *op, char *err, size_t errlen)
 {
-  return exec(q, q->in_batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE", op, err,
-              errlen);
+  int i = 0;
+  while (i < HOT_MAX && q->hot[i].sql && q->hot[i].sql != sql)
+    i++;
+  if (i < HOT_MAX && q->hot[i].sql) {
+    *st = q->hot[i].st;
+    return 0;
+  }
+  if (i == HOT_MAX)
+    return mt_sq__prepare(q, sql, st, op, err, errlen); /* full: not kept */
+  if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                         NULL) != SQLITE_OK) {
+    *st = NULL;
+    return mt_sq__db_fail(q, op, err, errlen);
+  }
+  q->hot[i].sql = sql;
+  q->hot[i].st = *st;
+  return 0;
+}
+
+/* Done with a statement: a kept one is reset, any other finalized. */
+void mt_sq__release(sq_store *q, sqlite3_stmt *st)
+{
+  for (int i = 0; i < HOT_MAX && q->hot[i].sql; i++)
+    if (q->hot[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+/* Run a kept statement without parameters. */
+static int exec_hot(sq_store *q, const char *sql, const char *op, char *err,
+                    size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare_hot(q, sql, &st, op, err, errlen);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
+  return rc;
+}
+
+/* Start a write: its own IMMEDIATE transaction, or a savepoint in a batch. */
+int mt_sq__tx_begin(sq_store *q, const char *op, char *err, size_t errlen)
+{
+  return q->in_batch ? exec_hot(q, "SAVEPOINT op", op, err, errlen)
+                     : mt_sq__exec(q, "BEGIN IMMEDIATE", op, err, errlen);
 }
 
 /* Finish a write: commit when rc >= 0, else undo everything it did. */
-static int tx_end(sq_store *q, int rc, const char *op, char *err,
+int mt_sq__tx_end(sq_store *q, int rc, const char *op, char *err,
                   size_t errlen)
 {
   if (rc >= 0) {
-    int c = exec(q, q->in_batch ? "RELEASE op" : "COMMIT", op, err, errlen);
+    int c = q->in_batch ? exec_hot(q, "RELEASE op", op, err, errlen)
+                        : mt_sq__exec(q, "COMMIT", op, err, errlen);
     if (!c)
       return rc;
     rc = c;
@@ -115,11 +196,13 @@ static int tx_end(sq_store *q, int rc, const char *op, char *err,
   return rc;
 }
 
-static int step_done(sq_store *q, sqlite3_stmt *st, const char *op,
+int mt_sq__step_done(sq_store *q, sqlite3_stmt *st, const char *op,
                      char *err, size_t errlen)
 {
-  int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(q, op, err, errlen);
-  sqlite3_finalize(st);
+  int rc = 0;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
   return rc;
 }
 
@@ -148,39 +231,79 @@ static void copy_key(char dst[MT_STORE_KEY_MAX + 1], sqlite3_stmt *st,
 
 static const mt_store_ops sq_ops;
 
-static int check_schema(sq_store *q, const char *path, char *err,
-                        size_t errlen)
+/* The file's schema_version into *v: 0 for a new file (no meta table), -1
+** if meta holds none. Reads only. */
+static int read_version(sq_store *q, long *v, char *err, size_t errlen)
 {
   sqlite3_stmt *st;
-  int rc = tx_begin(q, "open", err, errlen);
+  int rc = mt_sq__prepare(q, "SELECT count(*) FROM sqlite_master WHERE"
+                             " name = 'meta'", &st, "open", err, errlen);
   if (rc)
     return rc;
-  rc = prepare(q, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
-               &st, "open", err, errlen);
   int have = 0;
-  if (!rc && sqlite3_step(st) == SQLITE_ROW)
+  if (sqlite3_step(st) == SQLITE_ROW)
     have = sqlite3_column_int(st, 0);
+  else
+    rc = mt_sq__db_fail(q, "open", err, errlen);
   sqlite3_finalize(st);
-  if (!rc && !have)
-    rc = exec(q, schema_sql, "open", err, errlen);
-  else if (!rc) {
-    rc = prepare(q, "SELECT value FROM meta WHERE key = 'schema_version'",
-                 &st, "open", err, errlen);
-    long v = -1;
-    if (!rc && sqlite3_step(st) == SQLITE_ROW)
-      v = strtol((const char *)sqlite3_column_text(st, 0), NULL, 10);
-    sqlite3_finalize(st);
-    if (!rc && v > SCHEMA_VERSION)
-      rc = mt_store__fail(err, errlen, MT_EINVAL, "open",
+  *v = 0;
+  if (rc || !have)
+    return rc;
+  rc = mt_sq__prepare(q, "SELECT value FROM meta WHERE key ="
+                         " 'schema_version'", &st, "open", err, errlen);
+  if (rc)
+    return rc;
+  *v = -1;
+  int s_ = sqlite3_step(st);
+  if (s_ == SQLITE_ROW) {
+    long x = strtol((const char *)sqlite3_column_text(st, 0), NULL, 10);
+    *v = x >= 1 ? x : -1;
+  }
+  else if (s_ != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, "open", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* 1 if a file at version v must be created or migrated, 0 if current, or
+** the error: newer than this build, or no valid version. */
+static int schema_verdict(long v, const char *path, char *err, size_t errlen)
+{
+  if (v > SCHEMA_VERSION)
+    return mt_store__fail(err, errlen, MT_EINVAL, "open",
                           "%s has schema version %ld, newer than this "
                           "medtwin (%d); upgrade medtwin", path, v,
                           SCHEMA_VERSION);
-    else if (!rc && v < 1)
-      rc = mt_store__fail(err, errlen, MT_EIO, "open",
+  if (v < 0)
+    return mt_store__fail(err, errlen, MT_EIO, "open",
                           "%s: meta table holds no valid schema_version",
                           path);
-  }
-  return tx_end(q, rc, "open", err, errlen);
+  return v < SCHEMA_VERSION;
+}
+
+/*
+** A current file is opened with reads alone, so opening a handle does not
+** wait behind another handle's writes. A new or older file takes the write
+** lock, looks again (another handle may have got there first) and creates
+** or migrates it in one transaction.
+*/
+static int check_schema(sq_store *q, const char *path, char *err,
+                        size_t errlen)
+{
+  long v;
+  int rc = read_version(q, &v, err, errlen);
+  if (!rc)
+    rc = schema_verdict(v, path, err, errlen);
+  if (rc <= 0)
+    return rc;
+  rc = mt_sq__tx_begin(q, "open", err, errlen);
+  if (rc)
+    return rc;
+  rc = read_version(q, &v, err, errlen);
+  if (!rc && (rc = schema_verdict(v, path, err, errlen)) == 1)
+    rc = mt_sq__exec(q, v == 0 ? schema_sql : migrate_1_2_sql, "open", err,
+                     errlen);
+  return mt_sq__tx_end(q, rc, "open", err, errlen);
 }
 
 static int set_pragmas(sq_store *q, const char *path, char *err,
@@ -188,7 +311,8 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
 {
   sqlite3_stmt *st;
   sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
-  int rc = prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err, errlen);
+  int rc = mt_sq__prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err,
+                          errlen);
   if (rc)
     return rc;
   int wal = sqlite3_step(st) == SQLITE_ROW &&
@@ -197,8 +321,8 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
   if (!wal)
     return mt_store__fail(err, errlen, MT_EIO, "open",
                           "%s: cannot switch to WAL journal mode", path);
-  return exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-              "open", err, errlen);
+  return mt_sq__exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                        " PRAGMA temp_store = MEMORY", "open", err, errlen);
 }
 
 int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
@@ -242,15 +366,15 @@ static void sq_close(mt_store *s)
   sq_store *q = (sq_store *)s;
   if (q->in_batch)
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+  for (int i = 0; i < HOT_MAX; i++)
+    sqlite3_finalize(q->hot[i].st);
   sqlite3_close_v2(q->db);
   free(q);
 }
 
 /* ---- resources ---- */
 
-#define RES_COLS "type, id, version_id, last_updated, deleted, json"
-
-static int read_row(sqlite3_stmt *st, mt_resource *r)
+int mt_sq__read_row(sqlite3_stmt *st, mt_resource *r)
 {
   copy_key(r->type, st, 0);
   copy_key(r->id, st, 1);
@@ -271,11 +395,14 @@ static int fetch(sq_store *q, const char *type, const char *id, int64_t v,
                  mt_resource *r, const char *op, char *err, size_t errlen)
 {
   sqlite3_stmt *st;
-  int rc = prepare(q, v ? "SELECT " RES_COLS " FROM resource WHERE type = ?1"
-                          " AND id = ?2 AND version_id = ?3"
-                        : "SELECT " RES_COLS " FROM resource WHERE type = ?1"
-                          " AND id = ?2 ORDER BY version_id DESC LIMIT 1",
-                   &st, op, err, errlen);
+  static const char by_version[] =
+    "SELECT " RES_COLS " FROM resource WHERE type = ?1 AND id = ?2 AND"
+    " version_id = ?3";
+  static const char current[] =
+    "SELECT " RES_COLS " FROM resource WHERE type = ?1 AND id = ?2 ORDER BY"
+    " version_id DESC LIMIT 1";
+  int rc = mt_sq__prepare_hot(q, v ? by_version : current, &st, op, err,
+                              errlen);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
@@ -284,15 +411,15 @@ static int fetch(sq_store *q, const char *type, const char *id, int64_t v,
     sqlite3_bind_int64(st, 3, v);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW)
-    rc = read_row(st, r);
+    rc = mt_sq__read_row(st, r);
   else if (s == SQLITE_DONE && v)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
                         "%s/%s has no version %lld", type, id, (long long)v);
   else if (s == SQLITE_DONE)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op, "no %s/%s", type, id);
   else
-    rc = db_fail(q, op, err, errlen);
-  sqlite3_finalize(st);
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
   if (rc == MT_ENOMEM)
     mt_store__fail(err, errlen, rc, op, "out of memory");
   return rc;
@@ -303,9 +430,9 @@ static int insert_version(sq_store *q, const mt_resource *r,
                           size_t errlen)
 {
   sqlite3_stmt *st;
-  int rc = prepare(q, "INSERT INTO resource(" RES_COLS ")"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                   &st, op, err, errlen);
+  int rc = mt_sq__prepare_hot(q, "INSERT INTO resource(" RES_COLS ")"
+                                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                              &st, op, err, errlen);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, r->type, -1, SQLITE_STATIC);
@@ -317,7 +444,37 @@ static int insert_version(sq_store *q, const mt_resource *r,
     sqlite3_bind_text(st, 6, json, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(st, 6);
-  return step_done(q, st, op, err, errlen);
+  return mt_sq__step_done(q, st, op, err, errlen);
+}
+
+/* Run one kept statement with (type, id) as ?1, ?2. */
+int mt_sq__exec_ref(sq_store *q, const char *sql, const char *type,
+                    const char *id, const char *op, char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare_hot(q, sql, &st, op, err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  return mt_sq__step_done(q, st, op, err, errlen);
+}
+
+/* Keep the index in step with a new version: a live version has an entry
+** (an empty one if it had none, else the previous version's until
+** set_index replaces it); a delete marker has none. */
+static int index_follow(sq_store *q, const char *type, const char *id,
+                        const char *json, const char *op, char *err,
+                        size_t errlen)
+{
+  if (json)
+    return mt_sq__exec_ref(q, "INSERT OR IGNORE INTO res_index(type, id)"
+                              " VALUES(?1, ?2)", type, id, op, err, errlen);
+  int rc = mt_sq__exec_ref(q, "DELETE FROM res_code WHERE type = ?1 AND"
+                              " id = ?2", type, id, op, err, errlen);
+  return rc ? rc
+            : mt_sq__exec_ref(q, "DELETE FROM res_index WHERE type = ?1 AND"
+                                 " id = ?2", type, id, op, err, errlen);
 }
 
 /* Fill out as the new version and insert it. */
@@ -333,6 +490,8 @@ static int write_version(sq_store *q, const char *type, const char *id,
   out->last_updated_ms = now;
   out->deleted = json ? 0 : 1;
   int rc = insert_version(q, out, json, op, err, errlen);
+  if (!rc)
+    rc = index_follow(q, type, id, json, op, err, errlen);
   if (!rc && json && !(out->json = strdup(json)))
     rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
   return rc;
@@ -345,7 +504,7 @@ static int sq_resource_create(mt_store *s, const char *type, const char *id,
   sq_store *q = (sq_store *)s;
   mt_resource cur;
   memset(&cur, 0, sizeof cur);
-  int rc = tx_begin(q, "create", err, errlen);
+  int rc = mt_sq__tx_begin(q, "create", err, errlen);
   if (rc)
     return rc;
   rc = fetch(q, type, id, 0, &cur, "create", err, errlen);
@@ -356,7 +515,7 @@ static int sq_resource_create(mt_store *s, const char *type, const char *id,
     rc = write_version(q, type, id, 1, now, json, out, "create", err,
                        errlen);
   mt_resource_clear(&cur);
-  rc = tx_end(q, rc, "create", err, errlen);
+  rc = mt_sq__tx_end(q, rc, "create", err, errlen);
   if (rc)
     mt_resource_clear(out);
   return rc;
@@ -393,7 +552,7 @@ static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
       cap = nc;
     }
     memset(&(*list)[*n], 0, sizeof **list);
-    rc = read_row(st, &(*list)[(*n)++]);
+    rc = mt_sq__read_row(st, &(*list)[(*n)++]);
   }
   return rc ? rc : s_ == SQLITE_DONE ? 0 : MT_EIO;
 }
@@ -404,16 +563,16 @@ static int sq_resource_history(mt_store *s, const char *type, const char *id,
 {
   sq_store *q = (sq_store *)s;
   sqlite3_stmt *st;
-  int rc = prepare(q, "SELECT " RES_COLS " FROM resource WHERE type = ?1"
-                      " AND id = ?2 ORDER BY version_id DESC",
-                   &st, "history", err, errlen);
+  int rc = mt_sq__prepare(q, "SELECT " RES_COLS " FROM resource WHERE"
+                             " type = ?1 AND id = ?2 ORDER BY version_id DESC",
+                          &st, "history", err, errlen);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
   rc = collect(st, list, n);
   if (rc == MT_EIO)
-    rc = db_fail(q, "history", err, errlen);
+    rc = mt_sq__db_fail(q, "history", err, errlen);
   sqlite3_finalize(st);
   if (rc == MT_ENOMEM)
     mt_store__fail(err, errlen, rc, "history", "out of memory");
@@ -435,17 +594,17 @@ static int sq_resource_list(mt_store *s, const char *type, mt_resource **list,
 {
   sq_store *q = (sq_store *)s;
   sqlite3_stmt *st;
-  int rc = prepare(q, "SELECT " RES_COLS " FROM resource AS r WHERE"
-                      " type = ?1 AND deleted = 0 AND version_id ="
-                      " (SELECT max(version_id) FROM resource WHERE"
-                      " type = r.type AND id = r.id) ORDER BY id",
-                   &st, "list", err, errlen);
+  int rc = mt_sq__prepare(q, "SELECT " RES_COLS " FROM resource AS r WHERE"
+                             " type = ?1 AND deleted = 0 AND version_id ="
+                             " (SELECT max(version_id) FROM resource WHERE"
+                             " type = r.type AND id = r.id) ORDER BY id",
+                          &st, "list", err, errlen);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
   rc = collect(st, list, n);
   if (rc == MT_EIO)
-    rc = db_fail(q, "list", err, errlen);
+    rc = mt_sq__db_fail(q, "list", err, errlen);
   sqlite3_finalize(st);
   if (rc == MT_ENOMEM)
     mt_store__fail(err, errlen, rc, "list", "out of memory");
@@ -465,7 +624,7 @@ static int sq_resource_put(mt_store *s, const char *type, const char *id,
   const char *op = json ? "update" : "delete";
   mt_resource cur;
   memset(&cur, 0, sizeof cur);
-  int rc = tx_begin(q, op, err, errlen);
+  int rc = mt_sq__tx_begin(q, op, err, errlen);
   if (rc)
     return rc;
   rc = fetch(q, type, id, 0, &cur, op, err, errlen);
@@ -480,7 +639,7 @@ static int sq_resource_put(mt_store *s, const char *type, const char *id,
     rc = write_version(q, type, id, cur.version_id + 1, now, json, out, op,
                        err, errlen);
   mt_resource_clear(&cur);
-  rc = tx_end(q, rc, op, err, errlen);
+  rc = mt_sq__tx_end(q, rc, op, err, errlen);
   if (rc)
     mt_resource_clear(out);
   return rc;
@@ -497,9 +656,10 @@ static int obs_seq(sq_store *q, const mt_obs *o, int64_t *seq, char *err,
                    size_t errlen)
 {
   sqlite3_stmt *st;
-  int rc = prepare(q, "SELECT seq FROM observation WHERE patient = ?1 AND"
-                      " device = ?2 AND code = ?3 AND t_ms = ?4",
-                   &st, "append observation", err, errlen);
+  int rc = mt_sq__prepare_hot(q, "SELECT seq FROM observation WHERE"
+                                 " patient = ?1 AND device = ?2 AND code = ?3"
+                                 " AND t_ms = ?4",
+                              &st, "append observation", err, errlen);
   if (rc)
     return rc;
   bind_key(st, 1, o->patient);
@@ -509,8 +669,8 @@ static int obs_seq(sq_store *q, const mt_obs *o, int64_t *seq, char *err,
   if (sqlite3_step(st) == SQLITE_ROW)
     *seq = sqlite3_column_int64(st, 0);
   else
-    rc = db_fail(q, "append observation", err, errlen);
-  sqlite3_finalize(st);
+    rc = mt_sq__db_fail(q, "append observation", err, errlen);
+  mt_sq__release(q, st);
   return rc;
 }
 
@@ -520,13 +680,14 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
   sq_store *q = (sq_store *)s;
   const char *op = "append observation";
   sqlite3_stmt *st;
-  int rc = tx_begin(q, op, err, errlen);
+  int rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
-    rc = prepare(q, "INSERT INTO observation(patient, device, code, t_ms,"
-                    " value, unit, arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5,"
-                    " ?6, ?7) ON CONFLICT(patient, device, code, t_ms)"
-                    " DO NOTHING",
-                 &st, op, err, errlen);
+    rc = mt_sq__prepare_hot(q, "INSERT INTO observation(patient, device,"
+                               " code, t_ms, value, unit, arrived_ms)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON"
+                               " CONFLICT(patient, device, code, t_ms) DO"
+                               " NOTHING",
+                            &st, op, err, errlen);
   if (!rc) {
     bind_key(st, 1, o->patient);
     bind_key(st, 2, o->device);
@@ -535,7 +696,7 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
     sqlite3_bind_double(st, 5, o->value);
     bind_key(st, 6, o->unit);
     sqlite3_bind_int64(st, 7, now);
-    rc = step_done(q, st, op, err, errlen);
+    rc = mt_sq__step_done(q, st, op, err, errlen);
   }
   if (!rc && sqlite3_changes(q->db) == 0)
     rc = MT_STORE_DUPLICATE;
@@ -544,7 +705,7 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
     if (r2)
       rc = r2;
   }
-  return tx_end(q, rc, op, err, errlen);
+  return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
 static int sq_obs_query(mt_store *s, const char *patient, const char *code,
@@ -554,10 +715,11 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
   sq_store *q = (sq_store *)s;
   const char *op = "query observations";
   sqlite3_stmt *st;
-  int rc = prepare(q, "SELECT patient, device, code, unit, t_ms, value, seq"
-                      " FROM observation WHERE patient = ?1 AND code = ?2"
-                      " AND t_ms >= ?3 AND t_ms < ?4 ORDER BY t_ms, seq",
-                   &st, op, err, errlen);
+  int rc = mt_sq__prepare(q, "SELECT patient, device, code, unit, t_ms,"
+                             " value, seq FROM observation WHERE patient = ?1"
+                             " AND code = ?2 AND t_ms >= ?3 AND t_ms < ?4"
+                             " ORDER BY t_ms, seq",
+                          &st, op, err, errlen);
   if (rc)
     return rc;
   bind_key(st, 1, patient);
@@ -587,7 +749,7 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
     o->seq = sqlite3_column_int64(st, 6);
   }
   if (!rc && s_ != SQLITE_DONE)
-    rc = db_fail(q, op, err, errlen);
+    rc = mt_sq__db_fail(q, op, err, errlen);
   sqlite3_finalize(st);
   if (rc) {
     free(*out);
@@ -607,20 +769,20 @@ static int sq_snapshot_put(mt_store *s, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = "put snapshot";
   sqlite3_stmt *st;
-  int rc = tx_begin(q, op, err, errlen);
+  int rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
-    rc = prepare(q, "INSERT INTO snapshot(patient, model, taken_at, blob)"
-                    " VALUES(?1, ?2, ?3, ?4)",
-                 &st, op, err, errlen);
+    rc = mt_sq__prepare(q, "INSERT INTO snapshot(patient, model, taken_at,"
+                           " blob) VALUES(?1, ?2, ?3, ?4)",
+                        &st, op, err, errlen);
   if (!rc) {
     bind_key(st, 1, patient);
     bind_key(st, 2, model);
     sqlite3_bind_int64(st, 3, taken_at);
     sqlite3_bind_blob64(st, 4, len ? blob : "", (sqlite3_uint64)len,
                         SQLITE_STATIC);
-    rc = step_done(q, st, op, err, errlen);
+    rc = mt_sq__step_done(q, st, op, err, errlen);
   }
-  return tx_end(q, rc, op, err, errlen);
+  return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
 static int sq_snapshot_latest(mt_store *s, const char *patient,
@@ -631,10 +793,10 @@ static int sq_snapshot_latest(mt_store *s, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = "latest snapshot";
   sqlite3_stmt *st;
-  int rc = prepare(q, "SELECT taken_at, blob FROM snapshot WHERE patient = ?1"
-                      " AND model = ?2 ORDER BY taken_at DESC, seq DESC"
-                      " LIMIT 1",
-                   &st, op, err, errlen);
+  int rc = mt_sq__prepare(q, "SELECT taken_at, blob FROM snapshot WHERE"
+                             " patient = ?1 AND model = ?2 ORDER BY taken_at"
+                             " DESC, seq DESC LIMIT 1",
+                          &st, op, err, errlen);
   if (rc)
     return rc;
   bind_key(st, 1, patient);
@@ -657,7 +819,7 @@ static int sq_snapshot_latest(mt_store *s, const char *patient,
                         "no snapshot of patient %s, model %s", patient,
                         model);
   else
-    rc = db_fail(q, op, err, errlen);
+    rc = mt_sq__db_fail(q, op, err, errlen);
   sqlite3_finalize(st);
   return rc;
 }
@@ -671,23 +833,25 @@ static int sq_event_add(mt_store *s, mt_store_log log, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = log == MT_STORE_ALERT ? "add alert" : "add quarantine";
   sqlite3_stmt *st;
-  int rc = tx_begin(q, op, err, errlen);
+  int rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
-    rc = prepare(q, log == MT_STORE_ALERT
-                      ? "INSERT INTO alert(patient, t_ms, kind, payload,"
-                        " arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5)"
-                      : "INSERT INTO quarantine(patient, t_ms, kind, payload,"
-                        " arrived_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
-                 &st, op, err, errlen);
+    rc = mt_sq__prepare(q, log == MT_STORE_ALERT
+                             ? "INSERT INTO alert(patient, t_ms, kind,"
+                               " payload, arrived_ms) VALUES(?1, ?2, ?3, ?4,"
+                               " ?5)"
+                             : "INSERT INTO quarantine(patient, t_ms, kind,"
+                               " payload, arrived_ms) VALUES(?1, ?2, ?3, ?4,"
+                               " ?5)",
+                        &st, op, err, errlen);
   if (!rc) {
     bind_key(st, 1, patient);
     sqlite3_bind_int64(st, 2, t_ms);
     bind_key(st, 3, kind);
     sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
-    rc = step_done(q, st, op, err, errlen);
+    rc = mt_sq__step_done(q, st, op, err, errlen);
   }
-  return tx_end(q, rc, op, err, errlen);
+  return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
 static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
@@ -697,14 +861,16 @@ static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = log == MT_STORE_ALERT ? "list alerts" : "list quarantine";
   sqlite3_stmt *st;
-  int rc = prepare(q, log == MT_STORE_ALERT
-                        ? "SELECT patient, t_ms, kind, payload, seq FROM alert"
-                          " WHERE patient = ?1 AND t_ms >= ?2 AND t_ms < ?3"
-                          " ORDER BY t_ms, seq"
-                        : "SELECT patient, t_ms, kind, payload, seq FROM"
-                          " quarantine WHERE patient = ?1 AND t_ms >= ?2 AND"
-                          " t_ms < ?3 ORDER BY t_ms, seq",
-                   &st, op, err, errlen);
+  int rc = mt_sq__prepare(q, log == MT_STORE_ALERT
+                               ? "SELECT patient, t_ms, kind, payload, seq"
+                                 " FROM alert WHERE patient = ?1 AND"
+                                 " t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms,"
+                                 " seq"
+                               : "SELECT patient, t_ms, kind, payload, seq"
+                                 " FROM quarantine WHERE patient = ?1 AND"
+                                 " t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms,"
+                                 " seq",
+                          &st, op, err, errlen);
   if (rc)
     return rc;
   bind_key(st, 1, patient);
@@ -734,7 +900,7 @@ static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
     }
   }
   if (!rc && s_ != SQLITE_DONE)
-    rc = db_fail(q, op, err, errlen);
+    rc = mt_sq__db_fail(q, op, err, errlen);
   sqlite3_finalize(st);
   if (rc) {
     mt_store_event_list_free(*out, *n);
@@ -752,7 +918,7 @@ static int sq_begin(mt_store *s, char *err, size_t errlen)
   if (q->in_batch)
     return mt_store__fail(err, errlen, MT_EINVAL, "begin",
                           "a batch is already open");
-  int rc = exec(q, "BEGIN IMMEDIATE", "begin", err, errlen);
+  int rc = mt_sq__exec(q, "BEGIN IMMEDIATE", "begin", err, errlen);
   if (!rc)
     q->in_batch = 1;
   return rc;
@@ -763,7 +929,7 @@ static int sq_commit(mt_store *s, char *err, size_t errlen)
   sq_store *q = (sq_store *)s;
   if (!q->in_batch)
     return mt_store__fail(err, errlen, MT_EINVAL, "commit", "no open batch");
-  int rc = exec(q, "COMMIT", "commit", err, errlen);
+  int rc = mt_sq__exec(q, "COMMIT", "commit", err, errlen);
   if (rc && !sqlite3_get_autocommit(q->db))
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
   q->in_batch = 0;
@@ -779,7 +945,7 @@ static int sq_rollback(mt_store *s, char *err, size_t errlen)
   q->in_batch = 0;
   if (sqlite3_get_autocommit(q->db))
     return 0; /* SQLite already rolled back after an error */
-  return exec(q, "ROLLBACK", "rollback", err, errlen);
+  return mt_sq__exec(q, "ROLLBACK", "rollback", err, errlen);
 }
 
 /* ---- backup ---- */
@@ -827,7 +993,7 @@ static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
 }
 
 static const mt_store_ops sq_ops = {
-  .version = 2,
+  .version = 3,
   .name = "sqlite",
   .close = sq_close,
   .resource_create = sq_resource_create,
@@ -845,4 +1011,6 @@ static const mt_store_ops sq_ops = {
   .rollback = sq_rollback,
   .backup = sq_backup,
   .resource_list = sq_resource_list,
+  .resource_set_index = mt_sq__resource_set_index,
+  .resource_search = mt_sq__resource_search,
 };

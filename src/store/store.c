@@ -16,7 +16,7 @@
 #include "medtwin/error.h"
 #include "store/ops.h"
 
-#define MT_STORE_SCHEMA_VERSION 1
+#define MT_STORE_SCHEMA_VERSION 2
 
 int mt_store__fail(char *err, size_t errlen, int code, const char *op,
                    const char *fmt, ...)
@@ -229,6 +229,113 @@ int mt_store_resource_list(mt_store *s, const char *type, mt_resource **list,
   if (!s || !type || !*type)
     return mt_store__fail(err, errlen, MT_EINVAL, "list", "no store or type");
   return s->ops->resource_list(s, type, list, n, err, errlen);
+}
+
+/* A code system: 0..MT_STORE_SYSTEM_MAX bytes (n of them), no control
+** characters. */
+static int system_ok(const char *sys, size_t n)
+{
+  if (n > MT_STORE_SYSTEM_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)sys[i] < 0x20 || sys[i] == 0x7f)
+      return 0;
+  return 1;
+}
+
+/* A "system|code" token: a system, then '|', then a key. */
+static int token_ok(const char *tok)
+{
+  const char *bar = tok ? strchr(tok, '|') : NULL;
+  return bar && system_ok(tok, (size_t)(bar - tok)) && key_ok(bar + 1);
+}
+
+static int index_ok(const mt_res_index *ix, const char *type,
+                    const char *id, char *err, size_t errlen)
+{
+  const char *op = "set index";
+  if (!ix)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "%s/%s: no index",
+                          type, id);
+  if (ix->patient && *ix->patient && !key_ok(ix->patient))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "%s/%s: patient must be 1-%d printable bytes",
+                          type, id, MT_STORE_KEY_MAX);
+  if (ix->n_codes < 0 || (ix->n_codes > 0 && !ix->codes))
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "%s/%s: no codes",
+                          type, id);
+  for (int i = 0; i < ix->n_codes; i++)
+    if (!token_ok(ix->codes[i]))
+      return mt_store__fail(err, errlen, MT_EINVAL, op,
+                            "%s/%s: code %d is not \"system|code\" (system"
+                            " 0-%d, code 1-%d printable bytes)", type, id, i,
+                            MT_STORE_SYSTEM_MAX, MT_STORE_KEY_MAX);
+  return 0;
+}
+
+int mt_store_resource_set_index(mt_store *s, const char *type,
+                                const char *id, const mt_res_index *ix,
+                                char *err, size_t errlen)
+{
+  int rc = check_ref(s, type, id, "set index", err, errlen);
+  if (!rc)
+    rc = index_ok(ix, type, id, err, errlen);
+  return rc ? rc : s->ops->resource_set_index(s, type, id, ix, err, errlen);
+}
+
+static int query_ok(mt_store *s, const mt_res_query *q, char *err,
+                    size_t errlen)
+{
+  const char *op = "search";
+  if (!s || !q)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "no store or query");
+  if (!fhir_type_ok(q->type))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "resource type must be 1-%d letters",
+                          MT_STORE_KEY_MAX);
+  if (q->id && !fhir_id_ok(q->id))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "_id must match [A-Za-z0-9.-]{1,%d}",
+                          MT_STORE_KEY_MAX);
+  if ((q->patient && !key_ok(q->patient)) || (q->code && !key_ok(q->code)))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "patient and code must be 1-%d printable bytes",
+                          MT_STORE_KEY_MAX);
+  if (q->code && q->code_system &&
+      !system_ok(q->code_system, strlen(q->code_system)))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "code system must be 0-%d printable bytes",
+                          MT_STORE_SYSTEM_MAX);
+  if (q->sort < -1 || q->sort > 1)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "sort must be -1, 0 or 1, not %d", q->sort);
+  if (q->offset < 0 || q->count < 0)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "offset and count must be >= 0");
+  return 0;
+}
+
+int mt_store_resource_search(mt_store *s, const mt_res_query *q,
+                             mt_resource **list, size_t *n, long *total,
+                             char *err, size_t errlen)
+{
+  mt_resource *tmp_list = NULL;
+  size_t tmp_n = 0;
+  if (list)
+    *list = NULL;
+  if (n)
+    *n = 0;
+  if (total)
+    *total = 0;
+  if (!total || ((!list || !n) && (!q || q->count != 0)))
+    return mt_store__fail(err, errlen, MT_EINVAL, "search", "no output");
+  int rc = query_ok(s, q, err, errlen);
+  if (rc)
+    return rc;
+  rc = s->ops->resource_search(s, q, list ? list : &tmp_list, n ? n : &tmp_n,
+                               total, err, errlen);
+  mt_resource_list_free(tmp_list, tmp_n);
+  return rc;
 }
 
 static int put(mt_store *s, const char *type, const char *id,

@@ -5,10 +5,13 @@
 ** mode, integrity, row counts) are read back with SQLite directly.
 */
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -16,6 +19,7 @@
 
 #include "medtwin/error.h"
 #include "medtwin/store.h"
+#include "store/ops.h"
 
 static char dir[64];
 static mt_store *st;
@@ -530,4 +534,780 @@ Test(store, list_gives_current_versions_of_a_type)
   cr_assert_eq(mt_store_resource_list(st, "Encounter", &list, &n, err,
                                       sizeof err), 0);
   cr_assert_eq(n, 0);
+}
+
+/* ---- search indexes ---- */
+
+#define NO_DATE INT64_MIN
+
+/* Create type/id with a small JSON body and index it: patient (NULL: none),
+** date (NO_DATE: none) and up to four "system|code" tokens. */
+static void put_indexed(const char *type, const char *id, const char *patient,
+                        int64_t date, const char *t1, const char *t2)
+{
+  const char *codes[2];
+  int n = 0;
+  if (t1)
+    codes[n++] = t1;
+  if (t2)
+    codes[n++] = t2;
+  mt_res_index ix = {patient, codes, n, date != NO_DATE,
+                     date == NO_DATE ? 0 : date};
+  cr_assert_eq(mt_store_resource_create(st, type, id, "{}", NULL, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_store_resource_set_index(st, type, id, &ix, err,
+                                           sizeof err), 0, "%s", err);
+}
+
+/* Run q; the ids of the page joined by ',' into ids; returns the total. */
+static long search_ids(const mt_res_query *q, char *ids, size_t cap)
+{
+  mt_resource *list = (mt_resource *)0x1;
+  size_t n = 99;
+  long total = -1;
+  cr_assert_eq(mt_store_resource_search(st, q, &list, &n, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_leq(n, (size_t)q->count);
+  if (n == 0)
+    cr_assert_null(list);
+  ids[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(ids);
+    snprintf(ids + k, cap - k, "%s%s", i ? "," : "", list[i].id);
+    cr_assert_str_eq(list[i].type, q->type);
+    cr_assert_eq(list[i].deleted, 0);
+    cr_assert_not_null(list[i].json);
+  }
+  mt_resource_list_free(list, n);
+  return total;
+}
+
+static mt_res_query query(const char *type)
+{
+  mt_res_query q;
+  memset(&q, 0, sizeof q);
+  q.type = type;
+  q.count = 100;
+  return q;
+}
+
+#define LOINC "http://loinc.org"
+
+/* o1..o7 over two patients; o5 was never indexed; o7 holds 2339-0 in two
+** systems; one Patient not indexed. */
+static void search_fixture(void)
+{
+  put_indexed("Observation", "o1", "p1", 1000, LOINC "|2339-0", NULL);
+  put_indexed("Observation", "o2", "p1", 2000, LOINC "|8867-4", NULL);
+  put_indexed("Observation", "o3", "p2", 3000, LOINC "|2339-0", "|local-glu");
+  put_indexed("Observation", "o4", "p2", 2000, "other|2339-0", NULL);
+  cr_assert_eq(mt_store_resource_create(st, "Observation", "o5", "{}", NULL,
+                                        err, sizeof err), 0, "%s", err);
+  put_indexed("Observation", "o6", "p1", NO_DATE, LOINC "|2339-0", NULL);
+  put_indexed("Observation", "o7", "p1", 1500, LOINC "|2339-0",
+              "urn:x|2339-0");
+  cr_assert_eq(mt_store_resource_create(st, "Patient", "p1", "{}", NULL, err,
+                                        sizeof err), 0, "%s", err);
+}
+
+Test(store, search_each_field_alone)
+{
+  search_fixture();
+  char ids[256];
+  mt_res_query q = query("Observation");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 7);
+  cr_assert_str_eq(ids, "o1,o2,o3,o4,o5,o6,o7", "type alone finds the"
+                   " unindexed o5 too");
+  q = query("Patient");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "p1");
+  q = query("Encounter");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0);
+
+  q = query("Observation");
+  q.id = "o5";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "o5");
+  q.id = "p1";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "ids are per type");
+
+  q = query("Observation");
+  q.patient = "p1";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "o1,o2,o6,o7");
+  q.patient = "p2";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o3,o4");
+
+  q = query("Observation");
+  q.code = "2339-0";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5, "o7 counted once");
+  cr_assert_str_eq(ids, "o1,o3,o4,o6,o7");
+  q.code_system = LOINC;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "o1,o3,o6,o7");
+  q.code_system = "other";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "o4");
+  q.code = "local-glu";
+  q.code_system = "";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1, "the empty system");
+  cr_assert_str_eq(ids, "o3");
+  q.code_system = LOINC;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0);
+  q.code_system = NULL;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  q.code = NULL;
+  q.code_system = "other"; /* ignored without a code */
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 7);
+}
+
+Test(store, search_date_bounds_lo_inclusive_hi_exclusive)
+{
+  search_fixture();
+  char ids[256];
+  mt_res_query q = query("Observation");
+  q.has_date_lo = 1;
+  q.date_lo = 1500;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "o2,o3,o4,o7", "1500 itself is in");
+  q = query("Observation");
+  q.has_date_hi = 1;
+  q.date_hi = 2000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o1,o7", "2000 is out; undated o5, o6 never match");
+  q.has_date_lo = 1;
+  q.date_lo = 2000;
+  q.date_hi = 3000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o2,o4");
+  q.date_lo = q.date_hi = 2000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "an empty range");
+  q.date_lo = 3001;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "a reversed range");
+}
+
+Test(store, search_fields_combined)
+{
+  search_fixture();
+  char ids[256];
+  mt_res_query q = query("Observation");
+  q.patient = "p1";
+  q.code_system = LOINC;
+  q.code = "2339-0";
+  q.has_date_lo = q.has_date_hi = 1;
+  q.date_lo = 1000;
+  q.date_hi = 2000;
+  q.sort = -1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o7,o1");
+  q.code_system = NULL;
+  q.sort = 1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o1,o7");
+  q.has_date_lo = q.has_date_hi = 0;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 3);
+  cr_assert_str_eq(ids, "o1,o7,o6", "undated last");
+
+  q = query("Observation");
+  q.patient = "p2";
+  q.code = "2339-0";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o3,o4");
+  q.id = "o4";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "o4");
+  q.id = "o1";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "o1 is p1's");
+  q.patient = "p1";
+  q.has_date_lo = 1;
+  q.date_lo = 1000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "o1");
+
+  q = query("Observation");
+  q.patient = "p1";
+  q.has_date_lo = 1;
+  q.date_lo = 1500;
+  q.sort = -1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "o2,o7");
+}
+
+/* a 2000, b 1000, c undated, d 2000, e never indexed; all code "|k" but e. */
+static void sort_fixture(void)
+{
+  put_indexed("Observation", "d", "p", 2000, "|k", NULL);
+  put_indexed("Observation", "c", "p", NO_DATE, "|k", NULL);
+  put_indexed("Observation", "b", "p", 1000, "|k", NULL);
+  put_indexed("Observation", "a", "p", 2000, "|k", NULL);
+  cr_assert_eq(mt_store_resource_create(st, "Observation", "e", "{}", NULL,
+                                        err, sizeof err), 0, "%s", err);
+}
+
+Test(store, search_sort_orders_put_undated_last)
+{
+  sort_fixture();
+  char ids[256];
+  mt_res_query q = query("Observation");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "a,b,c,d,e");
+  q.sort = 1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "b,a,d,c,e");
+  q.sort = -1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "a,d,b,c,e", "ties by id ascending");
+  /* The same through the code table and the patient index. */
+  q.code = "k";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "a,d,b,c");
+  q.sort = 1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "b,a,d,c");
+  q.code = NULL;
+  q.patient = "p";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "b,a,d,c");
+  q.sort = -1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 4);
+  cr_assert_str_eq(ids, "a,d,b,c");
+}
+
+Test(store, search_pages_and_totals)
+{
+  sort_fixture();
+  char ids[256];
+  mt_res_query q = query("Observation");
+  q.sort = -1;
+  q.count = 2;
+  const char *pages[] = {"a,d", "b,c", "e", ""};
+  for (int k = 0; k < 4; k++) {
+    q.offset = 2 * k;
+    cr_assert_eq(search_ids(&q, ids, sizeof ids), 5, "offset %ld",
+                 q.offset);
+    cr_assert_str_eq(ids, pages[k], "offset %ld", q.offset);
+  }
+  q.offset = 3; /* a page across the dated and undated segments */
+  q.count = 10;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "c,e");
+  q.offset = 1000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "");
+  q.sort = 0;
+  q.offset = 1;
+  q.count = 3;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 5);
+  cr_assert_str_eq(ids, "b,c,d");
+  /* count 0: the total alone, with or without list outputs. */
+  q.count = 0;
+  long total = -1;
+  cr_assert_eq(mt_store_resource_search(st, &q, NULL, NULL, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 5);
+  q.code = "k";
+  q.has_date_lo = 1;
+  q.date_lo = 2000;
+  cr_assert_eq(mt_store_resource_search(st, &q, NULL, NULL, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 2);
+}
+
+Test(store, search_leaves_out_deleted_and_follows_updates)
+{
+  char ids[256];
+  put_indexed("Observation", "x", "p1", 1000, "|a", NULL);
+  put_indexed("Observation", "y", "p1", 2000, "|a", NULL);
+  cr_assert_eq(mt_store_resource_delete(st, "Observation", "y", 0, NULL, err,
+                                        sizeof err), 0, "%s", err);
+  mt_res_query q = query("Observation");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "x");
+  q.code = "a";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "x");
+
+  /* An update keeps the old entry until set_index replaces it. */
+  mt_resource r;
+  cr_assert_eq(mt_store_resource_update(st, "Observation", "x", "{\"v\":2}",
+                                        1, &r, err, sizeof err), 0, "%s",
+               err);
+  mt_resource_clear(&r);
+  mt_resource *list;
+  size_t n;
+  long total;
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(list[0].version_id, 2, "the current version is returned");
+  cr_assert_str_eq(list[0].json, "{\"v\":2}");
+  mt_resource_list_free(list, n);
+  const char *b[] = {"|b"};
+  mt_res_index ix = {"p2", b, 1, 1, 5000};
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x", &ix, err,
+                                           sizeof err), 0, "%s", err);
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "code a is gone");
+  q.code = "b";
+  q.patient = "p2";
+  q.has_date_lo = 1;
+  q.date_lo = 5000;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "x");
+  q = query("Observation");
+  q.patient = "p1";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "patient p1 is gone");
+
+  /* A deleted resource cannot be indexed; reviving gives a bare entry. */
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "y", &ix, err,
+                                           sizeof err), MT_ENOTFOUND);
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "zz", &ix, err,
+                                           sizeof err), MT_ENOTFOUND);
+  cr_assert_eq(mt_store_resource_update(st, "Observation", "y", "{}", 0, NULL,
+                                        err, sizeof err), 0, "%s", err);
+  q = query("Observation");
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "x,y");
+  q.code = "a";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0, "y revived unindexed");
+
+  /* In a batch: set_index rolls back with it. */
+  const char *c[] = {"|c"};
+  mt_res_index ic = {NULL, c, 1, 0, 0};
+  cr_assert_eq(mt_store_begin(st, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "y", &ic, err,
+                                           sizeof err), 0, "%s", err);
+  q.code = "c";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1, "seen inside the batch");
+  cr_assert_eq(mt_store_rollback(st, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0);
+}
+
+Test(store, search_and_index_bad_input)
+{
+  put_indexed("Observation", "x", NULL, NO_DATE, NULL, NULL);
+  const char *nobar[] = {"2339-0"};
+  const char *nocode[] = {"http://loinc.org|"};
+  const char *ctl[] = {"|a\tb"};
+  char longsys[300];
+  memset(longsys, 's', sizeof longsys - 3);
+  snprintf(longsys + sizeof longsys - 3, 3, "|a");
+  const char *toolong[] = {longsys};
+  const char *const *bad[] = {nobar, nocode, ctl, toolong};
+  for (int k = 0; k < 4; k++) {
+    mt_res_index ix = {NULL, bad[k], 1, 0, 0};
+    cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x", &ix, err,
+                                             sizeof err), MT_EINVAL, "%d", k);
+  }
+  mt_res_index ix = {NULL, NULL, 1, 0, 0};
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x", &ix, err,
+                                           sizeof err), MT_EINVAL);
+  ix.n_codes = -1;
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x", &ix, err,
+                                           sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x", NULL, err,
+                                           sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_resource_set_index(st, "Observation", "x/y", &ix,
+                                           err, sizeof err), MT_EINVAL);
+
+  mt_resource *list;
+  size_t n;
+  long total;
+  cr_assert_eq(mt_store_resource_search(st, NULL, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  mt_res_query q = query("Obs ervation");
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  q = query("Observation");
+  q.sort = 2;
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  cr_assert_not_null(strstr(err, "store search"), "%s", err);
+  q.sort = 0;
+  q.offset = -1;
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  q.offset = 0;
+  q.id = "a b";
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  q.id = NULL;
+  cr_assert_eq(mt_store_resource_search(st, &q, NULL, &n, &total, err,
+                                        sizeof err), MT_EINVAL,
+               "a page needs a list");
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, NULL, err,
+                                        sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_resource_search(NULL, &q, &list, &n, &total, err,
+                                        sizeof err), MT_EINVAL);
+  cr_assert_null(list);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(total, 0);
+  /* What failed stored nothing: x is still found by type only. */
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 1);
+  mt_resource_list_free(list, n);
+}
+
+/* Schema version 1, as the previous release wrote it. */
+static const char schema_v1[] =
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+  " WITHOUT ROWID;"
+  "CREATE TABLE resource(type TEXT NOT NULL, id TEXT NOT NULL,"
+  " version_id INTEGER NOT NULL CHECK(version_id > 0),"
+  " last_updated INTEGER NOT NULL,"
+  " deleted INTEGER NOT NULL DEFAULT 0 CHECK(deleted IN (0, 1)),"
+  " json TEXT, CHECK((deleted = 1) = (json IS NULL)),"
+  " PRIMARY KEY(type, id, version_id)) WITHOUT ROWID;"
+  "CREATE TABLE observation(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, device TEXT NOT NULL, code TEXT NOT NULL,"
+  " t_ms INTEGER NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
+  " arrived_ms INTEGER NOT NULL, UNIQUE(patient, device, code, t_ms));"
+  "CREATE INDEX observation_by_code ON observation"
+  "(patient, code, t_ms, seq, device, value, unit);"
+  "CREATE TABLE snapshot(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, model TEXT NOT NULL, taken_at INTEGER NOT NULL,"
+  " blob BLOB NOT NULL);"
+  "CREATE INDEX snapshot_latest ON snapshot(patient, model, taken_at, seq);"
+  "CREATE TABLE alert(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, t_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+  " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
+  "CREATE INDEX alert_by_time ON alert(patient, t_ms, seq);"
+  "CREATE TABLE quarantine(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  " patient TEXT NOT NULL, t_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+  " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
+  "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
+  "INSERT INTO meta(key, value) VALUES('schema_version', '1');"
+  /* Patient a at version 2, b deleted, c revived, one Observation. */
+  "INSERT INTO resource VALUES('Patient', 'a', 1, 1, 0, '{\"v\":1}');"
+  "INSERT INTO resource VALUES('Patient', 'a', 2, 2, 0, '{\"v\":2}');"
+  "INSERT INTO resource VALUES('Patient', 'b', 1, 1, 0, '{}');"
+  "INSERT INTO resource VALUES('Patient', 'b', 2, 2, 1, NULL);"
+  "INSERT INTO resource VALUES('Patient', 'c', 1, 1, 0, '{}');"
+  "INSERT INTO resource VALUES('Patient', 'c', 2, 2, 1, NULL);"
+  "INSERT INTO resource VALUES('Patient', 'c', 3, 3, 0, '{\"v\":3}');"
+  "INSERT INTO resource VALUES('Observation', 'o', 1, 1, 0, '{}');";
+
+Test(store, migration_from_schema_1_indexes_by_type_and_id)
+{
+  mt_store_close(st);
+  st = NULL;
+  char path[128], v[64];
+  db_path(path, sizeof path, dir);
+  unlink(path);
+  sqlite3 *db;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK,
+               "%s", sqlite3_errmsg(db));
+  sqlite3_close(db);
+
+  cr_assert_eq(mt_store_open(dir, &st, err, sizeof err), 0, "%s", err);
+  sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
+           sizeof v);
+  cr_assert_str_eq(v, "2");
+  sql_text(path, "SELECT group_concat(type || '/' || id, ' ') FROM"
+                 " (SELECT * FROM res_index ORDER BY type, id)", v, sizeof v);
+  cr_assert_str_eq(v, "Observation/o Patient/a Patient/c");
+  sql_text(path, "PRAGMA integrity_check", v, sizeof v);
+  cr_assert_str_eq(v, "ok");
+
+  char ids[256];
+  mt_res_query q = query("Patient");
+  mt_resource *list;
+  size_t n;
+  long total;
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 2);
+  cr_assert_str_eq(list[0].json, "{\"v\":2}");
+  cr_assert_str_eq(list[1].json, "{\"v\":3}");
+  mt_resource_list_free(list, n);
+  q.sort = -1;
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 2);
+  cr_assert_str_eq(ids, "a,c", "undated, by id");
+  q.patient = "a";
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 0);
+
+  /* Migrated entries index like new ones; a deleted one stays out. */
+  mt_res_index ix = {"a", NULL, 0, 1, 7};
+  cr_assert_eq(mt_store_resource_set_index(st, "Patient", "c", &ix, err,
+                                           sizeof err), 0, "%s", err);
+  cr_assert_eq(search_ids(&q, ids, sizeof ids), 1);
+  cr_assert_str_eq(ids, "c");
+  cr_assert_eq(mt_store_resource_set_index(st, "Patient", "b", &ix, err,
+                                           sizeof err), MT_ENOTFOUND);
+  /* Reopening does not migrate twice. */
+  mt_store_close(st);
+  st = NULL;
+  cr_assert_eq(mt_store_open(dir, &st, err, sizeof err), 0, "%s", err);
+  sql_text(path, "SELECT count(*) FROM res_index", v, sizeof v);
+  cr_assert_str_eq(v, "3");
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+#define SCALE_N 200000
+#define SCALE_PATIENTS 20
+#define SCALE_CODES 5
+
+/*
+** 200,000 indexed Observations (20 patients x 5 codes x 2,000 times, 5 min
+** apart), inserted in batches of 10,000. The server's common search:
+** patient + code + date range, newest first, a page of 50 (1,000 matches
+** in range). Measured median on the development machine (2 cores, SQLite
+** 3.40.1, RelWithDebInfo): see docs/store.md; asserted under 50 ms.
+*/
+Test(store, search_scales_to_200k_resources, .timeout = 120)
+{
+  static const char *codes[SCALE_CODES] = {
+    LOINC "|2339-0", LOINC "|8867-4", LOINC "|8480-6", LOINC "|8462-4",
+    LOINC "|9279-1"};
+  const int64_t t0 = 1700000000000LL, step = 300000;
+  char id[32], pat[16];
+  double t_ins = now_s();
+  for (int i = 0; i < SCALE_N; i++) {
+    if (i % 10000 == 0)
+      cr_assert_eq(mt_store_begin(st, err, sizeof err), 0, "%s", err);
+    int p = i % SCALE_PATIENTS, c = (i / SCALE_PATIENTS) % SCALE_CODES;
+    int64_t t = t0 + (int64_t)(i / (SCALE_PATIENTS * SCALE_CODES)) * step;
+    snprintf(id, sizeof id, "obs-%d", i);
+    snprintf(pat, sizeof pat, "pat-%d", p);
+    mt_res_index ix = {pat, &codes[c], 1, 1, t};
+    int rc = mt_store_resource_create(st, "Observation", id,
+                                      "{\"resourceType\":\"Observation\"}",
+                                      NULL, err, sizeof err);
+    if (!rc)
+      rc = mt_store_resource_set_index(st, "Observation", id, &ix, err,
+                                       sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    if (i % 10000 == 9999)
+      cr_assert_eq(mt_store_commit(st, err, sizeof err), 0, "%s", err);
+  }
+  t_ins = now_s() - t_ins;
+
+  mt_res_query q = query("Observation");
+  q.patient = "pat-7";
+  q.code_system = "http://loinc.org";
+  q.code = "2339-0";
+  q.has_date_lo = q.has_date_hi = 1;
+  q.date_lo = t0 + 500 * step;
+  q.date_hi = t0 + 1500 * step;
+  q.sort = -1;
+  q.count = 50;
+  double ms[21];
+  for (int k = 0; k < 21; k++) {
+    mt_resource *list;
+    size_t n;
+    long total;
+    double t = now_s();
+    cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                          sizeof err), 0, "%s", err);
+    ms[k] = (now_s() - t) * 1e3;
+    cr_assert_eq(total, 1000);
+    cr_assert_eq(n, 50);
+    /* Newest first: time index 1499 is i = 1499 * 100 + 7. */
+    cr_assert_str_eq(list[0].id, "obs-149907");
+    cr_assert_str_eq(list[49].id, "obs-145007");
+    mt_resource_list_free(list, n);
+  }
+  qsort(ms, 21, sizeof ms[0], cmp_double);
+  /* The same without a system, and the total alone of one type. */
+  q.code_system = NULL;
+  double t = now_s();
+  long total;
+  mt_resource *list;
+  size_t n;
+  cr_assert_eq(mt_store_resource_search(st, &q, &list, &n, &total, err,
+                                        sizeof err), 0, "%s", err);
+  double ms_nosys = (now_s() - t) * 1e3;
+  cr_assert_eq(total, 1000);
+  cr_assert_str_eq(list[0].id, "obs-149907");
+  mt_resource_list_free(list, n);
+  mt_res_query all = query("Observation");
+  all.count = 0;
+  t = now_s();
+  cr_assert_eq(mt_store_resource_search(st, &all, NULL, NULL, &total, err,
+                                        sizeof err), 0, "%s", err);
+  double ms_count = (now_s() - t) * 1e3;
+  cr_assert_eq(total, SCALE_N);
+  /* The plan: one covering-index range, no scan, no full sort. */
+  char plan[1024];
+  q.code_system = "http://loinc.org";
+  cr_assert_eq(mt_store__search_plan(st, &q, plan, sizeof plan, err,
+                                     sizeof err), 0, "%s", err);
+  cr_log_info("plan of patient + code + date, -date:\n%s", plan);
+  cr_assert_not_null(strstr(plan, "SEARCH res_code USING COVERING INDEX"
+                                  " res_code_by_patient (type=? AND"
+                                  " patient=? AND code=? AND date_ms>? AND"
+                                  " date_ms<?)"), "%s", plan);
+  cr_assert_null(strstr(plan, "SCAN"), "%s", plan);
+  cr_assert_null(strstr(plan, "TEMP B-TREE FOR ORDER BY"), "%s", plan);
+  mt_res_query pq = query("Observation");
+  pq.patient = "pat-7";
+  pq.sort = -1;
+  cr_assert_eq(mt_store__search_plan(st, &pq, plan, sizeof plan, err,
+                                     sizeof err), 0, "%s", err);
+  cr_log_info("plan of patient, -date:\n%s", plan);
+  cr_assert_not_null(strstr(plan, "res_index_by_patient (type=? AND"
+                                  " patient=? AND date_ms>?)"), "%s", plan);
+  cr_assert_null(strstr(plan, "SCAN"), "%s", plan);
+  cr_assert_null(strstr(plan, "TEMP B-TREE FOR ORDER BY"), "%s", plan);
+  cr_log_info("insert %.2f s; search median %.3f ms (max %.3f); without"
+              " system %.3f ms; count of all %.3f ms", t_ins, ms[10], ms[20],
+              ms_nosys, ms_count);
+  cr_assert_lt(ms[10], 50.0, "median %.3f ms", ms[10]);
+}
+
+/* ---- several handles, several threads ---- */
+
+typedef struct worker {
+  pthread_t th;
+  atomic_int *stop;
+  long rounds;      /* transactions written or searches made */
+  long live;        /* writer: resources it left; reader: its last total */
+  char error[MT_ERRMSG_MAX]; /* the first failure, "" if none */
+} worker;
+
+static void worker_fail(worker *w, const char *what)
+{
+  if (!w->error[0])
+    snprintf(w->error, sizeof w->error, "%s", what);
+  atomic_store(w->stop, 1);
+}
+
+/* A pair "a-k", "b-k" in one batch; every third round one batch deletes an
+** earlier pair. So any committed state holds whole pairs only. */
+static int write_round(mt_store *s, worker *w, char *e, size_t n)
+{
+  long k = w->rounds;
+  char id[32];
+  const char *codes[] = {"|x"};
+  mt_res_index ix = {"P", codes, 1, 1, k};
+  int rc = mt_store_begin(s, e, n);
+  for (int h = 0; !rc && h < 2; h++) {
+    snprintf(id, sizeof id, "%c-%ld", "ab"[h], k);
+    rc = mt_store_resource_create(s, "Observation", id, "{}", NULL, e, n);
+    if (!rc)
+      rc = mt_store_resource_set_index(s, "Observation", id, &ix, e, n);
+  }
+  for (int h = 0; !rc && k % 3 == 2 && h < 2; h++) {
+    snprintf(id, sizeof id, "%c-%ld", "ab"[h], k - 2);
+    rc = mt_store_resource_delete(s, "Observation", id, 0, NULL, e, n);
+  }
+  if (rc) {
+    mt_store_rollback(s, NULL, 0);
+    return rc;
+  }
+  rc = mt_store_commit(s, e, n);
+  w->live += k % 3 == 2 ? 0 : 2;
+  return rc;
+}
+
+static void *writer_main(void *arg)
+{
+  worker *w = arg;
+  mt_store *s;
+  char e[MT_ERRMSG_MAX];
+  if (mt_store_open(dir, &s, e, sizeof e) != 0) {
+    worker_fail(w, e);
+    return NULL;
+  }
+  double end = now_s() + 1.0;
+  while (!atomic_load(w->stop) && now_s() < end) {
+    if (write_round(s, w, e, sizeof e) != 0) {
+      worker_fail(w, e);
+      break;
+    }
+    w->rounds++;
+  }
+  atomic_store(w->stop, 1);
+  mt_store_close(s);
+  return NULL;
+}
+
+/* One search of everything by id: whole pairs, the total matching. */
+static int read_round(mt_store *s, worker *w, char *e, size_t n)
+{
+  mt_res_query q = query("Observation");
+  q.patient = "P";
+  q.count = 1000000;
+  mt_resource *list;
+  size_t nl;
+  long total;
+  int rc = mt_store_resource_search(s, &q, &list, &nl, &total, e, n);
+  if (rc)
+    return rc;
+  if ((size_t)total != nl || nl % 2 != 0)
+    snprintf(e, n, "total %ld, page %zu: not whole pairs", total, nl);
+  for (size_t i = 0; i < nl / 2 && !(nl % 2); i++)
+    if (list[i].id[0] != 'a' || list[i + nl / 2].id[0] != 'b' ||
+        strcmp(list[i].id + 1, list[i + nl / 2].id + 1) != 0) {
+      snprintf(e, n, "%s without its pair", list[i].id);
+      break;
+    }
+  mt_resource_list_free(list, nl);
+  if ((size_t)total != nl || nl % 2 != 0 || strstr(e, "pair"))
+    return MT_EIO;
+  w->live = total;
+  return 0;
+}
+
+static void *reader_main(void *arg)
+{
+  worker *w = arg;
+  mt_store *s;
+  char e[MT_ERRMSG_MAX];
+  if (mt_store_open(dir, &s, e, sizeof e) != 0) {
+    worker_fail(w, e);
+    return NULL;
+  }
+  while (!atomic_load(w->stop)) {
+    e[0] = 0;
+    if (read_round(s, w, e, sizeof e) != 0) {
+      worker_fail(w, e);
+      break;
+    }
+    w->rounds++;
+  }
+  /* After the writer is done: the last commit is visible. */
+  e[0] = 0;
+  if (!w->error[0] && read_round(s, w, e, sizeof e) != 0)
+    worker_fail(w, e);
+  mt_store_close(s);
+  return NULL;
+}
+
+Test(store, one_writer_two_readers_see_whole_transactions, .timeout = 60)
+{
+  atomic_int stop = 0;
+  worker w[3];
+  memset(w, 0, sizeof w);
+  for (int i = 0; i < 3; i++) {
+    w[i].stop = &stop;
+    cr_assert_eq(pthread_create(&w[i].th, NULL,
+                                i == 0 ? writer_main : reader_main, &w[i]),
+                 0);
+  }
+  for (int i = 0; i < 3; i++)
+    pthread_join(w[i].th, NULL);
+  for (int i = 0; i < 3; i++)
+    cr_assert_str_eq(w[i].error, "", "thread %d: %s", i, w[i].error);
+  cr_log_info("writer %ld transactions; readers %ld and %ld searches",
+              w[0].rounds, w[1].rounds, w[2].rounds);
+  cr_assert_gt(w[0].rounds, 10);
+  cr_assert_gt(w[1].rounds, 10);
+  cr_assert_gt(w[2].rounds, 10);
+  cr_assert_eq(w[1].live, w[0].live, "reader 1 sees the last commit");
+  cr_assert_eq(w[2].live, w[0].live, "reader 2 sees the last commit");
 }

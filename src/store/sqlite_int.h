@@ -1,0 +1,65 @@
+/*
+** Internal to the SQLite back end: the handle and the helpers that sqlite.c
+** (schema, resources, observations, batches) and sqlite_search.c (search
+** indexes) share. Every helper that can fail writes "store <op>: <cause>"
+** into err and returns an MT_E* code.
+*/
+#ifndef MT_STORE_SQLITE_INT_H
+#define MT_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/ops.h"
+
+/* Statements of the write path kept prepared for the life of a handle. */
+#define HOT_MAX 16
+
+typedef struct sq_store {
+  mt_store base;
+  sqlite3 *db;
+  int in_batch;
+  struct {
+    const char *sql; /* a string literal: the key is its address */
+    sqlite3_stmt *st;
+  } hot[HOT_MAX];
+} sq_store;
+
+/* The columns of a resource row, in mt_sq__read_row's order. */
+#define RES_COLS "type, id, version_id, last_updated, deleted, json"
+
+/* The connection's last error, mapped to an MT_E* code. */
+int mt_sq__db_fail(sq_store *q, const char *op, char *err, size_t errlen);
+/* Run SQL text (several statements allowed). */
+int mt_sq__exec(sq_store *q, const char *sql, const char *op, char *err,
+                size_t errlen);
+/* Prepare a statement used once: sqlite3_finalize (or mt_sq__release). */
+int mt_sq__prepare(sq_store *q, const char *sql, sqlite3_stmt **st,
+                   const char *op, char *err, size_t errlen);
+/* A statement kept for the handle's life (sql a string literal). */
+int mt_sq__prepare_hot(sq_store *q, const char *sql, sqlite3_stmt **st,
+                       const char *op, char *err, size_t errlen);
+/* Done with a statement: a kept one is reset, any other finalized. */
+void mt_sq__release(sq_store *q, sqlite3_stmt *st);
+/* Step to completion and release. */
+int mt_sq__step_done(sq_store *q, sqlite3_stmt *st, const char *op,
+                     char *err, size_t errlen);
+/* Run a kept statement with (type, id) bound to ?1, ?2. */
+int mt_sq__exec_ref(sq_store *q, const char *sql, const char *type,
+                    const char *id, const char *op, char *err, size_t errlen);
+/* A write: its own IMMEDIATE transaction, or a savepoint inside a batch;
+** tx_end commits when rc >= 0 and undoes the write otherwise. */
+int mt_sq__tx_begin(sq_store *q, const char *op, char *err, size_t errlen);
+int mt_sq__tx_end(sq_store *q, int rc, const char *op, char *err,
+                  size_t errlen);
+/* The RES_COLS of the current row into *r (r->json malloc'd). */
+int mt_sq__read_row(sqlite3_stmt *st, mt_resource *r);
+
+/* sqlite_search.c: the version 3 operations. */
+int mt_sq__resource_set_index(mt_store *s, const char *type, const char *id,
+                              const mt_res_index *ix, char *err,
+                              size_t errlen);
+int mt_sq__resource_search(mt_store *s, const mt_res_query *q,
+                           mt_resource **list, size_t *n, long *total,
+                           char *err, size_t errlen);
+
+#endif
