@@ -4,7 +4,8 @@
 ** One table of routes, one dispatcher: every request is matched, its body
 ** read under a size limit while it arrives, its media type and JSON checked
 ** before any handler runs; errors are FHIR OperationOutcome resources with
-** the right 4xx. HTTP is GNU libmicrohttpd, one internal polling thread.
+** the right 4xx. HTTP is GNU libmicrohttpd, a thread per connection; writes are committed
+** in groups by one writer thread before they are acknowledged.
 */
 #ifndef MEDTWIN_SERVER_H
 #define MEDTWIN_SERVER_H
@@ -17,6 +18,10 @@ typedef struct mt_server_config {
   const char *data_dir; /* the store's directory (default "medtwin-data") */
   size_t max_body;      /* largest request body, bytes (default 8 MiB) */
   int max_depth;        /* deepest JSON nesting accepted (default 64) */
+  long snapshot_ms;     /* a twin's snapshot at most this often, ms, once it
+                           has an hour of new readings (default 60000) */
+  int max_connections;  /* concurrent connections, each its own thread
+                           (default 256) */
 } mt_server_config;
 
 void mt_server_config_init(mt_server_config *cfg);

@@ -183,6 +183,8 @@ typedef struct mt_obs {
   int64_t t_ms;                      /* effective time */
   double value;                      /* finite */
   int64_t seq;                       /* arrival sequence, set by the store */
+  char resource[MT_STORE_KEY_MAX + 1]; /* id of the resource it came from
+                                        ("" when none); not part of the key */
 } mt_obs;
 
 /*
@@ -199,6 +201,15 @@ int mt_store_obs_query(mt_store *s, const char *patient, const char *code,
                        int64_t from_ms, int64_t to_ms, mt_obs **out,
                        size_t *n, char *err, size_t errlen);
 
+/* Observations of patient with seq > after_seq, every code, in arrival
+** order (seq): what a twin has not taken yet. *out is malloc'd (free()),
+** NULL when *n is 0. */
+int mt_store_obs_since(mt_store *s, const char *patient, int64_t after_seq,
+                       mt_obs **out, size_t *n, char *err, size_t errlen);
+/* The observation with arrival sequence seq; MT_ENOTFOUND if none. */
+int mt_store_obs_get(mt_store *s, int64_t seq, mt_obs *out, char *err,
+                     size_t errlen);
+
 /* ---- twin snapshots ---- */
 
 /* Store an opaque snapshot (len may be 0; blob may be NULL then). */
@@ -211,6 +222,19 @@ int mt_store_snapshot_latest(mt_store *s, const char *patient,
                              const char *model, int64_t *taken_at_ms,
                              void **blob, size_t *len, char *err,
                              size_t errlen);
+
+/* Every (patient, model) with a snapshot, ordered by patient then model:
+** the twins to restore. *out malloc'd (free()), NULL when *n is 0. */
+typedef struct mt_store_twin_key {
+  char patient[MT_STORE_KEY_MAX + 1];
+  char model[MT_STORE_KEY_MAX + 1];
+} mt_store_twin_key;
+int mt_store_snapshot_keys(mt_store *s, mt_store_twin_key **out, size_t *n,
+                           char *err, size_t errlen);
+/* Delete all but the keep (>= 1) latest snapshots of (patient, model). */
+int mt_store_snapshot_prune(mt_store *s, const char *patient,
+                            const char *model, int keep, char *err,
+                            size_t errlen);
 
 /* ---- alerts and quarantined data ---- */
 
@@ -249,6 +273,15 @@ void mt_store_event_list_free(mt_store_event *ev, size_t n);
 int mt_store_begin(mt_store *s, char *err, size_t errlen);
 int mt_store_commit(mt_store *s, char *err, size_t errlen);
 int mt_store_rollback(mt_store *s, char *err, size_t errlen);
+/*
+** Inside a batch, a unit of writes undone together: savepoint opens it,
+** savepoint_end(keep = 1) keeps its writes in the batch, keep = 0 undoes
+** them (the batch goes on). Units do not nest; MT_EINVAL outside a batch.
+** The server's writer runs each request's writes as one unit of a group
+** commit.
+*/
+int mt_store_savepoint(mt_store *s, char *err, size_t errlen);
+int mt_store_savepoint_end(mt_store *s, int keep, char *err, size_t errlen);
 
 /* ---- maintenance ---- */
 

@@ -15,10 +15,12 @@
 #include "medtwin/store.h"
 
 static const char usage_text[] =
-    "usage: medtwin serve [--listen HOST:PORT] [--data DIR]\n"
+    "usage: medtwin serve [--listen HOST:PORT] [--data DIR] [--snapshot-interval S]\n"
     "  --listen HOST:PORT  IPv4 address and port (default 127.0.0.1:8080;\n"
     "                      port 0 picks a free one, printed on start)\n"
     "  --data DIR          the store's directory (default medtwin-data)\n"
+    "  --snapshot-interval S  a twin's snapshot at most every S seconds,\n"
+    "                      once it has an hour of new readings (default 60)\n"
     "  --openapi FILE      write the OpenAPI description of the routes and\n"
     "                      exit (- for standard output)\n";
 
@@ -38,6 +40,15 @@ static int serve_opt(void *ctx, const char *a, const char *v)
   }
   if (!strcmp(a, "--openapi")) {
     o->openapi = v;
+    return 0;
+  }
+  if (!strcmp(a, "--snapshot-interval")) {
+    char *end;
+    double sec = strtod(v, &end);
+    if (end == v || *end || !(sec >= 0 && sec <= 86400))
+      return cli_fail(EXIT_USAGE, "serve: --snapshot-interval: expected "
+                      "seconds 0-86400, got '%s'", v);
+    o->cfg.snapshot_ms = (long)(sec * 1000);
     return 0;
   }
   if (strcmp(a, "--listen"))

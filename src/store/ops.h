@@ -13,7 +13,7 @@
 #include "medtwin/store.h"
 
 typedef struct mt_store_ops {
-  int version; /* 3 */
+  int version; /* 4 */
   const char *name;
   void (*close)(mt_store *s);
   /* Resources: out is always non-NULL here. */
@@ -62,6 +62,17 @@ typedef struct mt_store_ops {
   int (*resource_search)(mt_store *s, const mt_res_query *q,
                          mt_resource **list, size_t *n, long *total,
                          char *err, size_t errlen);
+  /* version 4: twins in the server */
+  int (*obs_since)(mt_store *s, const char *patient, int64_t after_seq,
+                   mt_obs **out, size_t *n, char *err, size_t errlen);
+  int (*obs_get)(mt_store *s, int64_t seq, mt_obs *out, char *err,
+                 size_t errlen);
+  int (*snapshot_keys)(mt_store *s, mt_store_twin_key **out, size_t *n,
+                       char *err, size_t errlen);
+  int (*snapshot_prune)(mt_store *s, const char *patient, const char *model,
+                        int keep, char *err, size_t errlen);
+  int (*savepoint)(mt_store *s, char *err, size_t errlen);
+  int (*savepoint_end)(mt_store *s, int keep, char *err, size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */

@@ -18,7 +18,7 @@
 #include "medtwin/error.h"
 #include "store/sqlite_int.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
 
 /*
@@ -54,7 +54,9 @@ static const char schema_sql[] =
   "CREATE TABLE observation(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
   " patient TEXT NOT NULL, device TEXT NOT NULL, code TEXT NOT NULL,"
   " t_ms INTEGER NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
-  " arrived_ms INTEGER NOT NULL, UNIQUE(patient, device, code, t_ms));"
+  " arrived_ms INTEGER NOT NULL, resource TEXT NOT NULL DEFAULT '',"
+  " UNIQUE(patient, device, code, t_ms));"
+  "CREATE INDEX observation_by_seq ON observation(patient, seq);"
   "CREATE INDEX observation_by_code ON observation"
   "(patient, code, t_ms, seq, device, value, unit);"
   "CREATE TABLE snapshot(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -70,7 +72,7 @@ static const char schema_sql[] =
   " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
   "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
   INDEX_SQL
-  "INSERT INTO meta(key, value) VALUES('schema_version', '2');";
+  "INSERT INTO meta(key, value) VALUES('schema_version', '3');";
 
 /* Version 1 to 2: the search indexes; every current resource gets an entry
 ** with its type and id only (the store cannot parse the JSON for more). */
@@ -80,6 +82,14 @@ static const char migrate_1_2_sql[] =
   " WHERE deleted = 0 AND version_id = (SELECT max(version_id) FROM"
   " resource WHERE type = r.type AND id = r.id);"
   "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* Version 2 to 3: the resource each observation came from (unknown, "",
+** for rows stored before), and observations by arrival per patient, for
+** the twins of the server. */
+static const char migrate_2_3_sql[] =
+  "ALTER TABLE observation ADD COLUMN resource TEXT NOT NULL DEFAULT '';"
+  "CREATE INDEX observation_by_seq ON observation(patient, seq);"
+  "UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* ---- helpers ---- */
 
@@ -301,7 +311,11 @@ static int check_schema(sq_store *q, const char *path, char *err,
     return rc;
   rc = read_version(q, &v, err, errlen);
   if (!rc && (rc = schema_verdict(v, path, err, errlen)) == 1)
-    rc = mt_sq__exec(q, v == 0 ? schema_sql : migrate_1_2_sql, "open", err,
+    rc = v == 0 ? mt_sq__exec(q, schema_sql, "open", err, errlen)
+         : v == 1 ? mt_sq__exec(q, migrate_1_2_sql, "open", err, errlen)
+                  : 0;
+  if (!rc && v >= 1 && v <= 2)
+    rc = mt_sq__exec(q, migrate_2_3_sql, "open", err,
                      errlen);
   return mt_sq__tx_end(q, rc, "open", err, errlen);
 }
@@ -683,8 +697,9 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
   int rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
     rc = mt_sq__prepare_hot(q, "INSERT INTO observation(patient, device,"
-                               " code, t_ms, value, unit, arrived_ms)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON"
+                               " code, t_ms, value, unit, arrived_ms,"
+                               " resource) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+                               " ?7, ?8) ON"
                                " CONFLICT(patient, device, code, t_ms) DO"
                                " NOTHING",
                             &st, op, err, errlen);
@@ -696,6 +711,7 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
     sqlite3_bind_double(st, 5, o->value);
     bind_key(st, 6, o->unit);
     sqlite3_bind_int64(st, 7, now);
+    sqlite3_bind_text(st, 8, o->resource, -1, SQLITE_STATIC);
     rc = mt_sq__step_done(q, st, op, err, errlen);
   }
   if (!rc && sqlite3_changes(q->db) == 0)
@@ -708,6 +724,23 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
   return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
+#define OBS_COLS "patient, device, code, unit, t_ms, value, seq, resource"
+
+static void obs_row(sqlite3_stmt *st, mt_obs *o)
+{
+  copy_key(o->patient, st, 0);
+  copy_key(o->device, st, 1);
+  copy_key(o->code, st, 2);
+  copy_key(o->unit, st, 3);
+  o->t_ms = sqlite3_column_int64(st, 4);
+  o->value = sqlite3_column_double(st, 5);
+  o->seq = sqlite3_column_int64(st, 6);
+  copy_key(o->resource, st, 7);
+}
+
+static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
+                    mt_obs **out, size_t *n, char *err, size_t errlen);
+
 static int sq_obs_query(mt_store *s, const char *patient, const char *code,
                         int64_t from, int64_t to, mt_obs **out, size_t *n,
                         char *err, size_t errlen)
@@ -715,10 +748,9 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
   sq_store *q = (sq_store *)s;
   const char *op = "query observations";
   sqlite3_stmt *st;
-  int rc = mt_sq__prepare(q, "SELECT patient, device, code, unit, t_ms,"
-                             " value, seq FROM observation WHERE patient = ?1"
-                             " AND code = ?2 AND t_ms >= ?3 AND t_ms < ?4"
-                             " ORDER BY t_ms, seq",
+  int rc = mt_sq__prepare(q, "SELECT " OBS_COLS " FROM observation WHERE"
+                             " patient = ?1 AND code = ?2 AND t_ms >= ?3 AND"
+                             " t_ms < ?4 ORDER BY t_ms, seq",
                           &st, op, err, errlen);
   if (rc)
     return rc;
@@ -726,6 +758,14 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
   bind_key(st, 2, code);
   sqlite3_bind_int64(st, 3, from);
   sqlite3_bind_int64(st, 4, to);
+  return obs_rows(q, st, op, out, n, err, errlen);
+}
+
+/* The rows of a statement selecting OBS_COLS into *out, *n; finalizes. */
+static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
+                    mt_obs **out, size_t *n, char *err, size_t errlen)
+{
+  int rc = 0;
   size_t cap = 0;
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
@@ -739,14 +779,7 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
       *out = p;
       cap = nc;
     }
-    mt_obs *o = &(*out)[(*n)++];
-    copy_key(o->patient, st, 0);
-    copy_key(o->device, st, 1);
-    copy_key(o->code, st, 2);
-    copy_key(o->unit, st, 3);
-    o->t_ms = sqlite3_column_int64(st, 4);
-    o->value = sqlite3_column_double(st, 5);
-    o->seq = sqlite3_column_int64(st, 6);
+    obs_row(st, &(*out)[(*n)++]);
   }
   if (!rc && s_ != SQLITE_DONE)
     rc = mt_sq__db_fail(q, op, err, errlen);
@@ -759,7 +792,107 @@ static int sq_obs_query(mt_store *s, const char *patient, const char *code,
   return rc;
 }
 
+static int sq_obs_since(mt_store *s, const char *patient, int64_t after,
+                        mt_obs **out, size_t *n, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "observations since";
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, "SELECT " OBS_COLS " FROM observation WHERE"
+                             " patient = ?1 AND seq > ?2 ORDER BY seq",
+                          &st, op, err, errlen);
+  if (rc)
+    return rc;
+  bind_key(st, 1, patient);
+  sqlite3_bind_int64(st, 2, after);
+  return obs_rows(q, st, op, out, n, err, errlen);
+}
+
+static int sq_obs_get(mt_store *s, int64_t seq, mt_obs *out, char *err,
+                      size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "get observation";
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare_hot(q, "SELECT " OBS_COLS " FROM observation"
+                                 " WHERE seq = ?1",
+                              &st, op, err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, seq);
+  int s_ = sqlite3_step(st);
+  if (s_ == SQLITE_ROW)
+    obs_row(st, out);
+  else if (s_ == SQLITE_DONE)
+    rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
+                        "no observation %lld", (long long)seq);
+  else
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
+  return rc;
+}
+
 /* ---- snapshots ---- */
+
+static int sq_snapshot_keys(mt_store *s, mt_store_twin_key **out, size_t *n,
+                            char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "snapshot keys";
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, "SELECT DISTINCT patient, model FROM snapshot"
+                             " ORDER BY patient, model",
+                          &st, op, err, errlen);
+  if (rc)
+    return rc;
+  size_t cap = 0;
+  int s_;
+  while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? 2 * cap : 16;
+      mt_store_twin_key *p = realloc(*out, nc * sizeof *p);
+      if (!p) {
+        rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+        break;
+      }
+      *out = p, cap = nc;
+    }
+    copy_key((*out)[*n].patient, st, 0);
+    copy_key((*out)[*n].model, st, 1);
+    (*n)++;
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  if (rc) {
+    free(*out);
+    *out = NULL, *n = 0;
+  }
+  return rc;
+}
+
+static int sq_snapshot_prune(mt_store *s, const char *patient,
+                             const char *model, int keep, char *err,
+                             size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "prune snapshots";
+  sqlite3_stmt *st;
+  int rc = mt_sq__tx_begin(q, op, err, errlen);
+  if (!rc)
+    rc = mt_sq__prepare_hot(q, "DELETE FROM snapshot WHERE patient = ?1 AND"
+                               " model = ?2 AND seq NOT IN (SELECT seq FROM"
+                               " snapshot WHERE patient = ?1 AND model = ?2"
+                               " ORDER BY taken_at DESC, seq DESC LIMIT ?3)",
+                            &st, op, err, errlen);
+  if (!rc) {
+    bind_key(st, 1, patient);
+    bind_key(st, 2, model);
+    sqlite3_bind_int(st, 3, keep);
+    rc = mt_sq__step_done(q, st, op, err, errlen);
+  }
+  return mt_sq__tx_end(q, rc, op, err, errlen);
+}
 
 static int sq_snapshot_put(mt_store *s, const char *patient,
                            const char *model, int64_t taken_at,
@@ -932,8 +1065,37 @@ static int sq_commit(mt_store *s, char *err, size_t errlen)
   int rc = mt_sq__exec(q, "COMMIT", "commit", err, errlen);
   if (rc && !sqlite3_get_autocommit(q->db))
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-  q->in_batch = 0;
+  q->in_batch = q->in_unit = 0;
   return rc;
+}
+
+static int sq_savepoint(mt_store *s, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  if (!q->in_batch || q->in_unit)
+    return mt_store__fail(err, errlen, MT_EINVAL, "savepoint",
+                          q->in_batch ? "a unit is already open"
+                                      : "no open batch");
+  int rc = mt_sq__exec(q, "SAVEPOINT unit", "savepoint", err, errlen);
+  if (!rc)
+    q->in_unit = 1;
+  return rc;
+}
+
+static int sq_savepoint_end(mt_store *s, int keep, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  if (!q->in_unit)
+    return mt_store__fail(err, errlen, MT_EINVAL, "savepoint",
+                          "no open unit");
+  q->in_unit = 0;
+  if (sqlite3_get_autocommit(q->db)) /* SQLite ended the transaction */
+    return mt_store__fail(err, errlen, MT_EIO, "savepoint",
+                          "the batch was rolled back by an error");
+  if (keep)
+    return mt_sq__exec(q, "RELEASE unit", "savepoint", err, errlen);
+  return mt_sq__exec(q, "ROLLBACK TO unit; RELEASE unit", "savepoint", err,
+                     errlen);
 }
 
 static int sq_rollback(mt_store *s, char *err, size_t errlen)
@@ -942,7 +1104,7 @@ static int sq_rollback(mt_store *s, char *err, size_t errlen)
   if (!q->in_batch)
     return mt_store__fail(err, errlen, MT_EINVAL, "rollback",
                           "no open batch");
-  q->in_batch = 0;
+  q->in_batch = q->in_unit = 0;
   if (sqlite3_get_autocommit(q->db))
     return 0; /* SQLite already rolled back after an error */
   return mt_sq__exec(q, "ROLLBACK", "rollback", err, errlen);
@@ -993,7 +1155,7 @@ static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
 }
 
 static const mt_store_ops sq_ops = {
-  .version = 3,
+  .version = 4,
   .name = "sqlite",
   .close = sq_close,
   .resource_create = sq_resource_create,
@@ -1011,6 +1173,12 @@ static const mt_store_ops sq_ops = {
   .rollback = sq_rollback,
   .backup = sq_backup,
   .resource_list = sq_resource_list,
+  .obs_since = sq_obs_since,
+  .obs_get = sq_obs_get,
+  .snapshot_keys = sq_snapshot_keys,
+  .snapshot_prune = sq_snapshot_prune,
+  .savepoint = sq_savepoint,
+  .savepoint_end = sq_savepoint_end,
   .resource_set_index = mt_sq__resource_set_index,
   .resource_search = mt_sq__resource_search,
 };

@@ -18,6 +18,7 @@ typedef struct sq_store {
   mt_store base;
   sqlite3 *db;
   int in_batch;
+  int in_unit; /* a savepoint unit open in the batch */
   struct {
     const char *sql; /* a string literal: the key is its address */
     sqlite3_stmt *st;

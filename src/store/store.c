@@ -16,7 +16,7 @@
 #include "medtwin/error.h"
 #include "store/ops.h"
 
-#define MT_STORE_SCHEMA_VERSION 2
+#define MT_STORE_SCHEMA_VERSION 3
 
 int mt_store__fail(char *err, size_t errlen, int code, const char *op,
                    const char *fmt, ...)
@@ -433,6 +433,51 @@ int mt_store_obs_query(mt_store *s, const char *patient, const char *code,
                                 errlen);
 }
 
+int mt_store_obs_since(mt_store *s, const char *patient, int64_t after_seq,
+                       mt_obs **out, size_t *n, char *err, size_t errlen)
+{
+  if (!out || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "observations since",
+                          "no output");
+  *out = NULL;
+  *n = 0;
+  int rc = range_ok(s, patient, NULL, 0, 0, "observations since", err,
+                    errlen);
+  return rc ? rc
+            : s->ops->obs_since(s, patient, after_seq, out, n, err, errlen);
+}
+
+int mt_store_obs_get(mt_store *s, int64_t seq, mt_obs *out, char *err,
+                     size_t errlen)
+{
+  if (!s || !out)
+    return mt_store__fail(err, errlen, MT_EINVAL, "get observation",
+                          "no store or output");
+  memset(out, 0, sizeof *out);
+  return s->ops->obs_get(s, seq, out, err, errlen);
+}
+
+int mt_store_snapshot_keys(mt_store *s, mt_store_twin_key **out, size_t *n,
+                           char *err, size_t errlen)
+{
+  if (!s || !out || !n)
+    return mt_store__fail(err, errlen, MT_EINVAL, "snapshot keys",
+                          "no store or output");
+  *out = NULL;
+  *n = 0;
+  return s->ops->snapshot_keys(s, out, n, err, errlen);
+}
+
+int mt_store_snapshot_prune(mt_store *s, const char *patient,
+                            const char *model, int keep, char *err,
+                            size_t errlen)
+{
+  if (!s || !key_ok(patient) || !key_ok(model) || keep < 1)
+    return mt_store__fail(err, errlen, MT_EINVAL, "prune snapshots",
+                          "store, patient, model and keep >= 1 required");
+  return s->ops->snapshot_prune(s, patient, model, keep, err, errlen);
+}
+
 int mt_store_snapshot_put(mt_store *s, const char *patient, const char *model,
                           int64_t taken_at_ms, const void *blob, size_t len,
                           char *err, size_t errlen)
@@ -526,6 +571,20 @@ int mt_store_rollback(mt_store *s, char *err, size_t errlen)
   if (!s)
     return mt_store__fail(err, errlen, MT_EINVAL, "rollback", "no store");
   return s->ops->rollback(s, err, errlen);
+}
+
+int mt_store_savepoint(mt_store *s, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, "savepoint", "no store");
+  return s->ops->savepoint(s, err, errlen);
+}
+
+int mt_store_savepoint_end(mt_store *s, int keep, char *err, size_t errlen)
+{
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, "savepoint", "no store");
+  return s->ops->savepoint_end(s, keep, err, errlen);
 }
 
 int mt_store_backup(mt_store *s, const char *path, char *err, size_t errlen)

@@ -22,7 +22,12 @@ for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
 PORT=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out.txt")
 U="http://127.0.0.1:$PORT"
 check "listening on a reported port" '[ -n "$PORT" ] && [ -d "$T/data" ]'
-code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+# Every FHIR resource the server answers with is kept in $T/fhir-out, and
+# validated at the end against the R4 JSON schema and FHIR.js.
+mkdir -p "$T/fhir-out"
+export FHIR_OUT="$T/fhir-out"
+keep() { grep -q '"resourceType"' "$1" 2>/dev/null && cp "$1" "$(mktemp --suffix=.json -p "$T/fhir-out")"; return 0; }
+code() { local c; c=$(curl -s -o "$T/body" -w '%{http_code}' "$@"); keep "$T/body"; echo "$c"; }
 check "health 200" '[ "$(code $U/health)" = 200 ] && grep -q "\"status\":\"ok\"" "$T/body"'
 check "ready 200" '[ "$(code $U/ready)" = 200 ]'
 check "CapabilityStatement, FHIR 4.0.1, fhir+json" '[ "$(curl -s -o "$T/cap" -w "%{content_type}" $U/fhir/metadata)" = "application/fhir+json; charset=utf-8" ] && python3 -c "
@@ -141,13 +146,80 @@ check "negative glucose: 422 naming the value" '[ "$(code -X POST -H "$J" --data
 obs 4548-4 48 mmol/mol > "$T/a1c.json"
 check "HbA1c in mmol/mol under 4548-4: 422, never converted" '[ "$(code -X POST -H "$J" --data-binary @"$T/a1c.json" $U/fhir/Observation)" = 422 ] && grep -q 59261-8 "$T/body"'
 obs 105272-9 5.5 mmol/L > "$T/cgm.json"
-check "CGM in mmol/L stored as mg/dL under 99504-3, once" '[ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 201 ] && [ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 201 ] && python3 -c "
-import sqlite3,sys
+check "CGM in mmol/L stored as mg/dL under 99504-3, once: the same observation again answers 200 with the stored one" '[ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 201 ] && cp "$T/body" "$T/first.json" && [ "$(code -X POST -H "$J" --data-binary @"$T/cgm.json" $U/fhir/Observation)" = 200 ] && python3 -c "
+import json,sqlite3,sys
 r=sqlite3.connect(\"$DB\").execute(\"select code, unit, value from observation where patient=\x27p1\x27\").fetchall()
-sys.exit(not (len(r)==1 and r[0][0]==\"99504-3\" and r[0][1]==\"mg/dL\" and abs(r[0][2]-99.088)<1e-9))"'
+a=json.load(open(\"$T/first.json\")); b=json.load(open(\"$T/body\"))
+sys.exit(not (len(r)==1 and r[0][0]==\"99504-3\" and r[0][1]==\"mg/dL\" and abs(r[0][2]-99.088)<1e-9 and a[\"id\"]==b[\"id\"]))"'
 before=$(count)
-printf '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/x"}}]}' > "$T/badtx.json"
+printf '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PATCH","url":"Patient/x"}}]}' > "$T/badtx.json"
 check "a transaction with one entry it cannot take: 422, nothing stored" '[ "$(code -X POST -H "$J" --data-binary @"$T/badtx.json" $U/fhir)" = 422 ] && grep -q "entry\[1\]" "$T/body" && [ "$(count)" = "$before" ]'
+# A small client for the checks below: req() returns (status, JSON); cgm()
+# a CGM Observation of a patient at a minute of a day.
+cat > "$T/client.py" <<'PY'
+import datetime, json, os, tempfile, urllib.request, urllib.error
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+def keep(j):  # FHIR answers are kept for validation
+    d = os.environ.get("FHIR_OUT")
+    if d and isinstance(j, dict) and "resourceType" in j:
+        fd, p = tempfile.mkstemp(suffix=".json", dir=d); os.write(fd, json.dumps(j).encode()); os.close(fd)
+    return j
+def req(base, m, path, body=None):
+    r = urllib.request.Request(base + path, method=m, data=json.dumps(body).encode() if body is not None else None,
+                               headers={"Content-Type": "application/fhir+json"})
+    try:
+        with urllib.request.urlopen(r) as f: return f.status, keep(json.load(f))
+    except urllib.error.HTTPError as e: return e.code, keep(json.load(e))
+def cgm(patient, t_min, mgdl):
+    ts = (T0 + datetime.timedelta(minutes=float(t_min))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/" + patient},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]}, "effectiveDateTime": ts,
+            "valueQuantity": {"value": float(mgdl), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
+PY
+# Conditional create (If-None-Exist): the one match answers 200; several 412.
+IDN='{"resourceType":"Patient","identifier":[{"system":"http://example.org/mrn","value":"123"}]}'
+check "If-None-Exist: 201, then 200 with the same resource, 412 when several match" '[ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 201 ] && A=$(python3 -c "import json; print(json.load(open(\"$T/body\"))[\"id\"])") && [ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 200 ] && grep -q "\"id\":\"$A\"" "$T/body" && [ "$(code -X POST -H "$J" -d "$IDN" $U/fhir/Patient)" = 201 ] && [ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 412 ] && grep -q multiple-matches "$T/body"'
+# Transactions with PUT, DELETE and conditional references, all or nothing.
+check "transaction: POST, PUT, DELETE and a conditional reference; all or nothing" 'PYTHONPATH="$T" python3 - "$U" <<PY
+import sys
+from client import req as http, cgm
+U = sys.argv[1]
+req = lambda m, path, body=None: http(U, m, path, body)
+a = req("POST", "/fhir/Patient", {"resourceType": "Patient", "identifier": [{"system": "http://example.org/mrn", "value": "tx-9"}]})[1]
+b = req("POST", "/fhir/Patient", {"resourceType": "Patient", "gender": "female"})[1]
+c = req("POST", "/fhir/Patient", {"resourceType": "Patient"})[1]
+o = cgm("x", 10, 101.0); o["subject"] = {"reference": "Patient?identifier=http://example.org/mrn|tx-9"}
+b["gender"] = "male"
+tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
+    {"fullUrl": "urn:uuid:1", "resource": o, "request": {"method": "POST", "url": "Observation"}},
+    {"resource": b, "request": {"method": "PUT", "url": "Patient/" + b["id"], "ifMatch": "W/\"1\""}},
+    {"request": {"method": "DELETE", "url": "Patient/" + c["id"]}}]}
+st, out = req("POST", "/fhir", tx)
+assert st == 200, out
+assert [e["response"]["status"] for e in out["entry"]] == ["201 Created", "200 OK", "200 OK"], out
+oid = out["entry"][0]["response"]["location"].split("/")[1]
+assert req("GET", "/fhir/Observation/" + oid)[1]["subject"]["reference"] == "Patient/" + a["id"]
+assert req("GET", "/fhir/Patient/" + b["id"])[1]["gender"] == "male"
+assert req("GET", "/fhir/Patient/" + c["id"])[0] == 410
+# one failing entry (a stale ifMatch) undoes the others
+n0 = req("GET", "/fhir/Patient?_count=0")[1]["total"]
+bad = {"resourceType": "Bundle", "type": "transaction", "entry": [
+    {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+    {"resource": b, "request": {"method": "PUT", "url": "Patient/" + b["id"], "ifMatch": "W/\"1\""}}]}
+st, out = req("POST", "/fhir", bad)
+assert st == 412 and "entry[1]" in out["issue"][0]["diagnostics"], (st, out)
+assert req("GET", "/fhir/Patient?_count=0")[1]["total"] == n0
+o2 = cgm("x", 20, 99.0); o2["subject"] = {"reference": "Patient?identifier=http://example.org/mrn|nobody"}
+st, out = req("POST", "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": o2, "request": {"method": "POST", "url": "Observation"}}]})
+assert st == 412 and "matches nothing" in out["issue"][0]["diagnostics"], (st, out)
+PY'
+# Decimals keep their written precision, and bad values are refused.
+DEC='{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},"subject":{"reference":"Patient/dec"},"effectiveDateTime":"2026-02-01T08:00:00Z","valueQuantity":{"value":72.50,"unit":"kg","system":"http://unitsofmeasure.org","code":"kg"},"referenceRange":[{"low":{"value":1.000E+1}}]}'
+check "decimals come back as written (72.50, 1.000E+1)" '[ "$(code -X POST -H "$J" -d "$DEC" $U/fhir/Observation)" = 201 ] && D=$(python3 -c "import json; print(json.load(open(\"$T/body\"))[\"id\"])") && [ "$(code $U/fhir/Observation/$D)" = 200 ] && grep -q "\"value\":72.50," "$T/body" && grep -q "\"value\":1.000E+1" "$T/body"'
+printf '{"resourceType":"Patient","name":[{"family":"\xff\xfe"}]}' > "$T/utf.json"
+check "invalid UTF-8: 400" '[ "$(code -X POST -H "$J" --data-binary @"$T/utf.json" $U/fhir/Patient)" = 400 ] && grep -q OperationOutcome "$T/body"'
+check "a control character in a string: 400" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":\"Patient\",\"gender\":\"a\\u0001b\"}" $U/fhir/Patient)" = 400 ]'
+check "a value of the wrong type: 422 naming its path" '[ "$(code -X POST -H "$J" -d "$(obs 99504-3 "\"high\"" mg/dL)" $U/fhir/Observation)" = 422 ] && grep -q "Observation.valueQuantity" "$T/body"'
 check "415 for another media type" '[ "$(code -X POST -H "Content-Type: text/plain" --data-binary @"$T/p.json" $U/fhir/Patient)" = 415 ] && grep -q OperationOutcome "$T/body"'
 check "400 for malformed JSON" '[ "$(code -X POST -H "$J" -d "{\"resourceType\":" $U/fhir/Patient)" = 400 ] && grep -q "malformed JSON" "$T/body"'
 python3 -c "print(\"[\"*100+\"]\"*100)" > "$T/deep.json"
@@ -156,23 +228,6 @@ check "400 for the wrong resourceType" '[ "$(code -X POST -H "$J" -d "{\"resourc
 head -c 9000000 /dev/zero | tr "\0" " " > "$T/big.json"
 check "413 for a body over 8 MiB" '[ "$(code -X POST -H "$J" --data-binary @"$T/big.json" $U/fhir/Patient)" = 413 ]'
 check "wrong method 405 OperationOutcome" '[ "$(code -X DELETE $U/health)" = 405 ] && grep -q OperationOutcome "$T/body"'
-# A small client for the checks below: req() returns (status, JSON); cgm()
-# a CGM Observation of a patient at a minute of a day.
-cat > "$T/client.py" <<'PY'
-import datetime, json, urllib.request, urllib.error
-T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-def req(base, m, path, body=None):
-    r = urllib.request.Request(base + path, method=m, data=json.dumps(body).encode() if body is not None else None,
-                               headers={"Content-Type": "application/fhir+json"})
-    try:
-        with urllib.request.urlopen(r) as f: return f.status, json.load(f)
-    except urllib.error.HTTPError as e: return e.code, json.load(e)
-def cgm(patient, t_min, mgdl):
-    ts = (T0 + datetime.timedelta(minutes=float(t_min))).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/" + patient},
-            "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]}, "effectiveDateTime": ts,
-            "valueQuantity": {"value": float(mgdl), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
-PY
 # A patient's twin: set after 30 stored CGM readings (it takes them), then
 # fed on arrival; its state carries a forecast with ordered quantiles.
 "$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 8 --out "$T/day" > /dev/null
@@ -256,6 +311,71 @@ assert alive["readings"] == dead["readings"] > 250
 assert any(a["kind"] == "hypo" for a in alive["alerts"]), alive["alerts"]
 assert dead["alerts"] == [], dead["alerts"]
 PY'
+# Nightscout-compatible ingest and JSON ingest reach the twin.
+check "Nightscout entries and treatments, JSON ingest: stored, fed to the twin" 'PYTHONPATH="$T" python3 - "$U" <<PY
+import sys, datetime
+from client import req as http, T0
+U = sys.argv[1]
+req = lambda m, path, body=None: http(U, m, path, body)
+assert req("PUT", "/api/twins/ns1", {"model": "uva_padova_t1d", "group": "adult"})[0] == 201
+ms = lambda m: int((T0 + datetime.timedelta(minutes=m)).timestamp() * 1000)
+st, out = req("POST", "/api/v1/entries?patient=ns1", [{"type": "sgv", "sgv": 120 + k, "date": ms(5 * k), "device": "xDrip-G6"} for k in range(12)])
+assert st == 200 and len(out["entry"]) == 12, out
+st, out = req("POST", "/api/v1/treatments?patient=ns1", [{"eventType": "Meal Bolus", "carbs": 30, "insulin": 3, "created_at": (T0 + datetime.timedelta(minutes=57)).isoformat()}])
+assert st == 200 and len(out["entry"]) == 2, out
+st, out = req("POST", "/api/twins/ns1/data", {"cgm": [{"time": "2026-01-01T01:00:00Z", "mg_dl": 131}], "basal": [{"time": "2026-01-01T01:00:00Z", "units_per_hour": 0.9}]})
+assert st == 200 and len(out["entry"]) == 2, out
+st, j = req("GET", "/api/twins/ns1")
+assert j["readings"] == 13 and j["inputs"] == 3, j
+assert req("POST", "/api/v1/entries", [{"type": "sgv", "sgv": 100, "date": ms(0)}])[0] == 400
+st, o = req("POST", "/api/v1/entries?patient=ns1", [{"type": "cal", "date": ms(0)}])
+assert st == 422 and o["issue"][0]["expression"] == ["[0]"], o
+st, o = req("POST", "/api/twins/ns1/data", {"cgm": [{"time": "yesterday", "mg_dl": 1}]})
+assert st == 400 and "cgm[0].time" in o["issue"][0]["diagnostics"], o
+PY'
+check "what-if: candidates run on the twin and ranked" 'PYTHONPATH="$T" python3 - "$U" <<PY
+import sys
+from client import req as http
+U = sys.argv[1]
+st, j = http(U, "POST", "/api/twins/tw1/whatif", {"candidates": [{"kind": "nothing"}, {"kind": "bolus", "amount": 2}, {"kind": "carbs", "amount": 20}]})
+assert st == 200 and [r["rank"] for r in j["ranked"]] == [1, 2, 3], j
+assert sorted(r["kind"] for r in j["ranked"]) == ["bolus", "carbs", "nothing"]
+assert all(0 <= r["tir"] <= 1 and 0 <= r["p_below54"] <= r["p_below70"] <= 1 for r in j["ranked"])
+st, o = http(U, "POST", "/api/twins/tw1/whatif", {"candidates": [{"kind": "dance"}]})
+assert st == 400 and o["issue"][0]["expression"] == ["candidates[0]"], o
+st, o = http(U, "POST", "/api/twins/tw1/whatif", {"candidates": [{"kind": "bolus", "amount": 90}]})
+assert st == 422, o
+assert http(U, "POST", "/api/twins/nobody/whatif", {"candidates": [{"kind": "nothing"}]})[0] == 404
+PY'
+check "forecast as FHIR: Observations with derivedFrom and quantile components" '[ "$(code $U/api/twins/tw1/forecast)" = 200 ] && python3 -c "
+import json,sys
+b=json.load(open(\"$T/body\"))
+obs=[e[\"resource\"] for e in b[\"entry\"] if e[\"resource\"][\"resourceType\"]==\"Observation\"]
+ok = b[\"type\"]==\"collection\" and len(obs)==3
+for o in obs:
+    v=[c[\"valueQuantity\"][\"value\"] for c in o[\"component\"]]
+    ok = ok and len(v)==7 and v==sorted(v) and o[\"derivedFrom\"][0][\"reference\"].startswith(\"Observation/\") and o[\"subject\"][\"reference\"]==\"Patient/tw1\"
+sys.exit(not ok)"'
+# Server-sent events: a reading's assimilation and forecast arrive as
+# events; Last-Event-ID resumes after the one named.
+curl -s -N --max-time 6 "$U/api/twins/tw1/events" > "$T/sse1.txt" &
+SSE=$!
+sleep 1
+PYTHONPATH="$T" python3 -c "
+import sys; sys.path.insert(0, \"$T\")
+from client import req, cgm
+for m in (300, 305): req(\"$U\", \"POST\", \"/fhir/Observation\", cgm(\"tw1\", m, 150))"
+wait $SSE
+FIRST=$(sed -n 's/^id: //p' "$T/sse1.txt" | head -1)
+check "events: assimilation and forecast pushed, with ids" 'grep -q "^event: assimilation" "$T/sse1.txt" && grep -q "^event: forecast" "$T/sse1.txt" && [ $(grep -c "^event: assimilation" "$T/sse1.txt") -eq 2 ] && [ -n "$FIRST" ]'
+curl -s -N --max-time 2 -H "Last-Event-ID: $FIRST" "$U/api/twins/tw1/events" > "$T/sse2.txt"
+check "events: Last-Event-ID resumes after the event named" '[ "$(grep -c "^id: " "$T/sse2.txt")" -eq $(( $(grep -c "^id: " "$T/sse1.txt") - 1 )) ] && ! grep -q "^id: $FIRST\$" "$T/sse2.txt"'
+check "events of a patient without a twin: 404" '[ "$(code $U/api/twins/nobody/events)" = 404 ]'
+check "alerts are FHIR Flags too" 'python3 -c "
+import json,sys,urllib.request
+b=json.load(urllib.request.urlopen(\"$U/fhir/Flag?_count=5\"))
+sys.exit(not (b[\"total\"] >= 1 and b[\"entry\"][0][\"resource\"][\"code\"][\"coding\"][0][\"system\"]==\"urn:medtwin:alert\"))"'
+code "$U/fhir/Flag?_count=5" > /dev/null
 kill -TERM $PID
 wait $PID
 rc=$?
@@ -293,5 +413,8 @@ check "bad --listen exits 2" '[ $? -eq 2 ] && grep -q "HOST:PORT" "$T/e1.txt"'
 "$BIN" serve --listen 999.1.1.1:80 2> "$T/e2.txt"
 check "bad address exits 2" '[ $? -eq 2 ] && grep -q "IPv4" "$T/e2.txt"'
 
+# Every FHIR resource the server answered with validates against the R4
+# JSON schema and FHIR.js (tests/fhir/validate.mjs).
+check "every FHIR response validates ($(ls "$T/fhir-out" | wc -l) kept)" 'node "$SRC/tests/fhir/validate.mjs" "$T/fhir-out" > "$T/valid.txt" 2>&1 || { tail -20 "$T/valid.txt"; false; }'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1004,7 +1004,10 @@ Test(store, migration_from_schema_1_indexes_by_type_and_id)
   cr_assert_eq(mt_store_open(dir, &st, err, sizeof err), 0, "%s", err);
   sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
            sizeof v);
-  cr_assert_str_eq(v, "2");
+  cr_assert_str_eq(v, "3", "1 -> 2 -> 3 in one open");
+  sql_text(path, "SELECT count(*) FROM pragma_table_info('observation')"
+                 " WHERE name = 'resource'", v, sizeof v);
+  cr_assert_str_eq(v, "1", "version 3 adds observation.resource");
   sql_text(path, "SELECT group_concat(type || '/' || id, ' ') FROM"
                  " (SELECT * FROM res_index ORDER BY type, id)", v, sizeof v);
   cr_assert_str_eq(v, "Observation/o Patient/a Patient/c");
@@ -1310,4 +1313,119 @@ Test(store, one_writer_two_readers_see_whole_transactions, .timeout = 60)
   cr_assert_gt(w[2].rounds, 10);
   cr_assert_eq(w[1].live, w[0].live, "reader 1 sees the last commit");
   cr_assert_eq(w[2].live, w[0].live, "reader 2 sees the last commit");
+}
+
+/* ---- what the server's twins and writer use (schema 3) ---- */
+
+static mt_obs obs_of(const char *patient, const char *code, int64_t t,
+                     double v, const char *res)
+{
+  mt_obs o;
+  memset(&o, 0, sizeof o);
+  snprintf(o.patient, sizeof o.patient, "%s", patient);
+  snprintf(o.device, sizeof o.device, "-");
+  snprintf(o.code, sizeof o.code, "%s", code);
+  snprintf(o.unit, sizeof o.unit, "mg/dL");
+  snprintf(o.resource, sizeof o.resource, "%s", res);
+  o.t_ms = t, o.value = v;
+  return o;
+}
+
+Test(store, obs_since_in_arrival_order_with_their_resource)
+{
+  int64_t seq[4];
+  /* arrival order differs from time order on purpose */
+  mt_obs in[4] = {obs_of("p", "99504-3", 300, 1, "r1"),
+                  obs_of("p", "9059-7", 100, 2, "r2"),
+                  obs_of("q", "99504-3", 200, 3, "r3"),
+                  obs_of("p", "99504-3", 200, 4, "")};
+  for (int k = 0; k < 4; k++)
+    cr_assert_eq(mt_store_obs_append(st, &in[k], &seq[k], err, sizeof err),
+                 0, "%s", err);
+  mt_obs *out;
+  size_t n;
+  cr_assert_eq(mt_store_obs_since(st, "p", 0, &out, &n, err, sizeof err), 0);
+  cr_assert_eq(n, 3);
+  cr_assert(out[0].seq == seq[0] && out[1].seq == seq[1] &&
+            out[2].seq == seq[3], "by seq, all codes, only p");
+  cr_assert_str_eq(out[0].resource, "r1");
+  cr_assert_str_eq(out[1].code, "9059-7");
+  cr_assert_str_eq(out[2].resource, "");
+  free(out);
+  cr_assert_eq(mt_store_obs_since(st, "p", seq[1], &out, &n, err, sizeof err),
+               0);
+  cr_assert(n == 1 && out[0].seq == seq[3], "after a seq: only later ones");
+  free(out);
+  mt_obs got;
+  cr_assert_eq(mt_store_obs_get(st, seq[2], &got, err, sizeof err), 0);
+  cr_assert(!strcmp(got.patient, "q") && got.value == 3 &&
+            !strcmp(got.resource, "r3"));
+  cr_assert_eq(mt_store_obs_get(st, 999, &got, err, sizeof err), MT_ENOTFOUND);
+  /* a duplicate keeps the first row, its resource and seq */
+  mt_obs again = obs_of("p", "99504-3", 300, 9, "r9");
+  int64_t s2;
+  cr_assert_eq(mt_store_obs_append(st, &again, &s2, err, sizeof err),
+               MT_STORE_DUPLICATE);
+  cr_assert_eq(s2, seq[0]);
+  cr_assert_eq(mt_store_obs_get(st, s2, &got, err, sizeof err), 0);
+  cr_assert(!strcmp(got.resource, "r1") && got.value == 1);
+}
+
+Test(store, snapshot_keys_and_prune)
+{
+  char b[3] = "ab";
+  cr_assert_eq(mt_store_snapshot_put(st, "p2", "m", 5, b, 1, err, sizeof err),
+               0);
+  for (int k = 0; k < 4; k++)
+    cr_assert_eq(mt_store_snapshot_put(st, "p1", "m", 10 + k, b + (k & 1), 1,
+                                       err, sizeof err), 0);
+  mt_store_twin_key *keys;
+  size_t n;
+  cr_assert_eq(mt_store_snapshot_keys(st, &keys, &n, err, sizeof err), 0);
+  cr_assert(n == 2 && !strcmp(keys[0].patient, "p1") &&
+            !strcmp(keys[1].patient, "p2") && !strcmp(keys[1].model, "m"));
+  free(keys);
+  cr_assert_eq(mt_store_snapshot_prune(st, "p1", "m", 2, err, sizeof err), 0);
+  char path[128], v[32];
+  db_path(path, sizeof path, dir);
+  sql_text(path, "SELECT group_concat(taken_at) FROM (SELECT taken_at FROM"
+                 " snapshot WHERE patient = 'p1' ORDER BY taken_at)", v,
+           sizeof v);
+  cr_assert_str_eq(v, "12,13", "the 2 latest kept");
+  sql_text(path, "SELECT count(*) FROM snapshot WHERE patient = 'p2'", v,
+           sizeof v);
+  cr_assert_str_eq(v, "1", "other twins untouched");
+  cr_assert_eq(mt_store_snapshot_prune(st, "p1", "m", 0, err, sizeof err),
+               MT_EINVAL);
+}
+
+Test(store, savepoint_units_in_a_batch)
+{
+  cr_assert_eq(mt_store_savepoint(st, err, sizeof err), MT_EINVAL,
+               "outside a batch");
+  cr_assert_eq(mt_store_begin(st, err, sizeof err), 0);
+  cr_assert_eq(mt_store_savepoint(st, err, sizeof err), 0);
+  cr_assert_eq(mt_store_resource_create(st, "Patient", "kept", "{}", NULL,
+                                        err, sizeof err), 0);
+  cr_assert_eq(mt_store_savepoint(st, err, sizeof err), MT_EINVAL,
+               "units do not nest");
+  cr_assert_eq(mt_store_savepoint_end(st, 1, err, sizeof err), 0);
+  cr_assert_eq(mt_store_savepoint(st, err, sizeof err), 0);
+  cr_assert_eq(mt_store_resource_create(st, "Patient", "undone", "{}", NULL,
+                                        err, sizeof err), 0);
+  mt_obs o = obs_of("p", "99504-3", 1, 1, "undone");
+  cr_assert_eq(mt_store_obs_append(st, &o, NULL, err, sizeof err), 0);
+  cr_assert_eq(mt_store_savepoint_end(st, 0, err, sizeof err), 0);
+  cr_assert_eq(mt_store_commit(st, err, sizeof err), 0);
+  mt_resource r = {0};
+  cr_assert_eq(mt_store_resource_read(st, "Patient", "kept", &r, err,
+                                      sizeof err), 0);
+  mt_resource_clear(&r);
+  cr_assert_eq(mt_store_resource_read(st, "Patient", "undone", &r, err,
+                                      sizeof err), MT_ENOTFOUND);
+  mt_obs *out;
+  size_t n;
+  cr_assert_eq(mt_store_obs_since(st, "p", 0, &out, &n, err, sizeof err), 0);
+  cr_assert_eq(n, 0, "the undone unit's observation is gone too");
+  free(out);
 }

@@ -1,0 +1,176 @@
+/*
+** Internal to the server: what the dispatcher (server.c), the FHIR facade
+** (fhir.c) and the twins (twins.c) share.
+**
+** Threads. libmicrohttpd runs one thread per connection, so a handler may
+** block: on the writer (every write is a job that one writer thread commits
+** in a group with the others waiting, one fsync for all, before any of them
+** is acknowledged), on a twin's lock, or, for server-sent events, on the
+** twin's event condition. Reads use pooled reader handles on the same
+** database (SQLite WAL: readers see committed data and never block the
+** writer).
+*/
+#ifndef MT_SERVER_INTERNAL_H
+#define MT_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "medtwin/error.h"
+#include "medtwin/server.h"
+#include "medtwin/store.h"
+#include "medtwin/twin.h"
+
+#define FHIR_JSON "application/fhir+json"
+
+/* ---- write jobs: one writer thread, group commits ---- */
+
+typedef struct job job;
+/* Runs on the writer thread inside the group's transaction, in its own
+** savepoint: a negative return undoes everything the job wrote. */
+typedef int (*job_fn)(mt_store *st, job *j);
+struct job {
+  job_fn fn;
+  void *arg;
+  void (*free_arg)(void *); /* detached jobs: called once done */
+  int detached;             /* nobody waits: freed by the writer */
+  int done, rc;
+  char err[MT_ERRMSG_MAX];
+  job *next;
+};
+
+/* ---- twins ---- */
+
+#define EVENT_RING 256
+
+typedef struct twin_event {
+  int64_t seq;    /* the observation that caused it */
+  int sub;        /* 0 assimilation, 1 forecast, 2.. alerts */
+  char kind[16];  /* "assimilation", "forecast", "alert" */
+  char *data;     /* JSON text */
+} twin_event;
+
+typedef struct twin_slot {
+  pthread_mutex_t lock; /* everything below */
+  pthread_cond_t news;  /* broadcast when an event is added */
+  char patient[MT_STORE_KEY_MAX + 1];
+  char model[32], group[16];
+  uint64_t seed;
+  mt_twin *tw;
+  int ready;           /* 0 while being (re)built: drains wait for it */
+  int64_t t0_ms;       /* the twin's clock origin: its first datum */
+  int started;
+  int64_t fed_seq;     /* every observation up to this seq is taken */
+  long readings, inputs, refused;
+  long since_snap;     /* readings since the last snapshot */
+  int64_t snap_wall_ms;
+  char last_ref[MT_STORE_KEY_MAX + 1]; /* the last reading's Observation id */
+  twin_event ring[EVENT_RING];
+  int64_t n_events;    /* events ever added (ring index = n % EVENT_RING) */
+  int listeners;
+} twin_slot;
+
+struct mt_server {
+  mt_server_config cfg;
+  struct MHD_Daemon *d;
+  mt_store *store; /* the writer's handle: the writer thread only */
+  /* reader handles, pooled */
+  pthread_mutex_t rd_lock;
+  mt_store **rd;
+  int n_rd, cap_rd;
+  /* the writer */
+  pthread_t writer;
+  pthread_mutex_t wq_lock;
+  pthread_cond_t wq_more, wq_done;
+  job *head, *tail;
+  int stopping;      /* the writer: finish the queue and end */
+  int closing;       /* event streams: end */
+  long groups, jobs; /* committed so far, for the statistics */
+  /* twins (slots never move: an array of pointers) */
+  pthread_mutex_t tw_lock;
+  twin_slot **twin;
+  int n_twin, cap_twin;
+  int64_t snap_clock;
+  char started[32]; /* ISO 8601, for the CapabilityStatement */
+};
+
+/* ---- requests and replies ---- */
+
+typedef struct reply {
+  unsigned status;
+  json_t *doc;
+  const char *type; /* media type; FHIR_JSON when NULL */
+  char location[256], etag[32], modified[40];
+  struct MHD_Response *raw; /* a ready response (events); doc unused */
+} reply;
+
+#define MAX_PARAMS 4
+typedef struct ctx {
+  mt_server *s;
+  struct MHD_Connection *conn;
+  const char *method, *url;
+  json_t *body;    /* the parsed body, for routes that take one */
+  mt_store *rd;    /* a reader handle, taken on first use */
+  char param[MAX_PARAMS][MT_STORE_KEY_MAX + 1]; /* {...} of the route */
+} ctx;
+
+/* server.c */
+json_t *outcome(const char *code, const char *expression, const char *fmt,
+                ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void fail(reply *r, unsigned status, const char *code, const char *expression,
+          const char *msg);
+void store_failed(reply *r, int rc, const char *err);
+mt_store *reader(ctx *c);
+/* Run a job on the writer and wait until its group has committed: its rc
+** (the commit's failure if the group's commit failed). */
+int write_wait(mt_server *s, job *j);
+/* Hand a job to the writer without waiting (j and j->arg malloc'd). */
+void write_detached(mt_server *s, job *j);
+int64_t now_ms(void);
+void iso_ms(int64_t ms, char *buf, size_t len);
+char *dump(const json_t *v);              /* compact, decimals as written */
+json_t *load(const char *text, json_error_t *e);
+
+/* fhir.c */
+void h_metadata(ctx *c, reply *r);
+void h_create(ctx *c, reply *r);
+void h_read(ctx *c, reply *r);
+void h_update(ctx *c, reply *r);
+void h_delete(ctx *c, reply *r);
+void h_transaction(ctx *c, reply *r);
+void h_vread(ctx *c, reply *r);
+void h_history(ctx *c, reply *r);
+void h_search(ctx *c, reply *r);
+void with_meta(const mt_resource *res, reply *r);
+/* Store a resource (a create) from the server itself, e.g. a Flag: one
+** write under the caller's job. */
+int fhir_store_own(mt_store *st, const char *type, const char *id,
+                   json_t *res, char *err, size_t errlen);
+
+/* twins.c */
+#define CODE_BOLUS "medtwin-bolus"
+#define CODE_BASAL "medtwin-basal"
+int twin_code(const char *code); /* its mt_stream_kind, or -1 */
+/* After a commit: the patient's twin (if any) takes what it has not. */
+void twins_feed(mt_server *s, mt_store *rd, const char *patient);
+int twins_restore(mt_server *s, char *err, size_t errlen);
+void twins_save_all(mt_server *s);
+void twins_wake(mt_server *s);
+void twins_free(mt_server *s);
+void h_twin_put(ctx *c, reply *r);
+void h_twins(ctx *c, reply *r);
+void h_twin_get(ctx *c, reply *r);
+void h_twin_forecast(ctx *c, reply *r);
+void h_twin_events(ctx *c, reply *r);
+void h_twin_whatif(ctx *c, reply *r);
+void h_ns_entries(ctx *c, reply *r);
+void h_ns_treatments(ctx *c, reply *r);
+void h_ingest(ctx *c, reply *r);
+
+#endif
