@@ -277,6 +277,8 @@ int mt_store_rollback(mt_store *s, char *err, size_t errlen);
 ** Inside a batch, a unit of writes undone together: savepoint opens it,
 ** savepoint_end(keep = 1) keeps its writes in the batch, keep = 0 undoes
 ** them (the batch goes on). Units do not nest; MT_EINVAL outside a batch.
+** Inside a unit, a write that fails is not undone by itself (that would
+** cost a savepoint per write): the caller ends the unit with keep = 0.
 ** The server's writer runs each request's writes as one unit of a group
 ** commit.
 */
@@ -284,6 +286,14 @@ int mt_store_savepoint(mt_store *s, char *err, size_t errlen);
 int mt_store_savepoint_end(mt_store *s, int keep, char *err, size_t errlen);
 
 /* ---- maintenance ---- */
+
+/*
+** WAL checkpoints: SQLite copies the log into the database on the
+** committing thread once the log holds this many pages (SQLite's default is
+** 1000; the server sets more, so that hot pages are copied less often).
+*/
+int mt_store_set_autocheckpoint(mt_store *s, int pages, char *err,
+                                size_t errlen);
 
 /*
 ** Online backup to path (a single database file) while the store stays in

@@ -669,6 +669,9 @@ typedef struct one_write {
   int64_t if_match;   /* PUT, DELETE: 0 none */
   mt_obs rows[MAX_ROWS];
   int nrow;
+  char *text;         /* the resource as stored, made before the job when
+                         nothing in it waits for the store (NULL: in it) */
+  index_keys *ix;     /* likewise its index entry */
   /* out */
   int status;         /* 200, 201 */
   int existed;        /* a create that found its resource already there */
@@ -716,9 +719,45 @@ static int cond_match(mt_store *st, const char *type, const char *cond,
 
 static int set_index(mt_store *st, one_write *w, char *err, size_t errlen)
 {
+  if (w->ix)
+    return mt_store_resource_set_index(st, w->type, w->id, &w->ix->ix, err,
+                                       errlen);
   index_keys k;
   index_of(w->type, w->id, w->res, &k);
   return mt_store_resource_set_index(st, w->type, w->id, &k.ix, err, errlen);
+}
+
+/* The resource's stored text, rows and index entry, made on the request's
+** own thread so that the writer only writes: for a create, and an update
+** by id, whose references are all resolved. 0, or MT_ENOMEM. */
+static int prepare_write(one_write *w)
+{
+  if (!w->res || (w->method[0] == 'P' && w->method[1] == 'U' && !w->id[0]))
+    return 0;
+  if (w->method[1] == 'O') {
+    json_object_del(w->res, "id");
+    const char *why;
+    char path[8];
+    if (resource_rows(w->type, w->res, "", w->rows, &w->nrow, &why, path,
+                      sizeof path) < 0)
+      w->nrow = 0; /* checked before: cannot happen */
+  } else
+    json_object_set_new(w->res, "id", json_string(w->id));
+  strip_meta(w->res);
+  w->text = dump(w->res);
+  w->ix = malloc(sizeof *w->ix);
+  if (!w->text || !w->ix)
+    return MT_ENOMEM;
+  index_of(w->type, w->id, w->res, w->ix);
+  return 0;
+}
+
+static void write_clear(one_write *w)
+{
+  free(w->text);
+  free(w->ix);
+  w->text = NULL, w->ix = NULL;
+  mt_resource_clear(&w->stored);
 }
 
 /* One write on the writer's handle; the failure's status into w->http. */
@@ -743,9 +782,13 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
         return rc;
       }
     }
-    json_object_del(w->res, "id");
-    strip_meta(w->res);
-    char *text = dump(w->res);
+    char *text = w->text;
+    w->text = NULL;
+    if (!text) {
+      json_object_del(w->res, "id");
+      strip_meta(w->res);
+      text = dump(w->res);
+    }
     if (!text)
       return MT_ENOMEM;
     rc = 0;
@@ -798,9 +841,13 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
     }
   }
   if (!strcmp(w->method, "PUT")) {
-    json_object_set_new(w->res, "id", json_string(w->id));
-    strip_meta(w->res);
-    char *text = dump(w->res);
+    char *text = w->text;
+    w->text = NULL;
+    if (!text) {
+      json_object_set_new(w->res, "id", json_string(w->id));
+      strip_meta(w->res);
+      text = dump(w->res);
+    }
     rc = text ? mt_store_resource_update(st, w->type, w->id, text,
                                          w->if_match, &w->stored, err, errlen)
               : MT_ENOMEM;
@@ -900,7 +947,11 @@ void h_create(ctx *c, reply *r)
                                           "If-None-Exist");
     new_uuid(w->id);
     job j = {job_one, w, NULL, 0, 0, 0, "", NULL};
-    int rc = write_wait(c->s, &j);
+    int rc = prepare_write(w);
+    if (!rc)
+      rc = write_wait(c->s, &j);
+    else
+      snprintf(j.err, sizeof j.err, "out of memory");
     if (rc)
       write_failed(r, w, rc, j.err);
     else {
@@ -908,7 +959,7 @@ void h_create(ctx *c, reply *r)
       feed_after(c, w, 1);
     }
   }
-  mt_resource_clear(&w->stored);
+  write_clear(w);
   free(w);
 }
 
@@ -981,14 +1032,18 @@ void h_update(ctx *c, reply *r)
     else {
       w->method = "PUT", w->res = c->body, w->if_match = want;
       job j = {job_one, w, NULL, 0, 0, 0, "", NULL};
-      int rc = write_wait(c->s, &j);
+      int rc = prepare_write(w);
+      if (!rc)
+        rc = write_wait(c->s, &j);
+      else
+        snprintf(j.err, sizeof j.err, "out of memory");
       if (rc)
         write_failed(r, w, rc, j.err);
       else
         answer(r, w);
     }
   }
-  mt_resource_clear(&w->stored);
+  write_clear(w);
   free(w);
 }
 
@@ -1045,6 +1100,26 @@ static void resolve_refs(json_t *v, json_t *map)
     json_t *x;
     json_array_foreach(v, i, x) resolve_refs(x, map);
   }
+}
+
+/* Whether v holds a conditional reference (a "reference" with a '?'). */
+static int has_cond_ref(json_t *v)
+{
+  if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      const char *ref = json_string_value(x);
+      if ((ref && !strcmp(k, "reference") && strchr(ref, '?')) ||
+          has_cond_ref(x))
+        return 1;
+    }
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) if (has_cond_ref(x)) return 1;
+  }
+  return 0;
 }
 
 /* Conditional references ("Patient?identifier=sys|v") anywhere in v: each
@@ -1151,9 +1226,9 @@ static int job_tx(mt_store *st, job *j)
       one_write *w = &t->w[i];
       if (strcmp(w->method, order[o]))
         continue;
-      if (w->res)
+      if (w->res && !w->text)
         resolve_refs(w->res, t->map);
-      if (w->res && w->method[1] == 'O') { /* its subject is resolved now */
+      if (w->res && !w->text && w->method[1] == 'O') { /* resolved now */
         const char *why;
         char path[8];
         if (resource_rows(w->type, w->res, "", w->rows, &w->nrow, &why, path,
@@ -1293,6 +1368,22 @@ void h_transaction(ctx *c, reply *r)
     if ((bad = tx_entry(e, i, &t.w[i], t.map, r)))
       break;
   }
+  /* Without conditional creates or references nothing waits for the
+  ** store: references resolved and each resource made ready here, so
+  ** that the writer only writes. */
+  int simple = !bad;
+  for (size_t k = 0; simple && k < t.n; k++)
+    simple = !t.w[k].cond && !has_cond_ref(t.w[k].res);
+  for (size_t k = 0; simple && k < t.n; k++)
+    if (t.w[k].res) {
+      resolve_refs(t.w[k].res, t.map);
+      if (prepare_write(&t.w[k])) {
+        fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+             "out of memory");
+        bad = 1;
+        break;
+      }
+    }
   if (!bad) {
     job j = {job_tx, &t, NULL, 0, 0, 0, "", NULL};
     int rc = write_wait(c->s, &j);
@@ -1321,7 +1412,7 @@ void h_transaction(ctx *c, reply *r)
     }
   }
   for (size_t k = 0; k < t.n; k++)
-    mt_resource_clear(&t.w[k].stored);
+    write_clear(&t.w[k]);
   free(t.w);
   json_decref(t.map);
 }

@@ -620,10 +620,13 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
                  : MT_ENOMEM;
   if (!rc)
     rc = twins_restore(s, err, errlen); /* before the writer: alone */
+  if (!rc) /* fewer, larger checkpoints: hot pages are copied less often */
+    rc = mt_store_set_autocheckpoint(s->store, 8192, err, errlen);
   if (!rc && pthread_create(&s->writer, NULL, writer_main, s)) {
     snprintf(err, errlen, "serve: cannot start the writer thread");
     rc = MT_EIO;
   }
+
   if (rc) {
     release(s);
     return rc;

@@ -73,6 +73,8 @@ typedef struct mt_store_ops {
                         int keep, char *err, size_t errlen);
   int (*savepoint)(mt_store *s, char *err, size_t errlen);
   int (*savepoint_end)(mt_store *s, int keep, char *err, size_t errlen);
+  int (*set_autocheckpoint)(mt_store *s, int pages, char *err,
+                            size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */

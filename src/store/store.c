@@ -587,6 +587,15 @@ int mt_store_savepoint_end(mt_store *s, int keep, char *err, size_t errlen)
   return s->ops->savepoint_end(s, keep, err, errlen);
 }
 
+int mt_store_set_autocheckpoint(mt_store *s, int pages, char *err,
+                                size_t errlen)
+{
+  if (!s || pages < 1)
+    return mt_store__fail(err, errlen, MT_EINVAL, "checkpoint",
+                          "no store or pages < 1");
+  return s->ops->set_autocheckpoint(s, pages, err, errlen);
+}
+
 int mt_store_backup(mt_store *s, const char *path, char *err, size_t errlen)
 {
   if (!s || !path || !*path)
