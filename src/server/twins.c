@@ -280,8 +280,12 @@ static void snap_free(void *p)
 static int job_snap(mt_store *st, job *j)
 {
   snap_arg *a = j->arg;
-  return mt_store_snapshot_put(st, a->patient, a->model, a->at, a->blob,
-                               a->len, j->err, sizeof j->err);
+  int rc = mt_store_snapshot_put(st, a->patient, a->model, a->at, a->blob,
+                                 a->len, j->err, sizeof j->err);
+  if (!rc) /* the one before stays too: two to fall back on */
+    rc = mt_store_snapshot_prune(st, a->patient, a->model, 2, j->err,
+                                 sizeof j->err);
+  return rc;
 }
 
 static int64_t snap_time(mt_server *s)
