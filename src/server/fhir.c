@@ -638,11 +638,34 @@ void h_search(ctx *c, reply *r)
 
 /* ---- writes --------------------------------------------------------------- */
 
+/*
+** A new resource id: a UUID version 7 (RFC 9562 5.7): 48 bits of Unix
+** milliseconds, then a 12-bit counter within the millisecond (method 1 of
+** 6.2, so ids made by this process sort in the order they were made), then
+** 62 random bits. Ids that grow with time are inserted at the right edge of
+** the store's resource and index trees instead of at random places.
+*/
 static void new_uuid(char out[37])
 {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static int64_t last_ms;
+  static unsigned counter;
   unsigned char b[16];
   randombytes_buf(b, sizeof b);
-  b[6] = (b[6] & 0x0f) | 0x40, b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 v4 */
+  pthread_mutex_lock(&lock);
+  int64_t ms = now_ms();
+  if (ms <= last_ms) { /* same millisecond (or the clock went back) */
+    ms = last_ms;
+    if (++counter > 0xfff)
+      counter = 0, ms = ++last_ms;
+  } else
+    counter = 0, last_ms = ms;
+  unsigned seq = counter;
+  pthread_mutex_unlock(&lock);
+  for (int k = 0; k < 6; k++)
+    b[k] = (unsigned char)((uint64_t)ms >> (40 - 8 * k));
+  b[6] = (unsigned char)(0x70 | (seq >> 8)), b[7] = (unsigned char)seq;
+  b[8] = (b[8] & 0x3f) | 0x80; /* the RFC 9562 variant */
   snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
            "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
            b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);

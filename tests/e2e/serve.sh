@@ -176,6 +176,14 @@ def cgm(patient, t_min, mgdl):
             "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]}, "effectiveDateTime": ts,
             "valueQuantity": {"value": float(mgdl), "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
 PY
+check "ids are UUID version 7 (RFC 9562), increasing in the order made" 'PYTHONPATH="$T" python3 - "$U" <<PY
+import re, sys
+from client import req
+ids = [req(sys.argv[1], "POST", "/fhir/Device", {"resourceType": "Device"})[1]["id"] for _ in range(5)]
+v7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+assert all(v7.match(i) for i in ids), ids
+assert ids == sorted(ids) and len(set(ids)) == 5, ids
+PY'
 # Conditional create (If-None-Exist): the one match answers 200; several 412.
 IDN='{"resourceType":"Patient","identifier":[{"system":"http://example.org/mrn","value":"123"}]}'
 check "If-None-Exist: 201, then 200 with the same resource, 412 when several match" '[ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 201 ] && A=$(python3 -c "import json; print(json.load(open(\"$T/body\"))[\"id\"])") && [ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 200 ] && grep -q "\"id\":\"$A\"" "$T/body" && [ "$(code -X POST -H "$J" -d "$IDN" $U/fhir/Patient)" = 201 ] && [ "$(code -X POST -H "$J" -H "If-None-Exist: identifier=http://example.org/mrn|123" -d "$IDN" $U/fhir/Patient)" = 412 ] && grep -q multiple-matches "$T/body"'
