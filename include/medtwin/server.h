@@ -22,6 +22,11 @@ typedef struct mt_server_config {
                            has an hour of new readings (default 60000) */
   int max_connections;  /* concurrent connections, each its own thread
                            (default 256) */
+  const char *mqtt;     /* "HOST:PORT" of an MQTT broker for device streams
+                           and alerts (docs/API.md), or NULL (default) */
+  int demo;             /* 1: stream 30 virtual patients through the server
+                           (docs/API.md, "Demo") */
+  double demo_speed;    /* the demo clock's speed-up (default 60) */
 } mt_server_config;
 
 void mt_server_config_init(mt_server_config *cfg);

@@ -19,6 +19,10 @@ static const char usage_text[] =
     "  --listen HOST:PORT  IPv4 address and port (default 127.0.0.1:8080;\n"
     "                      port 0 picks a free one, printed on start)\n"
     "  --data DIR          the store's directory (default medtwin-data)\n"
+    "  --mqtt HOST:PORT    take device streams from an MQTT broker and\n"
+    "                      publish alerts to it (docs/API.md)\n"
+    "  --demo              30 virtual patients streamed through the server\n"
+    "  --demo-speed X      the demo's clock speed-up (default 60)\n"
     "  --snapshot-interval S  a twin's snapshot at most every S seconds,\n"
     "                      once it has an hour of new readings (default 60)\n"
     "  --openapi FILE      write the OpenAPI description of the routes and\n"
@@ -40,6 +44,22 @@ static int serve_opt(void *ctx, const char *a, const char *v)
   }
   if (!strcmp(a, "--openapi")) {
     o->openapi = v;
+    return 0;
+  }
+  if (!strcmp(a, "--mqtt")) {
+    if (!strchr(v, ':'))
+      return cli_fail(EXIT_USAGE, "serve: --mqtt: expected HOST:PORT of an "
+                      "MQTT broker, got '%s'", v);
+    o->cfg.mqtt = v;
+    return 0;
+  }
+  if (!strcmp(a, "--demo-speed")) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= 1 && x <= 3600))
+      return cli_fail(EXIT_USAGE, "serve: --demo-speed: expected a clock "
+                      "speed-up 1-3600, got '%s'", v);
+    o->cfg.demo_speed = x;
     return 0;
   }
   if (!strcmp(a, "--snapshot-interval")) {
@@ -71,6 +91,14 @@ int cmd_serve(int argc, char **argv)
   sopts o;
   memset(&o, 0, sizeof o);
   mt_server_config_init(&o.cfg);
+  /* --demo is a flag without a value: taken out before the options */
+  int n = 0;
+  for (int i = 0; i < argc; i++)
+    if (strcmp(argv[i], "--demo"))
+      argv[n++] = argv[i];
+    else
+      o.cfg.demo = 1;
+  argc = n;
   int rc = cli_parse(argc, argv, "serve", usage_text, &o.json, serve_opt, &o);
   if (rc)
     return rc;

@@ -94,6 +94,8 @@ struct mt_server {
   int n_twin, cap_twin;
   int64_t snap_clock;
   char started[32]; /* ISO 8601, for the CapabilityStatement */
+  void *mqtt;       /* mqtt.c's state, NULL without a broker */
+  void *demo;       /* demo.c's state, NULL without --demo */
 };
 
 /* ---- requests and replies ---- */
@@ -136,6 +138,25 @@ int64_t now_ms(void);
 void iso_ms(int64_t ms, char *buf, size_t len);
 char *dump(const json_t *v);              /* compact, decimals as written */
 json_t *load(const char *text, json_error_t *e);
+
+/* Release what a ctx holds (its reader); for work from no HTTP request
+** (MQTT, the demo), whose ctx has conn NULL. */
+void ctx_done(ctx *c);
+
+/* web.c: the dashboard's static files, embedded at build time */
+void h_web_index(ctx *c, reply *r);
+void h_web_asset(ctx *c, reply *r);
+
+/* mqtt.c: device streams (cfg.mqtt "HOST:PORT"); started after the
+** writer, stopped before it. mqtt_alert publishes an alert (JSON text). */
+int mqtt_start(mt_server *s, char *err, size_t errlen);
+void mqtt_stop(mt_server *s);
+void mqtt_alert(mt_server *s, const char *patient, const char *json);
+
+/* demo.c: the virtual patients of --demo, streamed through the ingest
+** path on a thread of its own; started last, stopped first. */
+int demo_start(mt_server *s, char *err, size_t errlen);
+void demo_stop(mt_server *s);
 
 /* fhir.c */
 void h_metadata(ctx *c, reply *r);

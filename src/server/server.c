@@ -134,7 +134,7 @@ mt_store *reader(ctx *c)
   return c->rd;
 }
 
-static void reader_done(ctx *c)
+void ctx_done(ctx *c)
 {
   mt_server *s = c->s;
   if (!c->rd)
@@ -264,6 +264,8 @@ static void h_ready(ctx *c, reply *r)
 /* The routes: declared once, as data. Literal paths before parametrised
 ** ones. */
 static const route routes[] = {
+    {"GET", "/", h_web_index, 0, "the dashboard"},
+    {"GET", "/assets/{name}", h_web_asset, 0, "the dashboard's files"},
     {"GET", "/health", h_health, 0, "liveness and version"},
     {"GET", "/ready", h_ready, 0, "readiness: the store is open"},
     {"GET", "/fhir/metadata", h_metadata, 0,
@@ -459,7 +461,7 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
   }
   rt->fn(&c, r);
   json_decref(c.body);
-  reader_done(&c);
+  ctx_done(&c);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
@@ -560,6 +562,7 @@ void mt_server_config_init(mt_server_config *cfg)
   cfg->max_depth = 64;
   cfg->snapshot_ms = 60000;
   cfg->max_connections = 256;
+  cfg->demo_speed = 60;
 }
 
 static void release(mt_server *s)
@@ -620,8 +623,10 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
                  : MT_ENOMEM;
   if (!rc)
     rc = twins_restore(s, err, errlen); /* before the writer: alone */
-  if (!rc) /* fewer, larger checkpoints: hot pages are copied less often */
-    rc = mt_store_set_autocheckpoint(s->store, 8192, err, errlen);
+  if (!rc) /* checkpoints of 2,000 pages (16 MiB): fewer than SQLite's
+            ** 1,000, and short enough to keep the writer's pauses under
+            ** the latency target (docs/PERFORMANCE.md) */
+    rc = mt_store_set_autocheckpoint(s->store, 2000, err, errlen);
   if (!rc && pthread_create(&s->writer, NULL, writer_main, s)) {
     snprintf(err, errlen, "serve: cannot start the writer thread");
     rc = MT_EIO;
@@ -650,6 +655,14 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
     release(s);
     return MT_EIO;
   }
+  if ((cfg->mqtt && (rc = mqtt_start(s, err, errlen))) ||
+      (cfg->demo && (rc = demo_start(s, err, errlen)))) {
+    mqtt_stop(s);
+    MHD_stop_daemon(s->d);
+    writer_stop(s);
+    release(s);
+    return rc;
+  }
   const union MHD_DaemonInfo *di =
       MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
   *port = di ? di->port : cfg->port;
@@ -668,6 +681,8 @@ void mt_server_stop(mt_server *s)
   s->closing = 1; /* event streams end */
   pthread_mutex_unlock(&s->wq_lock);
   twins_wake(s);
+  demo_stop(s);          /* no new virtual data */
+  mqtt_stop(s);          /* no new device data */
   MHD_stop_daemon(s->d); /* requests under way finish */
   twins_save_all(s);     /* then the last snapshots */
   writer_stop(s);

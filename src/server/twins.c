@@ -396,6 +396,8 @@ static void take(mt_server *s, mt_store *rd, twin_slot *w, const mt_obs *rows,
       for (int b = 0; b < 8; b++)
         snprintf(a->flag_id + 6 + 2 * b, 3, "%02x", hash[b]);
       j->fn = job_alert, j->arg = a, j->free_arg = alert_free;
+      if (live)
+        mqtt_alert(s, w->patient, a->payload); /* back to the devices */
       write_detached(s, j);
       if (live && w->listeners)
         event_add(w, o->seq, 2 + k, "alert", payload);
