@@ -152,6 +152,11 @@ int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
                      double basal_factor, double basal_until_min, int nt,
                      int obs, double *y);
 
+/* The parameters the twin estimates: their count, and their indices in the
+** model's parameter table (mt_twin_model(tw)->param) into *idx (owned by
+** tw); the others are fixed at the prior's value. */
+int mt_twin_estimated(const mt_twin *tw, const int **idx);
+
 /* The twin's model. */
 const struct mt_model *mt_twin_model(const mt_twin *tw);
 

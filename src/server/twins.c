@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "medtwin/import.h"
+#include "medtwin/model.h"
 #include "medtwin/stream.h"
 #include "medtwin/whatif.h"
 #include "server/internal.h"
@@ -131,6 +132,50 @@ static json_t *forecast_json(twin_slot *w)
                       f[k].q[5], "p975", f[k].q[6]));
   }
   return fa;
+}
+
+static int by_value(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The estimated parameters across the members: mean, SD and the 10th and
+** 90th percentiles (Hyndman-Fan type 7 between order statistics). */
+static json_t *parameters_json(twin_slot *w)
+{
+  const double *p, *x;
+  int np, ns;
+  const int *idx;
+  int ne = mt_twin_estimated(w->tw, &idx);
+  int n = mt_twin_members(w->tw, &p, &x, &np, &ns);
+  const mt_model *m = mt_twin_model(w->tw);
+  json_t *out = json_array();
+  double *v = n > 0 ? malloc((size_t)n * sizeof *v) : NULL;
+  for (int k = 0; v && k < ne; k++) {
+    double sum = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+      sum += v[i] = p[(size_t)i * (size_t)np + (size_t)idx[k]];
+    double mean = sum / n;
+    for (int i = 0; i < n; i++)
+      ss += (v[i] - mean) * (v[i] - mean);
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    double q[2], at[2] = {0.1, 0.9};
+    for (int j = 0; j < 2; j++) {
+      double h = at[j] * (n - 1);
+      int lo = (int)h;
+      q[j] = lo + 1 < n ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[lo];
+    }
+    const mt_var *pv = &m->param[idx[k]];
+    json_array_append_new(
+        out, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f}", "name",
+                       pv->name, "unit", pv->unit, "doc",
+                       pv->doc ? pv->doc : "", "mean", mean, "sd",
+                       n > 1 ? sqrt(ss / (n - 1)) : 0.0, "p10", q[0], "p90",
+                       q[1]));
+  }
+  free(v);
+  return out;
 }
 
 /* ---- alerts: the store's alert log and a FHIR Flag each --------------------- */
@@ -442,8 +487,9 @@ void twins_feed(mt_server *s, mt_store *rd, const char *patient)
       json_t *f = forecast_json(w);
       if (f)
         event_add(w, w->fed_seq, 1, "forecast",
-                  json_pack("{s:s, s:o}", "patient", w->patient, "forecast",
-                            f));
+                  json_pack("{s:s, s:o, s:o}", "patient", w->patient,
+                            "forecast", f, "parameters",
+                            parameters_json(w)));
     }
     if (w->since_snap >= SNAP_READINGS &&
         now_ms() - w->snap_wall_ms >= s->cfg.snapshot_ms)
@@ -769,6 +815,7 @@ void h_twin_get(ctx *c, reply *r)
     return;
   json_t *o = twin_json(w);
   json_t *f = forecast_json(w);
+  json_object_set_new(o, "parameters", parameters_json(w));
   pthread_mutex_unlock(&w->lock);
   if (f)
     json_object_set_new(o, "forecast", f);

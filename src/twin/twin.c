@@ -977,6 +977,12 @@ int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
 
 const mt_model *mt_twin_model(const mt_twin *tw) { return tw->m; }
 
+int mt_twin_estimated(const mt_twin *tw, const int **idx)
+{
+  *idx = tw->est;
+  return tw->ne;
+}
+
 double mt_twin_mean_ess(const mt_twin *tw)
 {
   return tw->pf && tw->n_analysis ? tw->ess_sum / tw->n_analysis : NAN;

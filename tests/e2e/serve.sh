@@ -255,6 +255,9 @@ assert st == 200 and j["readings"] == 60 and j["t_min"] == 295, j
 for f in j["forecast"]:
     q = [f[k] for k in ("p025", "p10", "p25", "p50", "p75", "p90", "p975")]
     assert q == sorted(q) and 39 <= q[0] and q[-1] <= 600
+ps = j["parameters"]  # the estimated ones, across the 64 members
+assert len(ps) >= 1 and len({p["name"] for p in ps}) == len(ps), ps
+assert all(p["unit"] and p["sd"] > 0 and p["p10"] < p["mean"] < p["p90"] for p in ps), ps
 assert [t["patient"] for t in req("GET", "/api/twins")[1]["twins"]] == ["tw1"]
 st, j = req("PUT", "/api/twins/tw2", {"model": "nope"})
 assert st == 400 and j["issue"][0]["expression"] == ["model"]
