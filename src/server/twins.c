@@ -370,6 +370,54 @@ static int snapshot(mt_server *s, twin_slot *w, int wait)
   return rc;
 }
 
+typedef struct quar_arg {
+  char patient[MT_STORE_KEY_MAX + 1], kind[32];
+  int64_t t_ms;
+  char *payload;
+} quar_arg;
+
+static void quar_free(void *p)
+{
+  quar_arg *a = p;
+  free(a->payload);
+  free(a);
+}
+
+static int job_quar(mt_store *st, job *j)
+{
+  quar_arg *a = j->arg;
+  return mt_store_event_add(st, MT_STORE_QUARANTINE, a->patient, a->t_ms,
+                            a->kind, a->payload, j->err, sizeof j->err);
+}
+
+/* A datum the twin refused, with the reason, to the store's quarantine
+** log (the datum itself stays stored: the log says why the twin did not
+** take it). */
+static void quarantine(mt_server *s, twin_slot *w, const mt_obs *o,
+                       const char *why)
+{
+  quar_arg *a = calloc(1, sizeof *a);
+  job *j = calloc(1, sizeof *j);
+  json_t *p = json_pack("{s:I, s:s, s:f, s:s}", "seq", (json_int_t)o->seq,
+                        "code", o->code, "value", o->value, "reason",
+                        why ? why : "refused");
+  if (a)
+    a->payload = dump(p);
+  json_decref(p);
+  if (!a || !j || !a->payload) {
+    if (a)
+      quar_free(a);
+    free(j);
+    return;
+  }
+  snprintf(a->patient, sizeof a->patient, "%s", w->patient);
+  snprintf(a->kind, sizeof a->kind, "%s",
+           mt_stream_kind_name((mt_stream_kind)twin_code(o->code)));
+  a->t_ms = o->t_ms;
+  j->fn = job_quar, j->arg = a, j->free_arg = quar_free;
+  write_detached(s, j);
+}
+
 /* Rows (already in the order to take them) into the slot's twin (locked). */
 static void take(mt_server *s, mt_store *rd, twin_slot *w, const mt_obs *rows,
                  size_t n, int live)
@@ -395,8 +443,11 @@ static void take(mt_server *s, mt_store *rd, twin_slot *w, const mt_obs *rows,
         if (o->resource[0])
           snprintf(w->last_ref, sizeof w->last_ref, "%s", o->resource);
       }
-    } else
+    } else {
       w->refused++;
+      if (live)
+        quarantine(s, w, o, why);
+    }
     char when[40];
     iso_ms(o->t_ms, when, sizeof when);
     if (live && w->listeners)

@@ -381,6 +381,17 @@ FIRST=$(sed -n 's/^id: //p' "$T/sse1.txt" | head -1)
 check "events: assimilation and forecast pushed, with ids" 'grep -q "^event: assimilation" "$T/sse1.txt" && grep -q "^event: forecast" "$T/sse1.txt" && [ $(grep -c "^event: assimilation" "$T/sse1.txt") -eq 2 ] && [ -n "$FIRST" ]'
 curl -s -N --max-time 2 -H "Last-Event-ID: $FIRST" "$U/api/twins/tw1/events" > "$T/sse2.txt"
 check "events: Last-Event-ID resumes after the event named" '[ "$(grep -c "^id: " "$T/sse2.txt")" -eq $(( $(grep -c "^id: " "$T/sse1.txt") - 1 )) ] && ! grep -q "^id: $FIRST\$" "$T/sse2.txt"'
+check "a reading the twin refuses is stored, and the reason logged in the store's quarantine" 'PYTHONPATH="$T" python3 - "$U" "$T/data/medtwin.db" <<PY
+import json, sqlite3, sys, time
+from client import req, cgm
+st, _ = req(sys.argv[1], "POST", "/fhir/Observation", cgm("tw1", 101, 140))  # 3 h older than the twin: past its 60-min window
+assert st == 201
+time.sleep(0.5)
+rows = sqlite3.connect(sys.argv[2]).execute("select kind, payload from quarantine where patient = \x27tw1\x27").fetchall()
+assert len(rows) == 1 and rows[0][0] == "cgm", rows
+p = json.loads(rows[0][1])
+assert p["value"] == 140 and p["reason"], p
+PY'
 check "events of a patient without a twin: 404" '[ "$(code $U/api/twins/nobody/events)" = 404 ]'
 check "alerts are FHIR Flags too" 'python3 -c "
 import json,sys,urllib.request
