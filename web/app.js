@@ -1,0 +1,726 @@
+/*
+ * medtwin clinician dashboard: a single page, hash routes.
+ *   #/               the patients (GET /api/twins and, per patient, its twin,
+ *                    its last readings and today's readings from /fhir)
+ *   #/patient/{id}   one patient: 24 h of readings with the forecast bands,
+ *                    meals and insulin, alerts, a what-if comparison and the
+ *                    estimated parameters when the server gives them; live
+ *                    over server-sent events (/api/twins/{id}/events).
+ * Plain JavaScript, no build step; charts by uPlot (MIT), served by the
+ * binary from /assets. Glucose in mg/dL throughout; times shown local.
+ */
+(function () {
+  'use strict';
+
+  var CGM = 'http://loinc.org|99504-3';
+  var CARBS = 'http://loinc.org|9059-7';
+  var LOW = 70, HIGH = 180;
+  var MIN = 60000;
+  var main = document.getElementById('main');
+  var statusEl = document.getElementById('status');
+  var page = null; /* the current page's teardown: {close()} */
+
+  /* ---- small helpers ---------------------------------------------------- */
+
+  /* h('div.cls', {attr: v}, child, ...): an element; strings become text. */
+  function h(tag, attrs) {
+    var parts = tag.split('.');
+    var el = document.createElement(parts[0]);
+    if (parts.length > 1) el.className = parts.slice(1).join(' ');
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
+        else if (k === 'text') el.textContent = v;
+        else el.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) add(el, arguments[i]);
+    return el;
+  }
+  function add(el, c) {
+    if (c === null || c === undefined || c === false) return;
+    if (Array.isArray(c)) c.forEach(function (x) { add(el, x); });
+    else el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+  }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function api(url, opts) {
+    return fetch(url, opts).then(function (r) {
+      if (r.status === 404) return null;
+      return r.json().then(function (j) {
+        if (!r.ok) {
+          var d = j && j.issue && j.issue[0] && j.issue[0].diagnostics;
+          throw new Error(r.status + ': ' + (d || r.statusText));
+        }
+        return j;
+      });
+    });
+  }
+  function post(url, body) {
+    return api(url, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                      body: JSON.stringify(body) });
+  }
+  function say(msg) { statusEl.textContent = msg; }
+
+  function pct(x) { return x === null || x === undefined ? '–' : Math.round(100 * x) + ' %'; }
+  function mg(x) { return x === null || x === undefined || isNaN(x) ? '–' : Math.round(x); }
+  function clock(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+  function ago(ms) {
+    if (ms === null) return 'no readings';
+    var m = Math.max(0, Math.round((Date.now() - ms) / MIN));
+    if (m < 1) return 'just now';
+    if (m < 120) return m + ' min ago';
+    if (m < 2880) return Math.round(m / 60) + ' h ago';
+    return Math.round(m / 1440) + ' days ago';
+  }
+  function dayParam(ms) { return new Date(ms).toISOString().slice(0, 10); }
+
+  /* FHIR reading → {t: ms, v: mg/dL} (mmol/L converted as the server does). */
+  function fhirTime(r) {
+    var s = r.effectiveDateTime || r.effectiveInstant ||
+            (r.effectivePeriod && r.effectivePeriod.start) || r.issued;
+    return s ? Date.parse(s) : NaN;
+  }
+  function reading(r) {
+    var q = r.valueQuantity || {};
+    var v = Number(q.value);
+    if (/mmol/i.test(q.code || q.unit || '')) v *= 18.016;
+    return { t: fhirTime(r), v: v };
+  }
+  function entries(b) {
+    return (b && b.entry || []).map(function (e) { return e.resource; })
+      .filter(function (r) { return r; });
+  }
+  function search(type, p, code, since, count, sort) {
+    var q = 'patient=' + encodeURIComponent(p);
+    if (code) q += '&code=' + encodeURIComponent(code);
+    if (since !== null) q += '&date=ge' + dayParam(since);
+    q += '&_sort=' + (sort || '-date') + '&_count=' + count;
+    return api('/fhir/' + type + '?' + q).then(entries);
+  }
+  function readings(p, since, count) {
+    return search('Observation', p, CGM, since, count).then(function (rs) {
+      return rs.map(reading).filter(function (x) {
+        return isFinite(x.t) && isFinite(x.v) && (since === null || x.t >= since);
+      }).sort(function (a, b) { return a.t - b.t; });
+    });
+  }
+  function patientName(p) {
+    return api('/fhir/Patient/' + encodeURIComponent(p)).then(function (r) {
+      var n = r && r.name && r.name[0];
+      if (!n) return null;
+      if (n.text) return n.text;
+      return [(n.given || []).join(' '), n.family].filter(Boolean).join(' ') || null;
+    }, function () { return null; });
+  }
+
+  /* Trend over the readings of the last 15 min before the latest: mg/dL/min
+  ** by least squares, as an arrow and words (never the arrow alone). */
+  function trend(rs) {
+    if (rs.length < 2) return { arrow: '', text: 'trend unknown', rate: null };
+    var last = rs[rs.length - 1].t;
+    var w = rs.filter(function (x) { return x.t >= last - 15 * MIN; });
+    if (w.length < 2) return { arrow: '', text: 'trend unknown', rate: null };
+    var n = w.length, st = 0, sv = 0, stt = 0, stv = 0;
+    w.forEach(function (x) {
+      var t = (x.t - last) / MIN;
+      st += t; sv += x.v; stt += t * t; stv += t * x.v;
+    });
+    var den = n * stt - st * st;
+    var k = den ? (n * stv - st * sv) / den : 0;
+    var a = k >= 3 ? ['⇈', 'rising fast'] : k >= 2 ? ['↑', 'rising'] :
+            k >= 1 ? ['↗', 'rising slowly'] : k > -1 ? ['→', 'steady'] :
+            k > -2 ? ['↘', 'falling slowly'] : k > -3 ? ['↓', 'falling'] :
+            ['⇊', 'falling fast'];
+    return { arrow: a[0], text: a[1], rate: k };
+  }
+  function tir(rs) {
+    if (!rs.length) return null;
+    return rs.filter(function (x) { return x.v >= LOW && x.v <= HIGH; }).length / rs.length;
+  }
+  function glucoseClass(v) { return v < 54 ? 'vlow' : v < LOW ? 'low' : v > 250 ? 'vhigh' : v > HIGH ? 'high' : 'ok'; }
+  function glucoseWord(v) {
+    return { vlow: 'very low', low: 'low', ok: 'in range', high: 'high', vhigh: 'very high' }[glucoseClass(v)];
+  }
+  /* Alerts raised in the last hour, or whose predicted time is still ahead. */
+  function activeAlerts(alerts) {
+    var now = Date.now();
+    return (alerts || []).filter(function (a) {
+      var t = Date.parse(a.time), p = a.predicted ? Date.parse(a.predicted) : NaN;
+      return t >= now - 60 * MIN || p >= now;
+    });
+  }
+  function alertLabel(a) {
+    var k = String(a.kind || 'alert');
+    var icon = /hypo|low/i.test(k) ? '▼' : /hyper|high/i.test(k) ? '▲' : '!';
+    return icon + ' ' + k.replace(/_/g, ' ');
+  }
+  function alertBadge(a) {
+    return h('span.badge.alert', { title: 'alert raised ' + clock(Date.parse(a.time)) },
+             '⚠ ', alertLabel(a),
+             a.probability !== undefined ? ' (' + pct(a.probability) + ')' : '');
+  }
+
+  /* ---- the patient list -------------------------------------------------- */
+
+  function listPage() {
+    var alive = true, timer = null;
+    clear(main);
+    document.title = 'medtwin — patients';
+    var body = h('tbody');
+    var table = h('table.patients', { 'aria-describedby': 'list-help' },
+      h('caption', null, 'Patients with a digital twin'),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Patient'),
+        h('th', { scope: 'col' }, 'Latest glucose'),
+        h('th', { scope: 'col' }, 'Forecast 60 min'),
+        h('th', { scope: 'col' }, 'Time in range today (70–180)'),
+        h('th', { scope: 'col' }, 'Active alerts'),
+        h('th', { scope: 'col' }, 'Data freshness'))),
+      body);
+    var count = h('p.muted', { id: 'list-help' }, 'Loading patients…');
+    add(main, [h('h1', null, 'Patients'), count, h('div.scroll', null, table)]);
+
+    function load() {
+      api('/api/twins').then(function (j) {
+        if (!alive) return;
+        var twins = (j && j.twins) || [];
+        count.textContent = twins.length + (twins.length === 1 ? ' patient' : ' patients') +
+          ' · select a row (or focus it and press Enter) to open · refreshed ' + clock(Date.now());
+        return Promise.all(twins.map(rowData)).then(function (rows) {
+          if (!alive) return;
+          rows.sort(function (a, b) { /* alerts first, then by name */
+            return (b.active.length > 0) - (a.active.length > 0) ||
+                   String(a.name).localeCompare(String(b.name));
+          });
+          clear(body);
+          rows.forEach(function (r) { body.appendChild(row(r)); });
+          if (!rows.length)
+            body.appendChild(h('tr', null, h('td', { colspan: 6 },
+              'No twins yet: PUT /api/twins/{patient} creates one (docs/API.md).')));
+        });
+      }).catch(function (e) { say('Could not load patients: ' + e.message); });
+    }
+    function rowData(tw) {
+      var p = tw.patient, midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+      return Promise.all([
+        api('/api/twins/' + encodeURIComponent(p)).catch(function () { return null; }),
+        readings(p, null, 12).catch(function () { return []; }),
+        readings(p, midnight.getTime(), 1000).catch(function () { return []; }),
+        patientName(p)
+      ]).then(function (x) {
+        var full = x[0] || tw, last = x[1];
+        return { p: p, twin: full, name: x[3] || p, last: last, today: x[2],
+                 active: activeAlerts(full.alerts) };
+      });
+    }
+    function row(r) {
+      var open = function () { location.hash = '#/patient/' + encodeURIComponent(r.p); };
+      var latest = r.last.length ? r.last[r.last.length - 1] : null;
+      var tr = trend(r.last);
+      var f60 = (r.twin.forecast || []).filter(function (f) { return f.horizon_min === 60; })[0];
+      var t = tir(r.today);
+      var fresh = latest ? latest.t : null;
+      var stale = fresh === null || Date.now() - fresh > 15 * MIN;
+      return h('tr.row', { tabindex: 0, role: 'link', 'data-patient': r.p,
+                           'aria-label': 'Open ' + r.name,
+                           onclick: open,
+                           onkeydown: function (e) {
+                             if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); }
+                           } },
+        h('td', null, h('a', { href: '#/patient/' + encodeURIComponent(r.p), tabindex: -1 }, r.name),
+          r.name !== r.p ? h('div.muted.small', null, r.p) : null),
+        h('td', null, latest ? [
+          h('span.glucose.' + glucoseClass(latest.v), null, mg(latest.v)), ' mg/dL ',
+          h('span.trend', { title: tr.rate === null ? '' : tr.rate.toFixed(1) + ' mg/dL/min' },
+            tr.arrow), ' ',
+          h('span.small', null, glucoseWord(latest.v) + ', ' + tr.text)] : h('span.muted', null, 'no readings')),
+        h('td', null, f60 ? [mg(f60.mean) + ' mg/dL ',
+          h('span.muted.small', null, '(80 %: ' + mg(f60.p10) + '–' + mg(f60.p90) + ')')] : '–'),
+        h('td', null, t === null ? h('span.muted', null, 'no readings today') :
+          [h('meter', { min: 0, max: 1, low: 0.5, high: 0.7, optimum: 1, value: t.toFixed(3),
+                        'aria-hidden': 'true' }), ' ', pct(t),
+           h('span.muted.small', null, ' of ' + r.today.length)]),
+        h('td', null, r.active.length ? r.active.map(alertBadge) : h('span.muted', null, '✓ none')),
+        h('td', null, stale && fresh !== null ? h('span.badge.stale', null, '⏱ ', ago(fresh), ' (stale)') :
+          ago(fresh)));
+    }
+    load();
+    timer = setInterval(load, 30000);
+    return { close: function () { alive = false; clearInterval(timer); } };
+  }
+
+  /* ---- charts -------------------------------------------------------------- */
+
+  var hasPlot = typeof window.uPlot === 'function';
+
+  /* Shade 70–180 mg/dL under the series (the target range). */
+  function rangeShade(u) {
+    var ctx = u.ctx, y1 = u.valToPos(HIGH, 'y', true), y0 = u.valToPos(LOW, 'y', true);
+    ctx.save();
+    ctx.fillStyle = 'rgba(46, 160, 67, 0.10)';
+    ctx.fillRect(u.bbox.left, y1, u.bbox.width, y0 - y1);
+    ctx.strokeStyle = 'rgba(46, 160, 67, 0.6)';
+    ctx.setLineDash([4, 4]);
+    [y0, y1].forEach(function (y) {
+      ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+    });
+    ctx.restore();
+  }
+  function axes(yLabel) {
+    return [
+      { label: 'Time (local)', space: 80, values: function (u, vals) {
+          return vals.map(function (v) { return clock(v * 1000); });
+        } },
+      { label: yLabel, size: 56 }
+    ];
+  }
+  function sizeOf(el, hgt) { return { width: Math.max(280, el.clientWidth), height: hgt }; }
+
+  /* The glucose chart: readings, forecast mean with 80 % and 95 % bands,
+  ** markers for meals (▲ g), insulin (◆ U) and alerts (!). */
+  function glucoseChart(el, st) {
+    if (!hasPlot) {
+      add(el, h('p.muted', null, 'Charts are not part of this build (uPlot missing: npm ci).'));
+      return { update: function () {}, destroy: function () {} };
+    }
+    var plot = null;
+    function data() {
+      var xs = {};
+      st.readings.forEach(function (r) { xs[r.t] = 1; });
+      var fc = forecastPoints(st);
+      fc.forEach(function (f) { xs[f.t] = 1; });
+      var x = Object.keys(xs).map(Number).sort(function (a, b) { return a - b; });
+      var at = {}; x.forEach(function (t, i) { at[t] = i; });
+      var cols = [x.map(function (t) { return t / 1000; })];
+      for (var k = 0; k < 6; k++) cols.push(x.map(function () { return null; }));
+      st.readings.forEach(function (r) { cols[1][at[r.t]] = r.v; });
+      fc.forEach(function (f) {
+        var i = at[f.t];
+        cols[2][i] = f.mean; cols[3][i] = f.p10; cols[4][i] = f.p90;
+        cols[5][i] = f.p025; cols[6][i] = f.p975;
+      });
+      return cols;
+    }
+    function markers(u) {
+      var ctx = u.ctx, top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+      var lo = u.scales.x.min, hi = u.scales.x.max, px = devicePixelRatio || 1;
+      ctx.save();
+      ctx.font = Math.round(11 * px) + 'px system-ui, sans-serif';
+      ctx.textAlign = 'center';
+      function x(t) { return u.valToPos(t / 1000, 'x', true); }
+      function inside(t) { return t / 1000 >= lo && t / 1000 <= hi; }
+      st.meals.forEach(function (m) {
+        if (!inside(m.t)) return;
+        ctx.fillStyle = '#b7791f';
+        ctx.fillText('▲', x(m.t), bottom - 16 * px);
+        ctx.fillText(Math.round(m.g) + ' g', x(m.t), bottom - 4 * px);
+      });
+      st.insulin.forEach(function (m) {
+        if (!inside(m.t)) return;
+        ctx.fillStyle = '#6b46c1';
+        ctx.fillText('◆', x(m.t), bottom - 40 * px);
+        ctx.fillText(m.label, x(m.t), bottom - 28 * px);
+      });
+      st.alerts.forEach(function (a) {
+        var t = Date.parse(a.time);
+        if (!inside(t)) return;
+        ctx.fillStyle = '#c53030';
+        ctx.fillText('⚠', x(t), top + 12 * px);
+      });
+      ctx.restore();
+    }
+    function make() {
+      var opts = {
+        title: 'Glucose, last 24 h, and forecast',
+        width: sizeOf(el, 340).width, height: 340,
+        scales: { x: { time: true }, y: { range: function (u, a, b) {
+          return [Math.min(40, a === null ? 40 : a - 10), Math.max(250, b === null ? 250 : b + 10)];
+        } } },
+        axes: axes('Glucose (mg/dL)'),
+        series: [
+          { label: 'Time', value: function (u, v) { return v === null ? '–' : clock(v * 1000); } },
+          { label: 'CGM reading (mg/dL)', stroke: '#1a56db', width: 1.5,
+            points: { show: true, size: 4 }, spanGaps: false,
+            value: function (u, v) { return v === null ? '–' : Math.round(v) + ' mg/dL'; } },
+          { label: 'Forecast mean', stroke: '#111827', width: 2, dash: [6, 4], spanGaps: true,
+            value: fmtMg },
+          { label: 'p10 (80 % band)', stroke: 'rgba(234, 88, 12, 0.8)', width: 1, spanGaps: true, value: fmtMg },
+          { label: 'p90 (80 % band)', stroke: 'rgba(234, 88, 12, 0.8)', width: 1, spanGaps: true, value: fmtMg },
+          { label: 'p2.5 (95 % band)', stroke: 'rgba(234, 88, 12, 0.35)', width: 1, dash: [2, 3], spanGaps: true, value: fmtMg },
+          { label: 'p97.5 (95 % band)', stroke: 'rgba(234, 88, 12, 0.35)', width: 1, dash: [2, 3], spanGaps: true, value: fmtMg }
+        ],
+        bands: [
+          { series: [4, 3], fill: 'rgba(234, 88, 12, 0.22)' },
+          { series: [6, 4], fill: 'rgba(234, 88, 12, 0.09)' },
+          { series: [3, 5], fill: 'rgba(234, 88, 12, 0.09)' }
+        ],
+        hooks: { drawClear: [rangeShade], draw: [markers] }
+      };
+      plot = new uPlot(opts, data(), el);
+    }
+    make();
+    var ro = new ResizeObserver(function () { if (plot) plot.setSize(sizeOf(el, 340)); });
+    ro.observe(el);
+    return {
+      update: function () { plot.setData(data()); },
+      destroy: function () { ro.disconnect(); plot.destroy(); }
+    };
+  }
+  function fmtMg(u, v) { return v === null ? '–' : Math.round(v) + ' mg/dL'; }
+
+  /* The forecast anchored at the last reading, then at each horizon. */
+  function forecastPoints(st) {
+    var fc = st.forecast || [];
+    if (!fc.length) return [];
+    var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
+    var pts = [];
+    var first = Date.parse(fc[0].time) - fc[0].horizon_min * MIN;
+    if (last && Math.abs(last.t - first) < 30 * MIN)
+      pts.push({ t: last.t, mean: last.v, p10: last.v, p90: last.v, p025: last.v, p975: last.v });
+    fc.forEach(function (f) {
+      pts.push({ t: Date.parse(f.time), mean: f.mean, p10: f.p10, p90: f.p90,
+                 p025: f.p025, p975: f.p975 });
+    });
+    if (last) pts = pts.filter(function (p) { return p.t >= last.t; });
+    return pts;
+  }
+
+  /* A small chart of a what-if outcome's hourly p10/p50/p90. */
+  function whatifChart(el, bg, origin) {
+    if (!hasPlot) return;
+    var x = bg.map(function (b) { return (origin + b.t_min * MIN) / 1000; });
+    var u = new uPlot({
+      width: Math.max(160, el.clientWidth), height: 150,
+      legend: { show: false },
+      scales: { x: { time: true }, y: { range: [30, 300] } },
+      axes: [{ space: 60, values: function (u, v) { return v.map(function (s) { return clock(s * 1000); }); },
+               size: 30, font: '10px system-ui' },
+             { size: 36, font: '10px system-ui', label: 'mg/dL', labelSize: 14, labelFont: '10px system-ui' }],
+      series: [{}, { label: 'p10', stroke: 'rgba(234,88,12,.8)' },
+               { label: 'p50', stroke: '#111827', width: 2 },
+               { label: 'p90', stroke: 'rgba(234,88,12,.8)' }],
+      bands: [{ series: [3, 1], fill: 'rgba(234,88,12,.18)' }],
+      hooks: { drawClear: [rangeShade] }
+    }, [x, bg.map(function (b) { return b.p10; }), bg.map(function (b) { return b.p50; }),
+        bg.map(function (b) { return b.p90; })], el);
+    var ro = new ResizeObserver(function () {
+      u.setSize({ width: Math.max(160, el.clientWidth), height: 150 });
+    });
+    ro.observe(el);
+    return { destroy: function () { ro.disconnect(); u.destroy(); } };
+  }
+
+  /* A parameter's history as an inline SVG sparkline (mean, p10–p90). */
+  function sparkline(hist) {
+    var NS = 'http://www.w3.org/2000/svg', w = 90, ht = 26;
+    var svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('width', w); svg.setAttribute('height', ht);
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', hist.length + ' estimates, latest ' +
+      (hist.length ? Number(hist[hist.length - 1].mean).toPrecision(3) : '–'));
+    if (hist.length < 2) return svg;
+    var lo = Infinity, hi = -Infinity;
+    hist.forEach(function (p) { lo = Math.min(lo, p.p10, p.mean); hi = Math.max(hi, p.p90, p.mean); });
+    if (hi === lo) { hi += 1; lo -= 1; }
+    function X(i) { return 2 + (w - 4) * i / (hist.length - 1); }
+    function Y(v) { return ht - 2 - (ht - 4) * (v - lo) / (hi - lo); }
+    var band = hist.map(function (p, i) { return X(i) + ',' + Y(p.p90); })
+      .concat(hist.slice().reverse().map(function (p, i) {
+        return X(hist.length - 1 - i) + ',' + Y(p.p10);
+      }));
+    var poly = document.createElementNS(NS, 'polygon');
+    poly.setAttribute('points', band.join(' ')); poly.setAttribute('fill', 'rgba(234,88,12,.2)');
+    var line = document.createElementNS(NS, 'polyline');
+    line.setAttribute('points', hist.map(function (p, i) { return X(i) + ',' + Y(p.mean); }).join(' '));
+    line.setAttribute('fill', 'none'); line.setAttribute('stroke', '#111827');
+    svg.appendChild(poly); svg.appendChild(line);
+    return svg;
+  }
+
+  /* ---- one patient ----------------------------------------------------------- */
+
+  var paramHistory = {}; /* patient → name → [{t, mean, p10, p90}], this tab only */
+
+  function patientPage(p) {
+    var alive = true, es = null, chart = null, pending = null;
+    var st = { readings: [], meals: [], insulin: [], alerts: [], forecast: [], twin: null,
+               parameters: null, name: p };
+    clear(main);
+    var head = h('div.phead');
+    var chartBox = h('div.chart', { id: 'glucose-chart', role: 'img',
+                                    'aria-label': 'Glucose readings of the last 24 hours and the forecast' });
+    var key = h('p.key.small', null,
+      h('span.k-range', null, '▭ target 70–180 mg/dL'), ' · ',
+      h('span.k-meal', null, '▲ meal (g carbohydrate)'), ' · ',
+      h('span.k-ins', null, '◆ insulin (U bolus, U/h basal)'), ' · ',
+      h('span.k-alert', null, '⚠ alert'), ' · shaded: 80 % (p10–p90) and 95 % (p2.5–p97.5) forecast bands');
+    var summary = h('div.summary');
+    var alertsBox = h('ol.timeline', { 'aria-label': 'Alerts, newest first' });
+    var paramsBox = h('div');
+    var whatifBox = whatifPanel(p, st);
+    add(main, [
+      h('p', null, h('a', { href: '#/' }, '← All patients')),
+      head,
+      h('section.card', { 'aria-labelledby': 'h-glucose' },
+        h('h2', { id: 'h-glucose' }, 'Glucose'), summary, chartBox, key),
+      h('div.cols', null,
+        h('section.card', { 'aria-labelledby': 'h-alerts' },
+          h('h2', { id: 'h-alerts' }, 'Alert timeline'), alertsBox),
+        h('section.card', { 'aria-labelledby': 'h-params' },
+          h('h2', { id: 'h-params' }, 'Estimated parameters'), paramsBox)),
+      whatifBox.el
+    ]);
+
+    function render() {
+      pending = null;
+      if (!alive) return;
+      var tw = st.twin || {};
+      clear(head);
+      add(head, [h('h1', null, st.name),
+        h('p.muted', null, (st.name !== p ? p + ' · ' : '') + 'model ' + (tw.model || '–') +
+          ' (' + (tw.prior_group || '–') + ') · ' + (tw.readings || 0) + ' readings, ' +
+          (tw.inputs || 0) + ' inputs, ' + (tw.refused || 0) + ' refused')]);
+      var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
+      var tr = trend(st.readings.slice(-12));
+      var midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+      var today = st.readings.filter(function (r) { return r.t >= midnight.getTime(); });
+      var f = {}; (st.forecast || []).forEach(function (x) { f[x.horizon_min] = x; });
+      clear(summary);
+      add(summary, [
+        stat('Latest', last ? [h('span.glucose.' + glucoseClass(last.v), null, mg(last.v)), ' mg/dL ',
+          h('span.trend', null, tr.arrow), h('div.small', null, glucoseWord(last.v) + ', ' + tr.text)] : 'no readings'),
+        stat('Data freshness', last ? [ago(last.t), h('div.small', null, 'at ' + clock(last.t))] : '–'),
+        stat('Time in range today', [pct(tir(today)), h('div.small', null, today.length + ' readings')]),
+        [30, 60, 120].map(function (m) {
+          return stat('Forecast ' + m + ' min', f[m] ? [mg(f[m].mean) + ' mg/dL',
+            h('div.small', null, '80 %: ' + mg(f[m].p10) + '–' + mg(f[m].p90) +
+              ' · 95 %: ' + mg(f[m].p025) + '–' + mg(f[m].p975))] : '–');
+        })
+      ]);
+      if (!chart) chart = glucoseChart(chartBox, st); else chart.update();
+      renderAlerts();
+      renderParams();
+    }
+    function stat(label, value) { return h('div.stat', null, h('div.label', null, label), h('div.value', null, value)); }
+    function later() { if (!pending) pending = setTimeout(render, 200); }
+
+    function renderAlerts() {
+      clear(alertsBox);
+      var list = st.alerts.slice().sort(function (a, b) { return Date.parse(b.time) - Date.parse(a.time); });
+      if (!list.length) { add(alertsBox, h('li.muted', null, '✓ No alerts raised')); return; }
+      var act = activeAlerts(list);
+      list.slice(0, 50).forEach(function (a) {
+        var on = act.indexOf(a) >= 0;
+        add(alertsBox, h('li' + (on ? '.active' : ''), null,
+          h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
+          h('strong', null, '⚠ ' + alertLabel(a)), on ? h('span.badge.alert', null, 'active') : null,
+          h('div.small', null, 'probability ' + pct(a.probability) +
+            (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
+      });
+    }
+    function renderParams() {
+      clear(paramsBox);
+      if (!Array.isArray(st.parameters) || !st.parameters.length) {
+        add(paramsBox, h('p.muted', null, 'This server does not report parameter estimates for this twin.'));
+        return;
+      }
+      var hist = paramHistory[p] || {};
+      add(paramsBox, h('div.scroll', null, h('table.params', null,
+        h('thead', null, h('tr', null, ['Parameter', 'Mean ± SD', '80 % (p10–p90)', 'Unit', 'History'].map(
+          function (c) { return h('th', { scope: 'col' }, c); }))),
+        h('tbody', null, st.parameters.map(function (q) {
+          return h('tr', null, h('th', { scope: 'row' }, q.name),
+            h('td.num', null, num(q.mean) + ' ± ' + num(q.sd)),
+            h('td.num', null, num(q.p10) + '–' + num(q.p90)),
+            h('td', null, q.unit || ''),
+            h('td', null, sparkline(hist[q.name] || []),
+              h('div.small.muted', null, (hist[q.name] || []).length + ' this session')));
+        })))));
+    }
+    function num(x) { return typeof x === 'number' ? Number(x.toPrecision(3)).toString() : '–'; }
+    function keepParams(params) {
+      if (!Array.isArray(params)) return;
+      st.parameters = params;
+      var hist = paramHistory[p] = paramHistory[p] || {};
+      params.forEach(function (q) {
+        var hs = hist[q.name] = hist[q.name] || [];
+        hs.push({ t: Date.now(), mean: q.mean, p10: q.p10, p90: q.p90 });
+        if (hs.length > 500) hs.shift();
+      });
+    }
+
+    function loadTwin() {
+      return api('/api/twins/' + encodeURIComponent(p)).then(function (tw) {
+        if (!tw) throw new Error('no twin for patient ' + p);
+        st.twin = tw; st.forecast = tw.forecast || []; st.alerts = tw.alerts || [];
+        keepParams(tw.parameters);
+      });
+    }
+    function loadAll() {
+      var since = Date.now() - 24 * 60 * MIN;
+      return Promise.all([
+        loadTwin(),
+        readings(p, since, 1000).then(function (rs) { st.readings = rs; }),
+        search('Observation', p, CARBS, since, 1000).then(function (rs) {
+          st.meals = rs.map(function (r) { return { t: fhirTime(r), g: Number((r.valueQuantity || {}).value) }; })
+            .filter(function (m) { return m.t >= since; });
+        }),
+        search('MedicationAdministration', p, null, since, 1000).then(function (rs) {
+          st.insulin = rs.map(insulin).filter(function (m) { return m && m.t >= since; });
+        }),
+        patientName(p).then(function (n) { if (n) st.name = n; })
+      ]);
+    }
+    function insulin(r) {
+      var d = r.dosage || {}, t = fhirTime(r);
+      if (d.dose && d.dose.value !== undefined) return { t: t, label: num(Number(d.dose.value)) + ' U' };
+      if (d.rateQuantity && d.rateQuantity.value !== undefined)
+        return { t: t, label: num(Number(d.rateQuantity.value)) + ' U/h' };
+      return null;
+    }
+    function listen() {
+      es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
+      es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
+      es.onerror = function () { say('Live updates interrupted; reconnecting…'); };
+      es.addEventListener('assimilation', function (e) {
+        var d = JSON.parse(e.data), t = Date.parse(d.time);
+        if (d.kind === 'cgm' && d.accepted && isFinite(t)) {
+          if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
+          var cut = Date.now() - 24 * 60 * MIN;
+          while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
+        } else if (d.kind === 'carbs' && isFinite(t)) st.meals.push({ t: t, g: d.value });
+        else if (/bolus/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U' });
+        else if (/basal/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U/h' });
+        if (st.twin) { st.twin.readings += d.kind === 'cgm' && d.accepted ? 1 : 0; }
+        later();
+      });
+      es.addEventListener('forecast', function (e) {
+        var d = JSON.parse(e.data);
+        if (Array.isArray(d.forecast)) st.forecast = d.forecast;
+        if (Array.isArray(d.parameters)) keepParams(d.parameters);
+        else if (Array.isArray(st.parameters)) loadTwin().then(later, function () {});
+        later();
+      });
+      es.addEventListener('parameters', function (e) {
+        var d = JSON.parse(e.data);
+        keepParams(Array.isArray(d) ? d : d.parameters);
+        later();
+      });
+      es.addEventListener('alert', function (e) {
+        var a = JSON.parse(e.data);
+        st.alerts.push(a);
+        say('New alert: ' + alertLabel(a) + ' at ' + clock(Date.parse(a.time)));
+        later();
+      });
+    }
+
+    loadAll().then(function () {
+      if (!alive) return;
+      document.title = 'medtwin — ' + st.name;
+      render();
+      listen();
+    }).catch(function (e) {
+      clear(main);
+      add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
+        h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
+    });
+    return { close: function () {
+      alive = false;
+      if (es) es.close();
+      if (pending) clearTimeout(pending);
+      if (chart) chart.destroy();
+      whatifBox.close();
+    } };
+  }
+
+  /* ---- what-if --------------------------------------------------------------- */
+
+  function whatifPanel(p, st) {
+    var plots = [];
+    var rows = [
+      { kind: 'nothing', label: 'No action', on: true },
+      { kind: 'bolus', label: 'Bolus', amount: 2, unit: 'U', on: true },
+      { kind: 'carbs', label: 'Carbohydrate', amount: 15, unit: 'g', on: true },
+      { kind: 'temp_basal', label: 'Temporary basal', amount: 50, unit: '% of basal', dur: 60, on: true }
+    ];
+    var results = h('div.results', { 'aria-live': 'polite' });
+    var meal = h('input', { type: 'number', id: 'wi-meal', min: 0, max: 200, step: 1, value: 0 });
+    var form = h('form.whatif', { onsubmit: function (e) { e.preventDefault(); run(); } },
+      h('fieldset', null, h('legend', null, 'Actions to compare (each over the next 4 h)'),
+        rows.map(function (r, i) {
+          r.box = h('input', { type: 'checkbox', id: 'wi-' + i, checked: r.on });
+          if (r.amount !== undefined)
+            r.input = h('input', { type: 'number', id: 'wi-a' + i, min: 0, step: 'any', value: r.amount,
+                                   'aria-label': r.label + ' amount (' + r.unit + ')' });
+          if (r.dur !== undefined)
+            r.durInput = h('input', { type: 'number', id: 'wi-d' + i, min: 15, step: 15, value: r.dur,
+                                      'aria-label': r.label + ' duration (min)' });
+          return h('div.cand', null, r.box, h('label', { for: 'wi-' + i }, r.label),
+            r.input ? [' ', r.input, ' ', r.unit] : null,
+            r.durInput ? [' for ', r.durInput, ' min'] : null);
+        })),
+      h('p', null, h('label', { for: 'wi-meal' }, 'Planned meal in the scenario (g) '), meal),
+      h('button', { type: 'submit', id: 'wi-run' }, 'Compare actions'));
+    var el = h('section.card', { 'aria-labelledby': 'h-whatif' },
+      h('h2', { id: 'h-whatif' }, 'What if…'),
+      h('p.muted.small', null, 'Each action is simulated on the twin\'s ensemble; results ranked by the server ' +
+        '(time in range 70–180, probabilities of readings below 70 and 54 mg/dL). The twin is not changed.'),
+      form, results);
+
+    function run() {
+      var cands = rows.filter(function (r) { return r.box.checked; }).map(function (r) {
+        var c = { kind: r.kind };
+        if (r.input) c.amount = Number(r.input.value);
+        if (r.durInput) c.duration_min = Number(r.durInput.value);
+        return c;
+      });
+      clear(results);
+      if (!cands.length) { add(results, h('p.error', null, 'Choose at least one action.')); return; }
+      add(results, h('p.muted', null, 'Simulating ' + cands.length + ' actions…'));
+      post('/api/twins/' + encodeURIComponent(p) + '/whatif',
+           { candidates: cands, meal_g: Number(meal.value) || 0 }).then(show, function (e) {
+        clear(results);
+        add(results, h('p.error', { role: 'alert' }, 'What-if failed: ' + e.message));
+      });
+    }
+    function show(j) {
+      clear(results);
+      plots.forEach(function (u) { u.destroy(); }); plots = [];
+      var tw = st.twin || {};
+      /* bg t_min is on the twin's clock: its origin is its time minus t_min. */
+      var origin = tw.time && tw.t_min !== null ? Date.parse(tw.time) - tw.t_min * MIN : Date.now();
+      var cards = (j.ranked || []).map(function (r) {
+        var box = h('div.mini');
+        var card = h('article.outcome' + (r.rank === 1 ? '.best' : ''), { 'data-rank': r.rank },
+          h('h3', null, '#' + r.rank + ' ', r.action, r.rank === 1 ? h('span.badge.good', null, '★ best') : null),
+          h('dl', null,
+            h('dt', null, 'Time in range'), h('dd', null, pct(r.tir)),
+            h('dt', null, 'P(< 70 mg/dL)'), h('dd', null, pct(r.p_below70), r.p_below70 > 0.05 ? ' ⚠' : ''),
+            h('dt', null, 'P(< 54 mg/dL)'), h('dd', null, pct(r.p_below54), r.p_below54 > 0.01 ? ' ⚠' : ''),
+            h('dt', null, 'Mean'), h('dd', null, mg(r.mean_mgdl) + ' mg/dL')),
+          box, h('p.small.muted', null, 'p10 / p50 / p90, mg/dL; ' + (r.reason || '')));
+        return { card: card, box: box, bg: r.bg || [] };
+      });
+      add(results, h('div.outcomes', null, cards.map(function (c) { return c.card; })));
+      cards.forEach(function (c) { var u = whatifChart(c.box, c.bg, origin); if (u) plots.push(u); });
+    }
+    return { el: el, close: function () { plots.forEach(function (u) { u.destroy(); }); } };
+  }
+
+  /* ---- routing ----------------------------------------------------------------- */
+
+  function route() {
+    if (page) page.close();
+    say('');
+    var m = /^#\/patient\/(.+)$/.exec(location.hash);
+    page = m ? patientPage(decodeURIComponent(m[1])) : listPage();
+    main.focus({ preventScroll: true });
+  }
+  window.addEventListener('hashchange', route);
+  route();
+})();
