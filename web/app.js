@@ -518,7 +518,7 @@
         var on = act.indexOf(a) >= 0;
         add(alertsBox, h('li' + (on ? '.active' : ''), null,
           h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
-          h('strong', null, '⚠ ' + alertLabel(a)), on ? h('span.badge.alert', null, 'active') : null,
+          h('strong', null, '⚠ ' + alertLabel(a)), ' ', on ? h('span.badge.alert', null, 'active') : null,
           h('div.small', null, 'probability ' + pct(a.probability) +
             (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
       });

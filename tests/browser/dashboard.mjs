@@ -78,6 +78,17 @@ try {
   });
   check('forecast band painted', drawn > 200, `${drawn} band pixels`);
 
+  // Estimated parameters: a table when the twin gives them, a line otherwise.
+  const hasParams = await page.evaluate(async (p) => {
+    const t = await (await fetch('/api/twins/' + encodeURIComponent(p))).json();
+    return Array.isArray(t.parameters) && t.parameters.length;
+  }, decodeURIComponent(page.url().split('#/patient/')[1] || ''));
+  const paramRows = await page.locator('table.params tbody tr').count();
+  const paramText = await page.locator('#h-params').locator('xpath=..').innerText();
+  check('estimated parameters shown as the server gives them',
+        hasParams ? paramRows === hasParams : /does not report/.test(paramText),
+        `server ${hasParams}, rows ${paramRows}`);
+
   // Live: a new reading posted now reaches the page over server-sent events.
   const pid = decodeURIComponent(page.url().split('#/patient/')[1] || '');
   await page.waitForFunction(() => /Live/.test(document.getElementById('status').textContent),
@@ -113,6 +124,7 @@ try {
       .slice(0, 3).map((e) => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right);
     return { w: document.documentElement.scrollWidth, over };
   });
+  await page.screenshot({ path: path.join(outDir, 'dashboard-tablet.png'), fullPage: true });
   check('fits a tablet (768 px)', wide.w <= 768, `scrollWidth ${wide.w}: ${wide.over.join(', ')}`);
   check('no script errors', errors.length === 0, errors.join(' | '));
 } finally {
