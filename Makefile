@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test check-all bench asan clean
+.PHONY: all deps build demo demo-day test check-all bench asan clean
 
 all: build
 
@@ -16,8 +16,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: a day of a virtual patient, its clinical summary and a plot.
+# The live demo: 30 virtual patients streamed through the server at 60x
+# (docs/API.md, "Demo"), on a fresh store each time; stop with Ctrl-C.
 demo: build
+	rm -rf $(BUILD)/demo-data
+	$(BUILD)/medtwin serve --demo --listen 127.0.0.1:8080 --data $(BUILD)/demo-data
+
+# A day of a virtual patient, its clinical summary and a plot.
+demo-day: build
 	$(BUILD)/medtwin simulate --model uva_padova_t1d --patient adult#001 \
 	  --scenario examples/scenarios/day.json --svg demo-day.svg --csv demo-day.csv
 	@echo "plot: demo-day.svg   trace: demo-day.csv"

@@ -131,6 +131,9 @@ int cmd_serve(int argc, char **argv)
     return cli_fail(rc == MT_EINVAL ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
   printf("medtwin %s serving on http://%s:%d (data in %s)\n", MT_VERSION,
          o.cfg.host, port, o.cfg.data_dir);
+  if (o.cfg.demo)
+    printf("demo: 30 virtual patients at %gx; open http://%s:%d/\n",
+           o.cfg.demo_speed, o.cfg.host, port);
   fflush(stdout);
   int sig;
   sigwait(&stop, &sig);
