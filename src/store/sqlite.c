@@ -564,6 +564,17 @@ static int sq_resource_read(mt_store *s, const char *type, const char *id,
   return rc;
 }
 
+/* arr (of *cap elements of size bytes) grown to twice its capacity, or to
+** first when empty; NULL when out of memory, arr then unchanged. */
+static void *grow(void *arr, size_t *cap, size_t size, size_t first)
+{
+  size_t nc = *cap ? 2 * *cap : first;
+  void *p = realloc(arr, nc * size);
+  if (p)
+    *cap = nc;
+  return p;
+}
+
 /* The rows of a prepared statement as resources, appended to *list. */
 static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
 {
@@ -571,12 +582,10 @@ static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
   int rc = 0, s_;
   while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 8;
-      mt_resource *p = realloc(*list, nc * sizeof *p);
+      mt_resource *p = grow(*list, &cap, sizeof *p, 8);
       if (!p)
         return MT_ENOMEM;
       *list = p;
-      cap = nc;
     }
     memset(&(*list)[*n], 0, sizeof **list);
     rc = mt_sq__read_row(st, &(*list)[(*n)++]);
@@ -785,14 +794,12 @@ static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      mt_obs *p = realloc(*out, nc * sizeof *p);
+      mt_obs *p = grow(*out, &cap, sizeof *p, 64);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;
       }
       *out = p;
-      cap = nc;
     }
     obs_row(st, &(*out)[(*n)++]);
   }
@@ -864,13 +871,12 @@ static int sq_snapshot_keys(mt_store *s, mt_store_twin_key **out, size_t *n,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      size_t nc = cap ? 2 * cap : 16;
-      mt_store_twin_key *p = realloc(*out, nc * sizeof *p);
+      mt_store_twin_key *p = grow(*out, &cap, sizeof *p, 16);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;
       }
-      *out = p, cap = nc;
+      *out = p;
     }
     copy_key((*out)[*n].patient, st, 0);
     copy_key((*out)[*n].model, st, 1);
@@ -1028,14 +1034,12 @@ static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 16;
-      mt_store_event *p = realloc(*out, nc * sizeof *p);
+      mt_store_event *p = grow(*out, &cap, sizeof *p, 16);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;
       }
       *out = p;
-      cap = nc;
     }
     mt_store_event *e = &(*out)[(*n)++];
     copy_key(e->patient, st, 0);
