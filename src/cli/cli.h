@@ -14,6 +14,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_twin_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);

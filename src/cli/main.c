@@ -17,6 +17,8 @@ static const struct {
   {"twin", "run a live twin on a data stream", cmd_twin},
   {"serve", "serve twins over HTTP: REST and FHIR R4", cmd_serve},
   {"backup", "copy a server's store online", cmd_backup},
+  {"audit", "keys, checkpoints and verification of the audit trail",
+   cmd_audit},
 };
 
 int cli_fail(int status, const char *fmt, ...)

@@ -18,7 +18,7 @@
 #include "medtwin/error.h"
 #include "store/sqlite_int.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define BUSY_TIMEOUT_MS 5000
 
 /*
@@ -41,6 +41,22 @@
   "(type, patient, code, date_ms, id, system);" \
   "CREATE INDEX res_code_by_code ON res_code" \
   "(type, code, date_ms, id, system);"
+
+/*
+** Schema version 4: the audit trail (sqlite_audit.c, docs/audit.md): the
+** hash-chained records, the signed checkpoints of the chain head and the
+** public key that verifies them.
+*/
+#define AUDIT_SQL \
+  "CREATE TABLE audit(seq INTEGER PRIMARY KEY, t_ms INTEGER NOT NULL," \
+  " actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL," \
+  " purpose TEXT NOT NULL, outcome INTEGER NOT NULL, prev BLOB NOT NULL," \
+  " hash BLOB NOT NULL);" \
+  "CREATE TABLE audit_checkpoint(id INTEGER PRIMARY KEY," \
+  " seq INTEGER NOT NULL, head BLOB NOT NULL, t_ms INTEGER NOT NULL," \
+  " sig BLOB NOT NULL);" \
+  "CREATE TABLE audit_key(id INTEGER PRIMARY KEY CHECK(id = 1)," \
+  " public_key BLOB NOT NULL, created_ms INTEGER NOT NULL);"
 
 static const char schema_sql[] =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -72,7 +88,8 @@ static const char schema_sql[] =
   " payload TEXT NOT NULL, arrived_ms INTEGER NOT NULL);"
   "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
   INDEX_SQL
-  "INSERT INTO meta(key, value) VALUES('schema_version', '3');";
+  AUDIT_SQL
+  "INSERT INTO meta(key, value) VALUES('schema_version', '4');";
 
 /* Version 1 to 2: the search indexes; every current resource gets an entry
 ** with its type and id only (the store cannot parse the JSON for more). */
@@ -90,6 +107,11 @@ static const char migrate_2_3_sql[] =
   "ALTER TABLE observation ADD COLUMN resource TEXT NOT NULL DEFAULT '';"
   "CREATE INDEX observation_by_seq ON observation(patient, seq);"
   "UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
+/* Version 3 to 4: the audit trail, empty. */
+static const char migrate_3_4_sql[] =
+  AUDIT_SQL
+  "UPDATE meta SET value = '4' WHERE key = 'schema_version';";
 
 /* ---- helpers ---- */
 
@@ -321,6 +343,8 @@ static int check_schema(sq_store *q, const char *path, char *err,
   if (!rc && v >= 1 && v <= 2)
     rc = mt_sq__exec(q, migrate_2_3_sql, "open", err,
                      errlen);
+  if (!rc && v >= 1 && v <= 3)
+    rc = mt_sq__exec(q, migrate_3_4_sql, "open", err, errlen);
   return mt_sq__tx_end(q, rc, "open", err, errlen);
 }
 

@@ -16,7 +16,7 @@
 #include "medtwin/error.h"
 #include "store/ops.h"
 
-#define MT_STORE_SCHEMA_VERSION 3
+#define MT_STORE_SCHEMA_VERSION 4
 
 int mt_store__fail(char *err, size_t errlen, int code, const char *op,
                    const char *fmt, ...)
