@@ -236,6 +236,17 @@ Test(audit, truncated_tail_after_checkpoint)
   expect_bad(4, "truncated");
 }
 
+/* The tail after record 3 rewritten as a valid chain: only the checkpoint
+** at record 5 tells. */
+Test(audit, rewritten_tail_after_checkpoint)
+{
+  five_and_checkpoint();
+  raw("DELETE FROM audit WHERE seq >= 4");
+  cr_assert_eq(append("Patient/x4"), 4);
+  cr_assert_eq(append("Patient/x5"), 5);
+  expect_bad(5, "not the head that checkpoint 1 signed");
+}
+
 Test(audit, forged_checkpoint)
 {
   five_and_checkpoint();
