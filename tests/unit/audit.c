@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "rm_tree.h"
 #include "medtwin/audit.h"
 #include "medtwin/error.h"
 #include "medtwin/store.h"
@@ -24,23 +25,6 @@ static mt_store *st;
 static char err[MT_ERRMSG_MAX];
 static unsigned char pk[MT_AUDIT_PK_BYTES], sk[MT_AUDIT_SK_BYTES];
 
-static void rm_tree(const char *d)
-{
-  DIR *h = opendir(d);
-  if (!h)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(h))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-    if (unlink(p) != 0)
-      rm_tree(p);
-  }
-  closedir(h);
-  rmdir(d);
-}
 
 static void setup(void)
 {

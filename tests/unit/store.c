@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
+#include "rm_tree.h"
 #include "medtwin/error.h"
 #include "medtwin/store.h"
 #include "store/ops.h"
@@ -25,23 +26,6 @@ static char dir[64];
 static mt_store *st;
 static char err[MT_ERRMSG_MAX];
 
-static void rm_tree(const char *d)
-{
-  DIR *h = opendir(d);
-  if (!h)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(h))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-    if (unlink(p) != 0)
-      rm_tree(p);
-  }
-  closedir(h);
-  rmdir(d);
-}
 
 static void setup(void)
 {
