@@ -91,6 +91,25 @@ typedef struct mt_audit_report {
 int mt_store_audit_verify(mt_store *s, mt_audit_report *rep, char *err,
                           size_t errlen);
 
+/* One stored record, as listed. */
+typedef struct mt_audit_entry {
+  int64_t seq, t_ms, outcome;
+  char actor[MT_STORE_KEY_MAX + 1], action[MT_STORE_KEY_MAX + 1];
+  char purpose[MT_STORE_KEY_MAX + 1];
+  char resource[MT_AUDIT_RESOURCE_MAX + 1];
+} mt_audit_entry;
+
+/*
+** Records with seq > after_seq, oldest first, at most limit (> 0). With
+** prefix (may be NULL: all), only those whose resource is prefix or
+** continues it with '/' or '?': "Patient/p1" finds "Patient/p1",
+** "Patient/p1/Observation/o9" and "Patient/p1/Observation?code", not
+** "Patient/p10". *out malloc'd (free()), NULL when *n is 0.
+*/
+int mt_store_audit_list(mt_store *s, const char *prefix, int64_t after_seq,
+                        long limit, mt_audit_entry **out, size_t *n,
+                        char *err, size_t errlen);
+
 /*
 ** Secret key files. The file holds the 64-byte Ed25519 secret key, mode
 ** 0600, outside data_dir: save refuses a path inside data_dir (MT_EINVAL) or

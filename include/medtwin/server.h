@@ -27,6 +27,15 @@ typedef struct mt_server_config {
   int demo;             /* 1: stream 30 virtual patients through the server
                            (docs/API.md, "Demo") */
   double demo_speed;    /* the demo clock's speed-up (default 60) */
+  long session_idle_ms; /* a dashboard session ends after this long
+                           unused (default 15 min: HIPAA 164.312(a)(2)(iii)
+                           automatic logoff) */
+  const char *audit_key; /* the Ed25519 secret key file that signs the
+                           audit chain's checkpoints (outside data_dir), or
+                           NULL: no checkpoints */
+  long checkpoint_s;    /* a checkpoint this often, s (default 300) */
+  const char *demo_password; /* --demo: the demo user's password (NULL:
+                           a random one, printed) */
 } mt_server_config;
 
 void mt_server_config_init(mt_server_config *cfg);

@@ -160,7 +160,23 @@ typedef struct mt_res_query {
                    both directions, by id */
   long offset;  /* matches skipped before the page, >= 0 */
   long count;   /* page size, >= 0; 0: only the total */
+  int reach;    /* whose resources may match at all (mt_reach) */
+  const char *reach_who; /* MT_REACH_TEAM: the care team's owner (a user or
+                            token id); MT_REACH_OWN: the patient */
 } mt_res_query;
+
+/* The reach of a search: the caller's access, applied in the query itself
+** so that totals and pages count only what the caller may see. */
+typedef enum mt_reach {
+  MT_REACH_ALL = 0,  /* every resource */
+  MT_REACH_TEAM,     /* resources of no patient, and of the patients in
+                        reach_who's care team whose treatment consent is
+                        not withdrawn (include/medtwin/access.h) */
+  MT_REACH_RESEARCH, /* resources of no patient, and of the patients with
+                        active research consent */
+  MT_REACH_OWN,      /* the resources of patient reach_who only */
+  MT_REACH_NONE      /* nothing */
+} mt_reach;
 
 /*
 ** The current, non-deleted resources matching q: the page [offset, offset +

@@ -19,6 +19,9 @@ static const struct {
   {"backup", "copy a server's store online", cmd_backup},
   {"audit", "keys, checkpoints and verification of the audit trail",
    cmd_audit},
+  {"user", "add a user who signs in to the dashboard", cmd_user},
+  {"token", "issue, list and revoke bearer tokens", cmd_token},
+  {"careteam", "the patients a clinician sees", cmd_careteam},
 };
 
 int cli_fail(int status, const char *fmt, ...)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
@@ -25,8 +27,17 @@ static const char usage_text[] =
     "  --demo-speed X      the demo's clock speed-up (default 60)\n"
     "  --snapshot-interval S  a twin's snapshot at most every S seconds,\n"
     "                      once it has an hour of new readings (default 60)\n"
+    "  --audit-key FILE    sign checkpoints of the audit chain with this\n"
+    "                      Ed25519 key (medtwin audit keygen; outside --data)\n"
+    "  --checkpoint-interval S  a checkpoint every S seconds (default 300)\n"
+    "  --session-idle S    dashboard sessions end after S seconds unused\n"
+    "                      (default 900)\n"
+    "  --demo-password P   --demo: the demo user's password (default: a\n"
+    "                      random one, printed)\n"
     "  --openapi FILE      write the OpenAPI description of the routes and\n"
-    "                      exit (- for standard output)\n";
+    "                      exit (- for standard output)\n"
+    "  Access needs a user (medtwin user add) or a token (medtwin token\n"
+    "  create); docs/SECURITY.md\n";
 
 typedef struct sopts {
   mt_server_config cfg;
@@ -51,6 +62,26 @@ static int serve_opt(void *ctx, const char *a, const char *v)
       return cli_fail(EXIT_USAGE, "serve: --mqtt: expected HOST:PORT of an "
                       "MQTT broker, got '%s'", v);
     o->cfg.mqtt = v;
+    return 0;
+  }
+  if (!strcmp(a, "--audit-key")) {
+    o->cfg.audit_key = v;
+    return 0;
+  }
+  if (!strcmp(a, "--demo-password")) {
+    o->cfg.demo_password = v;
+    return 0;
+  }
+  if (!strcmp(a, "--checkpoint-interval") || !strcmp(a, "--session-idle")) {
+    char *end;
+    double sec = strtod(v, &end);
+    if (end == v || *end || !(sec >= 1 && sec <= 86400))
+      return cli_fail(EXIT_USAGE, "serve: %s: expected seconds 1-86400, got "
+                      "'%s'", a, v);
+    if (a[2] == 'c')
+      o->cfg.checkpoint_s = (long)sec;
+    else
+      o->cfg.session_idle_ms = (long)(sec * 1000);
     return 0;
   }
   if (!strcmp(a, "--demo-speed")) {
@@ -123,7 +154,16 @@ int cmd_serve(int argc, char **argv)
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
-  char err[MT_ERRMSG_MAX];
+  char err[MT_ERRMSG_MAX], pw[24];
+  if (o.cfg.demo && !o.cfg.demo_password) { /* a fresh one at every start */
+    unsigned char b[12];
+    if (sodium_init() < 0)
+      return cli_fail(EXIT_RUNTIME, "serve: libsodium cannot start");
+    randombytes_buf(b, sizeof b);
+    sodium_bin2base64(pw, sizeof pw, b, sizeof b,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    o.cfg.demo_password = pw;
+  }
   mt_server *s;
   int port;
   rc = mt_server_start(&o.cfg, &s, &port, err, sizeof err);
@@ -132,8 +172,9 @@ int cmd_serve(int argc, char **argv)
   printf("medtwin %s serving on http://%s:%d (data in %s)\n", MT_VERSION,
          o.cfg.host, port, o.cfg.data_dir);
   if (o.cfg.demo)
-    printf("demo: 30 virtual patients at %gx; open http://%s:%d/\n",
-           o.cfg.demo_speed, o.cfg.host, port);
+    printf("demo: 30 virtual patients at %gx; open http://%s:%d/\n"
+           "demo: sign in as demo, password %s\n",
+           o.cfg.demo_speed, o.cfg.host, port, o.cfg.demo_password);
   fflush(stdout);
   int sig;
   sigwait(&stop, &sig);

@@ -49,6 +49,7 @@
 #define STEP_MIN 5.0         /* simulated minutes per step */
 #define WARMUP_MIN 120.0     /* no readings from a new sensor before this */
 #define ID_SYSTEM "urn:medtwin:virtual-patient"
+#define DEMO_USER "demo" /* the login printed at start */
 
 static const char *const groups[] = {"adult", "adolescent", "child"};
 
@@ -73,6 +74,7 @@ typedef struct demo {
   double t_now;        /* block 0's minute at the start: now */
   int n;
   demo_patient p[DEMO_MAX];
+  char user_id[MT_ACCESS_ID_MAX + 1]; /* the demo login's */
 } demo;
 
 /* ---- resources, as a client would send them (cf. ingest.c) ---- */
@@ -294,11 +296,51 @@ static int collect(demo *d, demo_patient *p, double a_from, double a_end,
   }
 }
 
+/* ---- the demo's login: a clinician whose care team is the 30 ---- */
+
+typedef struct login_arg {
+  const char *pw, *patient;
+  char id[MT_ACCESS_ID_MAX + 1];
+} login_arg;
+
+static int job_login(mt_store *st, job *j)
+{
+  login_arg *a = j->arg;
+  mt_user u;
+  int rc = mt_store_user_get(st, DEMO_USER, &u, NULL, j->err, sizeof j->err);
+  if (rc == MT_ENOTFOUND)
+    rc = mt_store_user_add(st, DEMO_USER, a->pw, MT_ROLE_CLINICIAN, NULL, &u,
+                           j->err, sizeof j->err);
+  else if (!rc && u.role != MT_ROLE_CLINICIAN) {
+    snprintf(j->err, sizeof j->err, "user %s exists and is not a clinician",
+             DEMO_USER);
+    rc = MT_ECONFLICT;
+  } else if (!rc)
+    rc = mt_store_user_set_password(st, DEMO_USER, a->pw, j->err,
+                                    sizeof j->err);
+  if (!rc)
+    snprintf(a->id, sizeof a->id, "%s", u.id);
+  return rc;
+}
+
+static int job_team(mt_store *st, job *j)
+{
+  login_arg *a = j->arg;
+  return mt_store_careteam_add(st, a->id, a->patient, j->err, sizeof j->err);
+}
+
 /* Block 0, the Patient, the twin and the preload of one patient. */
 static int setup_one(demo *d, demo_patient *p)
 {
   if (!(p->rp = generate(p, 0)) || patient_create(d, p) || twin_set(d, p))
     return -1;
+  login_arg a = {NULL, p->id, ""};
+  snprintf(a.id, sizeof a.id, "%s", d->user_id);
+  job j = {.fn = job_team, .arg = &a};
+  if (write_wait(d->s, &j)) {
+    fprintf(stderr, "medtwin serve: demo: care team: %s\n", j.err);
+    return -1;
+  }
   json_t *entries = json_array();
   if (collect(d, p, d->t_now - PRELOAD_MIN, d->t_now, entries)) {
     json_decref(entries);
@@ -416,6 +458,16 @@ int demo_start(mt_server *s, char *err, size_t errlen)
   d->t_now = day * 1440.0 + clock_min;
   d->day0_ms = midnight - day * (int64_t)86400000;
   int rc = patients_of(d, err, errlen);
+  if (!rc) { /* the login, before anyone could try it */
+    login_arg a = {s->cfg.demo_password, NULL, ""};
+    job j = {.fn = job_login, .arg = &a};
+    if (!a.pw || write_wait(s, &j)) {
+      snprintf(err, errlen, "serve: --demo: the demo login: %s",
+               a.pw ? j.err : "no password");
+      rc = MT_EIO;
+    }
+    snprintf(d->user_id, sizeof d->user_id, "%s", a.id);
+  }
   if (!rc && pthread_create(&d->th, NULL, demo_main, d)) {
     snprintf(err, errlen, "serve: --demo: cannot start its thread");
     rc = MT_EIO;

@@ -347,6 +347,14 @@ static void index_of(const char *type, const char *id, json_t *res,
   k->ix.has_date = res_time(res, &k->ix.date_ms);
 }
 
+void fhir_patient_of(const char *type, const char *id, json_t *res,
+                     char patient[MT_STORE_KEY_MAX + 1])
+{
+  index_keys k;
+  index_of(type, id, res, &k);
+  snprintf(patient, MT_STORE_KEY_MAX + 1, "%s", k.patient);
+}
+
 /* ---- search parameters -------------------------------------------------- */
 
 typedef struct query {
@@ -595,6 +603,7 @@ void h_search(ctx *c, reply *r)
          param, msg);
     return;
   }
+  auth_reach(c, &sq); /* only what the caller may see counts */
   char err[MT_ERRMSG_MAX];
   mt_resource *list = NULL;
   size_t n = 0;
@@ -783,11 +792,52 @@ static void write_clear(one_write *w)
   mt_resource_clear(&w->stored);
 }
 
+/* The patient of the current version of type/id ("" : none, or no such
+** resource). */
+static void stored_patient(mt_store *st, const char *type, const char *id,
+                           char patient[MT_STORE_KEY_MAX + 1])
+{
+  mt_resource was = {0};
+  char err[MT_ERRMSG_MAX];
+  patient[0] = '\0';
+  if (mt_store_resource_read(st, type, id, &was, err, sizeof err) == 0) {
+    json_error_t e;
+    json_t *res = load(was.json, &e);
+    if (res)
+      fhir_patient_of(type, id, res, patient);
+    json_decref(res);
+  }
+  mt_resource_clear(&was);
+}
+
+/* The caller's access to a write (auth.c): 0, or the failure in w. */
+static int allowed(mt_store *st, one_write *w, unsigned op,
+                   const char *new_patient, const char *old_patient,
+                   char *err, size_t errlen)
+{
+  int http = 0;
+  int rc = auth_write(st, op, w->type, new_patient, old_patient, &http, err,
+                      errlen);
+  if (rc) {
+    w->http = http;
+    w->code = http == 404 ? "not-found" : "forbidden";
+  }
+  return rc;
+}
+
 /* One write on the writer's handle; the failure's status into w->http. */
 static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
 {
   int rc;
+  int guarded = job_principal() != NULL; /* a client's, not the server's */
+  char newp[MT_STORE_KEY_MAX + 1] = "", oldp[MT_STORE_KEY_MAX + 1] = "";
   w->http = 0;
+  if (w->res) {
+    if (w->ix)
+      snprintf(newp, sizeof newp, "%s", w->ix->patient);
+    else
+      fhir_patient_of(w->type, w->id, w->res, newp);
+  }
   if (!strcmp(w->method, "POST")) {
     char hit[MT_STORE_KEY_MAX + 1];
     if (w->cond) { /* If-None-Exist (FHIR R4 3.1.0.8) */
@@ -795,6 +845,11 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
       if (rc == 0) {
         w->existed = 1, w->status = 200;
         snprintf(w->id, sizeof w->id, "%s", hit);
+        if (guarded) {
+          stored_patient(st, w->type, hit, oldp);
+          if ((rc = allowed(st, w, PERM_C, newp, oldp, err, errlen)))
+            return rc;
+        }
         return mt_store_resource_read(st, w->type, hit, &w->stored, err,
                                       errlen);
       }
@@ -814,6 +869,10 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
     }
     if (!text)
       return MT_ENOMEM;
+    if (guarded && (rc = allowed(st, w, PERM_C, newp, NULL, err, errlen))) {
+      free(text);
+      return rc;
+    }
     rc = 0;
     for (int k = 0; k < w->nrow; k++) {
       int64_t seq;
@@ -849,6 +908,9 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
     free(text);
     if (!rc)
       rc = set_index(st, w, err, errlen);
+    if (!rc)
+      rc = auth_written(st, PERM_C, w->type, w->id, newp, w->res, err,
+                        errlen);
     w->status = 201;
     return rc;
   }
@@ -863,6 +925,12 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
       return rc;
     }
   }
+  if (guarded || !strcmp(w->type, "Consent"))
+    stored_patient(st, w->type, w->id, oldp);
+  if (guarded && (rc = allowed(st, w, w->method[0] == 'P' ? PERM_U : PERM_D,
+                               w->method[0] == 'P' ? newp : NULL, oldp, err,
+                               errlen)))
+    return rc;
   if (!strcmp(w->method, "PUT")) {
     char *text = w->text;
     w->text = NULL;
@@ -877,10 +945,15 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
     free(text);
     if (!rc)
       rc = set_index(st, w, err, errlen);
+    if (!rc)
+      rc = auth_written(st, PERM_U, w->type, w->id, newp, w->res, err,
+                        errlen);
     w->status = 200;
   } else {
     rc = mt_store_resource_delete(st, w->type, w->id, w->if_match, &w->stored,
                                   err, errlen);
+    if (!rc)
+      rc = auth_written(st, PERM_D, w->type, w->id, oldp, NULL, err, errlen);
     w->status = 200;
   }
   if (rc == MT_ECONFLICT)
@@ -969,7 +1042,7 @@ void h_create(ctx *c, reply *r)
     w->cond = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
                                           "If-None-Exist");
     new_uuid(w->id);
-    job j = {job_one, w, NULL, 0, 0, 0, "", NULL};
+    job j = {.fn = job_one, .arg = w};
     int rc = prepare_write(w);
     if (!rc)
       rc = write_wait(c->s, &j);
@@ -1054,7 +1127,7 @@ void h_update(ctx *c, reply *r)
            "If-Match: expected W/\"version\"");
     else {
       w->method = "PUT", w->res = c->body, w->if_match = want;
-      job j = {job_one, w, NULL, 0, 0, 0, "", NULL};
+      job j = {.fn = job_one, .arg = w};
       int rc = prepare_write(w);
       if (!rc)
         rc = write_wait(c->s, &j);
@@ -1084,7 +1157,7 @@ void h_delete(ctx *c, reply *r)
   w.method = "DELETE", w.if_match = want;
   snprintf(w.type, sizeof w.type, "%s", c->param[0]);
   snprintf(w.id, sizeof w.id, "%s", c->param[1]);
-  job j = {job_one, &w, NULL, 0, 0, 0, "", NULL};
+  job j = {.fn = job_one, .arg = &w};
   int rc = write_wait(c->s, &j);
   if (rc)
     write_failed(r, &w, rc, j.err);
@@ -1408,7 +1481,7 @@ void h_transaction(ctx *c, reply *r)
       }
     }
   if (!bad) {
-    job j = {job_tx, &t, NULL, 0, 0, 0, "", NULL};
+    job j = {.fn = job_tx, .arg = &t};
     int rc = write_wait(c->s, &j);
     if (rc)
       write_failed(r, &t.w[t.failed], rc, j.err);
@@ -1502,6 +1575,35 @@ void h_history(ctx *c, reply *r)
   r->status = MHD_HTTP_OK;
   r->doc = json_pack("{s:s, s:s, s:I, s:o}", "resourceType", "Bundle", "type",
                      "history", "total", (json_int_t)n, "entry", entries);
+}
+
+int fhir_store_put(mt_store *st, const char *type, const char *id,
+                   json_t *res, mt_resource *out, int *created, char *err,
+                   size_t errlen)
+{
+  mt_resource was = {0};
+  int rc = mt_store_resource_read(st, type, id, &was, err, errlen);
+  int fresh = rc == MT_ENOTFOUND && !was.deleted;
+  mt_resource_clear(&was);
+  if (rc && rc != MT_ENOTFOUND)
+    return rc;
+  json_object_set_new(res, "id", json_string(id));
+  char *text = dump(res);
+  if (!text)
+    return MT_ENOMEM;
+  rc = fresh ? mt_store_resource_create(st, type, id, text, out, err, errlen)
+             : mt_store_resource_update(st, type, id, text, 0, out, err,
+                                        errlen);
+  free(text);
+  index_keys k;
+  index_of(type, id, res, &k);
+  if (!rc)
+    rc = mt_store_resource_set_index(st, type, id, &k.ix, err, errlen);
+  if (!rc)
+    rc = auth_written(st, fresh ? PERM_C : PERM_U, type, id, k.patient, res,
+                      err, errlen);
+  *created = fresh;
+  return rc;
 }
 
 /* A resource the server writes itself (a Flag for an alert), with a fixed

@@ -18,12 +18,34 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "medtwin/access.h"
 #include "medtwin/error.h"
 #include "medtwin/server.h"
 #include "medtwin/store.h"
 #include "medtwin/twin.h"
 
 #define FHIR_JSON "application/fhir+json"
+
+/* ---- who is asking (auth.c) ---- */
+
+#define SCOPES_MAX 16
+typedef struct scope {
+  char type[40];  /* a resource type, or "*" */
+  unsigned perms; /* PERM_* bits */
+} scope;
+
+enum { PERM_C = 1u, PERM_R = 2u, PERM_U = 4u, PERM_D = 8u, PERM_S = 16u };
+
+typedef struct principal {
+  mt_role role;                       /* MT_ROLE_NONE: nobody signed in */
+  char actor[48];                     /* pseudonymous: "user:...", ... */
+  char who[MT_ACCESS_ID_MAX + 1];     /* whose care team: user or token id */
+  char patient[MT_STORE_KEY_MAX + 1]; /* bound patient (device, patient) */
+  char device[MT_STORE_KEY_MAX + 1];  /* bound Device (device) */
+  int n_scopes;                       /* 0: the role's permissions alone */
+  scope sc[SCOPES_MAX];
+  int by_cookie;                      /* a session: writes need CSRF */
+} principal;
 
 /* ---- write jobs: one writer thread, group commits ---- */
 
@@ -39,6 +61,14 @@ struct job {
   int done, rc;
   char err[MT_ERRMSG_MAX];
   job *next;
+  /* set by write_wait/write_detached from the request's ctx: whose write
+  ** it is (has_who 0: the server's own) and its audit record on failure */
+  int has_who;
+  principal who;
+  int guarded;  /* it checked an access (auth_write): a failure is recorded */
+  int audited;  /* its audit records are in its savepoint */
+  char action[16];
+  char resource[160];
 };
 
 /* ---- twins ---- */
@@ -94,14 +124,19 @@ struct mt_server {
   int n_twin, cap_twin;
   int64_t snap_clock;
   char started[32]; /* ISO 8601, for the CapabilityStatement */
+  int tls;          /* serving HTTPS: cookies are Secure */
+  void *auth;       /* auth.c's state: sessions, failed logins */
   void *mqtt;       /* mqtt.c's state, NULL without a broker */
   void *demo;       /* demo.c's state, NULL without --demo */
 };
 
 /* ---- requests and replies ---- */
 
+#define REPLY_HEADERS 4
 typedef struct reply {
   unsigned status;
+  int n_hdr;                     /* more headers: Set-Cookie, ... */
+  char hdr[REPLY_HEADERS][2][256];
   json_t *doc;
   const char *type; /* media type; FHIR_JSON when NULL */
   char location[256], etag[32], modified[40];
@@ -116,6 +151,13 @@ typedef struct ctx {
   json_t *body;    /* the parsed body, for routes that take one */
   mt_store *rd;    /* a reader handle, taken on first use */
   char param[MAX_PARAMS][MT_STORE_KEY_MAX + 1]; /* {...} of the route */
+  /* access (auth.c) */
+  principal who;
+  int acc;            /* the route's access class */
+  const char *purpose;
+  char action[16];    /* read, search, create, ... for the audit */
+  char resource[160]; /* what, for the audit: "Patient/p1/Observation" */
+  int wrote;          /* a write job ran: its records are in its commit */
 } ctx;
 
 /* server.c */
@@ -143,6 +185,75 @@ json_t *load(const char *text, json_error_t *e);
 ** (MQTT, the demo), whose ctx has conn NULL. */
 void ctx_done(ctx *c);
 
+/* auth.c: the one authorisation module (docs/SECURITY.md). */
+enum {
+  ACC_PUBLIC = 0, /* anyone: the dashboard's files, health, metadata */
+  ACC_LOGIN,      /* anyone, rate-limited: the login */
+  ACC_SELF,       /* anyone signed in: who am I, logout */
+  ACC_TWIN_R,     /* {patient}: read the twin */
+  ACC_TWIN_W,     /* {patient}: configure the twin */
+  ACC_INGEST,     /* {patient} or ?patient=: write observations */
+  ACC_TWINS,      /* the list of twins, filtered */
+  ACC_FHIR_R,     /* {type}/{id}: read, vread, history; checked on what
+                     the handler returns */
+  ACC_FHIR_S,     /* {type}: search, limited in the query */
+  ACC_FHIR_C,     /* {type}: create } checked for each resource inside */
+  ACC_FHIR_U,     /* {type}: update } the write (auth_write) */
+  ACC_FHIR_D,     /* {type}: delete } */
+  ACC_FHIR_TX,    /* transaction: each entry by auth_write */
+  ACC_CONSENT_R,  /* {patient}: read consents */
+  ACC_CONSENT_W,  /* {patient}: change a consent */
+  ACC_AUDIT_OWN,  /* {patient}: who accessed the record (GDPR Art. 15) */
+  ACC_AUDIT       /* the audit trail: auditors */
+};
+int auth_start(mt_server *s, char *err, size_t errlen); /* before writer */
+int auth_run(mt_server *s, char *err, size_t errlen); /* writer running */
+void auth_finish(mt_server *s); /* before the writer stops */
+void auth_stop(mt_server *s);
+/* SMART scopes into p->sc: 0, or -1 when one does not parse. */
+int auth_parse_scopes(const char *text, principal *p);
+ctx *auth_acting(void); /* the request this thread serves, or NULL */
+/* Before the handler: 0 to go on, or the reply is set (401, 403, 404,
+** 429). Sets c->who and what the audit records. */
+int auth_check(ctx *c, int acc, reply *r);
+/* After the handler: what the reply returns is checked (a resource out of
+** reach becomes 404) and the access recorded, durably, before it is sent. */
+void auth_after(ctx *c, reply *r);
+/* A search's reach for the caller. */
+void auth_reach(const ctx *c, mt_res_query *q);
+/* Whether the caller may see patient's data (1) or not (0). */
+int auth_sees(ctx *c, const char *patient);
+/* Inside a write job on the writer thread: may the job's principal write
+** (op PERM_C, PERM_U, PERM_D) a resource of type whose patient is
+** new_patient (after) and old_patient (before; NULL: none or new)? 0, or
+** a negative code with *http and err set. */
+int auth_write(mt_store *st, unsigned op, const char *type,
+               const char *new_patient, const char *old_patient, int *http,
+               char *err, size_t errlen);
+/* After a resource is written in a job: its audit record, and for a
+** Consent the current decision. */
+int auth_written(mt_store *st, unsigned op, const char *type, const char *id,
+                 const char *patient, json_t *res, char *err, size_t errlen);
+/* The principal of the job running on the writer thread (NULL: none, the
+** server's own write). */
+const principal *job_principal(void);
+/* The running job's access checked (auth_write) and recorded
+** (auth_written). */
+void job_mark(int guarded, int audited);
+/* On the writer, after a guarded job failed and its savepoint was undone:
+** the failure's audit record. */
+void auth_job_failed(mt_store *st, job *j);
+/* A thread's writes that come from no HTTP request (MQTT) act for p. */
+void auth_act_as(ctx *c);
+void h_login(ctx *c, reply *r);
+void h_logout(ctx *c, reply *r);
+void h_me(ctx *c, reply *r);
+void h_consent_get(ctx *c, reply *r);
+void h_consent_put(ctx *c, reply *r);
+void h_consent_delete(ctx *c, reply *r);
+void h_patient_audit(ctx *c, reply *r);
+void h_audit(ctx *c, reply *r);
+
 /* web.c: the dashboard's static files, embedded at build time */
 void h_web_index(ctx *c, reply *r);
 void h_web_asset(ctx *c, reply *r);
@@ -169,6 +280,14 @@ void h_vread(ctx *c, reply *r);
 void h_history(ctx *c, reply *r);
 void h_search(ctx *c, reply *r);
 void with_meta(const mt_resource *res, reply *r);
+/* The patient a resource belongs to ("" : none), by the index's rule. */
+void fhir_patient_of(const char *type, const char *id, json_t *res,
+                     char patient[MT_STORE_KEY_MAX + 1]);
+/* Create or update type/id with res under the caller's job (a new version
+** each time); *created 1 when it was new. */
+int fhir_store_put(mt_store *st, const char *type, const char *id,
+                   json_t *res, mt_resource *out, int *created, char *err,
+                   size_t errlen);
 /* Store a resource (a create) from the server itself, e.g. a Flag: one
 ** write under the caller's job. */
 int fhir_store_own(mt_store *st, const char *type, const char *id,

@@ -37,6 +37,7 @@ typedef struct route {
   const char *method, *path;
   handler fn;
   unsigned flags;
+  int acc;             /* its access class (auth.c) */
   const char *summary; /* for the OpenAPI description */
 } route;
 
@@ -151,6 +152,21 @@ void ctx_done(ctx *c)
 
 /* ---- the writer --------------------------------------------------------- */
 
+static __thread job *running; /* on the writer: the job being run */
+
+const principal *job_principal(void)
+{
+  return running && running->has_who ? &running->who : NULL;
+}
+
+void job_mark(int guarded, int audited)
+{
+  if (running) {
+    running->guarded |= guarded;
+    running->audited |= audited;
+  }
+}
+
 static void enqueue(mt_server *s, job *j)
 {
   j->next = NULL, j->done = 0;
@@ -166,12 +182,24 @@ static void enqueue(mt_server *s, job *j)
 
 int write_wait(mt_server *s, job *j)
 {
+  /* a client's write: it acts for the request's principal, checked and
+  ** recorded inside the job (auth_write, auth_written) */
+  ctx *c = auth_acting();
+  j->has_who = c && c->who.role;
+  j->guarded = j->audited = 0;
+  if (j->has_who) {
+    j->who = c->who;
+    snprintf(j->action, sizeof j->action, "%s", c->action);
+    snprintf(j->resource, sizeof j->resource, "%s", c->resource);
+  }
   j->detached = 0;
   enqueue(s, j);
   pthread_mutex_lock(&s->wq_lock);
   while (!j->done)
     pthread_cond_wait(&s->wq_done, &s->wq_lock);
   pthread_mutex_unlock(&s->wq_lock);
+  if (c && j->audited)
+    c->wrote = 1;
   return j->rc;
 }
 
@@ -206,9 +234,16 @@ static void *writer_main(void *arg)
         continue;
       }
       int sp = mt_store_savepoint(s->store, j->err, sizeof j->err);
+      running = j;
       j->rc = sp ? sp : j->fn(s->store, j);
+      running = NULL;
       if (!sp)
         mt_store_savepoint_end(s->store, j->rc >= 0, err, sizeof err);
+      if (!sp && j->rc < 0) {
+        j->audited = 0; /* undone with the savepoint */
+        if (j->guarded && j->has_who)
+          auth_job_failed(s->store, j);
+      }
     }
     if (!rc && (rc = mt_store_commit(s->store, err, sizeof err)))
       for (job *j = list; j; j = j->next)
@@ -264,41 +299,63 @@ static void h_ready(ctx *c, reply *r)
 /* The routes: declared once, as data. Literal paths before parametrised
 ** ones. */
 static const route routes[] = {
-    {"GET", "/", h_web_index, 0, "the dashboard"},
-    {"GET", "/assets/{name}", h_web_asset, 0, "the dashboard's files"},
-    {"GET", "/health", h_health, 0, "liveness and version"},
-    {"GET", "/ready", h_ready, 0, "readiness: the store is open"},
-    {"GET", "/fhir/metadata", h_metadata, 0,
+    {"GET", "/", h_web_index, 0, ACC_PUBLIC, "the dashboard"},
+    {"GET", "/assets/{name}", h_web_asset, 0, ACC_PUBLIC,
+     "the dashboard's files"},
+    {"GET", "/health", h_health, 0, ACC_PUBLIC, "liveness and version"},
+    {"GET", "/ready", h_ready, 0, ACC_PUBLIC, "readiness: the store is open"},
+    {"GET", "/fhir/metadata", h_metadata, 0, ACC_PUBLIC,
      "the FHIR R4 CapabilityStatement"},
-    {"POST", "/fhir", h_transaction, ROUTE_BODY,
+    {"POST", "/api/login", h_login, ROUTE_BODY, ACC_LOGIN,
+     "sign in with a user name and password: a session cookie"},
+    {"POST", "/api/logout", h_logout, 0, ACC_SELF, "end the session"},
+    {"GET", "/api/me", h_me, 0, ACC_SELF,
+     "who is signed in: role, patient, the session's CSRF token"},
+    {"GET", "/api/audit", h_audit, 0, ACC_AUDIT,
+     "the audit trail as FHIR AuditEvent (auditors; ?patient, after, "
+     "_count)"},
+    {"POST", "/fhir", h_transaction, ROUTE_BODY, ACC_FHIR_TX,
      "a FHIR transaction Bundle, all or nothing"},
-    {"POST", "/api/v1/entries", h_ns_entries, ROUTE_BODY,
+    {"POST", "/api/v1/entries", h_ns_entries, ROUTE_BODY, ACC_INGEST,
      "Nightscout-compatible CGM entries (?patient=id)"},
-    {"POST", "/api/v1/treatments", h_ns_treatments, ROUTE_BODY,
+    {"POST", "/api/v1/treatments", h_ns_treatments, ROUTE_BODY, ACC_INGEST,
      "Nightscout-compatible treatments: carbs, insulin, temp basal "
      "(?patient=id)"},
-    {"GET", "/api/twins", h_twins, 0, "the twins and their status"},
-    {"GET", "/api/twins/{patient}", h_twin_get, 0,
+    {"GET", "/api/twins", h_twins, 0, ACC_TWINS,
+     "the twins the caller may see and their status"},
+    {"GET", "/api/twins/{patient}", h_twin_get, 0, ACC_TWIN_R,
      "a twin's state, forecast and alerts"},
-    {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY,
+    {"PUT", "/api/twins/{patient}", h_twin_put, ROUTE_BODY, ACC_TWIN_W,
      "set the model a patient's twin runs"},
-    {"GET", "/api/twins/{patient}/forecast", h_twin_forecast, 0,
+    {"GET", "/api/twins/{patient}/forecast", h_twin_forecast, 0, ACC_TWIN_R,
      "the forecast as FHIR Observations and the alerts as Flags"},
-    {"GET", "/api/twins/{patient}/events", h_twin_events, 0,
+    {"GET", "/api/twins/{patient}/events", h_twin_events, 0, ACC_TWIN_R,
      "server-sent events: assimilations, forecasts, alerts"},
     {"POST", "/api/twins/{patient}/whatif", h_twin_whatif, ROUTE_BODY,
-     "candidate actions run on the twin, ranked"},
-    {"POST", "/api/twins/{patient}/data", h_ingest, ROUTE_BODY,
+     ACC_TWIN_R, "candidate actions run on the twin, ranked"},
+    {"POST", "/api/twins/{patient}/data", h_ingest, ROUTE_BODY, ACC_INGEST,
      "CGM readings, carbs, insulin and basal rates in JSON"},
-    {"POST", "/fhir/{type}", h_create, ROUTE_BODY,
+    {"GET", "/api/patients/{patient}/consent", h_consent_get, 0,
+     ACC_CONSENT_R, "the patient's consent decisions, per purpose"},
+    {"PUT", "/api/patients/{patient}/consent/{purpose}", h_consent_put,
+     ROUTE_BODY, ACC_CONSENT_W,
+     "record a consent decision (a new version of a FHIR Consent)"},
+    {"DELETE", "/api/patients/{patient}/consent/{purpose}", h_consent_delete,
+     0, ACC_CONSENT_W, "withdraw a consent"},
+    {"GET", "/api/patients/{patient}/audit", h_patient_audit, 0,
+     ACC_AUDIT_OWN,
+     "who accessed the patient's record, as FHIR AuditEvent (GDPR Art. 15)"},
+    {"POST", "/fhir/{type}", h_create, ROUTE_BODY, ACC_FHIR_C,
      "FHIR create (If-None-Exist)"},
-    {"GET", "/fhir/{type}", h_search, 0, "FHIR search"},
-    {"GET", "/fhir/{type}/{id}", h_read, 0, "FHIR read"},
-    {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY,
+    {"GET", "/fhir/{type}", h_search, 0, ACC_FHIR_S, "FHIR search"},
+    {"GET", "/fhir/{type}/{id}", h_read, 0, ACC_FHIR_R, "FHIR read"},
+    {"PUT", "/fhir/{type}/{id}", h_update, ROUTE_BODY, ACC_FHIR_U,
      "FHIR update (If-Match)"},
-    {"DELETE", "/fhir/{type}/{id}", h_delete, 0, "FHIR delete"},
-    {"GET", "/fhir/{type}/{id}/_history", h_history, 0, "FHIR history"},
-    {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0, "FHIR vread"},
+    {"DELETE", "/fhir/{type}/{id}", h_delete, 0, ACC_FHIR_D, "FHIR delete"},
+    {"GET", "/fhir/{type}/{id}/_history", h_history, 0, ACC_FHIR_R,
+     "FHIR history"},
+    {"GET", "/fhir/{type}/{id}/_history/{vid}", h_vread, 0, ACC_FHIR_R,
+     "FHIR vread"},
 };
 
 char *mt_server_openapi(void)
@@ -403,6 +460,38 @@ static int media_ok(struct MHD_Connection *conn)
          (n == 16 && !strncmp(t, "application/json", 16));
 }
 
+/* A route that takes a body: its media type, depth and JSON into c->body.
+** 1 when fine, else 0 with the reply set. */
+static int body_ok(mt_server *s, struct MHD_Connection *conn, req *q, ctx *c,
+                   reply *r, unsigned flags)
+{
+  json_error_t je;
+  if (!(flags & ROUTE_BODY))
+    return 1;
+  if (!media_ok(conn)) {
+    fail(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "not-supported", NULL,
+         "expected Content-Type application/fhir+json");
+    return 0;
+  }
+  if (json_depth(q->body ? q->body : "", q->len, s->cfg.max_depth) >
+      s->cfg.max_depth) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "JSON nested deeper than %d levels",
+             s->cfg.max_depth);
+    fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
+    return 0;
+  }
+  c->body = mtj_loadb(q->body ? q->body : "", q->len, 0, &je);
+  if (!c->body) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s",
+             je.line, je.column, je.text);
+    fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
 /* Route and method, the body's limits and JSON, then the handler. */
 static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
                      const char *method, req *q, reply *r)
@@ -435,31 +524,16 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
     fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "too-long", NULL, msg);
     return;
   }
-  if (rt->flags & ROUTE_BODY) {
-    json_error_t je;
-    if (!media_ok(conn)) {
-      fail(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "not-supported", NULL,
-           "expected Content-Type application/fhir+json");
-      return;
-    }
-    if (json_depth(q->body ? q->body : "", q->len, s->cfg.max_depth) >
-        s->cfg.max_depth) {
-      char msg[128];
-      snprintf(msg, sizeof msg, "JSON nested deeper than %d levels",
-               s->cfg.max_depth);
-      fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
-      return;
-    }
-    c.body = mtj_loadb(q->body ? q->body : "", q->len, 0, &je);
-    if (!c.body) {
-      char msg[256];
-      snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s",
-               je.line, je.column, je.text);
-      fail(r, MHD_HTTP_BAD_REQUEST, "structure", NULL, msg);
-      return;
+  if (auth_check(&c, rt->acc, r) == 0) { /* who, and whether they may */
+    if (body_ok(s, conn, q, &c, r, rt->flags)) {
+      rt->fn(&c, r);
+      if (!r->doc && !r->raw)
+        fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+             "no response");
+      auth_after(&c, r); /* what it returns, and the record of the access */
     }
   }
-  rt->fn(&c, r);
+  auth_act_as(NULL);
   json_decref(c.body);
   ctx_done(&c);
 }
@@ -468,6 +542,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
 {
   if (r->raw) { /* a stream */
     json_decref(r->doc);
+    for (int k = 0; k < r->n_hdr; k++)
+      MHD_add_response_header(r->raw, r->hdr[k][0], r->hdr[k][1]);
     enum MHD_Result ok = MHD_queue_response(conn, r->status, r->raw);
     MHD_destroy_response(r->raw);
     return ok;
@@ -492,6 +568,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
   if (r->modified[0])
     MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED,
                             r->modified);
+  for (int k = 0; k < r->n_hdr; k++)
+    MHD_add_response_header(resp, r->hdr[k][0], r->hdr[k][1]);
   enum MHD_Result ok = MHD_queue_response(conn, r->status, resp);
   MHD_destroy_response(resp);
   return ok;
@@ -563,10 +641,13 @@ void mt_server_config_init(mt_server_config *cfg)
   cfg->snapshot_ms = 60000;
   cfg->max_connections = 256;
   cfg->demo_speed = 60;
+  cfg->session_idle_ms = 15 * 60 * 1000;
+  cfg->checkpoint_s = 300;
 }
 
 static void release(mt_server *s)
 {
+  auth_stop(s);
   twins_free(s);
   for (int k = 0; k < s->n_rd; k++)
     mt_store_close(s->rd[k]);
@@ -622,6 +703,8 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   int rc = s->rd ? mt_store_open(cfg->data_dir, &s->store, err, errlen)
                  : MT_ENOMEM;
   if (!rc)
+    rc = auth_start(s, err, errlen);
+  if (!rc)
     rc = twins_restore(s, err, errlen); /* before the writer: alone */
   if (!rc) /* checkpoints of 2,000 pages (16 MiB): fewer than SQLite's
             ** 1,000, and short enough to keep the writer's pauses under
@@ -633,6 +716,11 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   }
 
   if (rc) {
+    release(s);
+    return rc;
+  }
+  if ((rc = auth_run(s, err, errlen))) { /* the audit's first checkpoint */
+    writer_stop(s);
     release(s);
     return rc;
   }
@@ -651,6 +739,7 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   if (!s->d) {
     snprintf(err, errlen, "serve: cannot listen on %s:%d", cfg->host,
              cfg->port);
+    auth_finish(s);
     writer_stop(s);
     release(s);
     return MT_EIO;
@@ -659,6 +748,7 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
       (cfg->demo && (rc = demo_start(s, err, errlen)))) {
     mqtt_stop(s);
     MHD_stop_daemon(s->d);
+    auth_finish(s);
     writer_stop(s);
     release(s);
     return rc;
@@ -685,6 +775,7 @@ void mt_server_stop(mt_server *s)
   mqtt_stop(s);          /* no new device data */
   MHD_stop_daemon(s->d); /* requests under way finish */
   twins_save_all(s);     /* then the last snapshots */
+  auth_finish(s);        /* and the audit's last checkpoint */
   writer_stop(s);
   release(s);
 }

@@ -771,7 +771,7 @@ void h_twin_put(ctx *c, reply *r)
     mt_twin_free(probe);
   }
   a.tmp.snap_wall_ms = snap_time(c->s);
-  job j = {job_put, &a, NULL, 0, 0, 0, "", NULL};
+  job j = {.fn = job_put, .arg = &a};
   int rc = write_wait(c->s, &j);
   if (rc) {
     store_failed(r, rc, j.err);
@@ -815,6 +815,8 @@ void h_twins(ctx *c, reply *r)
   pthread_mutex_unlock(&s->tw_lock);
   for (int k = 0; k < n; k++) {
     twin_slot *w = s->twin[k];
+    if (!auth_sees(c, w->patient)) /* the patient id never changes */
+      continue;
     pthread_mutex_lock(&w->lock);
     if (w->ready)
       json_array_append_new(a, twin_json(w));

@@ -18,7 +18,7 @@
 #include "medtwin/error.h"
 #include "store/sqlite_int.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define BUSY_TIMEOUT_MS 5000
 
 /*
@@ -58,6 +58,30 @@
   "CREATE TABLE audit_key(id INTEGER PRIMARY KEY CHECK(id = 1)," \
   " public_key BLOB NOT NULL, created_ms INTEGER NOT NULL);"
 
+/*
+** Schema version 5: access control (sqlite_access.c, include/medtwin/
+** access.h): users, bearer tokens (hashes only), care teams and the
+** current consent decisions; the audit trail by resource, for a patient's
+** own access log.
+*/
+#define ACCESS_SQL \
+  "CREATE TABLE auth_user(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE," \
+  " role TEXT NOT NULL, patient TEXT NOT NULL, pwhash TEXT NOT NULL," \
+  " created_ms INTEGER NOT NULL) WITHOUT ROWID;" \
+  "CREATE TABLE auth_token(id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE," \
+  " role TEXT NOT NULL, user_id TEXT NOT NULL, patient TEXT NOT NULL," \
+  " device TEXT NOT NULL, scopes TEXT NOT NULL, created_ms INTEGER NOT NULL," \
+  " expires_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0)" \
+  " WITHOUT ROWID;" \
+  "CREATE TABLE careteam(who TEXT NOT NULL, patient TEXT NOT NULL," \
+  " PRIMARY KEY(who, patient)) WITHOUT ROWID;" \
+  "CREATE TABLE consent(patient TEXT NOT NULL, purpose TEXT NOT NULL," \
+  " active INTEGER NOT NULL CHECK(active IN (0, 1)), resource TEXT NOT NULL," \
+  " changed_ms INTEGER NOT NULL, PRIMARY KEY(patient, purpose))" \
+  " WITHOUT ROWID;" \
+  "CREATE INDEX consent_by_purpose ON consent(purpose, active, patient);" \
+  "CREATE INDEX audit_by_resource ON audit(resource, seq);"
+
 static const char schema_sql[] =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
   " WITHOUT ROWID;"
@@ -89,7 +113,8 @@ static const char schema_sql[] =
   "CREATE INDEX quarantine_by_time ON quarantine(patient, t_ms, seq);"
   INDEX_SQL
   AUDIT_SQL
-  "INSERT INTO meta(key, value) VALUES('schema_version', '4');";
+  ACCESS_SQL
+  "INSERT INTO meta(key, value) VALUES('schema_version', '5');";
 
 /* Version 1 to 2: the search indexes; every current resource gets an entry
 ** with its type and id only (the store cannot parse the JSON for more). */
@@ -112,6 +137,11 @@ static const char migrate_2_3_sql[] =
 static const char migrate_3_4_sql[] =
   AUDIT_SQL
   "UPDATE meta SET value = '4' WHERE key = 'schema_version';";
+
+/* Version 4 to 5: access control, empty. */
+static const char migrate_4_5_sql[] =
+  ACCESS_SQL
+  "UPDATE meta SET value = '5' WHERE key = 'schema_version';";
 
 /* ---- helpers ---- */
 
@@ -345,6 +375,8 @@ static int check_schema(sq_store *q, const char *path, char *err,
                      errlen);
   if (!rc && v >= 1 && v <= 3)
     rc = mt_sq__exec(q, migrate_3_4_sql, "open", err, errlen);
+  if (!rc && v >= 1 && v <= 4)
+    rc = mt_sq__exec(q, migrate_4_5_sql, "open", err, errlen);
   return mt_sq__tx_end(q, rc, "open", err, errlen);
 }
 

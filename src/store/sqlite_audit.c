@@ -619,3 +619,69 @@ int mt_audit_key_load(const char *path, const char *data_dir,
   close(fd);
   return rc;
 }
+
+/* ---- listing ---- */
+
+int mt_store_audit_list(mt_store *s, const char *prefix, int64_t after_seq,
+                        long limit, mt_audit_entry **out, size_t *n,
+                        char *err, size_t errlen)
+{
+  const char *op = "audit list";
+  sq_store *q = sq_of(s, op, err, errlen);
+  *out = NULL, *n = 0;
+  if (!q)
+    return MT_EINVAL;
+  if (limit <= 0 || (prefix && !text_ok(prefix, MT_AUDIT_RESOURCE_MAX)))
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "a limit > 0 and a "
+                          "printable prefix expected");
+  /* the ranges [p/, p0) and [p?, p@) hold what continues p with '/' or
+  ** '?' (the next byte values), so the resource index serves them */
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(
+      q, prefix ? "SELECT seq, t_ms, actor, action, resource, purpose, outcome"
+                  " FROM audit WHERE seq > ?2 AND (resource = ?1 OR"
+                  " (resource >= ?1 || '/' AND resource < ?1 || '0') OR"
+                  " (resource >= ?1 || '?' AND resource < ?1 || '@'))"
+                  " ORDER BY seq LIMIT ?3"
+                : "SELECT seq, t_ms, actor, action, resource, purpose, outcome"
+                  " FROM audit WHERE seq > ?2 AND ?1 IS NULL ORDER BY seq"
+                  " LIMIT ?3",
+      &st, op, err, errlen);
+  if (rc)
+    return rc;
+  if (prefix)
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, after_seq);
+  sqlite3_bind_int64(st, 3, limit);
+  size_t cap = 0;
+  int s_;
+  while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 64;
+      mt_audit_entry *p = realloc(*out, cap * sizeof *p);
+      if (!p) {
+        rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+        break;
+      }
+      *out = p;
+    }
+    mt_audit_entry *e = &(*out)[(*n)++];
+    e->seq = sqlite3_column_int64(st, 0);
+    e->t_ms = sqlite3_column_int64(st, 1);
+    snprintf(e->actor, sizeof e->actor, "%s", sqlite3_column_text(st, 2));
+    snprintf(e->action, sizeof e->action, "%s", sqlite3_column_text(st, 3));
+    snprintf(e->resource, sizeof e->resource, "%s",
+             sqlite3_column_text(st, 4));
+    snprintf(e->purpose, sizeof e->purpose, "%s",
+             sqlite3_column_text(st, 5));
+    e->outcome = sqlite3_column_int64(st, 6);
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, op, err, errlen);
+  sqlite3_finalize(st);
+  if (rc) {
+    free(*out);
+    *out = NULL, *n = 0;
+  }
+  return rc;
+}

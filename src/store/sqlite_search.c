@@ -98,7 +98,7 @@ typedef struct search_seg {
   const char *order; /* ORDER BY */
 } search_seg;
 
-#define SEARCH_SQL_MAX 640
+#define SEARCH_SQL_MAX 1024
 
 static void sql_cat(char *buf, const char *s)
 {
@@ -128,6 +128,26 @@ static void search_where(char *sql, const mt_res_query *qr, const char *cond)
     sql_cat(sql, " AND date_ms >= :lo");
   if (qr->has_date_hi)
     sql_cat(sql, " AND date_ms < :hi");
+  switch (qr->reach) {
+  case MT_REACH_TEAM:
+    sql_cat(sql, " AND (patient IS NULL OR (patient IN (SELECT patient FROM"
+                 " careteam WHERE who = :who) AND patient NOT IN (SELECT"
+                 " patient FROM consent WHERE purpose = 'treatment' AND"
+                 " active = 0)))");
+    break;
+  case MT_REACH_RESEARCH:
+    sql_cat(sql, " AND (patient IS NULL OR patient IN (SELECT patient FROM"
+                 " consent WHERE purpose = 'research' AND active = 1))");
+    break;
+  case MT_REACH_OWN:
+    sql_cat(sql, " AND patient = :who");
+    break;
+  case MT_REACH_NONE:
+    sql_cat(sql, " AND 0");
+    break;
+  default:
+    break;
+  }
   sql_cat(sql, cond);
 }
 
@@ -150,6 +170,7 @@ static void search_bind(sqlite3_stmt *st, const mt_res_query *qr)
   bind_name(st, ":type", qr->type);
   bind_name(st, ":id", qr->id);
   bind_name(st, ":patient", qr->patient);
+  bind_name(st, ":who", qr->reach_who);
   bind_name(st, ":code", qr->code);
   bind_name(st, ":system", qr->code_system);
   bind_name64(st, ":lo", qr->date_lo);

@@ -16,7 +16,7 @@
 #include "medtwin/error.h"
 #include "store/ops.h"
 
-#define MT_STORE_SCHEMA_VERSION 4
+#define MT_STORE_SCHEMA_VERSION 5
 
 int mt_store__fail(char *err, size_t errlen, int code, const char *op,
                    const char *fmt, ...)
@@ -312,6 +312,11 @@ static int query_ok(mt_store *s, const mt_res_query *q, char *err,
   if (q->offset < 0 || q->count < 0)
     return mt_store__fail(err, errlen, MT_EINVAL, op,
                           "offset and count must be >= 0");
+  if (q->reach < MT_REACH_ALL || q->reach > MT_REACH_NONE ||
+      ((q->reach == MT_REACH_TEAM || q->reach == MT_REACH_OWN) &&
+       !key_ok(q->reach_who)))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "reach %d needs its owner as a key", q->reach);
   return 0;
 }
 
