@@ -96,6 +96,7 @@ struct mt_server {
   char started[32]; /* ISO 8601, for the CapabilityStatement */
   void *mqtt;       /* mqtt.c's state, NULL without a broker */
   void *demo;       /* demo.c's state, NULL without --demo */
+  int tls;          /* 1: HTTPS (cookies get Secure) */
 };
 
 /* ---- requests and replies ---- */
