@@ -36,6 +36,12 @@ typedef struct mt_server_config {
   long checkpoint_s;    /* a checkpoint this often, s (default 300) */
   const char *demo_password; /* --demo: the demo user's password (NULL:
                            a random one, printed) */
+  const char *tls_cert; /* PEM text of the certificate (chain), or NULL:
+                           with tls_key, HTTPS only, TLS 1.2 and 1.3 */
+  const char *tls_key;  /* PEM text of the certificate's private key, or
+                           NULL; both or neither. Borrowed until stop */
+  int insecure;         /* 1: plain HTTP beyond loopback allowed (default 0:
+                           a host outside 127.0.0.0/8 needs TLS) */
 } mt_server_config;
 
 void mt_server_config_init(mt_server_config *cfg);

@@ -2,11 +2,14 @@
 ** medtwin serve: the server in the foreground until SIGTERM or SIGINT, then
 ** a graceful stop (requests under way finish). docs/API.md.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -20,6 +23,11 @@ static const char usage_text[] =
     "usage: medtwin serve [--listen HOST:PORT] [--data DIR] [--snapshot-interval S]\n"
     "  --listen HOST:PORT  IPv4 address and port (default 127.0.0.1:8080;\n"
     "                      port 0 picks a free one, printed on start)\n"
+    "  --tls-cert FILE     HTTPS (TLS 1.2 and 1.3) with this PEM certificate\n"
+    "                      (chain); needs --tls-key\n"
+    "  --tls-key FILE      the certificate's PEM private key (mode 600)\n"
+    "  --insecure          allow plain HTTP on an address beyond loopback\n"
+    "                      (refused otherwise)\n"
     "  --data DIR          the store's directory (default medtwin-data)\n"
     "  --mqtt HOST:PORT    take device streams from an MQTT broker and\n"
     "                      publish alerts to it (docs/API.md)\n"
@@ -43,8 +51,60 @@ typedef struct sopts {
   mt_server_config cfg;
   const char *openapi;
   char host[64];
+  char *cert, *key; /* the PEM text of --tls-cert, --tls-key */
   int json;
 } sopts;
+
+#define PEM_MAX (1 << 20)
+
+/*
+** The PEM file of option opt into a malloc'd string, under PEM_MAX; a key
+** (secret) must not be readable by group or others. EXIT_OK, or EXIT_USAGE
+** with the message printed.
+*/
+static int read_pem(const char *opt, const char *path, int secret,
+                    char **out)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb)) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
+                    strerror(e));
+  }
+  const char *why = !S_ISREG(sb.st_mode)       ? "is not a regular file"
+                    : sb.st_size > PEM_MAX     ? "is over 1 MiB"
+                    : secret && (sb.st_mode & 077)
+                        ? "is readable by others; chmod 600"
+                        : NULL;
+  char *buf = why ? NULL : malloc((size_t)sb.st_size + 1);
+  size_t n = 0;
+  ssize_t k = 1;
+  while (buf && n < (size_t)sb.st_size &&
+         (k = read(fd, buf + n, (size_t)sb.st_size - n)) > 0)
+    n += (size_t)k;
+  int e = errno;
+  close(fd);
+  if (why)
+    return cli_fail(EXIT_USAGE, "serve: %s: %s %s", opt, path, why);
+  if (!buf)
+    return cli_fail(EXIT_RUNTIME, "serve: out of memory");
+  if (k < 0) {
+    free(buf);
+    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
+                    strerror(e));
+  }
+  buf[n] = '\0';
+  if (!strstr(buf, "-----BEGIN ")) {
+    free(buf);
+    return cli_fail(EXIT_USAGE, "serve: %s: expected a PEM file, got %s",
+                    opt, path);
+  }
+  *out = buf;
+  return EXIT_OK;
+}
 
 static int serve_opt(void *ctx, const char *a, const char *v)
 {
@@ -56,6 +116,13 @@ static int serve_opt(void *ctx, const char *a, const char *v)
   if (!strcmp(a, "--openapi")) {
     o->openapi = v;
     return 0;
+  }
+  if (!strcmp(a, "--tls-cert") || !strcmp(a, "--tls-key")) {
+    int key = a[6] == 'k';
+    char **pem = key ? &o->key : &o->cert;
+    free(*pem); /* given twice: the last one */
+    *pem = NULL;
+    return read_pem(a, v, key, pem);
   }
   if (!strcmp(a, "--mqtt")) {
     if (!strchr(v, ':'))
@@ -117,28 +184,18 @@ static int serve_opt(void *ctx, const char *a, const char *v)
   return 0;
 }
 
-int cmd_serve(int argc, char **argv)
+/* After the options: --openapi, or the server until a stop signal. */
+static int serve_run(sopts *o)
 {
-  sopts o;
-  memset(&o, 0, sizeof o);
-  mt_server_config_init(&o.cfg);
-  /* --demo is a flag without a value: taken out before the options */
-  int n = 0;
-  for (int i = 0; i < argc; i++)
-    if (strcmp(argv[i], "--demo"))
-      argv[n++] = argv[i];
-    else
-      o.cfg.demo = 1;
-  argc = n;
-  int rc = cli_parse(argc, argv, "serve", usage_text, &o.json, serve_opt, &o);
-  if (rc)
-    return rc;
-  if (o.openapi) {
+  int rc;
+  o->cfg.tls_cert = o->cert;
+  o->cfg.tls_key = o->key;
+  if (o->openapi) {
     char *text = mt_server_openapi(), err[MT_ERRMSG_MAX];
     mt_afile *f;
     if (!text)
       return cli_fail(EXIT_RUNTIME, "serve: out of memory");
-    rc = mt_afile_open(o.openapi, &f, err, sizeof err);
+    rc = mt_afile_open(o->openapi, &f, err, sizeof err);
     if (!rc) {
       fputs(text, mt_afile_stream(f));
       fputc('\n', mt_afile_stream(f));
@@ -155,26 +212,28 @@ int cmd_serve(int argc, char **argv)
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   char err[MT_ERRMSG_MAX], pw[24];
-  if (o.cfg.demo && !o.cfg.demo_password) { /* a fresh one at every start */
+  if (o->cfg.demo && !o->cfg.demo_password) { /* a fresh one at every start */
     unsigned char b[12];
     if (sodium_init() < 0)
       return cli_fail(EXIT_RUNTIME, "serve: libsodium cannot start");
     randombytes_buf(b, sizeof b);
     sodium_bin2base64(pw, sizeof pw, b, sizeof b,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    o.cfg.demo_password = pw;
+    o->cfg.demo_password = pw;
   }
   mt_server *s;
   int port;
-  rc = mt_server_start(&o.cfg, &s, &port, err, sizeof err);
+  rc = mt_server_start(&o->cfg, &s, &port, err, sizeof err);
   if (rc)
     return cli_fail(rc == MT_EINVAL ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
-  printf("medtwin %s serving on http://%s:%d (data in %s)\n", MT_VERSION,
-         o.cfg.host, port, o.cfg.data_dir);
-  if (o.cfg.demo)
-    printf("demo: 30 virtual patients at %gx; open http://%s:%d/\n"
+  const char *scheme = o->cert ? "https" : "http";
+  printf("medtwin %s serving on %s://%s:%d (data in %s)\n", MT_VERSION,
+         scheme, o->cfg.host, port, o->cfg.data_dir);
+  if (o->cfg.demo)
+    printf("demo: 30 virtual patients at %gx; open %s://%s:%d/\n"
            "demo: sign in as demo, password %s\n",
-           o.cfg.demo_speed, o.cfg.host, port, o.cfg.demo_password);
+           o->cfg.demo_speed, scheme, o->cfg.host, port,
+           o->cfg.demo_password);
   fflush(stdout);
   int sig;
   sigwait(&stop, &sig);
@@ -182,6 +241,30 @@ int cmd_serve(int argc, char **argv)
   printf("medtwin serve: stopped on %s\n", sig == SIGTERM ? "SIGTERM"
                                                           : "SIGINT");
   return EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+  sopts o;
+  memset(&o, 0, sizeof o);
+  mt_server_config_init(&o.cfg);
+  /* --demo and --insecure are flags without a value: taken out before the
+  ** options */
+  int n = 0;
+  for (int i = 0; i < argc; i++)
+    if (!strcmp(argv[i], "--demo"))
+      o.cfg.demo = 1;
+    else if (!strcmp(argv[i], "--insecure"))
+      o.cfg.insecure = 1;
+    else
+      argv[n++] = argv[i];
+  argc = n;
+  int rc = cli_parse(argc, argv, "serve", usage_text, &o.json, serve_opt, &o);
+  if (!rc)
+    rc = serve_run(&o);
+  free(o.cert);
+  free(o.key);
+  return rc;
 }
 
 static const char backup_usage[] =

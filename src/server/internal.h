@@ -124,10 +124,10 @@ struct mt_server {
   int n_twin, cap_twin;
   int64_t snap_clock;
   char started[32]; /* ISO 8601, for the CapabilityStatement */
-  int tls;          /* serving HTTPS: cookies are Secure */
   void *auth;       /* auth.c's state: sessions, failed logins */
   void *mqtt;       /* mqtt.c's state, NULL without a broker */
   void *demo;       /* demo.c's state, NULL without --demo */
+  int tls;          /* 1: HTTPS (cookies get Secure) */
 };
 
 /* ---- requests and replies ---- */

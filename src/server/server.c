@@ -684,6 +684,19 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
              "port 0-65535, got %s:%d", cfg->host, cfg->port);
     return MT_EINVAL;
   }
+  int tls = cfg->tls_cert != NULL;
+  if (tls != (cfg->tls_key != NULL)) {
+    snprintf(err, errlen, "serve: %s: expected a TLS certificate and its "
+             "key together", tls ? "--tls-key" : "--tls-cert");
+    return MT_EINVAL;
+  }
+  /* patients' data leaves the machine only encrypted, unless asked */
+  if (!tls && !cfg->insecure && (ntohl(addr.sin_addr.s_addr) >> 24) != 127) {
+    snprintf(err, errlen, "serve: --listen: %s is beyond loopback: expected "
+             "--tls-cert and --tls-key, or --insecure for plain HTTP",
+             cfg->host);
+    return MT_EINVAL;
+  }
   if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) {
     snprintf(err, errlen, "serve: %s: cannot create: %s", cfg->data_dir,
              strerror(errno));
@@ -728,17 +741,29 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   struct tm tmv;
   strftime(s->started, sizeof s->started, "%Y-%m-%dT%H:%M:%SZ",
            gmtime_r(&now, &tmv));
+  /* GnuTLS through libmicrohttpd, which keeps pointers to the PEM text
+  ** (hence borrowed until stop). Only TLS 1.2 and 1.3 are offered. */
+  struct MHD_OptionItem tls_opt[] = {
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cfg->tls_cert},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key},
+      {MHD_OPTION_HTTPS_PRIORITIES, 0,
+       (void *)(uintptr_t)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+      {MHD_OPTION_END, 0, NULL}};
+  s->tls = tls;
   s->d = MHD_start_daemon(
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+          (tls ? MHD_USE_TLS : 0),
       0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
       NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY,
+      tls ? tls_opt : tls_opt + 3, MHD_OPTION_END);
   if (!s->d) {
-    snprintf(err, errlen, "serve: cannot listen on %s:%d", cfg->host,
-             cfg->port);
+    snprintf(err, errlen, "serve: cannot listen on %s:%d%s", cfg->host,
+             cfg->port, tls ? " with TLS (is the key the certificate's, "
+                              "both PEM?)" : "");
     auth_finish(s);
     writer_stop(s);
     release(s);
