@@ -826,6 +826,9 @@ int auth_write(mt_store *st, unsigned op, const char *type,
     none = 0;
     int s = reach(st, p, pt[k], op);
     if (s) {
+      char what[MT_AUDIT_RESOURCE_MAX + 1];
+      snprintf(what, sizeof what, "Patient/%s/%s", pt[k], type);
+      job_note(what);
       *http = s;
       snprintf(err, errlen, s == 404 ? "no such patient %.64s"
                                      : "patient %.64s: consent to device "

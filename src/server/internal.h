@@ -240,6 +240,9 @@ const principal *job_principal(void);
 /* The running job's access checked (auth_write) and recorded
 ** (auth_written). */
 void job_mark(int guarded, int audited);
+/* What the running job's failure record names (a refused write: the
+** patient's compartment, so that the patient's access log shows it). */
+void job_note(const char *resource);
 /* On the writer, after a guarded job failed and its savepoint was undone:
 ** the failure's audit record. */
 void auth_job_failed(mt_store *st, job *j);

@@ -167,6 +167,12 @@ void job_mark(int guarded, int audited)
   }
 }
 
+void job_note(const char *resource)
+{
+  if (running)
+    snprintf(running->resource, sizeof running->resource, "%s", resource);
+}
+
 static void enqueue(mt_server *s, job *j)
 {
   j->next = NULL, j->done = 0;
