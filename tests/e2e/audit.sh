@@ -86,6 +86,37 @@ rc=$?
 [ "$rc" = 1 ] || { cat "$T/out"; fail "corrupted page gave $rc"; }
 grep -qiE "integrity|malformed|corrupt" "$T/out" || { cat "$T/out"; fail "corruption not named"; }
 
+# the server signs checkpoints itself (serve --audit-key), at start, every
+# --checkpoint-interval and at a stop; then a truncated tail is caught by
+# the last one
+rm -rf "$T/s" "$T/s.key"
+mkdir "$T/s"
+expect 0 "public key" "$M" audit keygen --data "$T/s" --key "$T/s.key"
+tok=$("$M" token create --data "$T/s" --role admin 2>/dev/null) || fail "token"
+"$M" serve --listen 127.0.0.1:0 --data "$T/s" --audit-key "$T/s.key" \
+  --checkpoint-interval 1 >"$T/serve.out" 2>"$T/serve.err" &
+spid=$!
+for i in $(seq 50); do grep -q serving "$T/serve.out" && break; sleep 0.1; done
+port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/serve.out")
+[ -n "$port" ] || { kill -9 $spid; cat "$T/serve.err"; fail "serve --audit-key did not start"; }
+for i in 1 2 3; do
+  curl -s -o /dev/null -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/fhir/Patient"
+done
+sleep 2.5
+kill -TERM $spid; wait $spid || fail "serve did not stop cleanly"
+"$M" audit verify --data "$T/s" >"$T/out" 2>&1 || { cat "$T/out"; fail "served chain"; }
+n=$(sed -n 's/.*intact: \([0-9]*\) records, \([0-9]*\) checkpoints.*/\2/p' "$T/out")
+[ "${n:-0}" -ge 3 ] || { cat "$T/out"; fail "only ${n:-0} checkpoints from the server"; }
+r=$(sed -n 's/.*intact: \([0-9]*\) records.*/\1/p' "$T/out")
+[ "${r:-0}" -ge 4 ] || { cat "$T/out"; fail "the reads were not recorded"; }
+sql "$T/s" "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"
+expect 1 "truncated" "$M" audit verify --data "$T/s"
+# a key the store does not hold: the server refuses to start (exit 1)
+rm -rf "$T/s2"; mkdir "$T/s2"
+expect 0 "public key" "$M" audit keygen --data "$T/s2" --key "$T/s2.key"
+expect 1 "first checkpoint" "$M" serve --listen 127.0.0.1:0 --data "$T/s2" \
+  --audit-key "$T/s.key"
+
 # bad input
 expect 2 "not a directory" "$M" audit verify --data "$T/nowhere"
 mkdir "$T/empty"
