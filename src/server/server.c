@@ -296,9 +296,9 @@ static void h_ready(ctx *c, reply *r)
   long groups = s->groups, jobs = s->jobs;
   pthread_mutex_unlock(&s->wq_lock);
   r->status = MHD_HTTP_OK;
-  r->doc = json_pack("{s:s, s:s, s:{s:I, s:I}}", "status", "ready", "data",
-                     s->cfg.data_dir, "writes", "groups", (json_int_t)groups,
-                     "jobs", (json_int_t)jobs);
+  /* public: no paths or names, only whether it serves and its load */
+  r->doc = json_pack("{s:s, s:{s:I, s:I}}", "status", "ready", "writes",
+                     "groups", (json_int_t)groups, "jobs", (json_int_t)jobs);
   r->type = "application/json";
 }
 
