@@ -120,6 +120,10 @@ int mt_store_token_create(mt_store *s, mt_token *t, char text[MT_TOKEN_TEXT],
 */
 int mt_store_token_find(mt_store *s, const char *text, int64_t now_ms,
                         mt_token *out, char *err, size_t errlen);
+/* 1 when token id is valid at now_ms (neither expired nor revoked), 0 when
+** not or unknown, or a negative code. */
+int mt_store_token_valid(mt_store *s, const char *id, int64_t now_ms,
+                         char *err, size_t errlen);
 /* Every token, newest first (*out malloc'd, free()). */
 int mt_store_token_list(mt_store *s, mt_token **out, size_t *n, char *err,
                         size_t errlen);

@@ -45,6 +45,8 @@ typedef struct principal {
   int n_scopes;                       /* 0: the role's permissions alone */
   scope sc[SCOPES_MAX];
   int by_cookie;                      /* a session: writes need CSRF */
+  unsigned char session[32];          /* its hash (by_cookie) */
+  char token[MT_ACCESS_ID_MAX + 1];   /* the token's id, or "" */
 } principal;
 
 /* ---- write jobs: one writer thread, group commits ---- */
@@ -223,6 +225,10 @@ void auth_after(ctx *c, reply *r);
 void auth_reach(const ctx *c, mt_res_query *q);
 /* Whether the caller may see patient's data (1) or not (0). */
 int auth_sees(ctx *c, const char *patient);
+/* For a long response (server-sent events): whether p, as it was when the
+** request began, still may read patient's data: its session alive or its
+** token valid, and the patient in reach (consent, care team). */
+int auth_still(mt_server *s, const principal *p, const char *patient);
 /* Inside a write job on the writer thread: may the job's principal write
 ** (op PERM_C, PERM_U, PERM_D) a resource of type whose patient is
 ** new_patient (after) and old_patient (before; NULL: none or new)? 0, or

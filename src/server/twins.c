@@ -977,6 +977,8 @@ void h_twin_forecast(ctx *c, reply *r)
 typedef struct stream {
   mt_server *s;
   twin_slot *w;
+  principal who;         /* whose stream: its access is checked again */
+  int64_t checked;
   int64_t next;          /* the next event to send (index into the ring) */
   char buf[4096];
   size_t len, off;
@@ -984,6 +986,7 @@ typedef struct stream {
 } stream;
 
 #define HEARTBEAT_MS 15000
+#define RECHECK_MS 5000 /* a withdrawn consent or access ends a stream */
 
 /* Block (this connection's own thread) until an event or a heartbeat is
 ** due: never a busy loop. */
@@ -999,6 +1002,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
     return (ssize_t)n;
   }
   st->len = st->off = 0;
+  if (now_ms() - st->checked >= RECHECK_MS) {
+    if (!auth_still(st->s, &st->who, w->patient))
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    st->checked = now_ms();
+  }
   pthread_mutex_lock(&w->lock);
   for (;;) {
     if (st->s->closing) {
@@ -1031,11 +1039,20 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
       st->last_beat = now_ms();
       break;
     }
+    if (wait > RECHECK_MS)
+      wait = RECHECK_MS;
     until.tv_sec += wait / 1000;
     until.tv_nsec += (long)(wait % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L)
       until.tv_sec++, until.tv_nsec -= 1000000000L;
-    pthread_cond_timedwait(&w->news, &w->lock, &until);
+    if (pthread_cond_timedwait(&w->news, &w->lock, &until) &&
+        now_ms() - st->checked >= RECHECK_MS) {
+      pthread_mutex_unlock(&w->lock); /* time to check the access again */
+      if (!auth_still(st->s, &st->who, w->patient))
+        return MHD_CONTENT_READER_END_OF_STREAM;
+      st->checked = now_ms();
+      pthread_mutex_lock(&w->lock);
+    }
   }
   pthread_mutex_unlock(&w->lock);
   size_t n = st->len < max ? st->len : max;
@@ -1069,6 +1086,7 @@ void h_twin_events(ctx *c, reply *r)
     return;
   }
   st->s = c->s, st->w = w, st->next = w->n_events, st->last_beat = now_ms();
+  st->who = c->who, st->checked = now_ms();
   const char *last = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
                                                  "Last-Event-ID");
   long long lseq;

@@ -378,6 +378,31 @@ int mt_store_token_find(mt_store *s, const char *text, int64_t now,
   return rc;
 }
 
+int mt_store_token_valid(mt_store *s, const char *id, int64_t now,
+                         char *err, size_t errlen)
+{
+  const char *op = "token";
+  sq_store *q = sq_of(s, op, err, errlen);
+  if (!q)
+    return MT_EINVAL;
+  if (!text_ok(id, MT_ACCESS_ID_MAX + 1))
+    return 0;
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare_hot(q, "SELECT expires_ms > ?2 AND revoked_ms = 0"
+                                 " FROM auth_token WHERE id = ?1", &st, op,
+                              err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, now);
+  int s_ = sqlite3_step(st);
+  rc = s_ == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0
+       : s_ == SQLITE_DONE ? 0
+                           : mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
+  return rc;
+}
+
 int mt_store_token_list(mt_store *s, mt_token **out, size_t *n, char *err,
                         size_t errlen)
 {
