@@ -4,12 +4,27 @@
 --
 -- Configuration comes from the environment, which bench/server_load sets:
 -- THREADS must be wrk's -t (the scripts split patients between threads by
--- it, so that no two threads send the same patient and time).
+-- it, so that no two threads send the same patient and time); MEDTWIN_TOKEN
+-- is the bearer token every request carries (the server denies by default).
 
 local M = {}
 
 M.threads = {}
 M.nthreads = tonumber(os.getenv("THREADS") or "2")
+
+-- The request headers: those given plus Authorization with MEDTWIN_TOKEN.
+local token = os.getenv("MEDTWIN_TOKEN")
+if not token or token == "" then
+  error("MEDTWIN_TOKEN is not set: the server answers 401 without a token")
+end
+function M.headers(h)
+  local t = {}
+  for k, v in pairs(h or {}) do
+    t[k] = v
+  end
+  t["Authorization"] = "Bearer " .. token
+  return t
+end
 
 -- Globals of each thread's Lua state, read back in done() by thread:get().
 tid = 0

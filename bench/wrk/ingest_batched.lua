@@ -3,7 +3,8 @@
 -- Thread tid sends the patients p<i> with (i - 1) % THREADS == tid, round
 -- robin; each request carries the next BATCH readings of its patient, 5
 -- minutes apart from 2026-01-01T00:00:00Z on, so no reading repeats.
--- Environment: BATCH (100), PATIENTS (8), THREADS (2), MEDTWIN_WRK_DIR.
+-- Environment: BATCH (100), PATIENTS (8), THREADS (2), MEDTWIN_TOKEN,
+-- MEDTWIN_WRK_DIR.
 
 package.path = (os.getenv("MEDTWIN_WRK_DIR") or "bench/wrk") .. "/?.lua;" ..
   package.path
@@ -19,7 +20,7 @@ response = common.response
 done = common.done
 
 local mine, sent = nil, 0
-local headers = {["Content-Type"] = "application/fhir+json"}
+local headers = common.headers({["Content-Type"] = "application/fhir+json"})
 
 function init(args)
   mine = common.mine(npat)

@@ -5,7 +5,8 @@
 -- each patient's readings 5 minutes apart and advancing in time, so no two
 -- connections send the same patient and time, and a patient's next reading
 -- is sent only after as many requests as the thread has patients.
--- Environment: PATIENT_IDS, THREADS (2), MEDTWIN_WRK_DIR.
+-- Environment: PATIENT_IDS, THREADS (2), MEDTWIN_TOKEN,
+-- MEDTWIN_WRK_DIR.
 
 package.path = (os.getenv("MEDTWIN_WRK_DIR") or "bench/wrk") .. "/?.lua;" ..
   package.path
@@ -23,7 +24,7 @@ response = common.response
 done = common.done
 
 local mine, sent = nil, 0
-local headers = {["Content-Type"] = "application/fhir+json"}
+local headers = common.headers({["Content-Type"] = "application/fhir+json"})
 
 function init(args)
   mine = common.mine(#ids)

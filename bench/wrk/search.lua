@@ -6,7 +6,7 @@
 -- over the patients p1..p<PATIENTS> of ingest_batched.lua, round robin.
 -- A searchset with no match is counted (RESULT empty) but is not an error.
 -- Environment: PATIENTS (8), DATE_RANGE (0 or 1), THREADS (2),
--- MEDTWIN_WRK_DIR.
+-- MEDTWIN_TOKEN, MEDTWIN_WRK_DIR.
 
 package.path = (os.getenv("MEDTWIN_WRK_DIR") or "bench/wrk") .. "/?.lua;" ..
   package.path
@@ -18,6 +18,7 @@ local ranged = os.getenv("DATE_RANGE") == "1"
 setup = common.setup
 
 local mine, sent = nil, 0
+local headers = common.headers()
 empty = 0
 
 function init(args)
@@ -32,7 +33,7 @@ function request()
   if ranged then
     path = path .. "&date=ge2026-01-01&date=lt2026-01-02"
   end
-  return wrk.format("GET", path)
+  return wrk.format("GET", path, headers)
 end
 
 function response(status, headers, body)

@@ -6,7 +6,9 @@
 # passes PRAGMA integrity_check; on restart the twin is restored (its latest
 # snapshot plus the readings stored after it) to the state `medtwin twin run`
 # reaches on the same readings: the forecasts agree to the 1e-4 mg/dL that
-# twin run prints. Then the same after a graceful stop.
+# twin run prints. Then the same after a graceful stop. Every request carries
+# an admin bearer token made with `medtwin token create` before the first
+# start; it is in the store, so it stays valid across the kill and restarts.
 set -u
 BIN=$1
 SRC=$2
@@ -24,6 +26,10 @@ start() {
 }
 
 "$BIN" twin replay --patient adult#003 --days 1 --seed 7 --members 8 --out "$T/day" > /dev/null
+TOKEN=$("$BIN" token create --data "$T/data" --role admin 2> "$T/tok.txt")
+check "an admin token from the CLI" '[[ "$TOKEN" =~ ^mt_[A-Za-z0-9_-]{43}$ ]]'
+AUTH="Authorization: Bearer $TOKEN"
+export MEDTWIN_TOKEN="$TOKEN"
 start
 check "serving" '[ -n "$PID" ] && grep -q serving "$T/out.txt"'
 
@@ -33,7 +39,7 @@ check "serving" '[ -n "$PID" ] && grep -q serving "$T/out.txt"'
 # of 20 readings; writer 2 Nightscout entries of 5; writer 3 single readings
 # of other patients.
 cat > "$T/load.py" <<'PY'
-import csv, datetime, http.client, json, sys, threading, time, urllib.parse
+import csv, datetime, http.client, json, os, sys, threading, time, urllib.parse
 base, stream, out = sys.argv[1], sys.argv[2], sys.argv[3]
 host = urllib.parse.urlparse(base)
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
@@ -45,7 +51,7 @@ def cgm(p, m, v):
 acked = [[] for _ in range(4)]
 def conn(): return http.client.HTTPConnection(host.hostname, host.port, timeout=10)
 def post(c, path, body):
-    c.request("POST", path, json.dumps(body), {"Content-Type": "application/fhir+json"})
+    c.request("POST", path, json.dumps(body), {"Content-Type": "application/fhir+json", "Authorization": "Bearer " + os.environ["MEDTWIN_TOKEN"]})
     r = c.getresponse(); r.read(); return r.status
 def writer(k):
     c = conn()
@@ -78,7 +84,7 @@ for t in ths: t.join(60)
 json.dump([a for w in acked for a in w], open(out, "w"))
 print(" ".join(str(len(a)) for a in acked))
 PY
-code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+code() { curl -s -o "$T/body" -w '%{http_code}' -H "$AUTH" "$@"; }
 J="Content-Type: application/json"
 check "twin of k1 set" '[ "$(code -X PUT -H "$J" -d "{\"model\":\"uva_padova_t1d\",\"group\":\"adult\"}" $U/api/twins/k1)" = 201 ]'
 python3 "$T/load.py" "$U" "$T/day/stream.csv" "$T/acked.json" > "$T/counts.txt" &
@@ -116,7 +122,7 @@ cat "$T/stored.txt"
 
 # The restored twin is the one twin run makes from k1's stored readings.
 cat > "$T/same.py" <<'PY'
-import csv, datetime, json, sqlite3, subprocess, sys, urllib.request
+import csv, datetime, json, os, sqlite3, subprocess, sys, urllib.request
 U, db, binp, tmp = sys.argv[1:5]
 rows = sqlite3.connect(db).execute("select t_ms, value from observation where patient = 'k1' and code = '99504-3' order by t_ms").fetchall()
 t0 = rows[0][0]
@@ -125,7 +131,7 @@ with open(tmp + "/k1.csv", "w") as f:
     for t, v in rows: f.write("%.10g,cgm,%.17g\n" % ((t - t0) / 60000, v))
 subprocess.run([binp, "twin", "run", "--stream", tmp + "/k1.csv", "--group", "adult", "--horizons", "30,60,120",
                 "--out", tmp + "/k1_fc.csv"], check=True, stdout=subprocess.DEVNULL)
-j = json.load(urllib.request.urlopen(U + "/api/twins/k1"))
+j = json.load(urllib.request.urlopen(urllib.request.Request(U + "/api/twins/k1", headers={"Authorization": "Bearer " + os.environ["MEDTWIN_TOKEN"]})))
 assert j["readings"] == len(rows), (j["readings"], len(rows))
 last = [r for r in csv.DictReader(open(tmp + "/k1_fc.csv")) if abs(float(r["t_min"]) - j["t_min"]) < 1e-9]
 assert len(last) == 3, (j["t_min"], len(last))
@@ -136,6 +142,7 @@ print(len(rows), "readings")
 PY
 start
 check "restarted after SIGKILL" 'grep -q serving "$T/out.txt"'
+check "the token still valid after SIGKILL; no credentials still 401" '[ "$(code $U/api/twins/k1)" = 200 ] && [ "$(curl -s -o /dev/null -w "%{http_code}" $U/api/twins/k1)" = 401 ]'
 check "the twin restored after SIGKILL is twin run's on the stored readings" 'python3 "$T/same.py" "$U" "$T/data/medtwin.db" "$BIN" "$T"'
 check "snapshots with a twin image were written before the kill (the restore starts from the latest)" '[ "$(python3 -c "import sqlite3; print(sqlite3.connect(\"$T/data/medtwin.db\").execute(\"select count(*) from snapshot where patient = \x27k1\x27 and length(blob) > 1000\").fetchone()[0] > 0)")" = True ]'
 kill -TERM $PID

@@ -5,7 +5,11 @@
 # restart; refuses bad requests with the right 4xx and an OperationOutcome
 # (404, 405, 413 while the body arrives, 415, 400 for malformed JSON, too
 # deep nesting or the wrong resourceType); SIGTERM stops it cleanly (exit 0);
-# bad options exit 2.
+# bad options exit 2. Access control: every request but the public routes
+# (/health, /ready, /fhir/metadata) carries an admin bearer token made with
+# `medtwin token create` before the server starts; without it, or with a
+# wrong one, the answer is 401 with an OperationOutcome and WWW-Authenticate;
+# the token, kept in the store, is still valid after a restart.
 set -u
 BIN=$1
 SRC=$2
@@ -16,6 +20,10 @@ trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
+TOKEN=$("$BIN" token create --data "$T/data" --role admin 2> "$T/tok.txt")
+check "an admin token from the CLI" '[[ "$TOKEN" =~ ^mt_[A-Za-z0-9_-]{43}$ ]]'
+AUTH="Authorization: Bearer $TOKEN"
+export MEDTWIN_TOKEN="$TOKEN"
 "$BIN" serve --listen 127.0.0.1:0 --data "$T/data" > "$T/out.txt" 2> "$T/err.txt" &
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
@@ -27,13 +35,22 @@ check "listening on a reported port" '[ -n "$PORT" ] && [ -d "$T/data" ]'
 mkdir -p "$T/fhir-out"
 export FHIR_OUT="$T/fhir-out"
 keep() { grep -q '"resourceType"' "$1" 2>/dev/null && cp "$1" "$(mktemp --suffix=.json -p "$T/fhir-out")"; return 0; }
-code() { local c; c=$(curl -s -o "$T/body" -w '%{http_code}' "$@"); keep "$T/body"; echo "$c"; }
-check "health 200" '[ "$(code $U/health)" = 200 ] && grep -q "\"status\":\"ok\"" "$T/body"'
-check "ready 200" '[ "$(code $U/ready)" = 200 ]'
-check "CapabilityStatement, FHIR 4.0.1, fhir+json" '[ "$(curl -s -o "$T/cap" -w "%{content_type}" $U/fhir/metadata)" = "application/fhir+json; charset=utf-8" ] && python3 -c "
+# code: a request with the admin token; anon: the same without credentials.
+anon() { local c; c=$(curl -s -o "$T/body" -w '%{http_code}' "$@"); keep "$T/body"; echo "$c"; }
+code() { anon -H "$AUTH" "$@"; }
+check "health 200, without credentials" '[ "$(anon $U/health)" = 200 ] && grep -q "\"status\":\"ok\"" "$T/body"'
+check "ready 200, without credentials" '[ "$(anon $U/ready)" = 200 ]'
+check "CapabilityStatement, FHIR 4.0.1, fhir+json, without credentials" '[ "$(curl -s -o "$T/cap" -w "%{content_type}" $U/fhir/metadata)" = "application/fhir+json; charset=utf-8" ] && python3 -c "
 import json,sys
 c=json.load(open(\"$T/cap\"))
 sys.exit(not (c[\"resourceType\"]==\"CapabilityStatement\" and c[\"fhirVersion\"]==\"4.0.1\" and c[\"kind\"]==\"instance\" and c[\"status\"]==\"active\"))"'
+check "no credentials: 401 with an OperationOutcome and WWW-Authenticate: Bearer" '[ "$(anon -D "$T/hdr" $U/fhir/Patient)" = 401 ] && grep -qi "^WWW-Authenticate: Bearer" "$T/hdr" && python3 -c "
+import json,sys
+o=json.load(open(\"$T/body\"))
+sys.exit(not (o[\"resourceType\"]==\"OperationOutcome\" and o[\"issue\"][0][\"severity\"] in (\"error\",\"fatal\")))"'
+check "a wrong token: 401 (well-formed unknown, altered, not a token)" '[ "$(anon -H "Authorization: Bearer mt_$(printf A%.0s $(seq 43))" $U/fhir/Patient)" = 401 ] && grep -q OperationOutcome "$T/body" && [ "$(anon -H "Authorization: Bearer ${TOKEN%?}$([ "${TOKEN: -1}" = A ] && echo B || echo A)" $U/fhir/Patient)" = 401 ] && [ "$(anon -H "Authorization: Bearer nonsense" $U/fhir/Patient)" = 401 ] && [ "$(anon -H "Authorization: Basic $(printf admin:admin | base64)" $U/fhir/Patient)" = 401 ]'
+check "no credentials: 401 on writes and the twin API too, nothing stored" '[ "$(anon -X POST -H "Content-Type: application/fhir+json" -d "{\"resourceType\":\"Patient\"}" $U/fhir/Patient)" = 401 ] && [ "$(anon $U/api/twins)" = 401 ] && [ "$(code "$U/fhir/Patient?_count=0")" = 200 ] && grep -q "\"total\":0" "$T/body"'
+check "with the token: 200" '[ "$(code $U/fhir/Patient)" = 200 ] && grep -q searchset "$T/body"'
 check "unknown resource 404 OperationOutcome" '[ "$(code $U/fhir/Patient/nobody)" = 404 ] && python3 -c "
 import json,sys
 o=json.load(open(\"$T/body\"))
@@ -41,7 +58,7 @@ sys.exit(not (o[\"resourceType\"]==\"OperationOutcome\" and o[\"issue\"][0][\"co
 check "unknown route 404" '[ "$(code $U/nothing/here)" = 404 ] && grep -q OperationOutcome "$T/body"'
 J="Content-Type: application/fhir+json"
 printf '{"resourceType":"Patient","id":"client-id","name":[{"family":"Doe","given":["Jan"]}],"birthDate":"1970-01-01","extension":[{"url":"http://example.org/x","valueString":"kept"}]}' > "$T/p.json"
-check "create 201 with Location and ETag" '[ "$(curl -s -D "$T/hdr" -o "$T/created" -w "%{http_code}" -X POST -H "$J" --data-binary @"$T/p.json" $U/fhir/Patient)" = 201 ] && grep -qi "^Location: /fhir/Patient/.*/_history/1" "$T/hdr" && grep -qi "^ETag: W/.1." "$T/hdr"'
+check "create 201 with Location and ETag" '[ "$(curl -s -D "$T/hdr" -o "$T/created" -w "%{http_code}" -X POST -H "$AUTH" -H "$J" --data-binary @"$T/p.json" $U/fhir/Patient)" = 201 ] && grep -qi "^Location: /fhir/Patient/.*/_history/1" "$T/hdr" && grep -qi "^ETag: W/.1." "$T/hdr"'
 ID=$(python3 -c "import json; print(json.load(open(\"$T/created\"))[\"id\"])" 2>/dev/null)
 check "the server assigns the id; the rest is kept verbatim" 'python3 -c "
 import json,sys
@@ -75,6 +92,7 @@ for f in "$DATA"/synthea-*.json; do
   check "transaction $name: 200, every entry created and readable, references resolved" '[ "$(code -X POST -H "$J" --data-binary @"$f" $U/fhir)" = 200 ] && python3 - "$f" "$T/body" "$U" <<PY
 import json, sys, urllib.request
 src = json.load(open(sys.argv[1])); out = json.load(open(sys.argv[2])); base = sys.argv[3]
+auth = {"Authorization": "Bearer $TOKEN"}
 assert out["type"] == "transaction-response" and len(out["entry"]) == len(src["entry"])
 ids = {}
 for e_in, e_out in zip(src["entry"], out["entry"]):
@@ -84,7 +102,7 @@ for e_in, e_out in zip(src["entry"], out["entry"]):
     ids[e_in["fullUrl"]] = t + "/" + i
 for e_in, e_out in list(zip(src["entry"], out["entry"]))[:400]:
     t, i = e_out["response"]["location"].split("/")[0:2]
-    got = json.load(urllib.request.urlopen(base + "/fhir/" + t + "/" + i))
+    got = json.load(urllib.request.urlopen(urllib.request.Request(base + "/fhir/" + t + "/" + i, headers=auth)))
     want = e_in["resource"]
     for k in want:
         if k in ("id", "meta"): continue
@@ -99,7 +117,7 @@ done
 check "search: patient, code, date range, _sort, _count and paging" 'python3 - "$U" "$DATA" <<PY
 import datetime, glob, json, sys, urllib.request
 U, D = sys.argv[1], sys.argv[2]
-get = lambda p: json.load(urllib.request.urlopen(U + p))
+get = lambda p: json.load(urllib.request.urlopen(urllib.request.Request(U + p, headers={"Authorization": "Bearer $TOKEN"})))
 pats = get("/fhir/Patient?_count=1000")
 assert pats["type"] == "searchset" and pats["total"] == 5, pats["total"]  # the 5 bundles; the one created above is deleted
 src = json.load(open(D + "/synthea-uscore-a73b31ec-prediabetes-htn.json"))
@@ -154,11 +172,13 @@ sys.exit(not (len(r)==1 and r[0][0]==\"99504-3\" and r[0][1]==\"mg/dL\" and abs(
 before=$(count)
 printf '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PATCH","url":"Patient/x"}}]}' > "$T/badtx.json"
 check "a transaction with one entry it cannot take: 422, nothing stored" '[ "$(code -X POST -H "$J" --data-binary @"$T/badtx.json" $U/fhir)" = 422 ] && grep -q "entry\[1\]" "$T/body" && [ "$(count)" = "$before" ]'
-# A small client for the checks below: req() returns (status, JSON); cgm()
-# a CGM Observation of a patient at a minute of a day.
+# A small client for the checks below: req() returns (status, JSON), with
+# the admin token of $MEDTWIN_TOKEN; cgm() a CGM Observation of a patient at
+# a minute of a day.
 cat > "$T/client.py" <<'PY'
 import datetime, json, os, tempfile, urllib.request, urllib.error
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+AUTH = {"Authorization": "Bearer " + os.environ["MEDTWIN_TOKEN"]}
 def keep(j):  # FHIR answers are kept for validation
     d = os.environ.get("FHIR_OUT")
     if d and isinstance(j, dict) and "resourceType" in j:
@@ -166,7 +186,7 @@ def keep(j):  # FHIR answers are kept for validation
     return j
 def req(base, m, path, body=None):
     r = urllib.request.Request(base + path, method=m, data=json.dumps(body).encode() if body is not None else None,
-                               headers={"Content-Type": "application/fhir+json"})
+                               headers={"Content-Type": "application/fhir+json", **AUTH})
     try:
         with urllib.request.urlopen(r) as f: return f.status, keep(json.load(f))
     except urllib.error.HTTPError as e: return e.code, keep(json.load(e))
@@ -369,7 +389,7 @@ for o in obs:
 sys.exit(not ok)"'
 # Server-sent events: a reading's assimilation and forecast arrive as
 # events; Last-Event-ID resumes after the one named.
-curl -s -N --max-time 6 "$U/api/twins/tw1/events" > "$T/sse1.txt" &
+curl -s -N --max-time 6 -H "$AUTH" "$U/api/twins/tw1/events" > "$T/sse1.txt" &
 SSE=$!
 sleep 1
 PYTHONPATH="$T" python3 -c "
@@ -379,7 +399,7 @@ for m in (300, 305): req(\"$U\", \"POST\", \"/fhir/Observation\", cgm(\"tw1\", m
 wait $SSE
 FIRST=$(sed -n 's/^id: //p' "$T/sse1.txt" | head -1)
 check "events: assimilation and forecast pushed, with ids" 'grep -q "^event: assimilation" "$T/sse1.txt" && grep -q "^event: forecast" "$T/sse1.txt" && [ $(grep -c "^event: assimilation" "$T/sse1.txt") -eq 2 ] && [ -n "$FIRST" ]'
-curl -s -N --max-time 2 -H "Last-Event-ID: $FIRST" "$U/api/twins/tw1/events" > "$T/sse2.txt"
+curl -s -N --max-time 2 -H "$AUTH" -H "Last-Event-ID: $FIRST" "$U/api/twins/tw1/events" > "$T/sse2.txt"
 check "events: Last-Event-ID resumes after the event named" '[ "$(grep -c "^id: " "$T/sse2.txt")" -eq $(( $(grep -c "^id: " "$T/sse1.txt") - 1 )) ] && ! grep -q "^id: $FIRST\$" "$T/sse2.txt"'
 check "a reading the twin refuses is stored, and the reason logged in the store's quarantine" 'PYTHONPATH="$T" python3 - "$U" "$T/data/medtwin.db" <<PY
 import json, sqlite3, sys, time
@@ -395,7 +415,7 @@ PY'
 check "events of a patient without a twin: 404" '[ "$(code $U/api/twins/nobody/events)" = 404 ]'
 check "alerts are FHIR Flags too" 'python3 -c "
 import json,sys,urllib.request
-b=json.load(urllib.request.urlopen(\"$U/fhir/Flag?_count=5\"))
+b=json.load(urllib.request.urlopen(urllib.request.Request(\"$U/fhir/Flag?_count=5\", headers={\"Authorization\": \"Bearer $TOKEN\"})))
 sys.exit(not (b[\"total\"] >= 1 and b[\"entry\"][0][\"resource\"][\"code\"][\"coding\"][0][\"system\"]==\"urn:medtwin:alert\"))"'
 code "$U/fhir/Flag?_count=5" > /dev/null
 kill -TERM $PID
@@ -409,6 +429,7 @@ check "SIGTERM stops it, exit 0" '[ $rc -eq 0 ] && grep -q "stopped on SIGTERM" 
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out2.txt" && break; sleep 0.1; done
 U="http://127.0.0.1:$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out2.txt")"
+check "after a restart the token, kept in the store, is still valid; without it still 401" '[ "$(code "$U/fhir/Patient?_count=0")" = 200 ] && [ "$(anon "$U/fhir/Patient?_count=0")" = 401 ] && [ "$(anon $U/health)" = 200 ]'
 check "kept across a restart (deleted stays deleted, history kept)" '[ "$(code $U/fhir/Patient/$ID)" = 410 ] && [ "$(code $U/fhir/Patient/$ID/_history)" = 200 ] && python3 -c "
 import json,sys
 sys.exit(json.load(open(\"$T/body\"))[\"total\"]!=3)"'
