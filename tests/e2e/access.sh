@@ -169,8 +169,14 @@ check "a clinician who registers a patient sees it" '[ "$(req "$CLIN" POST /fhir
 
 # ---- consent: withdrawal takes effect on the next request ----------------
 check "clinician reads A" '[ "$(req "$CLIN" GET /fhir/Patient/$A)" = 200 ]'
+curl -s -N --max-time 30 -H "Authorization: Bearer $CLIN" -o "$T/sse" "$U/api/twins/$A/events" &
+SSE=$!
+sleep 1
 check "A withdraws consent to treatment (one call)" '[ "$(req "$PAT" DELETE /api/patients/$A/consent/treatment)" = 201 ] && grep -q "\"status\":\"inactive\"" "$T/body"'
 check "the next request is refused" '[ "$(req "$CLIN" GET /fhir/Patient/$A)" = 404 ] && [ "$(req "$CLIN" GET /api/twins/$A)" = 404 ]'
+for i in $(seq 80); do kill -0 $SSE 2>/dev/null || break; sleep 0.1; done
+check "the clinician's open event stream of A ends within 8 s" '! kill -0 $SSE 2>/dev/null && wait $SSE && grep -q "medtwin events" "$T/sse"'
+kill $SSE 2>/dev/null
 check "A consents again" '[ "$(req "$PAT" PUT /api/patients/$A/consent/treatment "{\"status\":\"active\"}")" = 200 ] && [ "$(req "$CLIN" GET /fhir/Patient/$A)" = 200 ]'
 check "the consent states it, as FHIR" '[ "$(req "$PAT" GET /api/patients/$A/consent)" = 200 ] && python3 -c "
 import json,sys
@@ -201,6 +207,11 @@ ok = ok and any(e[\"outcomeDesc\"]==\"HTTP 403\" and \"token:$DEV_ID\" in str(e[
 sys.exit(not ok)"'
 check "the export carries no names" '[ "$(req "$AUD" GET "/api/audit?_count=1000")" = 200 ] && ! grep -q "\"family\"" "$T/body" && grep -q "login-failed" "$T/body"'
 check "the export pages" '[ "$(req "$AUD" GET "/api/audit?_count=2")" = 200 ] && grep -q "\"relation\":\"next\"" "$T/body"'
+
+# bad tokens from one address: throttled after 20, a valid token never
+for i in $(seq 21); do req "mt_bad$i" GET /fhir/Patient > /dev/null; done
+check "the 21st bad token in 15 min: 429" '[ "$(req mt_bad22 GET /fhir/Patient)" = 429 ]'
+check "a valid token from that address still works" '[ "$(req "$ADMIN" GET /fhir/Patient)" = 200 ]'
 
 kill -TERM $PID; wait $PID; PID=
 check "the audit chain verifies" '"$BIN" audit verify --data "$D" > "$T/verify" 2>&1'
