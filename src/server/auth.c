@@ -736,9 +736,12 @@ int auth_check(ctx *c, int acc, reply *r)
 
 /* ---- the check after the handler -------------------------------------- */
 
-/* The patient a returned resource belongs to (fhir.c's index rule). */
-static int reply_reaches(ctx *c, json_t *res, char (*seen)[MT_AUDIT_RESOURCE_MAX + 1],
-                         int *n_seen, int max_seen, const char *suffix)
+typedef char audit_res[MT_AUDIT_RESOURCE_MAX + 1];
+
+/* Whether the caller reaches a returned resource (its patient by fhir.c's
+** index rule); the patient's record of the access is added to seen. */
+static int reply_reaches(ctx *c, json_t *res, audit_res *seen, int *n_seen,
+                         int max_seen, const char *suffix)
 {
   char patient[MT_STORE_KEY_MAX + 1];
   const char *type = json_string_value(json_object_get(res, "resourceType"));
@@ -765,7 +768,6 @@ static int reply_reaches(ctx *c, json_t *res, char (*seen)[MT_AUDIT_RESOURCE_MAX
   return 1;
 }
 
-#define SEEN_MAX 64
 
 void auth_after(ctx *c, reply *r)
 {
@@ -774,7 +776,9 @@ void auth_after(ctx *c, reply *r)
       !c->who.role)
     return;
   int ok = r->status >= 200 && r->status < 300;
-  char (*seen)[MT_AUDIT_RESOURCE_MAX + 1] = calloc(SEEN_MAX, sizeof *seen);
+  /* one record per patient whose data it returns: at most one per entry */
+  size_t max_seen = 1 + json_array_size(json_object_get(r->doc, "entry"));
+  char (*seen)[MT_AUDIT_RESOURCE_MAX + 1] = calloc(max_seen, sizeof *seen);
   int n = 0;
   if (!seen) {
     fail(r, 500, "exception", NULL, "out of memory");
@@ -797,11 +801,11 @@ void auth_after(ctx *c, reply *r)
       json_array_foreach(json_object_get(doc, "entry"), i, e)
       {
         json_t *res = json_object_get(e, "resource");
-        if (res && !reply_reaches(c, res, seen, &n, SEEN_MAX, suffix))
+        if (res && !reply_reaches(c, res, seen, &n, (int)max_seen, suffix))
           all = 0;
       }
     } else if (ok && rt)
-      all = reply_reaches(c, doc, seen, &n, SEEN_MAX, suffix);
+      all = reply_reaches(c, doc, seen, &n, (int)max_seen, suffix);
     if (!all) { /* never shown: as if it did not exist */
       if (acc == ACC_FHIR_S)
         fprintf(stderr, "medtwin serve: a search returned a resource out of "
