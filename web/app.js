@@ -6,6 +6,11 @@
  *                    meals and insulin, alerts, a what-if comparison and the
  *                    estimated parameters when the server gives them; live
  *                    over server-sent events (/api/twins/{id}/events).
+ * Sign-in first: GET /api/me, and on 401 a form that POSTs /api/login; the
+ * session is the HttpOnly cookie, its CSRF token is kept in memory only and
+ * sent as X-CSRF-Token on every request that is not a GET. A 401 later
+ * (the session ended) or no input for the session's idle time returns to
+ * the form.
  * Plain JavaScript, no build step; charts by uPlot (MIT), served by the
  * binary from /assets. Glucose in mg/dL throughout; times shown local.
  */
@@ -46,14 +51,27 @@
   }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
 
+  var csrf = null; /* the session's CSRF token: in memory, never stored */
+  var me = null;   /* {user, role, ...} from /api/login or /api/me while signed in */
+
+  function diagnostics(j) { return j && j.issue && j.issue[0] && j.issue[0].diagnostics; }
+  function capital(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+
+  /* fetch on this origin with the session cookie; X-CSRF-Token on every
+  ** method but GET and HEAD. */
+  function request(url, opts) {
+    opts = Object.assign({ credentials: 'same-origin' }, opts);
+    var m = String(opts.method || 'GET').toUpperCase();
+    if (m !== 'GET' && m !== 'HEAD' && csrf)
+      opts.headers = Object.assign({}, opts.headers, { 'X-CSRF-Token': csrf });
+    return fetch(url, opts);
+  }
   function api(url, opts) {
-    return fetch(url, opts).then(function (r) {
+    return request(url, opts).then(function (r) {
+      if (r.status === 401) { expired(); throw new Error('401: signed out'); }
       if (r.status === 404) return null;
       return r.json().then(function (j) {
-        if (!r.ok) {
-          var d = j && j.issue && j.issue[0] && j.issue[0].diagnostics;
-          throw new Error(r.status + ': ' + (d || r.statusText));
-        }
+        if (!r.ok) throw new Error(r.status + ': ' + (diagnostics(j) || r.statusText));
         return j;
       });
     });
@@ -203,7 +221,7 @@
             body.appendChild(h('tr', null, h('td', { colspan: 6 },
               'No twins yet: PUT /api/twins/{patient} creates one (docs/API.md).')));
         });
-      }).catch(function (e) { say('Could not load patients: ' + e.message); });
+      }).catch(function (e) { if (alive) say('Could not load patients: ' + e.message); });
     }
     function rowData(tw) {
       var p = tw.patient, midnight = new Date(); midnight.setHours(0, 0, 0, 0);
@@ -586,7 +604,13 @@
     function listen() {
       es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
       es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
-      es.onerror = function () { say('Live updates interrupted; reconnecting…'); };
+      es.onerror = function () {
+        if (es.readyState !== EventSource.CLOSED) { say('Live updates interrupted; reconnecting…'); return; }
+        /* refused (the session may have ended: a 401 here returns to sign-in) */
+        api('/api/me').then(function () {
+          if (alive) say('Live updates stopped: reload the page to resume');
+        }, function () {});
+      };
       es.addEventListener('assimilation', function (e) {
         var d = JSON.parse(e.data), t = Date.parse(d.time);
         if (d.kind === 'cgm' && d.accepted && isFinite(t)) {
@@ -625,6 +649,7 @@
       render();
       listen();
     }).catch(function (e) {
+      if (!alive) return;
       clear(main);
       add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
         h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
@@ -712,15 +737,140 @@
     return { el: el, close: function () { plots.forEach(function (u) { u.destroy(); }); } };
   }
 
+  /* ---- the session ------------------------------------------------------------ */
+
+  var sessionEl = document.getElementById('session');
+  var INACTIVE = 'Signed out after inactivity: sign in again to continue.';
+  var lastInput = Date.now();
+  ['pointerdown', 'keydown', 'wheel', 'touchstart'].forEach(function (ev) {
+    window.addEventListener(ev, function () { lastInput = Date.now(); }, { capture: true, passive: true });
+  });
+
+  /* Who is signed in, and the sign-out button, in the header. */
+  function renderSession() {
+    clear(sessionEl);
+    sessionEl.hidden = !me;
+    if (!me) return;
+    add(sessionEl, [
+      h('span.who', { id: 'who' }, 'Signed in as ', h('strong', null, me.user || me.actor || '–'),
+        ' (', me.role || '–', ')'),
+      h('button.signout', { type: 'button', id: 'signout', onclick: signOut }, 'Sign out')]);
+  }
+  function signedIn(j) {
+    me = j;
+    csrf = j.csrf || null;
+    lastInput = Date.now();
+    renderSession();
+    route();
+  }
+  /* Back to the form: the page's requests and live updates stop, what this
+  ** tab kept of the patients is dropped. */
+  function endSession(msg, kind) {
+    me = null; csrf = null; paramHistory = {};
+    if (page) { page.close(); page = null; }
+    renderSession();
+    say('');
+    signinForm(msg, kind);
+  }
+  /* A request answered 401 while signed in: the server ended the session
+  ** (idle expiry, the absolute limit, a restart). Several requests may fail
+  ** together: only the first one acts. */
+  function expired() { if (me) endSession(INACTIVE, 'error'); }
+  function signOut() {
+    var b = document.getElementById('signout');
+    if (b) b.disabled = true;
+    request('/api/logout', { method: 'POST' }).then(function () {
+      endSession('You are signed out.', 'note');
+    }, function (e) {
+      if (b) b.disabled = false;
+      say('Could not sign out (' + e.message + '): the session is still open');
+    });
+  }
+  /* Automatic logoff: no key, pointer or wheel input for the session's idle
+  ** time ends it here too, since the list's own refreshes would otherwise
+  ** keep it alive on the server. */
+  setInterval(function () {
+    var idle = 1000 * ((me && me.idle_timeout_s) || 900);
+    if (me && Date.now() - lastInput > idle) {
+      request('/api/logout', { method: 'POST' }).catch(function () {});
+      endSession(INACTIVE, 'error');
+    }
+  }, 1000);
+
+  function signinForm(msg, kind) {
+    clear(main);
+    document.title = 'medtwin — sign in';
+    var user = h('input', { id: 'si-user', name: 'user', type: 'text', autocomplete: 'username',
+                            autocapitalize: 'none', spellcheck: 'false', required: true });
+    var pass = h('input', { id: 'si-pass', name: 'password', type: 'password',
+                            autocomplete: 'current-password', required: true });
+    var note = h('p', { id: 'si-msg', role: kind === 'error' ? 'alert' : 'status',
+                        'class': kind === 'error' ? 'error' : 'muted' }, msg || '');
+    var go = h('button', { type: 'submit', id: 'si-go' }, 'Sign in');
+    function tell(text, k) {
+      note.className = k === 'error' ? 'error' : 'muted';
+      note.setAttribute('role', k === 'error' ? 'alert' : 'status');
+      note.textContent = text;
+    }
+    function fail(text) {
+      go.disabled = false;
+      pass.value = '';
+      tell(text, 'error');
+      pass.focus();
+    }
+    function submit(e) {
+      e.preventDefault();
+      go.disabled = true;
+      tell('Signing in…', 'note');
+      request('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                              body: JSON.stringify({ user: user.value, password: pass.value }) })
+        .then(function (r) {
+          return r.json().catch(function () { return null; }).then(function (j) {
+            if (r.ok && j) { pass.value = ''; signedIn(j); return; }
+            var d = capital(diagnostics(j));
+            if (r.status === 429) {
+              var wait = Number(r.headers.get('Retry-After'));
+              fail((d || 'Too many failed attempts; try again later') +
+                   (wait > 0 ? ' (in about ' + Math.ceil(wait / 60) + ' min).' : '.'));
+            } else if (r.status === 401) fail((d || 'The user name or password is wrong') + '.');
+            else fail('Sign-in failed: ' + r.status + (d ? ': ' + d : '') + '.');
+          });
+        }, function (err) { fail('Could not reach the server: ' + err.message); });
+    }
+    add(main, h('form.signin', { id: 'signin', 'aria-labelledby': 'h-signin', onsubmit: submit },
+      h('h1', { id: 'h-signin' }, 'Sign in'),
+      h('p.muted', null, 'Patient data is shown to signed-in users only, and only for the patients ' +
+        'their role and care team allow.'),
+      note,
+      h('p', null, h('label', { 'for': 'si-user' }, 'User name'), user),
+      h('p', null, h('label', { 'for': 'si-pass' }, 'Password'), pass),
+      go));
+    user.focus();
+  }
+
   /* ---- routing ----------------------------------------------------------------- */
 
   function route() {
     if (page) page.close();
+    page = null;
+    if (!me) return; /* signed out: the form stays */
     say('');
     var m = /^#\/patient\/(.+)$/.exec(location.hash);
     page = m ? patientPage(decodeURIComponent(m[1])) : listPage();
     main.focus({ preventScroll: true });
   }
   window.addEventListener('hashchange', route);
-  route();
+
+  /* Start: signed in already (a session cookie from earlier in this browser)
+  ** or the form. */
+  request('/api/me').then(function (r) {
+    if (r.status === 401) { signinForm('', 'note'); return; }
+    return r.json().then(function (j) {
+      if (!r.ok) throw new Error(r.status + ': ' + (diagnostics(j) || r.statusText));
+      signedIn(j);
+    });
+  }).catch(function (e) {
+    clear(main);
+    add(main, h('p.error', { role: 'alert' }, 'Could not reach the server: ' + e.message));
+  });
 })();
