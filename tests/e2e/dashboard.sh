@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end: the dashboard embedded in the binary. `medtwin serve` on a
 # free port answers / and /assets/* with their media types, ETags and 304s,
-# 404 for an unknown asset; three patients with twins and 36 CGM readings
-# each (plus a meal and a bolus) are loaded through the API; then
+# 404 for an unknown asset, 401 for the API without credentials. A clinician
+# user (nurse) and an admin token are made with the CLI; with the token,
+# three patients with twins and 36 CGM readings each (plus a meal and a
+# bolus) and a fourth outside the nurse's care team are loaded through the
+# API, and the nurse's care team gets the three. Then
 # tests/browser/dashboard.mjs drives headless Chromium (playwright-core from
-# the root node_modules): the list, one patient's chart with the forecast
-# bands, a what-if. Screenshots: dashboard-list.png, dashboard-patient.png in
-# the working directory (the build directory under ctest).
+# the root node_modules): sign-in, the list, one patient's chart with the
+# forecast bands, a what-if, sign-out; a second run against a server with
+# --session-idle 3 checks the automatic sign-out. Screenshots:
+# dashboard-list.png, dashboard-patient.png in the working directory (the
+# build directory under ctest).
 set -u
 BIN=$1
 SRC=$2
@@ -21,12 +26,22 @@ trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$T"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
+# The server has no users at first: a clinician and, for this script's own
+# requests, an admin token.
+PW=a-long-pass
+echo "$PW" | "$BIN" user add --data "$T/data" --name nurse --role clinician > /dev/null 2>&1
+ucode=$?
+TOKEN=$("$BIN" token create --data "$T/data" --role admin 2> /dev/null)
+check "the CLI adds a user and makes an admin token" '[ $ucode -eq 0 ] && [ -n "$TOKEN" ]'
+AUTH="Authorization: Bearer $TOKEN"
+
 "$BIN" serve --listen 127.0.0.1:0 --data "$T/data" > "$T/out.txt" 2> "$T/err.txt" &
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
 PORT=$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$T/out.txt")
 U="http://127.0.0.1:$PORT"
 check "listening on a reported port" '[ -n "$PORT" ]'
+check "the API without credentials answers 401" '[ "$(curl -s -o /dev/null -w "%{http_code}" $U/api/twins)" = 401 ]'
 
 hdr() { curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code} %{content_type}' "$@"; }
 check "/ is the page, html, no-cache with an ETag" '[ "$(hdr $U/)" = "200 text/html; charset=utf-8" ] && grep -q "<script src=\"/assets/app.js\">" "$T/body" && grep -qi "^Cache-Control: no-cache" "$T/hdr" && grep -qi "^ETag: \"" "$T/hdr"'
@@ -41,10 +56,10 @@ check "unknown asset 404 OperationOutcome" '[ "$(curl -s -o "$T/body" -w "%{http
 N=3 k=0
 for name in "Ada Lovelace" "Alan Turing" "Grace Hopper"; do
   given=${name% *} family=${name#* }
-  ID=$(curl -s -X POST -H "Content-Type: application/fhir+json" \
+  ID=$(curl -s -X POST -H "$AUTH" -H "Content-Type: application/fhir+json" \
     -d "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"$given\"],\"family\":\"$family\"}]}" \
     "$U/fhir/Patient" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  curl -s -o /dev/null -X PUT -H "Content-Type: application/json" \
+  curl -s -o /dev/null -X PUT -H "$AUTH" -H "Content-Type: application/json" \
     -d '{"model":"uva_padova_t1d","group":"adult","seed":1}' "$U/api/twins/$ID"
   python3 - "$ID" "$k" > "$T/data.json" <<'PY'
 import datetime, json, math, sys
@@ -58,18 +73,27 @@ cgm = [{"time": iso(t0 + datetime.timedelta(minutes=5 * i)), "mg_dl": round(mg(i
 print(json.dumps({"cgm": cgm, "carbs": [{"time": cgm[8]["time"], "g": 45}],
                   "bolus": [{"time": cgm[8]["time"], "units": 4}]}))
 PY
-  curl -s -o /dev/null -X POST -H "Content-Type: application/json" --data-binary @"$T/data.json" "$U/api/twins/$ID/data"
+  curl -s -o /dev/null -X POST -H "$AUTH" -H "Content-Type: application/json" --data-binary @"$T/data.json" "$U/api/twins/$ID/data"
+  "$BIN" careteam add --data "$T/data" --user nurse --patient "$ID" > /dev/null 2>&1 || echo "careteam add $ID failed"
   IDS="${IDS:-} $ID" k=$((k + 1))
 done
+# A fourth patient with a twin, outside the nurse's care team.
+HID=$(curl -s -X POST -H "$AUTH" -H "Content-Type: application/fhir+json" \
+  -d '{"resourceType":"Patient","name":[{"given":["Outside"],"family":"Careteam"}]}' \
+  "$U/fhir/Patient" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -s -o /dev/null -X PUT -H "$AUTH" -H "Content-Type: application/json" \
+  -d '{"model":"uva_padova_t1d","group":"adult","seed":2}' "$U/api/twins/$HID"
 ready() {
   for id in $IDS; do
-    curl -s "$U/api/twins/$id" | grep -q '"readings":36' || return 1
+    curl -s -H "$AUTH" "$U/api/twins/$id" | grep -q '"readings":36' || return 1
   done
 }
 for i in $(seq 100); do ready && break; sleep 0.1; done
 check "three twins took 36 readings each" 'ready'
+check "the admin token sees four twins" '[ "$(curl -s -H "$AUTH" $U/api/twins | grep -o "\"patient\"" | wc -l)" -eq 4 ]'
 
-node "$SRC/tests/browser/dashboard.mjs" "$U" "$N" "$PWD" > "$T/browser.txt" 2>&1
+MEDTWIN_USER=nurse MEDTWIN_PASSWORD=$PW MEDTWIN_HIDDEN=$HID MEDTWIN_HIDDEN_NAME="Outside Careteam" \
+  node "$SRC/tests/browser/dashboard.mjs" "$U" "$N" "$PWD" > "$T/browser.txt" 2>&1
 rc=$?
 sed 's/^/  browser: /' "$T/browser.txt"
 check "browser checks pass" '[ $rc -eq 0 ]'
@@ -78,22 +102,40 @@ check "screenshots written" '[ -s "$PWD/dashboard-list.png" ] && [ -s "$PWD/dash
 kill -TERM $PID; wait $PID; code=$?; PID=
 check "SIGTERM exits 0" '[ $code -eq 0 ]'
 
-# The demo's 30 twins in the browser (serve --demo at 600x): the list shows
-# all 30, and a patient's page, its chart and a what-if work on them; its
-# screenshots are the ones the README shows.
-"$BIN" serve --demo --demo-speed 600 --listen 127.0.0.1:0 --data "$T/demo" > "$T/out.txt" 2> "$T/err.txt" &
+# Automatic sign-out: the same data, sessions ending after 3 s unused.
+"$BIN" serve --session-idle 3 --listen 127.0.0.1:0 --data "$T/data" > "$T/out-idle.txt" 2> "$T/err-idle.txt" &
 PID=$!
-for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
-U="http://127.0.0.1:$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$T/out.txt")"
-demo_ready() { python3 - "$U" <<'PY'
+for i in $(seq 50); do grep -q serving "$T/out-idle.txt" && break; sleep 0.1; done
+U="http://127.0.0.1:$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$T/out-idle.txt")"
+MEDTWIN_IDLE=3 MEDTWIN_USER=nurse MEDTWIN_PASSWORD=$PW \
+  node "$SRC/tests/browser/dashboard.mjs" "$U" "$N" "$PWD" > "$T/browser.txt" 2>&1
+rc=$?
+sed 's/^/  browser (idle): /' "$T/browser.txt"
+check "browser: signed out after the idle time" '[ $rc -eq 0 ]'
+kill -TERM $PID; wait $PID; PID=
+
+# The demo's 30 twins in the browser (serve --demo at 600x), signed in as
+# the demo user with the password the server prints: the list shows all 30,
+# and a patient's page, its chart and a what-if work on them; its
+# screenshots are the ones the README shows.
+"$BIN" serve --demo --demo-speed 600 --listen 127.0.0.1:0 --data "$T/demo" > "$T/out-demo.txt" 2> "$T/err-demo.txt" &
+PID=$!
+for i in $(seq 50); do grep -q serving "$T/out-demo.txt" && break; sleep 0.1; done
+U="http://127.0.0.1:$(sed -n 's|.*serving on http://[0-9.]*:\([0-9]*\).*|\1|p' "$T/out-demo.txt")"
+DEMO_PW=$(sed -n 's/^demo: sign in as demo, password //p' "$T/out-demo.txt")
+check "the demo prints its sign-in" '[ -n "$DEMO_PW" ]'
+DTOKEN=$("$BIN" token create --data "$T/demo" --role admin 2> /dev/null)
+demo_ready() { python3 - "$U" "$DTOKEN" <<'PY'
 import json, sys, urllib.request
-t = json.load(urllib.request.urlopen(sys.argv[1] + "/api/twins"))["twins"]
+req = urllib.request.Request(sys.argv[1] + "/api/twins", headers={"Authorization": "Bearer " + sys.argv[2]})
+t = json.load(urllib.request.urlopen(req))["twins"]
 sys.exit(not (len(t) == 30 and all(x["readings"] >= 36 for x in t)))
 PY
 }
 for i in $(seq 60); do demo_ready && break; sleep 0.5; done
 check "the demo's 30 twins have 3 h of readings each" 'demo_ready'
-MEDTWIN_DEMO=1 node "$SRC/tests/browser/dashboard.mjs" "$U" 30 "$PWD" > "$T/browser.txt" 2>&1
+MEDTWIN_DEMO=1 MEDTWIN_USER=demo MEDTWIN_PASSWORD=$DEMO_PW \
+  node "$SRC/tests/browser/dashboard.mjs" "$U" 30 "$PWD" > "$T/browser.txt" 2>&1
 rc=$?
 sed 's/^/  browser (demo): /' "$T/browser.txt"
 check "browser checks pass on the demo's 30 patients" '[ $rc -eq 0 ]'
