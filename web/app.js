@@ -742,7 +742,7 @@
   var sessionEl = document.getElementById('session');
   var INACTIVE = 'Signed out after inactivity: sign in again to continue.';
   var lastInput = Date.now();
-  ['pointerdown', 'keydown', 'wheel', 'touchstart'].forEach(function (ev) {
+  ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'].forEach(function (ev) {
     window.addEventListener(ev, function () { lastInput = Date.now(); }, { capture: true, passive: true });
   });
 
@@ -786,9 +786,9 @@
       say('Could not sign out (' + e.message + '): the session is still open');
     });
   }
-  /* Automatic logoff: no key, pointer or wheel input for the session's idle
-  ** time ends it here too, since the list's own refreshes would otherwise
-  ** keep it alive on the server. */
+  /* Automatic logoff: no key, pointer, touch or wheel input for the
+  ** session's idle time ends it here too, since the list's own refreshes
+  ** would otherwise keep it alive on the server. */
   setInterval(function () {
     var idle = 1000 * ((me && me.idle_timeout_s) || 900);
     if (me && Date.now() - lastInput > idle) {
