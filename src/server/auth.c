@@ -1139,6 +1139,9 @@ void h_me(ctx *c, reply *r)
   r->status = MHD_HTTP_OK;
   r->type = "application/json";
   r->doc = me_json(&c->who, name[0] ? name : NULL, csrf[0] ? csrf : NULL);
+  if (c->who.by_cookie)
+    json_object_set_new(r->doc, "idle_timeout_s",
+                        json_integer(c->s->cfg.session_idle_ms / 1000));
 }
 
 /* ---- consent ------------------------------------------------------------ */
