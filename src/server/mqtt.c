@@ -440,7 +440,7 @@ static int wait_subscribed(mq *q)
 int mqtt_start(mt_server *s, char *err, size_t errlen)
 {
   char host[256], id[32];
-  int port;
+  int port, rc;
   if (parse_where(s->cfg.mqtt, host, sizeof host, &port)) {
     snprintf(err, errlen, "serve: --mqtt: expected HOST:PORT of an MQTT "
              "broker (port 1-65535), got '%s'", s->cfg.mqtt);
@@ -467,7 +467,15 @@ int mqtt_start(mt_server *s, char *err, size_t errlen)
   mosquitto_disconnect_callback_set(q->m, on_disconnect);
   mosquitto_message_callback_set(q->m, on_message);
   mosquitto_reconnect_delay_set(q->m, 1, 10, false);
-  int rc = mosquitto_connect(q->m, host, port, KEEPALIVE_S);
+  if (s->cfg.mqtt_user &&
+      (rc = mosquitto_username_pw_set(q->m, s->cfg.mqtt_user,
+                                      s->cfg.mqtt_password)) !=
+          MOSQ_ERR_SUCCESS) {
+    snprintf(err, errlen, "serve: --mqtt-user: %s", mosquitto_strerror(rc));
+    mq_free(q);
+    return MT_EINVAL;
+  }
+  rc = mosquitto_connect(q->m, host, port, KEEPALIVE_S);
   if (rc != MOSQ_ERR_SUCCESS) {
     const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno)
                                            : mosquitto_strerror(rc);
