@@ -213,6 +213,8 @@ static const char *store(ctx *c, json_t *res, char *why, size_t len)
     if (x && !strncmp(x, entry, sizeof entry - 1))
       snprintf(why, len, "%s.%s: %s (as HTTP %u)", type, x + sizeof entry - 1,
                d ? d : "refused", r.status);
+    else if (x && d && !strncmp(d, x, strlen(x))) /* it names x itself */
+      snprintf(why, len, "%s (as HTTP %u)", d, r.status);
     else
       snprintf(why, len, "%s%s%s (as HTTP %u)", x ? x : "", x ? ": " : "",
                d ? d : "refused", r.status);
