@@ -452,6 +452,21 @@ static void unauthorized(reply *r, const char *msg, int bad_token)
                        : "Bearer realm=\"medtwin\"");
 }
 
+/* The principal a valid token makes. */
+static void token_principal(const mt_token *t, principal *p)
+{
+  p->role = t->role;
+  snprintf(p->actor, sizeof p->actor, "token:%s", t->id);
+  snprintf(p->who, sizeof p->who, "%s", t->user[0] ? t->user : t->id);
+  snprintf(p->patient, sizeof p->patient, "%s", t->patient);
+  snprintf(p->device, sizeof p->device, "%s", t->device);
+  if (auth_parse_scopes(t->scopes, p)) { /* checked when issued */
+    p->n_scopes = 1;
+    snprintf(p->sc[0].type, sizeof p->sc[0].type, "-"); /* nothing */
+    p->sc[0].perms = 0;
+  }
+}
+
 static int from_token(ctx *c, const char *text, reply *r)
 {
   auth *a = c->s->auth;
@@ -478,17 +493,36 @@ static int from_token(ctx *c, const char *text, reply *r)
       store_failed(r, rc, err);
     return -1;
   }
-  principal *p = &c->who;
-  p->role = t.role;
-  snprintf(p->actor, sizeof p->actor, "token:%s", t.id);
-  snprintf(p->who, sizeof p->who, "%s", t.user[0] ? t.user : t.id);
-  snprintf(p->patient, sizeof p->patient, "%s", t.patient);
-  snprintf(p->device, sizeof p->device, "%s", t.device);
-  if (auth_parse_scopes(t.scopes, p)) { /* checked when issued */
-    p->n_scopes = 1;
-    snprintf(p->sc[0].type, sizeof p->sc[0].type, "-"); /* nothing */
-    p->sc[0].perms = 0;
+  token_principal(&t, &c->who);
+  return 0;
+}
+
+/*
+** A device message that came by MQTT: it acts for the newest valid device
+** token bound to that Device id (the broker authenticated the device; the
+** token says what it may do), as a bearer token would. auth_write then
+** holds it to the token's patient and that patient's device-ingest
+** consent. 0, MT_ENOTFOUND (no valid token: the refusal is recorded) or
+** another negative code when the store cannot be read.
+*/
+int auth_device(ctx *c, const char *device)
+{
+  char err[MT_ERRMSG_MAX], what[MT_AUDIT_RESOURCE_MAX + 1];
+  mt_token t;
+  mt_store *rd = reader(c);
+  int rc = rd ? mt_store_token_for_device(rd, device, now_ms(), &t, err,
+                                          sizeof err)
+              : MT_EIO;
+  if (rc == MT_ENOTFOUND) {
+    snprintf(what, sizeof what, "Device/%.64s", device);
+    record1(c, "login-failed", what, 401);
   }
+  if (rc)
+    return rc;
+  memset(&c->who, 0, sizeof c->who);
+  token_principal(&t, &c->who);
+  c->purpose = purpose_of(c->who.role);
+  snprintf(c->action, sizeof c->action, "create");
   return 0;
 }
 

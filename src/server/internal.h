@@ -245,6 +245,10 @@ void job_mark(int guarded, int audited);
 void auth_job_failed(mt_store *st, job *j);
 /* A thread's writes that come from no HTTP request (MQTT) act for p. */
 void auth_act_as(ctx *c);
+/* A message of Device device (MQTT): c->who becomes the principal of the
+** newest valid device token bound to it, as its bearer token would make.
+** 0, MT_ENOTFOUND when it has none (recorded), or another negative code. */
+int auth_device(ctx *c, const char *device);
 void h_login(ctx *c, reply *r);
 void h_logout(ctx *c, reply *r);
 void h_me(ctx *c, reply *r);

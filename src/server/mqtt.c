@@ -13,6 +13,15 @@
 ** be stored is logged (one line on stderr, naming the topic and the reason)
 ** and dropped; nothing is published back.
 **
+** Access. The broker authenticates each device (its user name is its
+** Device id) and its ACL lets it publish only under medtwin/v1/{its id}/;
+** the server connects as a user of its own (--mqtt-user,
+** --mqtt-password-file). The server then authorises each message as it
+** would the device's HTTP request (auth_device in auth.c): it acts for
+** the newest valid device token bound to that Device, so the write is
+** refused unless the token's patient is the Device's patient and that
+** patient's device-ingest consent stands, and it is audited as the token.
+**
 ** Alerts. mqtt_alert publishes a live twin's alert to
 ** medtwin/v1/alerts/{patient} (QoS 1). Those messages match the
 ** subscription too; the device "alerts" is reserved and ignored.
@@ -294,10 +303,19 @@ static void on_message(struct mosquitto *m, void *obj,
   c.s = q->s, c.method = "POST", c.url = "/fhir";
   char patient[MT_STORE_KEY_MAX + 1], when[40];
   why = device_patient(&c, device, patient, sizeof patient);
+  int rc = why ? 0 : auth_device(&c, device);
+  if (rc == MT_ENOTFOUND)
+    why = "no valid device token is bound to this device";
+  else if (rc)
+    why = "the store cannot be read";
   if (!why) {
+    snprintf(c.resource, sizeof c.resource, "Patient/%.64s/%s", patient,
+             st->medication ? "MedicationAdministration" : "Observation");
     iso_ms((int64_t)t, when, sizeof when);
     json_t *res = resource_of(st, device, patient, when, v, unit);
+    auth_act_as(&c); /* the write job carries the device's principal */
     why = res ? store(&c, res, buf, sizeof buf) : "out of memory";
+    auth_act_as(NULL);
   }
   ctx_done(&c);
   if (why)
