@@ -124,6 +124,14 @@ int mt_store_token_find(mt_store *s, const char *text, int64_t now_ms,
 ** not or unknown, or a negative code. */
 int mt_store_token_valid(mt_store *s, const char *id, int64_t now_ms,
                          char *err, size_t errlen);
+
+/*
+** The newest token of role device bound to Device id device that is valid
+** at now_ms (neither expired nor revoked): 0, or MT_ENOTFOUND when there
+** is none. For device messages that arrive without a token (MQTT).
+*/
+int mt_store_token_for_device(mt_store *s, const char *device, int64_t now_ms,
+                              mt_token *out, char *err, size_t errlen);
 /* Every token, newest first (*out malloc'd, free()). */
 int mt_store_token_list(mt_store *s, mt_token **out, size_t *n, char *err,
                         size_t errlen);

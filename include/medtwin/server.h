@@ -24,6 +24,10 @@ typedef struct mt_server_config {
                            (default 256) */
   const char *mqtt;     /* "HOST:PORT" of an MQTT broker for device streams
                            and alerts (docs/API.md), or NULL (default) */
+  const char *mqtt_user; /* the server's user name at the broker, or NULL:
+                           none (anonymous) */
+  const char *mqtt_password; /* its password (with mqtt_user), or NULL.
+                           Borrowed until stop */
   int demo;             /* 1: stream 30 virtual patients through the server
                            (docs/API.md, "Demo") */
   double demo_speed;    /* the demo clock's speed-up (default 60) */

@@ -31,6 +31,9 @@ static const char usage_text[] =
     "  --data DIR          the store's directory (default medtwin-data)\n"
     "  --mqtt HOST:PORT    take device streams from an MQTT broker and\n"
     "                      publish alerts to it (docs/API.md)\n"
+    "  --mqtt-user NAME    the server's user name at the broker\n"
+    "  --mqtt-password-file FILE  its password: the file's first line\n"
+    "                      (mode 600); needs --mqtt-user\n"
     "  --demo              30 virtual patients streamed through the server\n"
     "  --demo-speed X      the demo's clock speed-up (default 60)\n"
     "  --snapshot-interval S  a twin's snapshot at most every S seconds,\n"
@@ -52,6 +55,7 @@ typedef struct sopts {
   const char *openapi;
   char host[64];
   char *cert, *key; /* the PEM text of --tls-cert, --tls-key */
+  char *mqtt_pw;    /* the first line of --mqtt-password-file */
   int json;
 } sopts;
 
@@ -106,6 +110,66 @@ static int read_pem(const char *opt, const char *path, int secret,
   return EXIT_OK;
 }
 
+#define SECRET_MAX 4096
+
+/*
+** The first line of the secret file of option opt (without its line end)
+** into a malloc'd string; the file must not be readable by group or
+** others. EXIT_OK, or EXIT_USAGE with the message printed.
+*/
+static int read_secret_line(const char *opt, const char *path, char **out)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb)) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
+                    strerror(e));
+  }
+  const char *why = !S_ISREG(sb.st_mode) ? "is not a regular file"
+                    : sb.st_mode & 077   ? "is readable by others; chmod 600"
+                                         : NULL;
+  char *buf = why ? NULL : malloc(SECRET_MAX + 1);
+  size_t n = 0;
+  ssize_t k = 1;
+  while (buf && n < SECRET_MAX && !memchr(buf, '\n', n) &&
+         (k = read(fd, buf + n, SECRET_MAX - n)) > 0)
+    n += (size_t)k;
+  int e = errno;
+  close(fd);
+  if (why)
+    return cli_fail(EXIT_USAGE, "serve: %s: %s %s", opt, path, why);
+  if (!buf)
+    return cli_fail(EXIT_RUNTIME, "serve: out of memory");
+  if (k < 0) {
+    sodium_memzero(buf, SECRET_MAX + 1);
+    free(buf);
+    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
+                    strerror(e));
+  }
+  buf[n] = '\0';
+  buf[strcspn(buf, "\r\n")] = '\0';
+  if (!*buf) {
+    sodium_memzero(buf, SECRET_MAX + 1);
+    free(buf);
+    return cli_fail(EXIT_USAGE, "serve: %s: the first line of %s is empty",
+                    opt, path);
+  }
+  *out = buf;
+  return EXIT_OK;
+}
+
+static void free_secret(char **p)
+{
+  if (*p) {
+    sodium_memzero(*p, SECRET_MAX + 1);
+    free(*p);
+    *p = NULL;
+  }
+}
+
 static int serve_opt(void *ctx, const char *a, const char *v)
 {
   sopts *o = ctx;
@@ -130,6 +194,17 @@ static int serve_opt(void *ctx, const char *a, const char *v)
                       "MQTT broker, got '%s'", v);
     o->cfg.mqtt = v;
     return 0;
+  }
+  if (!strcmp(a, "--mqtt-user")) {
+    if (!*v)
+      return cli_fail(EXIT_USAGE, "serve: --mqtt-user: expected a user "
+                      "name");
+    o->cfg.mqtt_user = v;
+    return 0;
+  }
+  if (!strcmp(a, "--mqtt-password-file")) {
+    free_secret(&o->mqtt_pw); /* given twice: the last one */
+    return read_secret_line(a, v, &o->mqtt_pw);
   }
   if (!strcmp(a, "--audit-key")) {
     o->cfg.audit_key = v;
@@ -190,6 +265,14 @@ static int serve_run(sopts *o)
   int rc;
   o->cfg.tls_cert = o->cert;
   o->cfg.tls_key = o->key;
+  o->cfg.mqtt_password = o->mqtt_pw;
+  if ((o->cfg.mqtt_user || o->mqtt_pw) && !o->cfg.mqtt && !o->openapi)
+    return cli_fail(EXIT_USAGE, "serve: %s: needs --mqtt HOST:PORT",
+                    o->cfg.mqtt_user ? "--mqtt-user"
+                                     : "--mqtt-password-file");
+  if (o->mqtt_pw && !o->cfg.mqtt_user && !o->openapi)
+    return cli_fail(EXIT_USAGE, "serve: --mqtt-password-file: needs "
+                    "--mqtt-user NAME");
   if (o->openapi) {
     char *text = mt_server_openapi(), err[MT_ERRMSG_MAX];
     mt_afile *f;
@@ -264,6 +347,7 @@ int cmd_serve(int argc, char **argv)
     rc = serve_run(&o);
   free(o.cert);
   free(o.key);
+  free_secret(&o.mqtt_pw);
   return rc;
 }
 

@@ -482,6 +482,22 @@ static void unauthorized(reply *r, const char *msg, int bad_token)
                        : "Bearer realm=\"medtwin\"");
 }
 
+/* The principal a valid token makes. */
+static void token_principal(const mt_token *t, principal *p)
+{
+  p->role = t->role;
+  snprintf(p->actor, sizeof p->actor, "token:%s", t->id);
+  snprintf(p->token, sizeof p->token, "%s", t->id);
+  snprintf(p->who, sizeof p->who, "%s", t->user[0] ? t->user : t->id);
+  snprintf(p->patient, sizeof p->patient, "%s", t->patient);
+  snprintf(p->device, sizeof p->device, "%s", t->device);
+  if (auth_parse_scopes(t->scopes, p)) { /* checked when issued */
+    p->n_scopes = 1;
+    snprintf(p->sc[0].type, sizeof p->sc[0].type, "-"); /* nothing */
+    p->sc[0].perms = 0;
+  }
+}
+
 static int from_token(ctx *c, const char *text, reply *r)
 {
   auth *a = c->s->auth;
@@ -511,18 +527,42 @@ static int from_token(ctx *c, const char *text, reply *r)
       store_failed(r, rc, err);
     return -1;
   }
-  principal *p = &c->who;
-  p->role = t.role;
-  snprintf(p->actor, sizeof p->actor, "token:%s", t.id);
-  snprintf(p->token, sizeof p->token, "%s", t.id);
-  snprintf(p->who, sizeof p->who, "%s", t.user[0] ? t.user : t.id);
-  snprintf(p->patient, sizeof p->patient, "%s", t.patient);
-  snprintf(p->device, sizeof p->device, "%s", t.device);
-  if (auth_parse_scopes(t.scopes, p)) { /* checked when issued */
-    p->n_scopes = 1;
-    snprintf(p->sc[0].type, sizeof p->sc[0].type, "-"); /* nothing */
-    p->sc[0].perms = 0;
+  token_principal(&t, &c->who);
+  return 0;
+}
+
+/*
+** A device message that came by MQTT: it acts for the newest valid device
+** token bound to that Device id (the broker authenticated the device; the
+** token says what it may do), as a bearer token would. auth_write then
+** holds it to the token's patient and that patient's device-ingest
+** consent. 0, MT_ENOTFOUND (no valid token: the refusal is recorded) or
+** another negative code when the store cannot be read.
+*/
+int auth_device(ctx *c, const char *device)
+{
+  char err[MT_ERRMSG_MAX], what[MT_AUDIT_RESOURCE_MAX + 1];
+  mt_token t;
+  mt_store *rd = reader(c);
+  int rc = rd ? mt_store_token_for_device(rd, device, now_ms(), &t, err,
+                                          sizeof err)
+              : MT_EIO;
+  if (rc == MT_ENOTFOUND) { /* recorded, up to a limit per device, so
+                            ** that a flood cannot fill the audit trail */
+    char key[80];
+    snprintf(key, sizeof key, "dev:%.64s", device);
+    if (!limited(c->s->auth, key)) {
+      failed(c->s->auth, key, TOKEN_FAILS);
+      snprintf(what, sizeof what, "Device/%.64s", device);
+      record1(c, "login-failed", what, 401);
+    }
   }
+  if (rc)
+    return rc;
+  memset(&c->who, 0, sizeof c->who);
+  token_principal(&t, &c->who);
+  c->purpose = purpose_of(c->who.role);
+  snprintf(c->action, sizeof c->action, "create");
   return 0;
 }
 
@@ -787,11 +827,8 @@ void auth_after(ctx *c, reply *r)
   if (acc == ACC_FHIR_R || acc == ACC_FHIR_S) {
     char suffix[200];
     snprintf(suffix, sizeof suffix, "%s", c->resource);
-    if (acc == ACC_FHIR_S) { /* the type and the names of the parameters */
-      const char *qs = strchr(c->url, '?');
-      (void)qs;
+    if (acc == ACC_FHIR_S) /* the type; the query's values may name */
       snprintf(suffix, sizeof suffix, "%.64s?search", c->param[0]);
-    }
     json_t *doc = r->doc;
     const char *rt = json_string_value(json_object_get(doc, "resourceType"));
     int all = 1;
@@ -841,9 +878,30 @@ void auth_after(ctx *c, reply *r)
 
 /* ---- writes, on the writer thread -------------------------------------- */
 
+/* Whether every Device a resource names (Observation.device, or the
+** references of MedicationAdministration.device) is dev. */
+static int names_only(json_t *res, const char *dev)
+{
+  char want[MT_STORE_KEY_MAX + 8];
+  snprintf(want, sizeof want, "Device/%s", dev);
+  json_t *d = json_object_get(res, "device"), *one;
+  size_t i;
+  if (json_is_object(d)) {
+    const char *ref = json_string_value(json_object_get(d, "reference"));
+    return !ref || !strcmp(ref, want);
+  }
+  json_array_foreach(d, i, one)
+  {
+    const char *ref = json_string_value(json_object_get(one, "reference"));
+    if (ref && strcmp(ref, want))
+      return 0;
+  }
+  return 1;
+}
+
 int auth_write(mt_store *st, unsigned op, const char *type,
-               const char *new_patient, const char *old_patient, int *http,
-               char *err, size_t errlen)
+               const char *new_patient, const char *old_patient, json_t *res,
+               int *http, char *err, size_t errlen)
 {
   const principal *p = job_principal();
   if (!p)
@@ -853,6 +911,12 @@ int auth_write(mt_store *st, unsigned op, const char *type,
   if (!(perms(p, type) & op)) {
     *http = 403;
     snprintf(err, errlen, "this role or token may not write %s", type);
+    return MT_EDENIED;
+  }
+  if (p->role == MT_ROLE_DEVICE && res && !names_only(res, p->device)) {
+    *http = 403;
+    snprintf(err, errlen, "device: this token writes as Device/%.64s only",
+             p->device);
     return MT_EDENIED;
   }
   int creates_patient = op == PERM_C && !strcmp(type, "Patient") &&

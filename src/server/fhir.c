@@ -816,8 +816,8 @@ static int allowed(mt_store *st, one_write *w, unsigned op,
                    char *err, size_t errlen)
 {
   int http = 0;
-  int rc = auth_write(st, op, w->type, new_patient, old_patient, &http, err,
-                      errlen);
+  int rc = auth_write(st, op, w->type, new_patient, old_patient,
+                      op == PERM_D ? NULL : w->res, &http, err, errlen);
   if (rc) {
     w->http = http;
     w->code = http == 404 ? "not-found" : "forbidden";

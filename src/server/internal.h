@@ -231,11 +231,12 @@ int auth_sees(ctx *c, const char *patient);
 int auth_still(mt_server *s, const principal *p, const char *patient);
 /* Inside a write job on the writer thread: may the job's principal write
 ** (op PERM_C, PERM_U, PERM_D) a resource of type whose patient is
-** new_patient (after) and old_patient (before; NULL: none or new)? 0, or
-** a negative code with *http and err set. */
+** new_patient (after) and old_patient (before; NULL: none or new), res
+** (the resource written, NULL for a delete: a device token writes as its
+** own Device only)? 0, or a negative code with *http and err set. */
 int auth_write(mt_store *st, unsigned op, const char *type,
-               const char *new_patient, const char *old_patient, int *http,
-               char *err, size_t errlen);
+               const char *new_patient, const char *old_patient, json_t *res,
+               int *http, char *err, size_t errlen);
 /* After a resource is written in a job: its audit record, and for a
 ** Consent the current decision. */
 int auth_written(mt_store *st, unsigned op, const char *type, const char *id,
@@ -254,6 +255,10 @@ void job_note(const char *resource);
 void auth_job_failed(mt_store *st, job *j);
 /* A thread's writes that come from no HTTP request (MQTT) act for p. */
 void auth_act_as(ctx *c);
+/* A message of Device device (MQTT): c->who becomes the principal of the
+** newest valid device token bound to it, as its bearer token would make.
+** 0, MT_ENOTFOUND when it has none (recorded), or another negative code. */
+int auth_device(ctx *c, const char *device);
 void h_login(ctx *c, reply *r);
 void h_logout(ctx *c, reply *r);
 void h_me(ctx *c, reply *r);

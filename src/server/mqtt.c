@@ -13,6 +13,15 @@
 ** be stored is logged (one line on stderr, naming the topic and the reason)
 ** and dropped; nothing is published back.
 **
+** Access. The broker authenticates each device (its user name is its
+** Device id) and its ACL lets it publish only under medtwin/v1/{its id}/;
+** the server connects as a user of its own (--mqtt-user,
+** --mqtt-password-file). The server then authorises each message as it
+** would the device's HTTP request (auth_device in auth.c): it acts for
+** the newest valid device token bound to that Device, so the write is
+** refused unless the token's patient is the Device's patient and that
+** patient's device-ingest consent stands, and it is audited as the token.
+**
 ** Alerts. mqtt_alert publishes a live twin's alert to
 ** medtwin/v1/alerts/{patient} (QoS 1). Those messages match the
 ** subscription too; the device "alerts" is reserved and ignored.
@@ -213,6 +222,8 @@ static const char *store(ctx *c, json_t *res, char *why, size_t len)
     if (x && !strncmp(x, entry, sizeof entry - 1))
       snprintf(why, len, "%s.%s: %s (as HTTP %u)", type, x + sizeof entry - 1,
                d ? d : "refused", r.status);
+    else if (x && d && !strncmp(d, x, strlen(x))) /* it names x itself */
+      snprintf(why, len, "%s (as HTTP %u)", d, r.status);
     else
       snprintf(why, len, "%s%s%s (as HTTP %u)", x ? x : "", x ? ": " : "",
                d ? d : "refused", r.status);
@@ -292,10 +303,19 @@ static void on_message(struct mosquitto *m, void *obj,
   c.s = q->s, c.method = "POST", c.url = "/fhir";
   char patient[MT_STORE_KEY_MAX + 1], when[40];
   why = device_patient(&c, device, patient, sizeof patient);
+  int rc = why ? 0 : auth_device(&c, device);
+  if (rc == MT_ENOTFOUND)
+    why = "no valid device token is bound to this device";
+  else if (rc)
+    why = "the store cannot be read";
   if (!why) {
+    snprintf(c.resource, sizeof c.resource, "Patient/%.64s/%s", patient,
+             st->medication ? "MedicationAdministration" : "Observation");
     iso_ms((int64_t)t, when, sizeof when);
     json_t *res = resource_of(st, device, patient, when, v, unit);
+    auth_act_as(&c); /* the write job carries the device's principal */
     why = res ? store(&c, res, buf, sizeof buf) : "out of memory";
+    auth_act_as(NULL);
   }
   ctx_done(&c);
   if (why)
@@ -440,7 +460,7 @@ static int wait_subscribed(mq *q)
 int mqtt_start(mt_server *s, char *err, size_t errlen)
 {
   char host[256], id[32];
-  int port;
+  int port, rc;
   if (parse_where(s->cfg.mqtt, host, sizeof host, &port)) {
     snprintf(err, errlen, "serve: --mqtt: expected HOST:PORT of an MQTT "
              "broker (port 1-65535), got '%s'", s->cfg.mqtt);
@@ -467,7 +487,15 @@ int mqtt_start(mt_server *s, char *err, size_t errlen)
   mosquitto_disconnect_callback_set(q->m, on_disconnect);
   mosquitto_message_callback_set(q->m, on_message);
   mosquitto_reconnect_delay_set(q->m, 1, 10, false);
-  int rc = mosquitto_connect(q->m, host, port, KEEPALIVE_S);
+  if (s->cfg.mqtt_user &&
+      (rc = mosquitto_username_pw_set(q->m, s->cfg.mqtt_user,
+                                      s->cfg.mqtt_password)) !=
+          MOSQ_ERR_SUCCESS) {
+    snprintf(err, errlen, "serve: --mqtt-user: %s", mosquitto_strerror(rc));
+    mq_free(q);
+    return MT_EINVAL;
+  }
+  rc = mosquitto_connect(q->m, host, port, KEEPALIVE_S);
   if (rc != MOSQ_ERR_SUCCESS) {
     const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno)
                                            : mosquitto_strerror(rc);

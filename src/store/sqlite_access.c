@@ -403,6 +403,38 @@ int mt_store_token_valid(mt_store *s, const char *id, int64_t now,
   return rc;
 }
 
+int mt_store_token_for_device(mt_store *s, const char *device, int64_t now,
+                              mt_token *out, char *err, size_t errlen)
+{
+  const char *op = "token for device";
+  sq_store *q = sq_of(s, op, err, errlen);
+  if (!q)
+    return MT_EINVAL;
+  if (!device || !text_ok(device, MT_STORE_KEY_MAX + 1))
+    return mt_store__fail(err, errlen, MT_ENOTFOUND, op, "no device token "
+                          "for device %s", device ? device : "");
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare_hot(q, "SELECT " TOKEN_COLS " FROM auth_token"
+                                 " WHERE role = 'device' AND device = ?1"
+                                 " AND revoked_ms = 0 AND expires_ms > ?2"
+                                 " ORDER BY created_ms DESC, id DESC LIMIT 1",
+                              &st, op, err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, now);
+  int s_ = sqlite3_step(st);
+  if (s_ == SQLITE_ROW)
+    token_row(st, out);
+  else
+    rc = s_ == SQLITE_DONE
+             ? mt_store__fail(err, errlen, MT_ENOTFOUND, op, "no valid device"
+                              " token for device %s", device)
+             : mt_sq__db_fail(q, op, err, errlen);
+  mt_sq__release(q, st);
+  return rc;
+}
+
 int mt_store_token_list(mt_store *s, mt_token **out, size_t *n, char *err,
                         size_t errlen)
 {

@@ -87,6 +87,8 @@ while IFS='|' read -r who method path body want; do
     -) body= ;;
     @A) body=$(obs "$A") ;;
     @B) body=$(obs "$B") ;;
+    @A:*) dev=${body#@A:}; body=$(obs "$A")
+          body="${body%\}},\"device\":{\"reference\":\"Device/$dev\"}}" ;;
     \$*) v=${body#\$}; body=${!v} ;;
   esac
   got=$(req "$t" "$method" "$path" "$body")
@@ -129,6 +131,8 @@ RES|GET|/api/twins/$A|-|200
 RES|GET|/api/twins/$B|-|404
 DEV|POST|/fhir/Observation|@A|201
 DEV|POST|/fhir/Observation|@B|404
+DEV|POST|/fhir/Observation|@A:cgm-a|201
+DEV|POST|/fhir/Observation|@A:cgm-b|403
 DEV|GET|/fhir/Observation/$OA|-|403
 DEV|POST|/fhir/Patient|$PNEW|403
 DEV|GET|/api/twins/$A|-|403
@@ -151,6 +155,8 @@ GONE|GET|/fhir/Patient/$A|-|401
 EOF
 
 # ---- details the table cannot hold ---------------------------------------
+# A has 4 Observations now: the admin's, the clinician's and the device's two
+# (the one naming another Device was refused); B has 1.
 req "$CLIN" GET /fhir/Patient/$B > /dev/null; cp "$T/body" "$T/b404"
 req "$CLIN" GET /fhir/Patient/nobody-at-all > /dev/null
 check "out of reach and absent say the same (no existence leak)" '[ "$(sed "s/$B//" "$T/b404")" = "$(sed "s/nobody-at-all//" "$T/body")" ]'
@@ -158,9 +164,9 @@ check "401 names the way in (WWW-Authenticate)" 'curl -s -D - -o /dev/null $U/fh
 sleep 1.2
 check "an expired token is refused" '[ "$(req "$SHORT" GET /fhir/Patient/$A)" = 401 ] && grep -q "expired" "$T/body"'
 check "a malformed Authorization is refused" '[ "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Basic Zm9vOmJhcg==" $U/fhir/Patient)" = 401 ]'
-check "searches count only the care team (clinician)" '[ "$(req "$CLIN" GET "/fhir/Observation?patient=$B")" = 200 ] && [ "$(total)" = 0 ] && [ "$(req "$CLIN" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 3 ]'
-check "searches count only consenting patients (researcher)" '[ "$(req "$RES" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 3 ] && [ "$(req "$RES" GET /fhir/Patient)" = 200 ] && [ "$(total)" = 1 ]'
-check "a patient searches only its own record" '[ "$(req "$PAT" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 3 ] && [ "$(req "$PAT" GET /fhir/Patient)" = 200 ] && [ "$(total)" = 1 ]'
+check "searches count only the care team (clinician)" '[ "$(req "$CLIN" GET "/fhir/Observation?patient=$B")" = 200 ] && [ "$(total)" = 0 ] && [ "$(req "$CLIN" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 4 ]'
+check "searches count only consenting patients (researcher)" '[ "$(req "$RES" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 4 ] && [ "$(req "$RES" GET /fhir/Patient)" = 200 ] && [ "$(total)" = 1 ]'
+check "a patient searches only its own record" '[ "$(req "$PAT" GET /fhir/Observation)" = 200 ] && [ "$(total)" = 4 ] && [ "$(req "$PAT" GET /fhir/Patient)" = 200 ] && [ "$(total)" = 1 ]'
 check "the twins listed are the care team's" '[ "$(req "$CLIN" GET /api/twins)" = 200 ] && grep -q "$A" "$T/body" && ! grep -q "$B" "$T/body"'
 TX=$(printf '{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"Observation"},"resource":%s},{"request":{"method":"POST","url":"Observation"},"resource":%s}]}' "$(obs "$A")" "$(obs "$B")")
 req "$ADMIN" GET "/fhir/Observation?patient=$A" > /dev/null; before=$(total)
