@@ -60,14 +60,15 @@ typedef struct sopts {
 } sopts;
 
 #define PEM_MAX (1 << 20)
+#define SECRET_MAX 4096
 
 /*
-** The PEM file of option opt into a malloc'd string, under PEM_MAX; a key
-** (secret) must not be readable by group or others. EXIT_OK, or EXIT_USAGE
-** with the message printed.
+** The file of option opt into a malloc'd string of at most max bytes; a
+** secret must not be readable by group or others (and is wiped when
+** dropped). EXIT_OK, or EXIT_USAGE with the message printed.
 */
-static int read_pem(const char *opt, const char *path, int secret,
-                    char **out)
+static int read_small(const char *opt, const char *path, int secret,
+                      size_t max, char **out)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat sb;
@@ -78,16 +79,15 @@ static int read_pem(const char *opt, const char *path, int secret,
     return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
                     strerror(e));
   }
-  const char *why = !S_ISREG(sb.st_mode)       ? "is not a regular file"
-                    : sb.st_size > PEM_MAX     ? "is over 1 MiB"
+  const char *why = !S_ISREG(sb.st_mode)        ? "is not a regular file"
+                    : (size_t)sb.st_size > max  ? "is too large"
                     : secret && (sb.st_mode & 077)
                         ? "is readable by others; chmod 600"
                         : NULL;
-  char *buf = why ? NULL : malloc((size_t)sb.st_size + 1);
+  char *buf = why ? NULL : malloc(max + 1);
   size_t n = 0;
   ssize_t k = 1;
-  while (buf && n < (size_t)sb.st_size &&
-         (k = read(fd, buf + n, (size_t)sb.st_size - n)) > 0)
+  while (buf && n < max && (k = read(fd, buf + n, max - n)) > 0)
     n += (size_t)k;
   int e = errno;
   close(fd);
@@ -96,68 +96,45 @@ static int read_pem(const char *opt, const char *path, int secret,
   if (!buf)
     return cli_fail(EXIT_RUNTIME, "serve: out of memory");
   if (k < 0) {
+    sodium_memzero(buf, max + 1);
     free(buf);
     return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
                     strerror(e));
   }
   buf[n] = '\0';
-  if (!strstr(buf, "-----BEGIN ")) {
-    free(buf);
-    return cli_fail(EXIT_USAGE, "serve: %s: expected a PEM file, got %s",
-                    opt, path);
-  }
   *out = buf;
   return EXIT_OK;
 }
 
-#define SECRET_MAX 4096
+/* A PEM file (a key: secret) of option opt, under 1 MiB. */
+static int read_pem(const char *opt, const char *path, int secret,
+                    char **out)
+{
+  int rc = read_small(opt, path, secret, PEM_MAX, out);
+  if (rc)
+    return rc;
+  if (!strstr(*out, "-----BEGIN ")) {
+    free(*out);
+    *out = NULL;
+    return cli_fail(EXIT_USAGE, "serve: %s: expected a PEM file, got %s",
+                    opt, path);
+  }
+  return EXIT_OK;
+}
 
-/*
-** The first line of the secret file of option opt (without its line end)
-** into a malloc'd string; the file must not be readable by group or
-** others. EXIT_OK, or EXIT_USAGE with the message printed.
-*/
+/* The first line of the secret file of option opt, without its end. */
 static int read_secret_line(const char *opt, const char *path, char **out)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat sb;
-  if (fd < 0 || fstat(fd, &sb)) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
-                    strerror(e));
-  }
-  const char *why = !S_ISREG(sb.st_mode) ? "is not a regular file"
-                    : sb.st_mode & 077   ? "is readable by others; chmod 600"
-                                         : NULL;
-  char *buf = why ? NULL : malloc(SECRET_MAX + 1);
-  size_t n = 0;
-  ssize_t k = 1;
-  while (buf && n < SECRET_MAX && !memchr(buf, '\n', n) &&
-         (k = read(fd, buf + n, SECRET_MAX - n)) > 0)
-    n += (size_t)k;
-  int e = errno;
-  close(fd);
-  if (why)
-    return cli_fail(EXIT_USAGE, "serve: %s: %s %s", opt, path, why);
-  if (!buf)
-    return cli_fail(EXIT_RUNTIME, "serve: out of memory");
-  if (k < 0) {
-    sodium_memzero(buf, SECRET_MAX + 1);
-    free(buf);
-    return cli_fail(EXIT_USAGE, "serve: %s: cannot read %s: %s", opt, path,
-                    strerror(e));
-  }
-  buf[n] = '\0';
-  buf[strcspn(buf, "\r\n")] = '\0';
-  if (!*buf) {
-    sodium_memzero(buf, SECRET_MAX + 1);
-    free(buf);
+  int rc = read_small(opt, path, 1, SECRET_MAX, out);
+  if (rc)
+    return rc;
+  (*out)[strcspn(*out, "\r\n")] = '\0';
+  if (!**out) {
+    free(*out);
+    *out = NULL;
     return cli_fail(EXIT_USAGE, "serve: %s: the first line of %s is empty",
                     opt, path);
   }
-  *out = buf;
   return EXIT_OK;
 }
 
