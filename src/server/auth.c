@@ -1004,21 +1004,46 @@ int auth_written(mt_store *st, unsigned op, const char *type, const char *id,
     rc = mt_store_careteam_add(st, p->who, id, err, errlen);
   if (rc || !p)
     return rc;
-  char what[MT_AUDIT_RESOURCE_MAX + 1];
-  if (!strcmp(type, "Patient"))
-    snprintf(what, sizeof what, "Patient/%s", id);
-  else if (patient && *patient)
-    snprintf(what, sizeof what, "Patient/%s/%s/%s", patient, type, id);
-  else
-    snprintf(what, sizeof what, "%s/%s", type, id);
-  rc = append(st, p, is_consent ? "consent-change"
-                     : op == PERM_C ? "create"
-                     : op == PERM_U ? "update"
-                                    : "delete",
-              what, op == PERM_C ? 201 : 200, err, errlen);
-  if (!rc)
-    job_mark(0, 1);
+  const char *action = is_consent     ? "consent-change"
+                       : op == PERM_C ? "create"
+                       : op == PERM_U ? "update"
+                                      : "delete";
+  /* tallied per (action, patient, type): a transaction's hundred readings
+  ** of one patient are one record, appended when the job is done */
+  rc = job_tally(action, !strcmp(type, "Patient") ? id : patient, type, id,
+                 op == PERM_C ? 201 : 200);
+  if (rc)
+    snprintf(err, errlen, "out of memory");
   return rc;
+}
+
+/* The job's tallied writes, as audit records in its savepoint: one per
+** (action, patient, type), naming the resource when it was one, else how
+** many ("Patient/p1/Observation?count=100"). */
+int auth_job_done(mt_store *st, job *j)
+{
+  for (int k = 0; k < j->n_tally; k++) {
+    const tally *t = &j->tally[k];
+    char what[MT_AUDIT_RESOURCE_MAX + 1];
+    int pt = t->patient[0] != '\0', self = !strcmp(t->type, "Patient");
+    if (t->n == 1 && self)
+      snprintf(what, sizeof what, "Patient/%s", t->first);
+    else if (t->n == 1)
+      snprintf(what, sizeof what, "%s%s%s%s/%s", pt ? "Patient/" : "",
+               t->patient, pt ? "/" : "", t->type, t->first);
+    else if (self)
+      snprintf(what, sizeof what, "Patient?count=%ld", t->n);
+    else
+      snprintf(what, sizeof what, "%s%s%s%s?count=%ld", pt ? "Patient/" : "",
+               t->patient, pt ? "/" : "", t->type, t->n);
+    int rc = append(st, &j->who, t->action, what, t->outcome, j->err,
+                    sizeof j->err);
+    if (rc)
+      return rc;
+  }
+  if (j->n_tally)
+    j->audited = 1;
+  return 0;
 }
 
 void auth_job_failed(mt_store *st, job *j)

@@ -52,6 +52,15 @@ typedef struct principal {
 /* ---- write jobs: one writer thread, group commits ---- */
 
 typedef struct job job;
+
+/* Writes of one kind in a job, recorded as one audit record. */
+typedef struct tally {
+  char action[16];
+  char patient[MT_STORE_KEY_MAX + 1];
+  char type[40];
+  char first[MT_STORE_KEY_MAX + 1]; /* the first resource's id */
+  long n, outcome;
+} tally;
 /* Runs on the writer thread inside the group's transaction, in its own
 ** savepoint: a negative return undoes everything the job wrote. */
 typedef int (*job_fn)(mt_store *st, job *j);
@@ -69,6 +78,8 @@ struct job {
   principal who;
   int guarded;  /* it checked an access (auth_write): a failure is recorded */
   int audited;  /* its audit records are in its savepoint */
+  tally *tally; /* its writes, recorded when it is done (malloc'd) */
+  int n_tally, cap_tally;
   char action[16];
   char resource[160];
 };
@@ -253,6 +264,12 @@ void job_note(const char *resource);
 /* On the writer, after a guarded job failed and its savepoint was undone:
 ** the failure's audit record. */
 void auth_job_failed(mt_store *st, job *j);
+/* A write of the running job, to be recorded (0, or MT_ENOMEM). */
+int job_tally(const char *action, const char *patient, const char *type,
+              const char *id, long outcome);
+/* On the writer, a job done: its tallied writes' records, in its
+** savepoint (0, or the failure that undoes the job). */
+int auth_job_done(mt_store *st, job *j);
 /* A thread's writes that come from no HTTP request (MQTT) act for p. */
 void auth_act_as(ctx *c);
 /* A message of Device device (MQTT): c->who becomes the principal of the

@@ -167,6 +167,37 @@ void job_mark(int guarded, int audited)
   }
 }
 
+int job_tally(const char *action, const char *patient, const char *type,
+              const char *id, long outcome)
+{
+  job *j = running;
+  if (!j || !j->has_who)
+    return 0;
+  patient = patient ? patient : "";
+  for (int k = 0; k < j->n_tally; k++) {
+    tally *t = &j->tally[k];
+    if (!strcmp(t->action, action) && !strcmp(t->patient, patient) &&
+        !strcmp(t->type, type)) {
+      t->n++;
+      return 0;
+    }
+  }
+  if (j->n_tally == j->cap_tally) {
+    int cap = j->cap_tally ? 2 * j->cap_tally : 4;
+    tally *p = realloc(j->tally, (size_t)cap * sizeof *p);
+    if (!p)
+      return MT_ENOMEM;
+    j->tally = p, j->cap_tally = cap;
+  }
+  tally *t = &j->tally[j->n_tally++];
+  snprintf(t->action, sizeof t->action, "%s", action);
+  snprintf(t->patient, sizeof t->patient, "%s", patient);
+  snprintf(t->type, sizeof t->type, "%s", type);
+  snprintf(t->first, sizeof t->first, "%s", id);
+  t->n = 1, t->outcome = outcome;
+  return 0;
+}
+
 void job_note(const char *resource)
 {
   if (running)
@@ -241,8 +272,16 @@ static void *writer_main(void *arg)
       }
       int sp = mt_store_savepoint(s->store, j->err, sizeof j->err);
       running = j;
+      j->n_tally = 0;
       j->rc = sp ? sp : j->fn(s->store, j);
+      if (!sp && j->rc >= 0 && j->n_tally) { /* its writes' records */
+        int rc2 = auth_job_done(s->store, j);
+        if (rc2)
+          j->rc = rc2;
+      }
       running = NULL;
+      free(j->tally);
+      j->tally = NULL, j->n_tally = j->cap_tally = 0;
       if (!sp)
         mt_store_savepoint_end(s->store, j->rc >= 0, err, sizeof err);
       if (!sp && j->rc < 0) {

@@ -171,6 +171,8 @@ check "the twins listed are the care team's" '[ "$(req "$CLIN" GET /api/twins)" 
 TX=$(printf '{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"POST","url":"Observation"},"resource":%s},{"request":{"method":"POST","url":"Observation"},"resource":%s}]}' "$(obs "$A")" "$(obs "$B")")
 req "$ADMIN" GET "/fhir/Observation?patient=$A" > /dev/null; before=$(total)
 check "a transaction touching another patient is undone whole" '[ "$(req "$CLIN" POST /fhir "$TX")" = 404 ] && [ "$(req "$ADMIN" GET "/fhir/Observation?patient=$A")" = 200 ] && [ "$(total)" = "$before" ]'
+TX3=$(printf '{"resourceType":"Bundle","type":"transaction","entry":[%s,%s,%s]}' "$(printf '{"request":{"method":"POST","url":"Observation"},"resource":%s}' "$(obs "$B")")" "$(printf '{"request":{"method":"POST","url":"Observation"},"resource":%s}' "$(obs "$B")")" "$(printf '{"request":{"method":"POST","url":"Observation"},"resource":%s}' "$(obs "$B")")")
+check "a transaction's three readings of B: one audit record saying so" '[ "$(req "$ADMIN" POST /fhir "$TX3")" = 200 ] && [ "$(req "$AUD" GET "/api/audit?patient=$B&_count=1000")" = 200 ] && [ "$(grep -o "Patient/$B/Observation?count=3" "$T/body" | wc -l)" = 1 ]'
 check "a clinician who registers a patient sees it" '[ "$(req "$CLIN" POST /fhir/Patient "{\"resourceType\":\"Patient\"}")" = 201 ] && C=$(idof) && [ "$(req "$CLIN" GET /fhir/Patient/$C)" = 200 ]'
 
 # ---- consent: withdrawal takes effect on the next request ----------------
