@@ -561,7 +561,6 @@ int auth_device(ctx *c, const char *device)
     return rc;
   memset(&c->who, 0, sizeof c->who);
   token_principal(&t, &c->who);
-  c->purpose = purpose_of(c->who.role);
   snprintf(c->action, sizeof c->action, "create");
   return 0;
 }
@@ -692,7 +691,6 @@ int auth_check(ctx *c, int acc, reply *r)
     unauthorized(r, "sign in (POST /api/login) or send a bearer token", 0);
     return -1;
   }
-  c->purpose = purpose_of(c->who.role);
   int write = strcmp(c->method, "GET") && strcmp(c->method, "HEAD");
   if (c->who.by_cookie && write && !csrf_ok(c)) {
     snprintf(c->action, sizeof c->action, "csrf-failed");

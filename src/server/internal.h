@@ -167,7 +167,6 @@ typedef struct ctx {
   /* access (auth.c) */
   principal who;
   int acc;            /* the route's access class */
-  const char *purpose;
   char action[16];    /* read, search, create, ... for the audit */
   char resource[160]; /* what, for the audit: "Patient/p1/Observation" */
   int wrote;          /* a write job ran: its records are in its commit */

@@ -620,9 +620,7 @@ static int sq_resource_read(mt_store *s, const char *type, const char *id,
   return rc;
 }
 
-/* arr (of *cap elements of size bytes) grown to twice its capacity, or to
-** first when empty; NULL when out of memory, arr then unchanged. */
-static void *grow(void *arr, size_t *cap, size_t size, size_t first)
+void *mt_sq__grow(void *arr, size_t *cap, size_t size, size_t first)
 {
   size_t nc = *cap ? 2 * *cap : first;
   void *p = realloc(arr, nc * size);
@@ -638,7 +636,7 @@ static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
   int rc = 0, s_;
   while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      mt_resource *p = grow(*list, &cap, sizeof *p, 8);
+      mt_resource *p = mt_sq__grow(*list, &cap, sizeof *p, 8);
       if (!p)
         return MT_ENOMEM;
       *list = p;
@@ -850,7 +848,7 @@ static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      mt_obs *p = grow(*out, &cap, sizeof *p, 64);
+      mt_obs *p = mt_sq__grow(*out, &cap, sizeof *p, 64);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;
@@ -927,7 +925,7 @@ static int sq_snapshot_keys(mt_store *s, mt_store_twin_key **out, size_t *n,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      mt_store_twin_key *p = grow(*out, &cap, sizeof *p, 16);
+      mt_store_twin_key *p = mt_sq__grow(*out, &cap, sizeof *p, 16);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;
@@ -1090,7 +1088,7 @@ static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      mt_store_event *p = grow(*out, &cap, sizeof *p, 16);
+      mt_store_event *p = mt_sq__grow(*out, &cap, sizeof *p, 16);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;

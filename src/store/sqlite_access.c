@@ -450,8 +450,7 @@ int mt_store_token_list(mt_store *s, mt_token **out, size_t *n, char *err,
   int s_;
   while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      cap = cap ? 2 * cap : 16;
-      mt_token *p = realloc(*out, cap * sizeof *p);
+      mt_token *p = mt_sq__grow(*out, &cap, sizeof *p, 16);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;

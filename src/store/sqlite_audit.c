@@ -657,8 +657,7 @@ int mt_store_audit_list(mt_store *s, const char *prefix, int64_t after_seq,
   int s_;
   while ((s_ = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
-      cap = cap ? 2 * cap : 64;
-      mt_audit_entry *p = realloc(*out, cap * sizeof *p);
+      mt_audit_entry *p = mt_sq__grow(*out, &cap, sizeof *p, 64);
       if (!p) {
         rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
         break;

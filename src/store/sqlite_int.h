@@ -52,6 +52,9 @@ int mt_sq__exec_ref(sq_store *q, const char *sql, const char *type,
 int mt_sq__tx_begin(sq_store *q, const char *op, char *err, size_t errlen);
 int mt_sq__tx_end(sq_store *q, int rc, const char *op, char *err,
                   size_t errlen);
+/* arr (of *cap elements of size bytes) grown to twice its capacity, or to
+** first when empty; NULL when out of memory, arr then unchanged. */
+void *mt_sq__grow(void *arr, size_t *cap, size_t size, size_t first);
 /* The RES_COLS of the current row into *r (r->json malloc'd). */
 int mt_sq__read_row(sqlite3_stmt *st, mt_resource *r);
 
