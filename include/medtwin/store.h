@@ -189,6 +189,19 @@ int mt_store_resource_search(mt_store *s, const mt_res_query *q,
                              mt_resource **list, size_t *n, long *total,
                              char *err, size_t errlen);
 
+/*
+** A patient's compartment, for an export (FHIR Patient $everything): the
+** current, non-deleted resources of every type whose index patient is
+** patient (the Patient itself included), ordered by type and id. At most max
+** of them in *list (free with mt_resource_list_free; NULL when *n is 0); how
+** many there are in all in *total, from the same snapshot, so that a caller
+** sees when the list was cut. max 0 counts only. MT_EINVAL for a patient
+** that is not a key, max < 0, or no output.
+*/
+int mt_store_patient_resources(mt_store *s, const char *patient, long max,
+                               mt_resource **list, size_t *n, long *total,
+                               char *err, size_t errlen);
+
 /* ---- observations, append-only ---- */
 
 typedef struct mt_obs {

@@ -13,7 +13,7 @@
 #include "medtwin/store.h"
 
 typedef struct mt_store_ops {
-  int version; /* 4 */
+  int version; /* 5 */
   const char *name;
   void (*close)(mt_store *s);
   /* Resources: out is always non-NULL here. */
@@ -75,6 +75,10 @@ typedef struct mt_store_ops {
   int (*savepoint_end)(mt_store *s, int keep, char *err, size_t errlen);
   int (*set_autocheckpoint)(mt_store *s, int pages, char *err,
                             size_t errlen);
+  /* version 5: a patient's compartment; list, n, total non-NULL */
+  int (*patient_resources)(mt_store *s, const char *patient, long max,
+                           mt_resource **list, size_t *n, long *total,
+                           char *err, size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */

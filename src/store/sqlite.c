@@ -1239,7 +1239,7 @@ static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
 }
 
 static const mt_store_ops sq_ops = {
-  .version = 4,
+  .version = 5,
   .name = "sqlite",
   .close = sq_close,
   .resource_create = sq_resource_create,
@@ -1266,4 +1266,5 @@ static const mt_store_ops sq_ops = {
   .set_autocheckpoint = sq_set_autocheckpoint,
   .resource_set_index = mt_sq__resource_set_index,
   .resource_search = mt_sq__resource_search,
+  .patient_resources = mt_sq__patient_resources,
 };

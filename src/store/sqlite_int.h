@@ -65,5 +65,8 @@ int mt_sq__resource_set_index(mt_store *s, const char *type, const char *id,
 int mt_sq__resource_search(mt_store *s, const mt_res_query *q,
                            mt_resource **list, size_t *n, long *total,
                            char *err, size_t errlen);
+int mt_sq__patient_resources(mt_store *s, const char *patient, long max,
+                             mt_resource **list, size_t *n, long *total,
+                             char *err, size_t errlen);
 
 #endif

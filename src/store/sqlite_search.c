@@ -349,6 +349,89 @@ int mt_sq__resource_search(mt_store *s, const mt_res_query *qr,
   return rc;
 }
 
+/*
+** A patient's compartment: the types in res_index found by a skip scan of its
+** primary key (one seek per type, not a read of every row), then each type's
+** rows of the patient by res_index_by_patient.
+*/
+#define PATIENT_FROM \
+  " FROM (WITH RECURSIVE t(type) AS (SELECT min(type) FROM res_index" \
+  " UNION ALL SELECT (SELECT min(type) FROM res_index WHERE type > t.type)" \
+  " FROM t WHERE t.type IS NOT NULL) SELECT type FROM t WHERE type IS NOT" \
+  " NULL) AS t JOIN res_index AS x ON x.type = t.type AND x.patient = ?1"
+
+static int patient_count(sq_store *q, const char *patient, long *total,
+                         char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, "SELECT count(*)" PATIENT_FROM, &st,
+                          "patient resources", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *total = (long)sqlite3_column_int64(st, 0);
+  else
+    rc = mt_sq__db_fail(q, "patient resources", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* The first max of them, each read by get (type and id bound per row). */
+static int patient_page(sq_store *q, const char *patient, long max,
+                        sqlite3_stmt *get, mt_resource **list, size_t *n,
+                        char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  size_t cap = 0;
+  int rc = mt_sq__prepare(q, "SELECT x.type, x.id" PATIENT_FROM
+                             " ORDER BY x.type, x.id LIMIT ?2",
+                          &st, "patient resources", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, max);
+  int s_ = SQLITE_DONE;
+  while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    sqlite3_bind_text(get, 1, (const char *)sqlite3_column_text(st, 0), -1,
+                      SQLITE_TRANSIENT);
+    rc = search_get(q, get, (const char *)sqlite3_column_text(st, 1), list,
+                    n, &cap, err, errlen);
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = mt_sq__db_fail(q, "patient resources", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mt_sq__patient_resources(mt_store *s, const char *patient, long max,
+                             mt_resource **list, size_t *n, long *total,
+                             char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  sqlite3_stmt *get = NULL;
+  int rc = read_begin(q, err, errlen);
+  if (!rc)
+    rc = patient_count(q, patient, total, err, errlen);
+  if (!rc && max > 0 && *total > 0)
+    rc = mt_sq__prepare_hot(q, "SELECT " RES_COLS " FROM resource WHERE"
+                               " type = ?1 AND id = ?2 ORDER BY version_id"
+                               " DESC LIMIT 1",
+                            &get, "patient resources", err, errlen);
+  if (get) {
+    rc = patient_page(q, patient, max, get, list, n, err, errlen);
+    mt_sq__release(q, get);
+  }
+  rc = read_end(q, rc, err, errlen);
+  if (rc) {
+    mt_resource_list_free(*list, *n);
+    *list = NULL;
+    *n = 0;
+    *total = 0;
+  }
+  return rc;
+}
+
 /* EXPLAIN QUERY PLAN of one statement, its rows as "detail" lines. */
 static int plan_of(sq_store *q, const char *sql, const mt_res_query *qr,
                    char *out, size_t outlen, char *err, size_t errlen)

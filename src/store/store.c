@@ -343,6 +343,27 @@ int mt_store_resource_search(mt_store *s, const mt_res_query *q,
   return rc;
 }
 
+int mt_store_patient_resources(mt_store *s, const char *patient, long max,
+                               mt_resource **list, size_t *n, long *total,
+                               char *err, size_t errlen)
+{
+  const char *op = "patient resources";
+  if (!list || !n || !total)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "no output");
+  *list = NULL;
+  *n = 0;
+  *total = 0;
+  if (!s || !key_ok(patient) || max < 0)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "expected a store, a patient of 1-%d printable "
+                          "bytes and max >= 0", MT_STORE_KEY_MAX);
+  if (s->ops->version < 5 || !s->ops->patient_resources)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "not supported by the %s back end", s->ops->name);
+  return s->ops->patient_resources(s, patient, max, list, n, total, err,
+                                   errlen);
+}
+
 static int put(mt_store *s, const char *type, const char *id,
                const char *json, int64_t expected, mt_resource *out,
                const char *op, char *err, size_t errlen)

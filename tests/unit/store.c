@@ -1413,3 +1413,60 @@ Test(store, savepoint_units_in_a_batch)
   cr_assert_eq(n, 0, "the undone unit's observation is gone too");
   free(out);
 }
+
+/* A patient's compartment: every type, ordered by type and id; deleted and
+** other patients' resources left out; max cuts the list, not the total. */
+Test(store, patient_resources)
+{
+  search_fixture();
+  put_indexed("Condition", "c1", "p1", NO_DATE, NULL, NULL);
+  put_indexed("Condition", "c2", "p2", NO_DATE, NULL, NULL);
+  put_indexed("Encounter", "e1", "p1", 500, NULL, NULL);
+  put_indexed("Encounter", "e2", "p1", 600, NULL, NULL);
+  mt_res_index self = {"p1", NULL, 0, 0, 0};
+  cr_assert_eq(mt_store_resource_set_index(st, "Patient", "p1", &self, err,
+                                           sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_store_resource_delete(st, "Encounter", "e2", 0, NULL, err,
+                                        sizeof err), 0, "%s", err);
+  mt_resource *list = (mt_resource *)0x1;
+  size_t n = 99;
+  long total = -1;
+  cr_assert_eq(mt_store_patient_resources(st, "p1", 100, &list, &n, &total,
+                                          err, sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 7);
+  cr_assert_eq(n, 7);
+  static const char *const want[][2] = {
+      {"Condition", "c1"},   {"Encounter", "e1"},   {"Observation", "o1"},
+      {"Observation", "o2"}, {"Observation", "o6"}, {"Observation", "o7"},
+      {"Patient", "p1"}};
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_str_eq(list[i].type, want[i][0], "%zu", i);
+    cr_assert_str_eq(list[i].id, want[i][1], "%zu", i);
+    cr_assert_not_null(list[i].json);
+  }
+  mt_resource_list_free(list, n);
+  cr_assert_eq(mt_store_patient_resources(st, "p1", 2, &list, &n, &total,
+                                          err, sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 7);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(list[1].id, "e1");
+  mt_resource_list_free(list, n);
+  cr_assert_eq(mt_store_patient_resources(st, "p1", 0, &list, &n, &total,
+                                          err, sizeof err), 0, "%s", err);
+  cr_assert_eq(total, 7);
+  cr_assert_eq(n, 0);
+  cr_assert_null(list);
+  cr_assert_eq(mt_store_patient_resources(st, "nobody", 10, &list, &n,
+                                          &total, err, sizeof err), 0, "%s",
+               err);
+  cr_assert_eq(total, 0);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(mt_store_patient_resources(st, "", 10, &list, &n, &total, err,
+                                          sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_patient_resources(st, "p1", -1, &list, &n, &total,
+                                          err, sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_patient_resources(st, "p1", 1, NULL, &n, &total,
+                                          err, sizeof err), MT_EINVAL);
+  cr_assert_eq(mt_store_patient_resources(NULL, "p1", 1, &list, &n, &total,
+                                          err, sizeof err), MT_EINVAL);
+}
