@@ -767,6 +767,16 @@ int auth_check(ctx *c, int acc, reply *r)
     if (c->who.role != MT_ROLE_AUDITOR)
       return deny(c, r, 403, "only auditors read the audit trail");
     return 0;
+  case ACC_EXPORT: /* every type: a token needs a "*" scope to read */
+    snprintf(c->action, sizeof c->action, "export");
+    if (c->who.role != MT_ROLE_ADMIN && c->who.role != MT_ROLE_CLINICIAN &&
+        c->who.role != MT_ROLE_PATIENT) {
+      snprintf(c->resource, sizeof c->resource, "Patient/%.64s/$everything",
+               c->param[0]);
+      return deny(c, r, 403, "a record is exported by its patient, a "
+                             "clinician of the care team or an admin");
+    }
+    return patient_route(c, r, "*", PERM_R, "$everything");
   default:
     return deny(c, r, 403, "no access");
   }
@@ -822,11 +832,13 @@ void auth_after(ctx *c, reply *r)
     fail(r, 500, "exception", NULL, "out of memory");
     return;
   }
-  if (acc == ACC_FHIR_R || acc == ACC_FHIR_S) {
+  if (acc == ACC_FHIR_R || acc == ACC_FHIR_S || acc == ACC_EXPORT) {
     char suffix[200];
     snprintf(suffix, sizeof suffix, "%s", c->resource);
     if (acc == ACC_FHIR_S) /* the type; the query's values may name */
       snprintf(suffix, sizeof suffix, "%.64s?search", c->param[0]);
+    if (acc == ACC_EXPORT)
+      snprintf(suffix, sizeof suffix, "$everything");
     json_t *doc = r->doc;
     const char *rt = json_string_value(json_object_get(doc, "resourceType"));
     int all = 1;
@@ -842,15 +854,17 @@ void auth_after(ctx *c, reply *r)
     } else if (ok && rt)
       all = reply_reaches(c, doc, seen, &n, (int)max_seen, suffix);
     if (!all) { /* never shown: as if it did not exist */
-      if (acc == ACC_FHIR_S)
-        fprintf(stderr, "medtwin serve: a search returned a resource out of "
-                        "the caller's reach; withheld\n");
+      int many = acc != ACC_FHIR_R; /* a search or an export */
+      if (many)
+        fprintf(stderr, "medtwin serve: a %s returned a resource out of "
+                        "the caller's reach; withheld\n",
+                acc == ACC_FHIR_S ? "search" : "export");
       char msg[200];
       snprintf(msg, sizeof msg, "no %.64s with id %.64s", c->param[0],
                c->param[1]);
-      fail(r, acc == ACC_FHIR_S ? 500 : MHD_HTTP_NOT_FOUND,
-           acc == ACC_FHIR_S ? "exception" : "not-found", NULL,
-           acc == ACC_FHIR_S ? "access check failed" : msg);
+      fail(r, many ? 500 : MHD_HTTP_NOT_FOUND,
+           many ? "exception" : "not-found", NULL,
+           many ? "access check failed" : msg);
       ok = 0;
       n = 0;
     }

@@ -645,6 +645,132 @@ void h_search(ctx *c, reply *r)
                      links, "entry", entries);
 }
 
+/* ---- the whole record: Patient $everything ---------------------------- */
+
+/* The most resources one export holds: the Bundle is built in memory. */
+#define EXPORT_MAX 50000
+
+typedef struct export_args {
+  const char *format, *unknown;
+} export_args;
+
+static enum MHD_Result export_arg(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+  export_args *a = cls;
+  (void)kind;
+  if (!strcmp(key, "_format"))
+    a->format = value ? value : "";
+  else if (!a->unknown)
+    a->unknown = key;
+  return MHD_YES;
+}
+
+/* Whether a media type (or _format's short name) is NDJSON: 1, JSON: 0,
+** neither: -1. A '+' of a query string may arrive as a space. */
+static int ndjson_format(const char *f)
+{
+  static const char *const nd[] = {"ndjson", "application/fhir+ndjson",
+                                   "application/fhir ndjson",
+                                   "application/ndjson"};
+  static const char *const js[] = {"json", "application/fhir+json",
+                                   "application/fhir json",
+                                   "application/json"};
+  for (size_t k = 0; k < sizeof nd / sizeof *nd; k++)
+    if (!strcmp(f, nd[k]))
+      return 1;
+  for (size_t k = 0; k < sizeof js / sizeof *js; k++)
+    if (!strcmp(f, js[k]))
+      return 0;
+  return -1;
+}
+
+/* One entry of the export: fullUrl Type/id, the resource with its meta. */
+static int export_entry(json_t *entries, const mt_resource *res)
+{
+  reply one = {0};
+  with_meta(res, &one);
+  if (!one.doc)
+    return -1;
+  char url[2 * MT_STORE_KEY_MAX + 2];
+  snprintf(url, sizeof url, "%s/%s", res->type, res->id);
+  json_array_append_new(entries,
+                        json_pack("{s:s, s:o, s:{s:s}}", "fullUrl", url,
+                                  "resource", one.doc, "search", "mode",
+                                  "match"));
+  return 0;
+}
+
+/*
+** GET /fhir/Patient/{patient}/$everything (FHIR R4 Patient $everything, for
+** GDPR Art. 20): the Patient and every current resource of its compartment
+** (the index's patient, fhir_patient_of) in one searchset Bundle, the
+** Patient first; as NDJSON with ?_format=ndjson or Accept:
+** application/fhir+ndjson. No paging: a record over EXPORT_MAX resources is
+** refused (422). auth_after checks every entry against the caller's reach
+** before anything is sent; NDJSON is made from the checked Bundle.
+*/
+void h_everything(ctx *c, reply *r)
+{
+  const char *pid = c->param[0];
+  export_args a = {0};
+  MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, export_arg, &a);
+  const char *acc = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_ACCEPT);
+  int nd = a.format ? ndjson_format(a.format)
+                    : acc && (strstr(acc, "application/fhir+ndjson") ||
+                              strstr(acc, "application/ndjson"));
+  if (a.unknown || nd < 0) {
+    char msg[200];
+    snprintf(msg, sizeof msg, a.unknown ? "unsupported parameter %.64s: "
+             "$everything takes _format only" : "_format: expected json or "
+             "ndjson, got %.64s", a.unknown ? a.unknown : a.format);
+    fail(r, MHD_HTTP_BAD_REQUEST, "not-supported",
+         a.unknown ? a.unknown : "_format", msg);
+    return;
+  }
+  char err[MT_ERRMSG_MAX];
+  mt_resource *list = NULL;
+  size_t n = 0;
+  long total = 0;
+  mt_store *rd = reader(c);
+  int rc = rd ? mt_store_patient_resources(rd, pid, EXPORT_MAX, &list, &n,
+                                           &total, err, sizeof err)
+              : MT_EIO;
+  if (rc) {
+    store_failed(r, rc, rd ? err : "no store handle");
+    return;
+  }
+  size_t self = n;
+  for (size_t k = 0; k < n && self == n; k++)
+    if (!strcmp(list[k].type, "Patient") && !strcmp(list[k].id, pid))
+      self = k;
+  char msg[200];
+  if (total > EXPORT_MAX) {
+    snprintf(msg, sizeof msg, "the record holds %ld resources, over the "
+             "export limit of %d", total, EXPORT_MAX);
+    fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "too-costly", NULL, msg);
+  } else if (self == n) {
+    snprintf(msg, sizeof msg, "no Patient with id %.64s", pid);
+    fail(r, MHD_HTTP_NOT_FOUND, "not-found", NULL, msg);
+  } else {
+    json_t *entries = json_array();
+    int bad = export_entry(entries, &list[self]);
+    for (size_t k = 0; k < n && !bad; k++)
+      if (k != self)
+        bad = export_entry(entries, &list[k]);
+    r->status = MHD_HTTP_OK;
+    r->doc = json_pack("{s:s, s:s, s:I, s:o}", "resourceType", "Bundle",
+                       "type", "searchset", "total", (json_int_t)n, "entry",
+                       entries);
+    r->ndjson = nd;
+    if (bad)
+      fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+           "a stored resource is not JSON");
+  }
+  mt_resource_list_free(list, n);
+}
+
 /* ---- writes --------------------------------------------------------------- */
 
 /*

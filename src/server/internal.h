@@ -25,6 +25,7 @@
 #include "medtwin/twin.h"
 
 #define FHIR_JSON "application/fhir+json"
+#define FHIR_NDJSON "application/fhir+ndjson"
 
 /* ---- who is asking (auth.c) ---- */
 
@@ -152,6 +153,8 @@ typedef struct reply {
   char hdr[REPLY_HEADERS][2][256];
   json_t *doc;
   const char *type; /* media type; FHIR_JSON when NULL */
+  int ndjson;       /* a 2xx Bundle sent as its entries' resources, one a
+                       line (FHIR_NDJSON) */
   char location[256], etag[32], modified[40];
   struct MHD_Response *raw; /* a ready response (events); doc unused */
 } reply;
@@ -216,7 +219,10 @@ enum {
   ACC_CONSENT_R,  /* {patient}: read consents */
   ACC_CONSENT_W,  /* {patient}: change a consent */
   ACC_AUDIT_OWN,  /* {patient}: who accessed the record (GDPR Art. 15) */
-  ACC_AUDIT       /* the audit trail: auditors */
+  ACC_AUDIT,      /* the audit trail: auditors */
+  ACC_EXPORT      /* {patient}: the whole record (GDPR Art. 20): the
+                     patient, a clinician of the care team, admins;
+                     checked on what the handler returns */
 };
 int auth_start(mt_server *s, char *err, size_t errlen); /* before writer */
 int auth_run(mt_server *s, char *err, size_t errlen); /* writer running */
@@ -309,6 +315,7 @@ void h_transaction(ctx *c, reply *r);
 void h_vread(ctx *c, reply *r);
 void h_history(ctx *c, reply *r);
 void h_search(ctx *c, reply *r);
+void h_everything(ctx *c, reply *r);
 void with_meta(const mt_resource *res, reply *r);
 /* The patient a resource belongs to ("" : none), by the index's rule. */
 void fhir_patient_of(const char *type, const char *id, json_t *res,

@@ -390,6 +390,10 @@ static const route routes[] = {
     {"GET", "/api/patients/{patient}/audit", h_patient_audit, 0,
      ACC_AUDIT_OWN,
      "who accessed the patient's record, as FHIR AuditEvent (GDPR Art. 15)"},
+    {"GET", "/fhir/Patient/{patient}/$everything", h_everything, 0,
+     ACC_EXPORT,
+     "the patient's whole record as a Bundle, or NDJSON with "
+     "?_format=ndjson (FHIR Patient $everything; GDPR Art. 20)"},
     {"POST", "/fhir/{type}", h_create, ROUTE_BODY, ACC_FHIR_C,
      "FHIR create (If-None-Exist)"},
     {"GET", "/fhir/{type}", h_search, 0, ACC_FHIR_S, "FHIR search"},
@@ -583,6 +587,43 @@ static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
   ctx_done(&c);
 }
 
+/* A Bundle's entries' resources as NDJSON (FHIR Bulk Data): one compact
+** resource a line, each line ended by '\n'. NULL when out of memory. */
+static char *ndjson_of(const json_t *bundle)
+{
+  size_t len = 0, cap = 4096, i;
+  char *out = malloc(cap);
+  json_t *e;
+  if (!out)
+    return NULL;
+  out[0] = '\0';
+  json_array_foreach(json_object_get(bundle, "entry"), i, e)
+  {
+    char *line = dump(json_object_get(e, "resource"));
+    size_t n = line ? strlen(line) : 0;
+    if (line && len + n + 2 > cap) {
+      while (len + n + 2 > cap)
+        cap *= 2;
+      char *p = realloc(out, cap);
+      if (!p) {
+        free(line);
+        line = NULL;
+      } else
+        out = p;
+    }
+    if (!line) {
+      free(out);
+      return NULL;
+    }
+    memcpy(out + len, line, n);
+    len += n;
+    out[len++] = '\n';
+    out[len] = '\0';
+    free(line);
+  }
+  return out;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
 {
   if (r->raw) { /* a stream */
@@ -593,8 +634,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reply *r)
     MHD_destroy_response(r->raw);
     return ok;
   }
-  char *text = r->doc ? dump(r->doc) : NULL;
+  int nd = r->ndjson && r->doc && r->status >= 200 && r->status < 300;
+  char *text = nd ? ndjson_of(r->doc) : r->doc ? dump(r->doc) : NULL;
   json_decref(r->doc);
+  if (nd && !text)
+    return MHD_NO;
+  if (r->ndjson) /* an error is an OperationOutcome, as JSON */
+    r->type = nd ? FHIR_NDJSON : NULL;
   size_t n = text ? strlen(text) : 0;
   struct MHD_Response *resp =
       text ? MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE)
