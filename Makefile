@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo demo-day test check-all bench asan clean
+.PHONY: all deps build demo demo-day test check-all bench asan valgrind clean
 
 all: build
 
@@ -28,20 +28,31 @@ demo-day: build
 	  --scenario examples/scenarios/day.json --svg demo-day.svg --csv demo-day.csv
 	@echo "plot: demo-day.svg   trace: demo-day.csv"
 
+# Every suite but the slow ones, then the same again under ASan + UBSan.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+	$(MAKE) --no-print-directory asan
 
-# Everything, including slow suites and a sanitizer rebuild.
-check-all: build asan
+# Everything: the slow suites too, in both builds, and the unit and
+# verification suites under valgrind (docs/TESTING.md).
+check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
 
 asan: deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DMT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -LE slow
 
+# memcheck of the unit and verification suites (about 45x slower; the
+# end-to-end suites run the server, which ASan covers instead)
+valgrind: deps
+	cmake -S . -B $(BUILD)-valgrind -G Ninja -DMT_VALGRIND=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(BUILD)-valgrind -j $(JOBS)
+	cd $(BUILD)-valgrind && ctest --output-on-failure -j $(JOBS) -L 'unit|verify'
+
 bench: build
 	$(BUILD)/bench/sim_patient_day
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-valgrind
