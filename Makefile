@@ -3,7 +3,8 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo demo-day test check-all bench asan valgrind clean
+.PHONY: all deps build demo demo-day test check-all bench asan valgrind clean \
+        fuzz-build fuzz-smoke fuzz-long
 
 all: build
 
@@ -33,11 +34,14 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 	$(MAKE) --no-print-directory asan
 
-# Everything: the slow suites too, in both builds, and the unit and
-# verification suites under valgrind (docs/TESTING.md).
+# Everything: the slow suites too, in both builds, the unit and
+# verification suites under valgrind, and the fuzz smoke run where clang is
+# installed (docs/fuzzing.md).
 check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) fuzz-smoke; \
+	else echo "check-all: no $(FUZZ_CC), fuzz-smoke skipped"; fi
 
 asan: deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DMT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -51,8 +55,30 @@ valgrind: deps
 	cmake --build $(BUILD)-valgrind -j $(JOBS)
 	cd $(BUILD)-valgrind && ctest --output-on-failure -j $(JOBS) -L 'unit|verify'
 
+# Fuzzing (docs/fuzzing.md): libFuzzer targets of tests/fuzz, built with
+# clang in $(BUILD)-fuzz. fuzz-smoke: 10 s per target. fuzz-long: 10^7
+# executions per target (1-2 hours on 2 cores; not part of check-all).
+# Both write only under $(BUILD)-fuzz, never into tests/fuzz.
+FUZZ_CC ?= clang
+FUZZ_RUNS ?= 10000000
+FUZZ_TARGETS = $(basename $(notdir $(filter-out %/replay_main.c,$(wildcard tests/fuzz/*.c))))
+
+fuzz-build: deps
+	CC=$(FUZZ_CC) cmake -S . -B $(BUILD)-fuzz -G Ninja -DMT_FUZZ=ON
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all
+
+fuzz-smoke: fuzz-build
+	cd $(BUILD)-fuzz && ctest --output-on-failure -j $(JOBS) -L 'fuzz'
+
+fuzz-long: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t: $(FUZZ_RUNS) runs"; \
+	  bash tests/fuzz/run.sh $(BUILD)-fuzz/tests/fuzz_$$t $(BUILD)-fuzz/fuzz-long/$$t \
+	    tests/fuzz/corpus/$$t tests/fuzz/regress/$$t -- -runs=$(FUZZ_RUNS) || exit 1; \
+	done
+
 bench: build
 	$(BUILD)/bench/sim_patient_day
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-valgrind
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-valgrind $(BUILD)-fuzz

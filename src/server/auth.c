@@ -229,7 +229,7 @@ int auth_parse_scopes(const char *text, principal *p)
         const char *at = strchr(order, *o);
         if (!at)
           return -1;
-        unsigned bit = 1u << (at - "cruds");
+        unsigned bit = 1u << (at - order);
         if (m & bit || m >= bit << 1)
           return -1;
         m |= bit;

@@ -229,8 +229,11 @@ static size_t scan_string(lexer *lx, size_t i)
       lx->bad = i, lx->bad_cp = s[i];
       return SIZE_MAX;
     }
-    /* a backslash: \b, \f and \u0000-\u001F name controls too */
-    int cp = i + 1 >= n ? -1 : s[i + 1] == 'u' ? escaped_control(s, i, n)
+    /* a backslash: the last byte (unterminated, as above), or an escape;
+    ** \b, \f and \u0000-\u001F name controls too */
+    if (i + 1 >= n)
+      return n;
+    int cp = s[i + 1] == 'u' ? escaped_control(s, i, n)
              : s[i + 1] == 'b' ? '\b' : s[i + 1] == 'f' ? '\f' : -1;
     if (cp >= 0 && !allowed_control((unsigned)cp)) {
       lx->bad = i, lx->bad_cp = (unsigned)cp;
