@@ -35,8 +35,8 @@ test: build
 	$(MAKE) --no-print-directory asan
 
 # Everything: the slow suites too, in both builds, the unit and
-# verification suites under valgrind, and the fuzz smoke run where clang is
-# installed (docs/fuzzing.md).
+# verification suites under valgrind (docs/TESTING.md), and the fuzz smoke
+# run where clang is installed (docs/fuzzing.md).
 check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
