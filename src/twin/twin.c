@@ -236,7 +236,12 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   *out = NULL;
   const mt_model *m = mt_model_find(cfg->model);
   mt_cgm_sensor sensor;
-  if (!m || mt_cgm_sensor_load(cfg->sensor, &sensor) || cfg->members < 4 ||
+  int src = mt_cgm_sensor_load(cfg->sensor, &sensor);
+  if (src == MT_ENOMEM) { /* not the configuration's fault */
+    snprintf(err, errlen, "twin: out of memory");
+    return MT_ENOMEM;
+  }
+  if (!m || src || cfg->members < 4 ||
       cfg->members > 4096 || !(cfg->inflation >= 1) || !(cfg->r_scale > 0) ||
       !(cfg->meal_min_lo >= 1) || !(cfg->meal_min_hi >= cfg->meal_min_lo) ||
       !(cfg->meal_sd >= 0) || !(cfg->state_sd >= 0) ||
