@@ -839,6 +839,20 @@ typedef struct one_write {
   const char *code;   /* and the issue code */
 } one_write;
 
+int fhir_query_check(const char *type, const char *qs, char *msg,
+                     size_t msglen)
+{
+  query q;
+  mt_res_query sq;
+  char tok[MT_STORE_SYSTEM_MAX + 1];
+  const char *param;
+  if (query_parse(&q, qs)) {
+    snprintf(msg, msglen, "badly escaped or too long");
+    return MHD_HTTP_BAD_REQUEST;
+  }
+  return to_store_query(type, &q, &sq, tok, sizeof tok, &param, msg, msglen);
+}
+
 /* A conditional query's one match (its id into id): 0 one, MT_ENOTFOUND
 ** none, MT_ECONFLICT several, MT_EINVAL a bad query. */
 static int cond_match(mt_store *st, const char *type, const char *cond,

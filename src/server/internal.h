@@ -317,6 +317,11 @@ void h_history(ctx *c, reply *r);
 void h_search(ctx *c, reply *r);
 void h_everything(ctx *c, reply *r);
 void with_meta(const mt_resource *res, reply *r);
+/* A FHIR search or conditional query string (still percent-encoded, as
+** in If-None-Exist or a transaction's conditional URL) for type: 0 when it
+** makes a store query, else the HTTP status, msg naming why. */
+int fhir_query_check(const char *type, const char *qs, char *msg,
+                     size_t msglen);
 /* The patient a resource belongs to ("" : none), by the index's rule. */
 void fhir_patient_of(const char *type, const char *id, json_t *res,
                      char patient[MT_STORE_KEY_MAX + 1]);
