@@ -355,6 +355,22 @@ void fhir_patient_of(const char *type, const char *id, json_t *res,
   snprintf(patient, MT_STORE_KEY_MAX + 1, "%s", k.patient);
 }
 
+int fhir_resource_check(const char *type, json_t *res, char *msg,
+                        size_t msglen)
+{
+  mt_obs rows[MAX_ROWS];
+  int n = 0;
+  const char *why = NULL;
+  char path[160] = "";
+  index_keys k;
+  index_of(type, "id", res, &k);
+  if (resource_rows(type, res, "", rows, &n, &why, path, sizeof path) < 0) {
+    snprintf(msg, msglen, "%s: %s", path, why ? why : "refused");
+    return -1;
+  }
+  return n;
+}
+
 /* ---- search parameters -------------------------------------------------- */
 
 typedef struct query {

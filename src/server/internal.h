@@ -322,6 +322,12 @@ void with_meta(const mt_resource *res, reply *r);
 ** makes a store query, else the HTTP status, msg naming why. */
 int fhir_query_check(const char *type, const char *qs, char *msg,
                      size_t msglen);
+/* What the server takes from a resource of type before storing it: its
+** index entry, and the rows its twins read (Observation,
+** MedicationAdministration). The number of rows, or -1 when a value is
+** refused (msg names its path and why). */
+int fhir_resource_check(const char *type, json_t *res, char *msg,
+                        size_t msglen);
 /* The patient a resource belongs to ("" : none), by the index's rule. */
 void fhir_patient_of(const char *type, const char *id, json_t *res,
                      char patient[MT_STORE_KEY_MAX + 1]);
