@@ -18,6 +18,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_careteam(int argc, char **argv);
+int cmd_research(int argc, char **argv);
 int cmd_twin_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);

@@ -22,6 +22,7 @@ static const struct {
   {"user", "add a user who signs in to the dashboard", cmd_user},
   {"token", "issue, list and revoke bearer tokens", cmd_token},
   {"careteam", "the patients a clinician sees", cmd_careteam},
+  {"research", "pseudonymised export of consenting patients", cmd_research},
 };
 
 int cli_fail(int status, const char *fmt, ...)
