@@ -73,6 +73,7 @@ typedef struct auth {
   pthread_mutex_t hash_lock;
   pthread_cond_t hash_free;
   int hashing;
+  pthread_mutex_t dummy_lock;
   char dummy[MT_PWHASH_MAX]; /* verified against for unknown users */
   /* checkpoints of the audit chain */
   unsigned char *sk; /* sodium_malloc'd, NULL without --audit-key */
@@ -1157,7 +1158,18 @@ void h_login(ctx *c, reply *r)
     return;
   }
   hashing_enter(a);
-  /* an unknown user costs the same Argon2id as a known one */
+  /* an unknown user costs the same Argon2id as a known one: a hash of a
+  ** random password, made at the first need (not at every start) */
+  if (rc) {
+    pthread_mutex_lock(&a->dummy_lock);
+    if (!a->dummy[0]) {
+      char junk[48], e2[MT_ERRMSG_MAX];
+      random_b64(junk, sizeof junk);
+      if (mt_password_hash(junk, a->dummy, e2, sizeof e2))
+        a->dummy[0] = '\0';
+    }
+    pthread_mutex_unlock(&a->dummy_lock);
+  }
   int good = mt_password_verify(rc ? a->dummy : hash, pw) == 0 && !rc;
   hashing_leave(a);
   sodium_memzero(hash, sizeof hash);
@@ -1553,15 +1565,12 @@ int auth_start(mt_server *s, char *err, size_t errlen)
     return MT_ENOMEM;
   }
   pthread_mutex_init(&a->lock, NULL);
+  pthread_mutex_init(&a->dummy_lock, NULL);
   pthread_mutex_init(&a->hash_lock, NULL);
   pthread_cond_init(&a->hash_free, NULL);
   pthread_mutex_init(&a->tick_lock, NULL);
   pthread_cond_init(&a->tick_wake, NULL);
   s->auth = a;
-  char pw[48];
-  random_b64(pw, sizeof pw);
-  if (mt_password_hash(pw, a->dummy, err, errlen))
-    return MT_ENOMEM;
   if (!s->cfg.audit_key)
     return 0;
   a->sk = sodium_malloc(MT_AUDIT_SK_BYTES);
@@ -1624,6 +1633,7 @@ void auth_stop(mt_server *s)
   sodium_memzero(a->ses, SESSIONS_MAX * sizeof *a->ses);
   free(a->ses);
   pthread_mutex_destroy(&a->lock);
+  pthread_mutex_destroy(&a->dummy_lock);
   pthread_mutex_destroy(&a->hash_lock);
   pthread_cond_destroy(&a->hash_free);
   pthread_mutex_destroy(&a->tick_lock);

@@ -22,7 +22,7 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 start() {
   "$BIN" serve --data "$T/data" "$@" > "$T/out.txt" 2> "$T/err.txt" &
   PID=$!
-  for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
+  for i in $(seq 300); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
   PORT=$(sed -n 's|.*serving on https\{0,1\}://[0-9.]*:\([0-9]*\).*|\1|p' "$T/out.txt")
 }
 stop() { kill -TERM $PID; wait $PID; local rc=$?; PID=; return $rc; }
