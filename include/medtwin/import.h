@@ -34,6 +34,11 @@ double mt_import_mmol_to_mgdl(double mmol_l);
 */
 int mt_import_parse_iso(const char *s, int64_t *t_ms);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H.
+** Hinnant's days_from_civil and civil_from_days algorithms). */
+int64_t mt_days_from_civil(int64_t y, int m, int d);
+void mt_civil_from_days(int64_t days, int *y, int *m, int *d);
+
 /*
 ** A CSV time cell: ISO 8601 as mt_import_parse_iso, or a plain number of
 ** epoch seconds (below 1e11) or milliseconds (1e11 and above; 1e11 s lies

@@ -27,6 +27,7 @@
 
 #include "../server/jsonx.h"
 #include "cli.h"
+#include "medtwin/import.h"
 #include "medtwin/access.h"
 #include "medtwin/audit.h"
 #include "medtwin/error.h"
@@ -193,30 +194,6 @@ static long shift_days(const ctx *c)
   return s < 180 ? s - 180 : s - 179;
 }
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant). */
-static long days_from_civil(long y, long m, long d)
-{
-  y -= m <= 2;
-  long era = (y >= 0 ? y : y - 399) / 400;
-  long yoe = y - era * 400;
-  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, long *y, long *m, long *d)
-{
-  z += 719468;
-  long era = (z >= 0 ? z : z - 146096) / 146097;
-  long doe = z - era * 146097;
-  long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp + (mp < 10 ? 3 : -9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int digits(const char *s, int n)
 {
   for (int i = 0; i < n; i++)
@@ -281,7 +258,10 @@ static json_t *string_value(const ctx *c, const char *key, const char *s)
     return NULL;
   if (!full_date(s, &y, &m, &d))
     return json_string(s);
-  civil_from_days(days_from_civil(y, m, d) + c->shift, &y, &m, &d);
+  int yy, mm, dd;
+  mt_civil_from_days(mt_days_from_civil(y, (int)m, (int)d) + c->shift, &yy,
+                     &mm, &dd);
+  y = yy, m = mm, d = dd;
   size_t len = strlen(s) + 8;
   char *out = malloc(len);
   if (!out)

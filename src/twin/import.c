@@ -42,9 +42,7 @@ double mt_import_mmol_to_mgdl(double mmol_l)
   return mmol_l * MT_MGDL_PER_MMOLL;
 }
 
-/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
-** days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t mt_days_from_civil(int64_t y, int m, int d)
 {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -53,7 +51,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
   return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
+void mt_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -143,7 +141,7 @@ int mt_import_parse_iso(const char *s, int64_t *t_ms)
   int64_t off;
   if (parse_zone(p, &off))
     return MT_EPARSE;
-  *t_ms = days_from_civil(y, mo, d) * 86400000LL +
+  *t_ms = mt_days_from_civil(y, mo, d) * 86400000LL +
           (hh * 3600LL + mi * 60LL) * 1000LL + ms - off;
   return 0;
 }
@@ -169,7 +167,7 @@ void mt_import_format_iso(int64_t t_ms, char *buf, size_t n)
   if (rem < 0)
     rem += 86400000, days--;
   int y, m, d, s = (int)(rem / 1000), ms = (int)(rem % 1000);
-  civil_from_days(days, &y, &m, &d);
+  mt_civil_from_days(days, &y, &m, &d);
   if (ms)
     snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
              s / 3600, s / 60 % 60, s % 60, ms);
