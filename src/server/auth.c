@@ -1335,8 +1335,7 @@ static void consent_change(ctx *c, reply *r, int active)
   json_decref(a.res);
   if (rc)
     store_failed(r, rc, j.err);
-  else {
-    c->wrote = 1;
+  else { /* recorded by the write itself (write_wait sets c->wrote) */
     with_meta(&a.stored, r);
     r->status = a.created ? MHD_HTTP_CREATED : MHD_HTTP_OK;
   }

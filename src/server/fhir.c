@@ -1081,7 +1081,7 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
       return rc;
     }
   }
-  if (guarded || !strcmp(w->type, "Consent"))
+  if (guarded) /* the access check and the audit record need it */
     stored_patient(st, w->type, w->id, oldp);
   if (guarded && (rc = allowed(st, w, w->method[0] == 'P' ? PERM_U : PERM_D,
                                w->method[0] == 'P' ? newp : NULL, oldp, err,
