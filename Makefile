@@ -20,8 +20,10 @@ build: deps $(BUILD)/build.ninja
 # The live demo: 30 virtual patients streamed through the server at 60x
 # (docs/API.md, "Demo"), on a fresh store each time; stop with Ctrl-C.
 demo: build
-	rm -rf $(BUILD)/demo-data
-	$(BUILD)/medtwin serve --demo --listen 127.0.0.1:8080 --data $(BUILD)/demo-data
+	rm -rf $(BUILD)/demo-data $(BUILD)/demo-data.keys
+	test -f $(BUILD)/demo-master.key || $(BUILD)/medtwin keys master $(BUILD)/demo-master.key
+	$(BUILD)/medtwin serve --demo --listen 127.0.0.1:8080 --data $(BUILD)/demo-data \
+	  --master-key-file $(BUILD)/demo-master.key
 
 # A day of a virtual patient, its clinical summary and a plot.
 demo-day: build

@@ -46,6 +46,9 @@ typedef struct mt_server_config {
                            NULL; both or neither. Borrowed until stop */
   int insecure;         /* 1: plain HTTP beyond loopback allowed (default 0:
                            a host outside 127.0.0.0/8 needs TLS) */
+  struct mt_vault *vault; /* the key store: personal data encrypted at rest
+                           (include/medtwin/vault.h), or NULL: not. Borrowed
+                           until stop */
 } mt_server_config;
 
 void mt_server_config_init(mt_server_config *cfg);

@@ -26,6 +26,7 @@
 #define MT_STORE_DUPLICATE 1
 
 typedef struct mt_store mt_store;
+struct mt_vault;
 
 /*
 ** Open a store. url_or_dir: a directory (created with mode 0700 if missing)
@@ -40,6 +41,17 @@ typedef struct mt_store mt_store;
 */
 int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
                   size_t errlen);
+/*
+** Open with encryption at rest (include/medtwin/vault.h): personal fields
+** are sealed with their patient's key from vault, which must stay open
+** while the store is. A new or empty store becomes encrypted and records
+** the vault's id; a store encrypted with another key store, or one holding
+** data stored without encryption, is refused; and mt_store_open refuses an
+** encrypted store (MT_EDENIED). What is sealed and what stays plaintext:
+** docs/SECURITY.md, "Encryption at rest".
+*/
+int mt_store_open_vault(const char *url_or_dir, struct mt_vault *vault,
+                        mt_store **out, char *err, size_t errlen);
 /* Close; a batch still open is rolled back. NULL-safe. */
 void mt_store_close(mt_store *s);
 /* Back end name ("sqlite"). */
@@ -72,6 +84,15 @@ int mt_store_resource_create(mt_store *s, const char *type, const char *id,
                              const char *json, mt_resource *out, char *err,
                              size_t errlen);
 /*
+** The same, for a resource of patient (NULL or "": a Patient's own id, or
+** none): the patient whose key seals it in an encrypted store and whose
+** erasure removes it. The server passes the patient its index entry names.
+*/
+int mt_store_resource_create_of(mt_store *s, const char *patient,
+                                const char *type, const char *id,
+                                const char *json, mt_resource *out,
+                                char *err, size_t errlen);
+/*
 ** Current version. MT_ENOTFOUND if there is none; if the current version is
 ** a delete marker, also MT_ENOTFOUND but *out is filled with deleted = 1
 ** (the server's 410 Gone).
@@ -100,6 +121,10 @@ int mt_store_resource_list(mt_store *s, const char *type, mt_resource **list,
 int mt_store_resource_update(mt_store *s, const char *type, const char *id,
                              const char *json, int64_t expected_version,
                              mt_resource *out, char *err, size_t errlen);
+int mt_store_resource_update_of(mt_store *s, const char *patient,
+                                const char *type, const char *id,
+                                const char *json, int64_t expected_version,
+                                mt_resource *out, char *err, size_t errlen);
 /* Append a delete marker version (expected_version as for update). Deleting
 ** a deleted resource changes nothing and returns 0 with the marker in *out. */
 int mt_store_resource_delete(mt_store *s, const char *type, const char *id,
@@ -123,6 +148,13 @@ typedef struct mt_res_index {
   int64_t date_ms;           /* its clinically relevant time (Unix ms; the
                                 start of a period) */
 } mt_res_index;
+
+/*
+** Code tokens whose system begins with this prefix are identifiers (a
+** patient's record number, say): an encrypted store keeps only a keyed
+** hash of their value (a blind index), found by a query with ident set.
+*/
+#define MT_STORE_IDENT_PREFIX "urn:medtwin:identifier:"
 
 /* Longest system accepted in a code token (bytes); codes are keys. */
 #define MT_STORE_SYSTEM_MAX 255
@@ -161,6 +193,8 @@ typedef struct mt_res_query {
   long offset;  /* matches skipped before the page, >= 0 */
   long count;   /* page size, >= 0; 0: only the total */
   int reach;    /* whose resources may match at all (mt_reach) */
+  int ident;    /* 1: code is an identifier's value (found through the
+                   blind index in an encrypted store) */
   const char *reach_who; /* MT_REACH_TEAM: the care team's owner (a user or
                             token id); MT_REACH_OWN: the patient */
 } mt_res_query;
@@ -313,6 +347,33 @@ int mt_store_rollback(mt_store *s, char *err, size_t errlen);
 */
 int mt_store_savepoint(mt_store *s, char *err, size_t errlen);
 int mt_store_savepoint_end(mt_store *s, int keep, char *err, size_t errlen);
+
+/* ---- erasure (GDPR Art. 17) ---- */
+
+/* What an erasure removed. */
+typedef struct mt_store_erased {
+  long resources;    /* resource versions, every version of every resource
+                        the patient ever owned, delete markers included */
+  long observations, snapshots, alerts, quarantined;
+  long users, tokens, careteam, consents; /* access rows of the patient */
+  int key_destroyed; /* 1: the patient's key was destroyed (encrypted) */
+  int wal_truncated; /* 1: the write-ahead log was emptied to 0 bytes */
+} mt_store_erased;
+
+/*
+** Erase patient: in an encrypted store first destroy the patient's key
+** (from then on nothing sealed with it opens, in this store or in any
+** backup of it), then delete every row of the patient in one transaction
+** with secure_delete (the bytes overwritten in the file), then checkpoint
+** and truncate the write-ahead log. Repeating an erasure finishes one that
+** was interrupted and otherwise changes nothing. Audit records stay: they
+** name the patient by a pseudonym derived from the destroyed key, which
+** nothing can link back any more. Not inside a batch (MT_EINVAL).
+*/
+int mt_store_patient_erase(mt_store *s, const char *patient,
+                           mt_store_erased *out, char *err, size_t errlen);
+/* 1 when s is encrypted at rest. */
+int mt_store_encrypted(const mt_store *s);
 
 /* ---- maintenance ---- */
 

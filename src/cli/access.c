@@ -61,7 +61,6 @@ static int x_opt(void *ctx, const char *a, const char *v)
 static int open_store(const xopts *o, mt_store **st)
 {
   struct stat sb;
-  char err[MT_ERRMSG_MAX];
   if (!o->data)
     return cli_fail(EXIT_USAGE, "%s: --data DIR is required", o->cmd);
   if (stat(o->data, &sb) && mkdir(o->data, 0700))
@@ -70,9 +69,7 @@ static int open_store(const xopts *o, mt_store **st)
   if (stat(o->data, &sb) || !S_ISDIR(sb.st_mode))
     return cli_fail(EXIT_USAGE, "%s: --data: %s is not a directory", o->cmd,
                     o->data);
-  if (mt_store_open(o->data, st, err, sizeof err))
-    return cli_fail(EXIT_RUNTIME, "%s", err);
-  return 0;
+  return cli_store_open(o->cmd, o->data, 0, st);
 }
 
 /* The change and its audit record, one transaction. */
@@ -90,7 +87,7 @@ static int finish(mt_store *st, int rc, const char *err)
     mt_store_rollback(st, e2, sizeof e2);
   else if ((rc = mt_store_commit(st, e2, sizeof e2)))
     err = e2;
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc)
     return cli_fail(rc == MT_EINVAL || rc == MT_ECONFLICT ||
                             rc == MT_ENOTFOUND
@@ -269,7 +266,7 @@ static int token_create(xopts *o)
     mt_user u;
     rc = mt_store_user_get(st, o->user, &u, NULL, err, sizeof err);
     if (rc) {
-      mt_store_close(st);
+      cli_store_close(st);
       return cli_fail(rc == MT_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME,
                       "token create: --user: %s", rc == MT_ENOTFOUND
                           ? "no such user" : err);
@@ -315,7 +312,7 @@ static int token_list(xopts *o)
   mt_token *t;
   size_t n;
   rc = mt_store_token_list(st, &t, &n, err, sizeof err);
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc)
     return cli_fail(EXIT_RUNTIME, "%s", err);
   int64_t now = wall_ms();
@@ -429,12 +426,12 @@ int cmd_careteam(int argc, char **argv)
     mt_user u;
     rc = mt_store_user_get(st, o.user, &u, NULL, err, sizeof err);
     if (!rc && u.role != MT_ROLE_CLINICIAN) {
-      mt_store_close(st);
+      cli_store_close(st);
       return cli_fail(EXIT_USAGE, "careteam add: --user: %s is a %s, not "
                       "a clinician", o.user, mt_role_name(u.role));
     }
     if (rc) {
-      mt_store_close(st);
+      cli_store_close(st);
       return cli_fail(rc == MT_ENOTFOUND ? EXIT_USAGE : EXIT_RUNTIME,
                       "careteam add: --user: %s", rc == MT_ENOTFOUND
                           ? "no such user" : err);

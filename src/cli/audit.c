@@ -61,7 +61,7 @@ static int audit_opt(void *ctx, const char *a, const char *v)
 static int open_store(const char *dir, int must_exist, mt_store **st)
 {
   struct stat sb;
-  char err[MT_ERRMSG_MAX], path[4096];
+  char path[4096];
   if (!dir)
     return cli_fail(EXIT_USAGE, "audit: --data DIR is required");
   if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
@@ -69,9 +69,7 @@ static int open_store(const char *dir, int must_exist, mt_store **st)
   snprintf(path, sizeof path, "%s/medtwin.db", dir);
   if (must_exist && stat(path, &sb))
     return cli_fail(EXIT_USAGE, "audit: --data: %s holds no store", dir);
-  if (mt_store_open(dir, st, err, sizeof err))
-    return cli_fail(EXIT_RUNTIME, "%s", err);
-  return 0;
+  return cli_store_open("audit", dir, 0, st);
 }
 
 static int keygen(const aopts *o)
@@ -88,11 +86,11 @@ static int keygen(const aopts *o)
   rc = mt_audit_key_save(o->key, o->data, sk, err, sizeof err);
   sodium_memzero(sk, sizeof sk);
   if (rc) {
-    mt_store_close(st);
+    cli_store_close(st);
     return cli_fail(rc == MT_EIO ? EXIT_RUNTIME : EXIT_USAGE, "%s", err);
   }
   rc = mt_store_audit_set_key(st, pk, err, sizeof err);
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc) {
     remove(o->key);
     return cli_fail(EXIT_RUNTIME, "%s", err);
@@ -135,7 +133,7 @@ static int checkpoint(const aopts *o)
   char err[MT_ERRMSG_MAX];
   rc = mt_audit_key_load(o->key, o->data, sk, err, sizeof err);
   if (rc) {
-    mt_store_close(st);
+    cli_store_close(st);
     return cli_fail(rc == MT_EIO ? EXIT_RUNTIME : EXIT_USAGE, "%s", err);
   }
   /* never sign a chain that does not verify */
@@ -144,7 +142,7 @@ static int checkpoint(const aopts *o)
   if (!rc && mt_store_audit_checkpoint(st, sk, &seq, err, sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
   sodium_memzero(sk, sizeof sk);
-  mt_store_close(st);
+  cli_store_close(st);
   if (!rc)
     printf("medtwin audit checkpoint: signed the head at record %lld\n",
            (long long)seq);
@@ -172,7 +170,7 @@ static int append(const aopts *o)
   char err[MT_ERRMSG_MAX];
   int64_t seq;
   rc = mt_store_audit_append(st, &r, &seq, err, sizeof err);
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc)
     return cli_fail(rc == MT_EINVAL ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
   printf("medtwin audit append: record %lld\n", (long long)seq);
@@ -205,7 +203,7 @@ int cmd_audit(int argc, char **argv)
     if ((rc = open_store(o.data, 1, &st)))
       return rc;
     rc = verify_store(st);
-    mt_store_close(st);
+    cli_store_close(st);
     return rc;
   }
   return cli_fail(EXIT_USAGE, "audit: unknown subcommand '%s' (keygen, "

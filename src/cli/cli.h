@@ -68,6 +68,37 @@ int cli_cohort_replay(const cli_cohort_opts *o, int i, double isf_drift,
                       struct mt_replay **rp, int *group, char *err,
                       size_t errlen);
 
+/*
+** Encryption at rest (src/cli/keys.c). Every command that opens a store
+** takes --key-store DIR and --master-key-file FILE (cli_parse hands them to
+** cli_key_opt); without them the environment (MEDTWIN_KEY_STORE,
+** MEDTWIN_MASTER_KEY_FILE, MEDTWIN_MASTER_KEY) and DATA.keys.
+*/
+typedef struct cli_key_opts {
+  const char *key_store, *master_file;
+  int plaintext; /* serve --plaintext: no encryption at rest */
+} cli_key_opts;
+extern cli_key_opts cli_keys;
+/* 1 when a is a key option (taken), else 0. */
+int cli_key_opt(const char *a, const char *v);
+struct mt_vault;
+struct mt_store;
+struct mt_store_erased;
+/* The key store of data when a master key is given (NULL without one,
+** unless need_keys: then refused unless --plaintext). EXIT_* status. */
+int cli_vault_open(const char *cmd, const char *data, int need_keys,
+                   struct mt_vault **v);
+/* The store of data with its key store (held until cli_store_close, which
+** closes both; cli_store_vault gives it, NULL when not encrypted). */
+int cli_store_open(const char *cmd, const char *data, int need_keys,
+                   struct mt_store **st);
+void cli_store_close(struct mt_store *st);
+struct mt_vault *cli_store_vault(void);
+void cli_print_erased(const char *id, const struct mt_store_erased *e,
+                      int json);
+int cmd_keys(int argc, char **argv);
+int cmd_patient(int argc, char **argv);
+
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

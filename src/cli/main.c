@@ -23,6 +23,8 @@ static const struct {
   {"token", "issue, list and revoke bearer tokens", cmd_token},
   {"careteam", "the patients a clinician sees", cmd_careteam},
   {"research", "pseudonymised export of consenting patients", cmd_research},
+  {"keys", "master keys and the key store (encryption at rest)", cmd_keys},
+  {"patient", "erase a patient (right to erasure)", cmd_patient},
 };
 
 int cli_fail(int status, const char *fmt, ...)
@@ -54,6 +56,10 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *usage_text,
       return cli_fail(EXIT_USAGE, "%s: %s: %s", cmd, a,
                       strncmp(a, "--", 2) ? "unexpected argument"
                                           : "missing value");
+    if (cli_key_opt(a, v)) {
+      i++;
+      continue;
+    }
     int rc = opt(ctx, a, v);
     if (rc)
       return rc;

@@ -518,8 +518,8 @@ static int export(const ropts *o)
   long total = 0, nres = 0, npat = 0;
   ctx c = {key, o->study, NULL, 0};
 
-  if ((rc = mt_store_open(o->data, &st, err, sizeof err)))
-    goto done;
+  if ((rc = cli_store_open("research export", o->data, 0, &st)))
+    return rc;
   mt_res_query q;
   memset(&q, 0, sizeof q);
   q.type = "Patient";
@@ -603,7 +603,7 @@ done:
   mt_afile_abort(f[1]);
   mt_resource_list_free(pats, np);
   free(cl);
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc)
     return cli_fail(rc == MT_EINVAL ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
   return EXIT_OK;

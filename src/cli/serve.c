@@ -18,6 +18,7 @@
 #include "medtwin/file.h"
 #include "medtwin/server.h"
 #include "medtwin/store.h"
+#include "medtwin/vault.h"
 
 static const char usage_text[] =
     "usage: medtwin serve [--listen HOST:PORT] [--data DIR] [--snapshot-interval S]\n"
@@ -29,6 +30,13 @@ static const char usage_text[] =
     "  --insecure          allow plain HTTP on an address beyond loopback\n"
     "                      (refused otherwise)\n"
     "  --data DIR          the store's directory (default medtwin-data)\n"
+    "  --master-key-file FILE  the master key of the key store (or\n"
+    "                      MEDTWIN_MASTER_KEY_FILE; medtwin keys master FILE\n"
+    "                      makes one): personal data is encrypted at rest\n"
+    "  --key-store DIR     the patients' keys, outside --data (default\n"
+    "                      DATA.keys beside it, or MEDTWIN_KEY_STORE)\n"
+    "  --plaintext         no encryption at rest (refused for a store that\n"
+    "                      is encrypted)\n"
     "  --mqtt HOST:PORT    take device streams from an MQTT broker and\n"
     "                      publish alerts to it (docs/API.md)\n"
     "  --mqtt-user NAME    the server's user name at the broker\n"
@@ -282,10 +290,16 @@ static int serve_run(sopts *o)
     o->cfg.demo_password = pw;
   }
   mt_server *s;
+  mt_vault *vault;
   int port;
+  if ((rc = cli_vault_open("serve", o->cfg.data_dir, 1, &vault)))
+    return rc;
+  o->cfg.vault = vault;
   rc = mt_server_start(&o->cfg, &s, &port, err, sizeof err);
-  if (rc)
+  if (rc) {
+    mt_vault_close(vault);
     return cli_fail(rc == MT_EINVAL ? EXIT_USAGE : EXIT_RUNTIME, "%s", err);
+  }
   const char *scheme = o->cert ? "https" : "http";
   printf("medtwin %s serving on %s://%s:%d (data in %s)\n", MT_VERSION,
          scheme, o->cfg.host, port, o->cfg.data_dir);
@@ -298,6 +312,7 @@ static int serve_run(sopts *o)
   int sig;
   sigwait(&stop, &sig);
   mt_server_stop(s);
+  mt_vault_close(vault);
   printf("medtwin serve: stopped on %s\n", sig == SIGTERM ? "SIGTERM"
                                                           : "SIGINT");
   return EXIT_OK;
@@ -316,6 +331,8 @@ int cmd_serve(int argc, char **argv)
       o.cfg.demo = 1;
     else if (!strcmp(argv[i], "--insecure"))
       o.cfg.insecure = 1;
+    else if (!strcmp(argv[i], "--plaintext"))
+      cli_keys.plaintext = 1;
     else
       argv[n++] = argv[i];
   argc = n;
@@ -366,10 +383,10 @@ int cmd_backup(int argc, char **argv)
   if (stat(o.data, &sb) || !S_ISDIR(sb.st_mode))
     return cli_fail(EXIT_USAGE, "backup: --data: %s is not a directory",
                     o.data);
-  if ((rc = mt_store_open(o.data, &st, err, sizeof err)))
-    return cli_fail(EXIT_RUNTIME, "%s", err);
+  if ((rc = cli_store_open("backup", o.data, 0, &st)))
+    return rc;
   rc = mt_store_backup(st, o.out, err, sizeof err);
-  mt_store_close(st);
+  cli_store_close(st);
   if (rc)
     return cli_fail(EXIT_RUNTIME, "%s", err);
   printf("medtwin backup: %s -> %s\n", o.data, o.out);

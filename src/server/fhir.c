@@ -20,7 +20,7 @@
 
 #define MAX_ROWS 4
 #define MAX_TOKENS 32
-#define IDENT_SYSTEM "urn:medtwin:identifier:" /* identifier tokens' prefix */
+#define IDENT_SYSTEM MT_STORE_IDENT_PREFIX /* identifier tokens' prefix */
 
 /* The server's CapabilityStatement (FHIR R4 4.0.1). */
 void h_metadata(ctx *c, reply *r)
@@ -555,6 +555,7 @@ static int to_store_query(const char *type, query *q, mt_res_query *sq,
       snprintf(tokbuf, toklen, "%s%.*s", IDENT_SYSTEM,
                bar ? (int)(bar - tok) : 0, tok);
       sq->code_system = bar ? tokbuf : NULL;
+      sq->ident = 1;
     } else {
       snprintf(tokbuf, toklen, "%.*s", bar ? (int)(bar - tok) : 0, tok);
       sq->code_system = bar ? tokbuf : NULL;
@@ -1059,8 +1060,8 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
       mt_resource_clear(&old);
     }
     rc = rc ? rc
-            : mt_store_resource_create(st, w->type, w->id, text, &w->stored,
-                                       err, errlen);
+            : mt_store_resource_create_of(st, newp, w->type, w->id, text,
+                                          &w->stored, err, errlen);
     free(text);
     if (!rc)
       rc = set_index(st, w, err, errlen);
@@ -1095,8 +1096,9 @@ static int do_write(mt_store *st, one_write *w, char *err, size_t errlen)
       strip_meta(w->res);
       text = dump(w->res);
     }
-    rc = text ? mt_store_resource_update(st, w->type, w->id, text,
-                                         w->if_match, &w->stored, err, errlen)
+    rc = text ? mt_store_resource_update_of(st, newp, w->type, w->id, text,
+                                            w->if_match, &w->stored, err,
+                                            errlen)
               : MT_ENOMEM;
     free(text);
     if (!rc)
@@ -1299,9 +1301,90 @@ void h_update(ctx *c, reply *r)
   free(w);
 }
 
-/* DELETE /fhir/{type}/{id}: a delete marker version; reads then say 410. */
+static int job_nothing(mt_store *st, job *j)
+{
+  (void)st, (void)j;
+  return 0;
+}
+
+typedef struct erase_arg {
+  char patient[MT_STORE_KEY_MAX + 1];
+  mt_store_erased e;
+} erase_arg;
+
+/* After the group's commit, outside any transaction (store.h). */
+static int job_erase(mt_store *st, job *j)
+{
+  erase_arg *a = j->arg;
+  return mt_store_patient_erase(st, a->patient, &a->e, j->err,
+                                sizeof j->err);
+}
+
+/*
+** DELETE /fhir/Patient/{id}?_purge=true: erasure (GDPR Art. 17), by an
+** admin: the patient's key destroyed, every row of the patient deleted with
+** secure_delete, the log truncated (mt_store_patient_erase), the live twin
+** dropped. 404 when there was nothing of the patient.
+*/
+static void purge(ctx *c, reply *r)
+{
+  snprintf(c->action, sizeof c->action, "erase");
+  if (strcmp(c->param[0], "Patient")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "not-supported", "_purge",
+         "_purge: only a Patient is erased (with everything of it)");
+    return;
+  }
+  if (c->who.role != MT_ROLE_ADMIN) {
+    fail(r, MHD_HTTP_FORBIDDEN, "forbidden", "_purge",
+         "only an admin erases a patient");
+    return;
+  }
+  erase_arg a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.patient, sizeof a.patient, "%s", c->param[1]);
+  job j = {.fn = job_nothing, .alone = job_erase, .arg = &a};
+  int rc = write_wait(c->s, &j);
+  if (rc) {
+    store_failed(r, rc, j.err);
+    return;
+  }
+  twins_forget(c->s, a.patient);
+  mt_store_erased *e = &a.e;
+  if (!e->key_destroyed && !e->resources && !e->observations &&
+      !e->snapshots && !e->alerts && !e->quarantined && !e->users &&
+      !e->tokens && !e->careteam && !e->consents) {
+    fail(r, MHD_HTTP_NOT_FOUND, "not-found", NULL, "no such patient");
+    return;
+  }
+  char msg[512];
+  snprintf(msg, sizeof msg, "erased: key %s; %ld resource versions, %ld "
+           "observations, %ld snapshots, %ld alerts, %ld quarantined, %ld "
+           "users, %ld tokens, %ld care-team and %ld consent rows; log %s",
+           e->key_destroyed ? "destroyed" : "none", e->resources,
+           e->observations, e->snapshots, e->alerts, e->quarantined,
+           e->users, e->tokens, e->careteam, e->consents,
+           e->wal_truncated ? "truncated" : "not truncated (readers busy)");
+  r->status = MHD_HTTP_OK;
+  r->doc = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType",
+                     "OperationOutcome", "issue", "severity", "information",
+                     "code", "informational", "diagnostics", msg);
+}
+
+/* DELETE /fhir/{type}/{id}: a delete marker version; reads then say 410.
+** With _purge=true, an erasure (purge above). */
 void h_delete(ctx *c, reply *r)
 {
+  const char *p = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND,
+                                              "_purge");
+  if (p && strcmp(p, "true") && strcmp(p, "false")) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "_purge",
+         "_purge: expected true or false");
+    return;
+  }
+  if (p && !strcmp(p, "true")) {
+    purge(c, r);
+    return;
+  }
   long long want = if_match(c->conn);
   if (want < 0) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
@@ -1747,12 +1830,13 @@ int fhir_store_put(mt_store *st, const char *type, const char *id,
   char *text = dump(res);
   if (!text)
     return MT_ENOMEM;
-  rc = fresh ? mt_store_resource_create(st, type, id, text, out, err, errlen)
-             : mt_store_resource_update(st, type, id, text, 0, out, err,
-                                        errlen);
-  free(text);
   index_keys k;
   index_of(type, id, res, &k);
+  rc = fresh ? mt_store_resource_create_of(st, k.patient, type, id, text, out,
+                                           err, errlen)
+             : mt_store_resource_update_of(st, k.patient, type, id, text, 0,
+                                           out, err, errlen);
+  free(text);
   if (!rc)
     rc = mt_store_resource_set_index(st, type, id, &k.ix, err, errlen);
   if (!rc)
@@ -1773,13 +1857,13 @@ int fhir_store_own(mt_store *st, const char *type, const char *id,
   if (rc != MT_ENOTFOUND)
     return rc;
   char *text = dump(res);
-  rc = text ? mt_store_resource_create(st, type, id, text, NULL, err, errlen)
+  index_keys k;
+  index_of(type, id, res, &k);
+  rc = text ? mt_store_resource_create_of(st, k.patient, type, id, text, NULL,
+                                          err, errlen)
             : MT_ENOMEM;
   free(text);
-  if (!rc) {
-    index_keys k;
-    index_of(type, id, res, &k);
+  if (!rc)
     rc = mt_store_resource_set_index(st, type, id, &k.ix, err, errlen);
-  }
   return rc;
 }

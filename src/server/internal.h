@@ -68,6 +68,8 @@ typedef int (*job_fn)(mt_store *st, job *j);
 struct job {
   job_fn fn;
   void *arg;
+  job_fn alone; /* if set, run after the group has committed, outside any
+                   transaction (an erasure), when fn succeeded */
   void (*free_arg)(void *); /* detached jobs: called once done */
   int detached;             /* nobody waits: freed by the writer */
   int done, rc;
@@ -131,6 +133,8 @@ struct mt_server {
   job *head, *tail;
   int stopping;      /* the writer: finish the queue and end */
   int closing;       /* event streams: end */
+  int lock_fd;       /* DATA/serve.lock, held shared while serving, so that
+                        an offline erasure sees the server (-1: none) */
   long groups, jobs; /* committed so far, for the statistics */
   /* twins (slots never move: an array of pointers) */
   pthread_mutex_t tw_lock;
@@ -351,6 +355,8 @@ int twins_restore(mt_server *s, char *err, size_t errlen);
 void twins_save_all(mt_server *s);
 void twins_wake(mt_server *s);
 void twins_free(mt_server *s);
+/* Drop the live twin of patient, its events and its state (an erasure). */
+void twins_forget(mt_server *s, const char *patient);
 void h_twin_put(ctx *c, reply *r);
 void h_twins(ctx *c, reply *r);
 void h_twin_get(ctx *c, reply *r);

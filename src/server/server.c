@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -129,7 +131,8 @@ mt_store *reader(ctx *c)
   pthread_mutex_unlock(&s->rd_lock);
   if (!c->rd) {
     char err[MT_ERRMSG_MAX];
-    if (mt_store_open(s->cfg.data_dir, &c->rd, err, sizeof err))
+    if (mt_store_open_vault(s->cfg.data_dir, s->cfg.vault, &c->rd, err,
+                            sizeof err))
       c->rd = NULL;
   }
   return c->rd;
@@ -299,6 +302,9 @@ static void *writer_main(void *arg)
     if (rc)
       fprintf(stderr, "medtwin serve: a group of %ld writes failed: %s\n", n,
               err);
+    for (job *j = list; j; j = j->next)
+      if (j->alone && j->rc >= 0)
+        j->rc = j->alone(s->store, j);
     pthread_mutex_lock(&s->wq_lock);
     s->groups++, s->jobs += n;
     for (job *j = list, *next; j; j = next) {
@@ -744,6 +750,8 @@ static void release(mt_server *s)
     mt_store_close(s->rd[k]);
   free(s->rd);
   mt_store_close(s->store);
+  if (s->lock_fd >= 0)
+    close(s->lock_fd);
   pthread_mutex_destroy(&s->rd_lock);
   pthread_mutex_destroy(&s->wq_lock);
   pthread_mutex_destroy(&s->tw_lock);
@@ -804,8 +812,17 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   pthread_cond_init(&s->wq_done, NULL);
   s->cap_rd = 16;
   s->rd = calloc((size_t)s->cap_rd, sizeof *s->rd);
-  int rc = s->rd ? mt_store_open(cfg->data_dir, &s->store, err, errlen)
+  int rc = s->rd ? mt_store_open_vault(cfg->data_dir, cfg->vault, &s->store,
+                                       err, errlen)
                  : MT_ENOMEM;
+  s->lock_fd = -1;
+  if (!rc) {
+    char lp[4096];
+    snprintf(lp, sizeof lp, "%s/serve.lock", cfg->data_dir);
+    s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd >= 0)
+      flock(s->lock_fd, LOCK_SH | LOCK_NB);
+  }
   if (!rc)
     rc = auth_start(s, err, errlen);
   if (!rc)

@@ -663,6 +663,27 @@ void twins_free(mt_server *s)
   s->twin = NULL, s->n_twin = 0;
 }
 
+void twins_forget(mt_server *s, const char *patient)
+{
+  twin_slot *w = slot_of(s, patient);
+  if (!w)
+    return;
+  pthread_mutex_lock(&w->lock);
+  mt_twin_free(w->tw);
+  w->tw = NULL;
+  w->ready = 0; /* not listed, never fed; the slot itself stays (slots never
+                  move or go: readers hold them without the list lock) */
+  for (int e = 0; e < EVENT_RING; e++) {
+    free(w->ring[e].data);
+    w->ring[e].data = NULL;
+  }
+  w->n_events = 0;
+  w->readings = w->inputs = w->refused = w->since_snap = 0;
+  w->last_ref[0] = '\0';
+  pthread_cond_broadcast(&w->news);
+  pthread_mutex_unlock(&w->lock);
+}
+
 /* Wake every events stream (the server is stopping). */
 void twins_wake(mt_server *s)
 {

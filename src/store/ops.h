@@ -11,15 +11,17 @@
 #include <stdint.h>
 
 #include "medtwin/store.h"
+#include "medtwin/vault.h"
 
 typedef struct mt_store_ops {
-  int version; /* 5 */
+  int version; /* 6 */
   const char *name;
   void (*close)(mt_store *s);
-  /* Resources: out is always non-NULL here. */
+  /* Resources: out is always non-NULL here; owner is the patient whose
+  ** key seals the version ("" for none). */
   int (*resource_create)(mt_store *s, const char *type, const char *id,
-                         const char *json, int64_t now_ms, mt_resource *out,
-                         char *err, size_t errlen);
+                         const char *json, const char *owner, int64_t now_ms,
+                         mt_resource *out, char *err, size_t errlen);
   int (*resource_read)(mt_store *s, const char *type, const char *id,
                        int64_t version_id /* 0: current */, mt_resource *out,
                        char *err, size_t errlen);
@@ -28,9 +30,9 @@ typedef struct mt_store_ops {
                           size_t errlen);
   /* json NULL: a delete marker. */
   int (*resource_put)(mt_store *s, const char *type, const char *id,
-                      const char *json, int64_t expected_version,
-                      int64_t now_ms, mt_resource *out, char *err,
-                      size_t errlen);
+                      const char *json, const char *owner,
+                      int64_t expected_version, int64_t now_ms,
+                      mt_resource *out, char *err, size_t errlen);
   int (*obs_append)(mt_store *s, const mt_obs *o, int64_t now_ms,
                     int64_t *seq, char *err, size_t errlen);
   int (*obs_query)(mt_store *s, const char *patient, const char *code,
@@ -79,11 +81,15 @@ typedef struct mt_store_ops {
   int (*patient_resources)(mt_store *s, const char *patient, long max,
                            mt_resource **list, size_t *n, long *total,
                            char *err, size_t errlen);
+  /* version 6: erasure (patient checked, out non-NULL and zeroed) */
+  int (*patient_erase)(mt_store *s, const char *patient,
+                       mt_store_erased *out, char *err, size_t errlen);
 } mt_store_ops;
 
 /* Every back end's handle starts with this. */
 struct mt_store {
   const mt_store_ops *ops;
+  int encrypted; /* 1: personal fields are sealed (vault.h) */
 };
 
 /* "store <op>: <formatted>" into err; returns code. */
@@ -100,8 +106,12 @@ int mt_store__fail(char *err, size_t errlen, int code, const char *op,
 int mt_store__search_plan(mt_store *s, const mt_res_query *q, char *out,
                           size_t outlen, char *err, size_t errlen);
 
-/* The SQLite back end (sqlite.c): dir holds medtwin.db. */
-int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
-                          size_t errlen);
+/* 1 if path (which may not exist yet) lies inside dir (sqlite_audit.c). */
+int mt_store__inside(const char *path, const char *dir);
+
+/* The SQLite back end (sqlite.c): dir holds medtwin.db; vault NULL for a
+** store without encryption at rest. */
+int mt_store__sqlite_open(const char *dir, mt_vault *vault, mt_store **out,
+                          char *err, size_t errlen);
 
 #endif

@@ -11,14 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "medtwin/error.h"
 #include "store/sqlite_int.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define BUSY_TIMEOUT_MS 5000
 
 /*
@@ -82,6 +84,16 @@
   "CREATE INDEX consent_by_purpose ON consent(purpose, active, patient);" \
   "CREATE INDEX audit_by_resource ON audit(resource, seq);"
 
+/*
+** Schema version 6: encryption at rest and erasure (include/medtwin/
+** vault.h). Every resource version records the patient whose key seals it
+** (its owner; "" for none), so that a patient's erasure finds every version
+** of every resource that was ever theirs; meta 'vault' names the key store
+** of an encrypted store.
+*/
+#define OWNER_SQL \
+  "CREATE INDEX resource_by_owner ON resource(owner) WHERE owner <> '';"
+
 static const char schema_sql[] =
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
   " WITHOUT ROWID;"
@@ -89,7 +101,8 @@ static const char schema_sql[] =
   " version_id INTEGER NOT NULL CHECK(version_id > 0),"
   " last_updated INTEGER NOT NULL,"
   " deleted INTEGER NOT NULL DEFAULT 0 CHECK(deleted IN (0, 1)),"
-  " json TEXT, CHECK((deleted = 1) = (json IS NULL)),"
+  " json TEXT, owner TEXT NOT NULL DEFAULT '',"
+  " CHECK((deleted = 1) = (json IS NULL)),"
   " PRIMARY KEY(type, id, version_id)) WITHOUT ROWID;"
   "CREATE TABLE observation(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
   " patient TEXT NOT NULL, device TEXT NOT NULL, code TEXT NOT NULL,"
@@ -114,7 +127,8 @@ static const char schema_sql[] =
   INDEX_SQL
   AUDIT_SQL
   ACCESS_SQL
-  "INSERT INTO meta(key, value) VALUES('schema_version', '5');";
+  OWNER_SQL
+  "INSERT INTO meta(key, value) VALUES('schema_version', '6');";
 
 /* Version 1 to 2: the search indexes; every current resource gets an entry
 ** with its type and id only (the store cannot parse the JSON for more). */
@@ -142,6 +156,18 @@ static const char migrate_3_4_sql[] =
 static const char migrate_4_5_sql[] =
   ACCESS_SQL
   "UPDATE meta SET value = '5' WHERE key = 'schema_version';";
+
+/* Version 5 to 6: owners, from the index entries of current resources
+** (older versions of a resource take its current patient). */
+static const char migrate_5_6_sql[] =
+  "ALTER TABLE resource ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+  "UPDATE resource SET owner = id WHERE type = 'Patient';"
+  "UPDATE resource SET owner = (SELECT patient FROM res_index AS i WHERE"
+  " i.type = resource.type AND i.id = resource.id) WHERE type <> 'Patient'"
+  " AND EXISTS (SELECT 1 FROM res_index AS i WHERE i.type = resource.type"
+  " AND i.id = resource.id AND i.patient IS NOT NULL);"
+  OWNER_SQL
+  "UPDATE meta SET value = '6' WHERE key = 'schema_version';";
 
 /* ---- helpers ---- */
 
@@ -293,6 +319,172 @@ static void copy_key(char dst[MT_STORE_KEY_MAX + 1], sqlite3_stmt *st,
   snprintf(dst, MT_STORE_KEY_MAX + 1, "%s", t ? t : "");
 }
 
+/* ---- encryption at rest ---- */
+
+size_t mt_sq__ad(char *ad, size_t cap, const char *tag, const char *a,
+                 const char *b, const char *c, int64_t x)
+{
+  int k = snprintf(ad, cap, "%s\x1f%s\x1f%s\x1f%s\x1f%lld", tag, a ? a : "",
+                   b ? b : "", c ? c : "", (long long)x);
+  return k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
+}
+
+/* patient's key (create: make it if new) into key, or the failure. */
+static int data_key(sq_store *q, const char *patient, int create,
+                    unsigned char key[MT_VAULT_KEY_BYTES], const char *op,
+                    char *err, size_t errlen)
+{
+  char e[256];
+  int rc = mt_vault_key(q->vault, patient ? patient : "", create, key, e,
+                        sizeof e);
+  if (rc == MT_ENOTFOUND)
+    return mt_store__fail(err, errlen, MT_EIO, op, "the key of patient %s "
+                          "is destroyed: the record was erased",
+                          patient && *patient ? patient : "(store)");
+  return rc ? mt_store__fail(err, errlen, rc, op, "%s", e) : 0;
+}
+
+int mt_sq__seal(sq_store *q, const char *patient, const char *ad,
+                size_t adlen, const void *in, size_t n, unsigned char *out,
+                const char *op, char *err, size_t errlen)
+{
+  unsigned char key[MT_VAULT_KEY_BYTES];
+  int rc = data_key(q, patient, 1, key, op, err, errlen);
+  if (!rc)
+    mt_seal(key, ad, adlen, in, n, out);
+  sodium_memzero(key, sizeof key);
+  return rc;
+}
+
+int mt_sq__open_sealed(sq_store *q, const char *patient, const char *ad,
+                       size_t adlen, const void *in, size_t n,
+                       unsigned char *out, const char *op, char *err,
+                       size_t errlen)
+{
+  unsigned char key[MT_VAULT_KEY_BYTES];
+  int rc = data_key(q, patient, 0, key, op, err, errlen);
+  if (!rc && (rc = mt_unseal(key, ad, adlen, in, n, out)) != 0)
+    rc = mt_store__fail(err, errlen, MT_EIO, op, "a sealed field of patient "
+                        "%s does not authenticate (altered or moved)",
+                        patient && *patient ? patient : "(store)");
+  sodium_memzero(key, sizeof key);
+  return rc;
+}
+
+void mt_sq__blind(const sq_store *q, const char *value,
+                  char out[MT_SQ_BLIND_LEN + 1])
+{
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value),
+                     q->blind, sizeof q->blind);
+  out[0] = '~';
+  sodium_bin2hex(out + 1, MT_SQ_BLIND_LEN, h, sizeof h);
+}
+
+/* A meta value into out (cap bytes): 0, MT_ENOTFOUND, or the failure. */
+static int meta_get(sq_store *q, const char *key, char *out, size_t cap,
+                    char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, "SELECT value FROM meta WHERE key = ?1", &st,
+                          "open", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int s_ = sqlite3_step(st);
+  if (s_ == SQLITE_ROW)
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+  rc = s_ == SQLITE_ROW    ? 0
+       : s_ == SQLITE_DONE ? MT_ENOTFOUND
+                           : mt_sq__db_fail(q, "open", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* 1 when the store holds personal data rows of any kind. */
+static int holds_data(sq_store *q, int *any, char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, "SELECT EXISTS (SELECT 1 FROM resource) OR"
+                             " EXISTS (SELECT 1 FROM observation) OR"
+                             " EXISTS (SELECT 1 FROM snapshot) OR"
+                             " EXISTS (SELECT 1 FROM alert) OR"
+                             " EXISTS (SELECT 1 FROM quarantine)",
+                          &st, "open", err, errlen);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *any = sqlite3_column_int(st, 0);
+  else
+    rc = mt_sq__db_fail(q, "open", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/*
+** An encrypted store names its key store in meta 'vault'. Opened without
+** one it is refused; an empty store opened with one becomes encrypted; a
+** store holding plaintext data is refused with a key store (its rows would
+** stay readable).
+*/
+static int bind_vault(sq_store *q, mt_vault *v, const char *dir, char *err,
+                      size_t errlen)
+{
+  char have[MT_VAULT_ID_MAX + 1] = "";
+  int rc = meta_get(q, "vault", have, sizeof have, err, errlen);
+  if (rc && rc != MT_ENOTFOUND)
+    return rc;
+  int sealed = rc == 0;
+  if (sealed && !v)
+    return mt_store__fail(err, errlen, MT_EDENIED, "open", "%s is encrypted "
+                          "at rest: give its key store (--key-store) and "
+                          "master key (--master-key-file, or "
+                          "MEDTWIN_MASTER_KEY_FILE)", dir);
+  if (!v)
+    return 0;
+  if (sealed && strcmp(have, mt_vault_id(v)))
+    return mt_store__fail(err, errlen, MT_EDENIED, "open", "%s was encrypted"
+                          " with key store %s, not this one (%s)", dir, have,
+                          mt_vault_id(v));
+  if (!sealed) {
+    int any = 0;
+    rc = mt_sq__tx_begin(q, "open", err, errlen);
+    if (!rc)
+      rc = holds_data(q, &any, err, errlen);
+    if (!rc && any)
+      rc = mt_store__fail(err, errlen, MT_EINVAL, "open", "%s holds data "
+                          "stored without encryption; export it (FHIR "
+                          "$everything) and import it into a new store",
+                          dir);
+    if (!rc) {
+      sqlite3_stmt *st;
+      rc = mt_sq__prepare(q, "INSERT OR IGNORE INTO meta(key, value)"
+                             " VALUES('vault', ?1)", &st, "open", err,
+                          errlen);
+      if (!rc) {
+        sqlite3_bind_text(st, 1, mt_vault_id(v), -1, SQLITE_STATIC);
+        rc = mt_sq__step_done(q, st, "open", err, errlen);
+      }
+    }
+    rc = mt_sq__tx_end(q, rc, "open", err, errlen);
+    if (!rc)
+      return bind_vault(q, v, dir, err, errlen); /* another handle's? */
+    return rc;
+  }
+  unsigned char own[MT_VAULT_KEY_BYTES];
+  q->vault = v;
+  q->base.encrypted = 1;
+  rc = data_key(q, "", 1, own, "open", err, errlen);
+  if (!rc)
+    crypto_generichash(q->blind, sizeof q->blind,
+                       (const unsigned char *)"medtwin.blind-index.v1", 22,
+                       own, sizeof own);
+  sodium_memzero(own, sizeof own);
+  /* deleted rows are overwritten in the file, not only unlinked */
+  return rc ? rc : mt_sq__exec(q, "PRAGMA secure_delete = ON", "open", err,
+                                errlen);
+}
+
 /* ---- open / close ---- */
 
 static const mt_store_ops sq_ops;
@@ -377,6 +569,8 @@ static int check_schema(sq_store *q, const char *path, char *err,
     rc = mt_sq__exec(q, migrate_3_4_sql, "open", err, errlen);
   if (!rc && v >= 1 && v <= 4)
     rc = mt_sq__exec(q, migrate_4_5_sql, "open", err, errlen);
+  if (!rc && v >= 1 && v <= 5)
+    rc = mt_sq__exec(q, migrate_5_6_sql, "open", err, errlen);
   return mt_sq__tx_end(q, rc, "open", err, errlen);
 }
 
@@ -409,8 +603,8 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
                      "open", err, errlen);
 }
 
-int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
-                          size_t errlen)
+int mt_store__sqlite_open(const char *dir, mt_vault *vault, mt_store **out,
+                          char *err, size_t errlen)
 {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
     return mt_store__fail(err, errlen, MT_EIO, "open", "%s: %s", dir,
@@ -435,6 +629,8 @@ int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
     rc = set_pragmas(q, path, err, errlen);
   if (!rc)
     rc = check_schema(q, path, err, errlen);
+  if (!rc)
+    rc = bind_vault(q, vault, dir, err, errlen);
   free(path);
   if (rc) {
     sqlite3_close(q->db);
@@ -453,12 +649,37 @@ static void sq_close(mt_store *s)
   for (int i = 0; i < HOT_MAX; i++)
     sqlite3_finalize(q->hot[i].st);
   sqlite3_close_v2(q->db);
+  sodium_memzero(q->blind, sizeof q->blind);
   free(q);
 }
 
 /* ---- resources ---- */
 
-int mt_sq__read_row(sqlite3_stmt *st, mt_resource *r)
+/* The sealed JSON of the current row (column 5, owner in 6) into r->json. */
+static int open_json(sq_store *q, sqlite3_stmt *st, mt_resource *r)
+{
+  const unsigned char *b = sqlite3_column_blob(st, 5);
+  size_t n = (size_t)sqlite3_column_bytes(st, 5);
+  char ad[512];
+  if (n < MT_SEAL_OVERHEAD)
+    return MT_EIO;
+  if (!(r->json = malloc(n - MT_SEAL_OVERHEAD + 1)))
+    return MT_ENOMEM;
+  size_t adn = mt_sq__ad(ad, sizeof ad, "r", r->type, r->id, NULL,
+                         r->version_id);
+  int rc = mt_sq__open_sealed(q, (const char *)sqlite3_column_text(st, 6),
+                              ad, adn, b, n, (unsigned char *)r->json,
+                              "read", NULL, 0);
+  if (rc) {
+    free(r->json);
+    r->json = NULL;
+    return MT_EIO;
+  }
+  r->json[n - MT_SEAL_OVERHEAD] = '\0';
+  return 0;
+}
+
+int mt_sq__read_row(sq_store *q, sqlite3_stmt *st, mt_resource *r)
 {
   copy_key(r->type, st, 0);
   copy_key(r->id, st, 1);
@@ -466,7 +687,10 @@ int mt_sq__read_row(sqlite3_stmt *st, mt_resource *r)
   r->last_updated_ms = sqlite3_column_int64(st, 3);
   r->deleted = sqlite3_column_int(st, 4);
   r->json = NULL;
-  if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+  int t = sqlite3_column_type(st, 5);
+  if (t == SQLITE_BLOB)
+    return q->vault ? open_json(q, st, r) : MT_EIO;
+  if (t != SQLITE_NULL) {
     r->json = dup_text(st, 5);
     if (!r->json)
       return MT_ENOMEM;
@@ -494,8 +718,12 @@ static int fetch(sq_store *q, const char *type, const char *id, int64_t v,
   if (v)
     sqlite3_bind_int64(st, 3, v);
   int s = sqlite3_step(st);
-  if (s == SQLITE_ROW)
-    rc = mt_sq__read_row(st, r);
+  if (s == SQLITE_ROW) {
+    if ((rc = mt_sq__read_row(q, st, r)) == MT_EIO)
+      rc = mt_store__fail(err, errlen, MT_EIO, op, "%s/%s: its sealed text "
+                          "does not open (its key is destroyed, or the row "
+                          "was altered)", type, id);
+  }
   else if (s == SQLITE_DONE && v)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
                         "%s/%s has no version %lld", type, id, (long long)v);
@@ -510,23 +738,45 @@ static int fetch(sq_store *q, const char *type, const char *id, int64_t v,
 }
 
 static int insert_version(sq_store *q, const mt_resource *r,
-                          const char *json, const char *op, char *err,
-                          size_t errlen)
+                          const char *json, const char *owner,
+                          const char *op, char *err, size_t errlen)
 {
   sqlite3_stmt *st;
+  unsigned char *sealed = NULL;
+  size_t n = json ? strlen(json) : 0;
+  if (json && q->vault) {
+    char ad[512];
+    size_t adn = mt_sq__ad(ad, sizeof ad, "r", r->type, r->id, NULL,
+                           r->version_id);
+    if (!(sealed = malloc(n + MT_SEAL_OVERHEAD)))
+      return mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+    int rc = mt_sq__seal(q, owner, ad, adn, json, n, sealed, op, err,
+                         errlen);
+    if (rc) {
+      free(sealed);
+      return rc;
+    }
+  }
   int rc = mt_sq__prepare_hot(q, "INSERT INTO resource(" RES_COLS ")"
-                                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                               &st, op, err, errlen);
-  if (rc)
+  if (rc) {
+    free(sealed);
     return rc;
+  }
+  sqlite3_bind_text(st, 7, owner ? owner : "", -1, SQLITE_STATIC);
+  if (sealed) {
+    sqlite3_bind_blob64(st, 6, sealed, n + MT_SEAL_OVERHEAD, free);
+    json = NULL;
+  }
   sqlite3_bind_text(st, 1, r->type, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, r->version_id);
   sqlite3_bind_int64(st, 4, r->last_updated_ms);
-  sqlite3_bind_int(st, 5, json ? 0 : 1);
+  sqlite3_bind_int(st, 5, json || sealed ? 0 : 1);
   if (json)
     sqlite3_bind_text(st, 6, json, -1, SQLITE_STATIC);
-  else
+  else if (!sealed)
     sqlite3_bind_null(st, 6);
   return mt_sq__step_done(q, st, op, err, errlen);
 }
@@ -564,8 +814,8 @@ static int index_follow(sq_store *q, const char *type, const char *id,
 /* Fill out as the new version and insert it. */
 static int write_version(sq_store *q, const char *type, const char *id,
                          int64_t v, int64_t now, const char *json,
-                         mt_resource *out, const char *op, char *err,
-                         size_t errlen)
+                         const char *owner, mt_resource *out, const char *op,
+                         char *err, size_t errlen)
 {
   memset(out, 0, sizeof *out);
   snprintf(out->type, sizeof out->type, "%s", type);
@@ -573,7 +823,7 @@ static int write_version(sq_store *q, const char *type, const char *id,
   out->version_id = v;
   out->last_updated_ms = now;
   out->deleted = json ? 0 : 1;
-  int rc = insert_version(q, out, json, op, err, errlen);
+  int rc = insert_version(q, out, json, owner, op, err, errlen);
   if (!rc)
     rc = index_follow(q, type, id, json, op, err, errlen);
   if (!rc && json && !(out->json = strdup(json)))
@@ -582,8 +832,9 @@ static int write_version(sq_store *q, const char *type, const char *id,
 }
 
 static int sq_resource_create(mt_store *s, const char *type, const char *id,
-                              const char *json, int64_t now,
-                              mt_resource *out, char *err, size_t errlen)
+                              const char *json, const char *owner,
+                              int64_t now, mt_resource *out, char *err,
+                              size_t errlen)
 {
   sq_store *q = (sq_store *)s;
   mt_resource cur;
@@ -593,7 +844,8 @@ static int sq_resource_create(mt_store *s, const char *type, const char *id,
     return rc;
   /* version 1 of an existing resource breaks the primary key: no read
   ** first */
-  rc = write_version(q, type, id, 1, now, json, out, "create", err, errlen);
+  rc = write_version(q, type, id, 1, now, json, owner, out, "create", err,
+                     errlen);
   if (rc == MT_ECONFLICT)
     rc = mt_store__fail(err, errlen, MT_ECONFLICT, "create",
                         "%s/%s already exists", type, id);
@@ -630,7 +882,8 @@ void *mt_sq__grow(void *arr, size_t *cap, size_t size, size_t first)
 }
 
 /* The rows of a prepared statement as resources, appended to *list. */
-static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
+static int collect(sq_store *q, sqlite3_stmt *st, mt_resource **list,
+                   size_t *n)
 {
   size_t cap = 0;
   int rc = 0, s_;
@@ -642,7 +895,7 @@ static int collect(sqlite3_stmt *st, mt_resource **list, size_t *n)
       *list = p;
     }
     memset(&(*list)[*n], 0, sizeof **list);
-    rc = mt_sq__read_row(st, &(*list)[(*n)++]);
+    rc = mt_sq__read_row(q, st, &(*list)[(*n)++]);
   }
   return rc ? rc : s_ == SQLITE_DONE ? 0 : MT_EIO;
 }
@@ -660,7 +913,7 @@ static int sq_resource_history(mt_store *s, const char *type, const char *id,
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-  rc = collect(st, list, n);
+  rc = collect(q, st, list, n);
   if (rc == MT_EIO)
     rc = mt_sq__db_fail(q, "history", err, errlen);
   sqlite3_finalize(st);
@@ -692,7 +945,7 @@ static int sq_resource_list(mt_store *s, const char *type, mt_resource **list,
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-  rc = collect(st, list, n);
+  rc = collect(q, st, list, n);
   if (rc == MT_EIO)
     rc = mt_sq__db_fail(q, "list", err, errlen);
   sqlite3_finalize(st);
@@ -707,8 +960,9 @@ static int sq_resource_list(mt_store *s, const char *type, mt_resource **list,
 }
 
 static int sq_resource_put(mt_store *s, const char *type, const char *id,
-                           const char *json, int64_t expected, int64_t now,
-                           mt_resource *out, char *err, size_t errlen)
+                           const char *json, const char *owner,
+                           int64_t expected, int64_t now, mt_resource *out,
+                           char *err, size_t errlen)
 {
   sq_store *q = (sq_store *)s;
   const char *op = json ? "update" : "delete";
@@ -726,8 +980,8 @@ static int sq_resource_put(mt_store *s, const char *type, const char *id,
     *out = cur; /* already deleted: nothing to write */
     memset(&cur, 0, sizeof cur);
   } else if (!rc)
-    rc = write_version(q, type, id, cur.version_id + 1, now, json, out, op,
-                       err, errlen);
+    rc = write_version(q, type, id, cur.version_id + 1, now, json,
+                       json ? owner : "", out, op, err, errlen);
   mt_resource_clear(&cur);
   rc = mt_sq__tx_end(q, rc, op, err, errlen);
   if (rc)
@@ -770,7 +1024,22 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
   sq_store *q = (sq_store *)s;
   const char *op = "append observation";
   sqlite3_stmt *st;
-  int rc = mt_sq__tx_begin(q, op, err, errlen);
+  unsigned char sealed[8 + MT_SEAL_OVERHEAD];
+  int rc = 0;
+  if (q->vault) { /* the value, little-endian IEEE 754, sealed */
+    unsigned char le[8];
+    uint64_t u;
+    char ad[512];
+    memcpy(&u, &o->value, 8);
+    for (int i = 0; i < 8; i++)
+      le[i] = (unsigned char)(u >> (8 * i));
+    size_t adn = mt_sq__ad(ad, sizeof ad, "o", o->patient, o->device,
+                           o->code, o->t_ms);
+    rc = mt_sq__seal(q, o->patient, ad, adn, le, 8, sealed, op, err, errlen);
+    if (rc)
+      return rc;
+  }
+  rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
     rc = mt_sq__prepare_hot(q, "INSERT INTO observation(patient, device,"
                                " code, t_ms, value, unit, arrived_ms,"
@@ -784,7 +1053,10 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
     bind_key(st, 2, o->device);
     bind_key(st, 3, o->code);
     sqlite3_bind_int64(st, 4, o->t_ms);
-    sqlite3_bind_double(st, 5, o->value);
+    if (q->vault)
+      sqlite3_bind_blob(st, 5, sealed, sizeof sealed, SQLITE_STATIC);
+    else
+      sqlite3_bind_double(st, 5, o->value);
     bind_key(st, 6, o->unit);
     sqlite3_bind_int64(st, 7, now);
     sqlite3_bind_text(st, 8, o->resource, -1, SQLITE_STATIC);
@@ -804,16 +1076,40 @@ static int sq_obs_append(mt_store *s, const mt_obs *o, int64_t now,
 
 #define OBS_COLS "patient, device, code, unit, t_ms, value, seq, resource"
 
-static void obs_row(sqlite3_stmt *st, mt_obs *o)
+/* The current row into *o: 0, or the failure of a sealed value. */
+static int obs_row(sq_store *q, sqlite3_stmt *st, mt_obs *o,
+                   const char *op, char *err, size_t errlen)
 {
   copy_key(o->patient, st, 0);
   copy_key(o->device, st, 1);
   copy_key(o->code, st, 2);
   copy_key(o->unit, st, 3);
   o->t_ms = sqlite3_column_int64(st, 4);
-  o->value = sqlite3_column_double(st, 5);
   o->seq = sqlite3_column_int64(st, 6);
   copy_key(o->resource, st, 7);
+  if (sqlite3_column_type(st, 5) != SQLITE_BLOB) {
+    o->value = sqlite3_column_double(st, 5);
+    return 0;
+  }
+  unsigned char le[8];
+  char ad[512];
+  size_t adn = mt_sq__ad(ad, sizeof ad, "o", o->patient, o->device, o->code,
+                         o->t_ms);
+  int n = sqlite3_column_bytes(st, 5);
+  int rc = !q->vault || n != 8 + MT_SEAL_OVERHEAD
+               ? mt_store__fail(err, errlen, MT_EIO, op, "observation %lld: "
+                                "a sealed value in a store opened without "
+                                "its key store", (long long)o->seq)
+               : mt_sq__open_sealed(q, o->patient, ad, adn,
+                                    sqlite3_column_blob(st, 5), (size_t)n,
+                                    le, op, err, errlen);
+  if (rc)
+    return rc;
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++)
+    u |= (uint64_t)le[i] << (8 * i);
+  memcpy(&o->value, &u, 8);
+  return 0;
 }
 
 static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
@@ -855,7 +1151,8 @@ static int obs_rows(sq_store *q, sqlite3_stmt *st, const char *op,
       }
       *out = p;
     }
-    obs_row(st, &(*out)[(*n)++]);
+    if ((rc = obs_row(q, st, &(*out)[(*n)++], op, err, errlen)))
+      break;
   }
   if (!rc && s_ != SQLITE_DONE)
     rc = mt_sq__db_fail(q, op, err, errlen);
@@ -898,7 +1195,7 @@ static int sq_obs_get(mt_store *s, int64_t seq, mt_obs *out, char *err,
   sqlite3_bind_int64(st, 1, seq);
   int s_ = sqlite3_step(st);
   if (s_ == SQLITE_ROW)
-    obs_row(st, out);
+    rc = obs_row(q, st, out, op, err, errlen);
   else if (s_ == SQLITE_DONE)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
                         "no observation %lld", (long long)seq);
@@ -906,6 +1203,64 @@ static int sq_obs_get(mt_store *s, int64_t seq, mt_obs *out, char *err,
     rc = mt_sq__db_fail(q, op, err, errlen);
   mt_sq__release(q, st);
   return rc;
+}
+
+/* ---- sealed blobs (snapshots, alert and quarantine payloads) ---- */
+
+/* in (n bytes) sealed for patient's row ad into a malloc'd *out of *outn
+** bytes; or in itself (*out NULL) without a vault. */
+static int seal_copy(sq_store *q, const char *patient, const char *ad,
+                     size_t adn, const void *in, size_t n,
+                     unsigned char **out, size_t *outn, const char *op,
+                     char *err, size_t errlen)
+{
+  *out = NULL;
+  *outn = n;
+  if (!q->vault)
+    return 0;
+  if (!(*out = malloc(n + MT_SEAL_OVERHEAD)))
+    return mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+  int rc = mt_sq__seal(q, patient, ad, adn, in, n, *out, op, err, errlen);
+  if (rc) {
+    free(*out);
+    *out = NULL;
+  }
+  *outn = n + MT_SEAL_OVERHEAD;
+  return rc;
+}
+
+/* Column c of the current row into a malloc'd *out (*outn bytes, and a
+** NUL after them): opened for patient's row ad when it is sealed. */
+static int open_copy(sq_store *q, sqlite3_stmt *st, int c,
+                     const char *patient, const char *ad, size_t adn,
+                     unsigned char **out, size_t *outn, const char *op,
+                     char *err, size_t errlen)
+{
+  int blob = sqlite3_column_type(st, c) == SQLITE_BLOB;
+  const void *b = blob ? sqlite3_column_blob(st, c)
+                       : (const void *)sqlite3_column_text(st, c);
+  size_t n = (size_t)sqlite3_column_bytes(st, c);
+  int sealed = q->vault && blob;
+  if (sealed && n < MT_SEAL_OVERHEAD)
+    return mt_store__fail(err, errlen, MT_EIO, op, "a sealed field of "
+                          "patient %s is cut short", patient);
+  size_t m = sealed ? n - MT_SEAL_OVERHEAD : n;
+  if (!(*out = malloc(m + 1)))
+    return mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+  int rc = 0;
+  if (sealed)
+    rc = mt_sq__open_sealed(q, patient, ad, adn, b, n, *out, op, err,
+                            errlen);
+  else if (n)
+    memcpy(*out, b, n);
+  if (rc) {
+    free(*out);
+    *out = NULL;
+    return rc;
+  }
+  (*out)[m] = 0;
+  *outn = m;
+  return 0;
 }
 
 /* ---- snapshots ---- */
@@ -977,7 +1332,16 @@ static int sq_snapshot_put(mt_store *s, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = "put snapshot";
   sqlite3_stmt *st;
-  int rc = mt_sq__tx_begin(q, op, err, errlen);
+  char ad[512];
+  unsigned char *sealed;
+  size_t adn = mt_sq__ad(ad, sizeof ad, "s", patient, model, NULL, taken_at);
+  int rc = seal_copy(q, patient, ad, adn, len ? blob : "", len, &sealed,
+                     &len, op, err, errlen);
+  if (rc)
+    return rc;
+  if (sealed)
+    blob = sealed;
+  rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
     rc = mt_sq__prepare(q, "INSERT INTO snapshot(patient, model, taken_at,"
                            " blob) VALUES(?1, ?2, ?3, ?4)",
@@ -990,6 +1354,7 @@ static int sq_snapshot_put(mt_store *s, const char *patient,
                         SQLITE_STATIC);
     rc = mt_sq__step_done(q, st, op, err, errlen);
   }
+  free(sealed);
   return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
@@ -1012,16 +1377,12 @@ static int sq_snapshot_latest(mt_store *s, const char *patient,
   int s_ = sqlite3_step(st);
   if (s_ == SQLITE_ROW) {
     *taken_at = sqlite3_column_int64(st, 0);
-    const void *b = sqlite3_column_blob(st, 1);
-    size_t n = (size_t)sqlite3_column_bytes(st, 1);
-    *blob = malloc(n ? n : 1);
-    if (!*blob)
-      rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
-    else {
-      if (n)
-        memcpy(*blob, b, n);
-      *len = n;
-    }
+    char ad[512];
+    unsigned char *b = NULL;
+    size_t adn = mt_sq__ad(ad, sizeof ad, "s", patient, model, NULL,
+                           *taken_at);
+    rc = open_copy(q, st, 1, patient, ad, adn, &b, len, op, err, errlen);
+    *blob = b;
   } else if (s_ == SQLITE_DONE)
     rc = mt_store__fail(err, errlen, MT_ENOTFOUND, op,
                         "no snapshot of patient %s, model %s", patient,
@@ -1041,7 +1402,16 @@ static int sq_event_add(mt_store *s, mt_store_log log, const char *patient,
   sq_store *q = (sq_store *)s;
   const char *op = log == MT_STORE_ALERT ? "add alert" : "add quarantine";
   sqlite3_stmt *st;
-  int rc = mt_sq__tx_begin(q, op, err, errlen);
+  char ad[512];
+  unsigned char *sealed;
+  size_t len, adn = mt_sq__ad(ad, sizeof ad,
+                              log == MT_STORE_ALERT ? "a" : "q", patient,
+                              kind, NULL, t_ms);
+  int rc = seal_copy(q, patient, ad, adn, payload, strlen(payload), &sealed,
+                     &len, op, err, errlen);
+  if (rc)
+    return rc;
+  rc = mt_sq__tx_begin(q, op, err, errlen);
   if (!rc)
     rc = mt_sq__prepare(q, log == MT_STORE_ALERT
                              ? "INSERT INTO alert(patient, t_ms, kind,"
@@ -1055,10 +1425,14 @@ static int sq_event_add(mt_store *s, mt_store_log log, const char *patient,
     bind_key(st, 1, patient);
     sqlite3_bind_int64(st, 2, t_ms);
     bind_key(st, 3, kind);
-    sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+    if (sealed)
+      sqlite3_bind_blob64(st, 4, sealed, len, SQLITE_STATIC);
+    else
+      sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     rc = mt_sq__step_done(q, st, op, err, errlen);
   }
+  free(sealed);
   return mt_sq__tx_end(q, rc, op, err, errlen);
 }
 
@@ -1100,10 +1474,16 @@ static int sq_event_list(mt_store *s, mt_store_log log, const char *patient,
     e->t_ms = sqlite3_column_int64(st, 1);
     copy_key(e->kind, st, 2);
     e->seq = sqlite3_column_int64(st, 4);
-    if (!(e->payload = dup_text(st, 3))) {
-      rc = mt_store__fail(err, errlen, MT_ENOMEM, op, "out of memory");
+    char ad[512];
+    unsigned char *pl = NULL;
+    size_t pn, adn = mt_sq__ad(ad, sizeof ad,
+                               log == MT_STORE_ALERT ? "a" : "q", e->patient,
+                               e->kind, NULL, e->t_ms);
+    rc = open_copy(q, st, 3, e->patient, ad, adn, &pl, &pn, op, err,
+                   errlen);
+    e->payload = (char *)pl;
+    if (rc)
       break;
-    }
   }
   if (!rc && s_ != SQLITE_DONE)
     rc = mt_sq__db_fail(q, op, err, errlen);
@@ -1238,8 +1618,104 @@ static int sq_backup(mt_store *s, const char *path, char *err, size_t errlen)
   return rc;
 }
 
+/* ---- erasure ---- */
+
+/* Run sql with ?1 = patient; the rows it changed into *n. */
+static int erase_rows(sq_store *q, const char *sql, const char *patient,
+                      long *n, char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  int rc = mt_sq__prepare(q, sql, &st, "erase", err, errlen);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+  rc = mt_sq__step_done(q, st, "erase", err, errlen);
+  if (!rc && n)
+    *n += sqlite3_changes(q->db);
+  return rc;
+}
+
+/* Copy the log into the database and cut it to 0 bytes, waiting up to
+** about 5 s for readers of older snapshots to finish. 1 when done. */
+static int truncate_wal(sq_store *q)
+{
+  for (int i = 0; i < 100; i++) {
+    int log = -1, done = -1;
+    if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                  &log, &done) == SQLITE_OK)
+      return 1;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+static int sq_patient_erase(mt_store *s, const char *patient,
+                            mt_store_erased *out, char *err, size_t errlen)
+{
+  sq_store *q = (sq_store *)s;
+  const char *op = "erase";
+  if (q->in_batch)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "not inside a batch");
+  if (q->vault) { /* first the key: from here on nothing of it opens */
+    char e[256];
+    int k = mt_vault_destroy(q->vault, patient, e, sizeof e);
+    if (k && k != MT_ENOTFOUND)
+      return mt_store__fail(err, errlen, k, op, "%s", e);
+    out->key_destroyed = k == 0;
+  }
+  int rc = mt_sq__exec(q, "PRAGMA secure_delete = ON; BEGIN IMMEDIATE;"
+                          " CREATE TEMP TABLE IF NOT EXISTS erase_set(type"
+                          " TEXT, id TEXT, PRIMARY KEY(type, id));"
+                          " DELETE FROM erase_set", op, err, errlen);
+  if (rc)
+    return rc;
+  /* every resource that ever belonged to the patient, or now does */
+  static const char *const set[] = {
+    "INSERT OR IGNORE INTO erase_set SELECT type, id FROM resource WHERE"
+    " owner = ?1",
+    "INSERT OR IGNORE INTO erase_set SELECT type, id FROM res_index WHERE"
+    " patient = ?1",
+    "INSERT OR IGNORE INTO erase_set VALUES('Patient', ?1)"};
+  for (size_t i = 0; !rc && i < sizeof set / sizeof *set; i++)
+    rc = erase_rows(q, set[i], patient, NULL, err, errlen);
+  struct {
+    const char *sql;
+    long *n;
+  } del[] = {
+    {"DELETE FROM resource WHERE (type, id) IN (SELECT type, id FROM"
+     " erase_set) AND ?1 IS NOT NULL", &out->resources},
+    {"DELETE FROM res_code WHERE patient = ?1 OR (type, id) IN (SELECT"
+     " type, id FROM erase_set)", NULL},
+    {"DELETE FROM res_index WHERE patient = ?1 OR (type, id) IN (SELECT"
+     " type, id FROM erase_set)", NULL},
+    {"DELETE FROM observation WHERE patient = ?1", &out->observations},
+    {"DELETE FROM snapshot WHERE patient = ?1", &out->snapshots},
+    {"DELETE FROM alert WHERE patient = ?1", &out->alerts},
+    {"DELETE FROM quarantine WHERE patient = ?1", &out->quarantined},
+    {"DELETE FROM careteam WHERE patient = ?1 OR who IN (SELECT id FROM"
+     " auth_user WHERE patient = ?1) OR who IN (SELECT id FROM auth_token"
+     " WHERE patient = ?1)", &out->careteam},
+    {"DELETE FROM auth_token WHERE patient = ?1 OR user_id IN (SELECT id"
+     " FROM auth_user WHERE patient = ?1)", &out->tokens},
+    {"DELETE FROM auth_user WHERE patient = ?1", &out->users},
+    {"DELETE FROM consent WHERE patient = ?1", &out->consents},
+    {"DELETE FROM erase_set WHERE ?1 IS NOT NULL", NULL}};
+  for (size_t i = 0; !rc && i < sizeof del / sizeof *del; i++)
+    rc = erase_rows(q, del[i].sql, patient, del[i].n, err, errlen);
+  if (!rc)
+    rc = mt_sq__exec(q, "COMMIT", op, err, errlen);
+  if (rc) {
+    if (!sqlite3_get_autocommit(q->db))
+      sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  out->wal_truncated = truncate_wal(q);
+  return 0;
+}
+
 static const mt_store_ops sq_ops = {
-  .version = 5,
+  .version = 6,
   .name = "sqlite",
   .close = sq_close,
   .resource_create = sq_resource_create,
@@ -1267,4 +1743,5 @@ static const mt_store_ops sq_ops = {
   .resource_set_index = mt_sq__resource_set_index,
   .resource_search = mt_sq__resource_search,
   .patient_resources = mt_sq__patient_resources,
+  .patient_erase = sq_patient_erase,
 };

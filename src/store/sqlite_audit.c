@@ -180,9 +180,40 @@ static int insert_record(sq_store *q, const mt_audit_record *r, int64_t seq,
   return mt_sq__step_done(q, st, "audit append", err, errlen);
 }
 
+/*
+** In an encrypted store a record names a patient by pseudonym, "Patient/~"
+** and 24 hex digits of BLAKE2b keyed with the patient's own data key (the
+** store's blind index key when the patient has none), so that destroying
+** the key at erasure destroys the only link from the trail to the patient.
+** res with its patient id so replaced into buf, or res itself.
+*/
+static const char *pseudonymous(sq_store *q, const char *res, char *buf,
+                                size_t cap)
+{
+  if (!q->vault || strncmp(res, "Patient/", 8) || res[8] == '~')
+    return res;
+  const char *id = res + 8;
+  size_t n = strcspn(id, "/?");
+  if (n == 0 || n > MT_STORE_KEY_MAX)
+    return res;
+  char pid[MT_STORE_KEY_MAX + 1];
+  unsigned char key[MT_VAULT_KEY_BYTES], h[12];
+  char hex[2 * sizeof h + 1];
+  memcpy(pid, id, n);
+  pid[n] = '\0';
+  int own = mt_vault_key(q->vault, pid, 0, key, NULL, 0) == 0;
+  crypto_generichash(h, sizeof h, (const unsigned char *)pid, n,
+                     own ? key : q->blind, sizeof key);
+  sodium_memzero(key, sizeof key);
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  snprintf(buf, cap, "Patient/~%s%s", hex, id + n);
+  return buf;
+}
+
 int mt_store_audit_append(mt_store *s, const mt_audit_record *r,
                           int64_t *seq, char *err, size_t errlen)
 {
+  char pseudo[MT_AUDIT_RESOURCE_MAX + 1];
   const char *op = "audit append";
   sq_store *q = sq_of(s, op, err, errlen);
   if (!q)
@@ -196,6 +227,7 @@ int mt_store_audit_append(mt_store *s, const mt_audit_record *r,
                           "without control characters", MT_STORE_KEY_MAX,
                           MT_AUDIT_RESOURCE_MAX);
   mt_audit_record rec = *r;
+  rec.resource = pseudonymous(q, r->resource, pseudo, sizeof pseudo);
   if (rec.t_ms <= 0)
     rec.t_ms = now_ms();
   int rc = mt_sq__tx_begin(q, op, err, errlen);
@@ -538,8 +570,7 @@ int mt_store_audit_verify(mt_store *s, mt_audit_report *rep, char *err,
 
 /* ---- secret key files ---- */
 
-/* 1 if path (which may not exist yet) lies inside dir. */
-static int inside(const char *path, const char *dir)
+int mt_store__inside(const char *path, const char *dir)
 {
   char rd[PATH_MAX], rp[PATH_MAX], parent[PATH_MAX];
   if (!realpath(dir, rd))
@@ -566,7 +597,7 @@ int mt_audit_key_save(const char *path, const char *data_dir,
   const char *op = "audit keygen";
   if (!path || !*path || !sk)
     return mt_store__fail(err, errlen, MT_EINVAL, op, "no key path");
-  if (data_dir && inside(path, data_dir))
+  if (data_dir && mt_store__inside(path, data_dir))
     return mt_store__fail(err, errlen, MT_EINVAL, op, "%s is inside the "
                           "data directory %s; keep the secret key outside "
                           "it", path, data_dir);
@@ -596,7 +627,7 @@ int mt_audit_key_load(const char *path, const char *data_dir,
   const char *op = "audit key";
   if (!path || !*path || !sk)
     return mt_store__fail(err, errlen, MT_EINVAL, op, "no key path");
-  if (data_dir && inside(path, data_dir))
+  if (data_dir && mt_store__inside(path, data_dir))
     return mt_store__fail(err, errlen, MT_EINVAL, op, "%s is inside the "
                           "data directory %s", path, data_dir);
   int fd = open(path, O_RDONLY);
@@ -628,12 +659,16 @@ int mt_store_audit_list(mt_store *s, const char *prefix, int64_t after_seq,
 {
   const char *op = "audit list";
   sq_store *q = sq_of(s, op, err, errlen);
+  char pseudo[MT_AUDIT_RESOURCE_MAX + 1];
   *out = NULL, *n = 0;
   if (!q)
     return MT_EINVAL;
   if (limit <= 0 || (prefix && !text_ok(prefix, MT_AUDIT_RESOURCE_MAX)))
     return mt_store__fail(err, errlen, MT_EINVAL, op, "a limit > 0 and a "
                           "printable prefix expected");
+  const char *asked = prefix; /* the caller's, who may see the patient */
+  if (prefix)
+    prefix = pseudonymous(q, prefix, pseudo, sizeof pseudo);
   /* the ranges [p/, p0) and [p?, p@) hold what continues p with '/' or
   ** '?' (the next byte values), so the resource index serves them */
   sqlite3_stmt *st;
@@ -669,8 +704,12 @@ int mt_store_audit_list(mt_store *s, const char *prefix, int64_t after_seq,
     e->t_ms = sqlite3_column_int64(st, 1);
     snprintf(e->actor, sizeof e->actor, "%s", sqlite3_column_text(st, 2));
     snprintf(e->action, sizeof e->action, "%s", sqlite3_column_text(st, 3));
-    snprintf(e->resource, sizeof e->resource, "%s",
-             sqlite3_column_text(st, 4));
+    const char *res = (const char *)sqlite3_column_text(st, 4);
+    size_t pl = prefix ? strlen(prefix) : 0;
+    if (prefix != asked && !strncmp(res, prefix, pl)) /* named back */
+      snprintf(e->resource, sizeof e->resource, "%s%s", asked, res + pl);
+    else
+      snprintf(e->resource, sizeof e->resource, "%s", res);
     snprintf(e->purpose, sizeof e->purpose, "%s",
              sqlite3_column_text(st, 5));
     e->outcome = sqlite3_column_int64(st, 6);

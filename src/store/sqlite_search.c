@@ -43,8 +43,14 @@ static int insert_codes(sq_store *q, const char *type, const char *id,
     sqlite3_bind_int64(st, 6, ix->date_ms);
   for (int i = 0; !rc && i < ix->n_codes; i++) {
     const char *tok = ix->codes[i], *bar = strchr(tok, '|');
+    size_t pl = sizeof MT_STORE_IDENT_PREFIX - 1;
+    char blind[MT_SQ_BLIND_LEN + 1];
     sqlite3_bind_text(st, 3, tok, (int)(bar - tok), SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, bar + 1, -1, SQLITE_STATIC);
+    if (q->vault && !strncmp(tok, MT_STORE_IDENT_PREFIX, pl)) {
+      mt_sq__blind(q, bar + 1, blind); /* identifiers: a blind index */
+      sqlite3_bind_text(st, 4, blind, -1, SQLITE_TRANSIENT);
+    } else
+      sqlite3_bind_text(st, 4, bar + 1, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = mt_sq__db_fail(q, op, err, errlen);
     sqlite3_reset(st);
@@ -236,8 +242,12 @@ static int search_get(sq_store *q, sqlite3_stmt *get, const char *id,
   memset(r, 0, sizeof *r);
   if (s_ == SQLITE_ROW) {
     (*n)++;
-    if (mt_sq__read_row(get, r))
-      rc = mt_store__fail(err, errlen, MT_ENOMEM, "search", "out of memory");
+    int k = mt_sq__read_row(q, get, r);
+    if (k)
+      rc = mt_store__fail(err, errlen, k, "search", k == MT_ENOMEM
+                          ? "out of memory" : "%s/%s: its sealed text does "
+                          "not open (its key is destroyed, or the row was "
+                          "altered)", r->type, r->id);
     else if (r->deleted)
       rc = mt_store__fail(err, errlen, MT_EIO, "search",
                           "index entry of deleted %s/%s", r->type, r->id);
@@ -306,11 +316,19 @@ static int search_segs(const mt_res_query *qr, search_seg seg[2])
   return 2;
 }
 
-int mt_sq__resource_search(mt_store *s, const mt_res_query *qr,
+int mt_sq__resource_search(mt_store *s, const mt_res_query *q0,
                            mt_resource **list, size_t *n, long *total,
                            char *err, size_t errlen)
 {
   sq_store *q = (sq_store *)s;
+  mt_res_query blinded = *q0;
+  const mt_res_query *qr = q0;
+  char blind[MT_SQ_BLIND_LEN + 1];
+  if (q->vault && q0->ident && q0->code) { /* as insert_codes stored it */
+    mt_sq__blind(q, q0->code, blind);
+    blinded.code = blind;
+    qr = &blinded;
+  }
   search_seg seg[2];
   int nseg = search_segs(qr, seg);
   sqlite3_stmt *get = NULL;

@@ -16,7 +16,7 @@
 #include "medtwin/error.h"
 #include "store/ops.h"
 
-#define MT_STORE_SCHEMA_VERSION 5
+#define MT_STORE_SCHEMA_VERSION 6
 
 int mt_store__fail(char *err, size_t errlen, int code, const char *op,
                    const char *fmt, ...)
@@ -111,6 +111,12 @@ static void uuid_v4(char out[37])
 int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
                   size_t errlen)
 {
+  return mt_store_open_vault(url_or_dir, NULL, out, err, errlen);
+}
+
+int mt_store_open_vault(const char *url_or_dir, mt_vault *vault,
+                        mt_store **out, char *err, size_t errlen)
+{
   if (!out)
     return mt_store__fail(err, errlen, MT_EINVAL, "open", "no output handle");
   *out = NULL;
@@ -125,7 +131,7 @@ int mt_store_open(const char *url_or_dir, mt_store **out, char *err,
   if (sodium_init() < 0)
     return mt_store__fail(err, errlen, MT_EIO, "open",
                           "libsodium failed to initialise");
-  return mt_store__sqlite_open(url_or_dir, out, err, errlen);
+  return mt_store__sqlite_open(url_or_dir, vault, out, err, errlen);
 }
 
 void mt_store_close(mt_store *s)
@@ -156,9 +162,27 @@ void mt_resource_list_free(mt_resource *r, size_t n)
   free(r);
 }
 
+/* The owner of a write: the patient given, a Patient's own id, or none. */
+static const char *owner_of(const char *patient, const char *type,
+                            const char *id)
+{
+  if (patient && *patient)
+    return patient;
+  return type && id && !strcmp(type, "Patient") ? id : "";
+}
+
 int mt_store_resource_create(mt_store *s, const char *type, const char *id,
                              const char *json, mt_resource *out, char *err,
                              size_t errlen)
+{
+  return mt_store_resource_create_of(s, NULL, type, id, json, out, err,
+                                     errlen);
+}
+
+int mt_store_resource_create_of(mt_store *s, const char *patient,
+                                const char *type, const char *id,
+                                const char *json, mt_resource *out,
+                                char *err, size_t errlen)
 {
   char uuid[37];
   mt_resource tmp;
@@ -174,9 +198,12 @@ int mt_store_resource_create(mt_store *s, const char *type, const char *id,
   if (!json)
     return mt_store__fail(err, errlen, MT_EINVAL, "create",
                           "%s/%s: no JSON text", type, id);
+  if (patient && *patient && !key_ok(patient))
+    return mt_store__fail(err, errlen, MT_EINVAL, "create",
+                          "patient must be a key");
   memset(&tmp, 0, sizeof tmp);
-  rc = s->ops->resource_create(s, type, id, json, now_ms(), out ? out : &tmp,
-                               err, errlen);
+  rc = s->ops->resource_create(s, type, id, json, owner_of(patient, type, id),
+                               now_ms(), out ? out : &tmp, err, errlen);
   mt_resource_clear(&tmp);
   return rc;
 }
@@ -364,9 +391,9 @@ int mt_store_patient_resources(mt_store *s, const char *patient, long max,
                                    errlen);
 }
 
-static int put(mt_store *s, const char *type, const char *id,
-               const char *json, int64_t expected, mt_resource *out,
-               const char *op, char *err, size_t errlen)
+static int put(mt_store *s, const char *patient, const char *type,
+               const char *id, const char *json, int64_t expected,
+               mt_resource *out, const char *op, char *err, size_t errlen)
 {
   mt_resource tmp;
   if (out)
@@ -377,9 +404,13 @@ static int put(mt_store *s, const char *type, const char *id,
   if (expected < 0)
     return mt_store__fail(err, errlen, MT_EINVAL, op,
                           "%s/%s: expected version must be >= 0", type, id);
+  if (patient && *patient && !key_ok(patient))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "patient must be a key");
   memset(&tmp, 0, sizeof tmp);
-  rc = s->ops->resource_put(s, type, id, json, expected, now_ms(),
-                            out ? out : &tmp, err, errlen);
+  rc = s->ops->resource_put(s, type, id, json, owner_of(patient, type, id),
+                            expected, now_ms(), out ? out : &tmp, err,
+                            errlen);
   mt_resource_clear(&tmp);
   return rc;
 }
@@ -388,19 +419,30 @@ int mt_store_resource_update(mt_store *s, const char *type, const char *id,
                              const char *json, int64_t expected_version,
                              mt_resource *out, char *err, size_t errlen)
 {
+  return mt_store_resource_update_of(s, NULL, type, id, json,
+                                     expected_version, out, err, errlen);
+}
+
+int mt_store_resource_update_of(mt_store *s, const char *patient,
+                                const char *type, const char *id,
+                                const char *json, int64_t expected_version,
+                                mt_resource *out, char *err, size_t errlen)
+{
   if (!json) {
     if (out)
       memset(out, 0, sizeof *out);
     return mt_store__fail(err, errlen, MT_EINVAL, "update", "no JSON text");
   }
-  return put(s, type, id, json, expected_version, out, "update", err, errlen);
+  return put(s, patient, type, id, json, expected_version, out, "update",
+             err, errlen);
 }
 
 int mt_store_resource_delete(mt_store *s, const char *type, const char *id,
                              int64_t expected_version, mt_resource *out,
                              char *err, size_t errlen)
 {
-  return put(s, type, id, NULL, expected_version, out, "delete", err, errlen);
+  return put(s, NULL, type, id, NULL, expected_version, out, "delete", err,
+             errlen);
 }
 
 int mt_store_obs_append(mt_store *s, const mt_obs *o, int64_t *seq,
@@ -628,4 +670,29 @@ int mt_store_backup(mt_store *s, const char *path, char *err, size_t errlen)
     return mt_store__fail(err, errlen, MT_EINVAL, "backup",
                           "no store or no path");
   return s->ops->backup(s, path, err, errlen);
+}
+
+int mt_store_patient_erase(mt_store *s, const char *patient,
+                           mt_store_erased *out, char *err, size_t errlen)
+{
+  const char *op = "erase";
+  mt_store_erased tmp;
+  if (!out)
+    out = &tmp;
+  memset(out, 0, sizeof *out);
+  if (!s)
+    return mt_store__fail(err, errlen, MT_EINVAL, op, "no store");
+  if (!key_ok(patient))
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "patient must be 1-%d bytes without control "
+                          "characters", MT_STORE_KEY_MAX);
+  if (s->ops->version < 6 || !s->ops->patient_erase)
+    return mt_store__fail(err, errlen, MT_EINVAL, op,
+                          "not supported by the %s back end", s->ops->name);
+  return s->ops->patient_erase(s, patient, out, err, errlen);
+}
+
+int mt_store_encrypted(const mt_store *s)
+{
+  return s ? s->encrypted : 0;
 }

@@ -19,12 +19,15 @@ PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+# this suite reads the store's rows directly, so its store is not
+# encrypted at rest (tests/e2e/erase.sh covers an encrypted one)
+unset MEDTWIN_MASTER_KEY MEDTWIN_MASTER_KEY_FILE
 
 TOKEN=$("$BIN" token create --data "$T/data" --role admin 2> "$T/tok.txt")
 check "an admin token from the CLI" '[[ "$TOKEN" =~ ^mt_[A-Za-z0-9_-]{43}$ ]]'
 AUTH="Authorization: Bearer $TOKEN"
 export MEDTWIN_TOKEN="$TOKEN"
-"$BIN" serve --listen 127.0.0.1:0 --data "$T/data" > "$T/out.txt" 2> "$T/err.txt" &
+"$BIN" serve --plaintext --listen 127.0.0.1:0 --data "$T/data" > "$T/out.txt" 2> "$T/err.txt" &
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
 PORT=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out.txt")
@@ -425,7 +428,7 @@ PID=
 check "SIGTERM stops it, exit 0" '[ $rc -eq 0 ] && grep -q "stopped on SIGTERM" "$T/out.txt"'
 
 # A restart on the same data finds the resource.
-"$BIN" serve --listen 127.0.0.1:0 --data "$T/data" > "$T/out2.txt" 2>&1 &
+"$BIN" serve --plaintext --listen 127.0.0.1:0 --data "$T/data" > "$T/out2.txt" 2>&1 &
 PID=$!
 for i in $(seq 50); do grep -q serving "$T/out2.txt" && break; sleep 0.1; done
 U="http://127.0.0.1:$(sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/out2.txt")"
@@ -453,8 +456,10 @@ ok = ok and d[\"paths\"][\"/api/twins/{patient}\"][\"put\"][\"parameters\"][0][\
 sys.exit(not ok)"'
 "$BIN" serve --listen nowhere 2> "$T/e1.txt"
 check "bad --listen exits 2" '[ $? -eq 2 ] && grep -q "HOST:PORT" "$T/e1.txt"'
-"$BIN" serve --listen 999.1.1.1:80 2> "$T/e2.txt"
+"$BIN" serve --plaintext --listen 999.1.1.1:80 2> "$T/e2.txt"
 check "bad address exits 2" '[ $? -eq 2 ] && grep -q "IPv4" "$T/e2.txt"'
+"$BIN" serve --listen 127.0.0.1:0 --data "$T/new" 2> "$T/e3.txt"
+check "no master key and no --plaintext: exits 2, names the way out, creates nothing" '[ $? -eq 2 ] && grep -q "no master key" "$T/e3.txt" && grep -q -- "--plaintext" "$T/e3.txt" && [ ! -e "$T/new/medtwin.db" ]'
 
 # Every FHIR resource the server answered with validates against the R4
 # JSON schema and FHIR.js (tests/fhir/validate.mjs).

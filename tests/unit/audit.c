@@ -286,9 +286,10 @@ Test(audit, migrates_from_version_3)
   /* a version 3 file: neither the audit (4) nor access control (5) */
   raw("DROP TABLE audit; DROP TABLE audit_checkpoint; DROP TABLE audit_key;"
       "DROP TABLE auth_user; DROP TABLE auth_token; DROP TABLE careteam;"
-      "DROP TABLE consent;"
+      "DROP TABLE consent; DROP INDEX resource_by_owner;"
+      "ALTER TABLE resource DROP COLUMN owner;"
       "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   cr_assert_eq(mt_store_open(dir, &st, err, sizeof err), 0, "%s", err);
-  cr_assert_eq(mt_store_schema_version(), 5);
+  cr_assert_eq(mt_store_schema_version(), 6);
   cr_assert_eq(append("Patient/m"), 1);
 }

@@ -988,7 +988,13 @@ Test(store, migration_from_schema_1_indexes_by_type_and_id)
   cr_assert_eq(mt_store_open(dir, &st, err, sizeof err), 0, "%s", err);
   sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", v,
            sizeof v);
-  cr_assert_str_eq(v, "5", "1 -> 2 -> 3 -> 4 -> 5 in one open");
+  cr_assert_str_eq(v, "6", "1 -> 2 -> 3 -> 4 -> 5 -> 6 in one open");
+  sql_text(path, "SELECT group_concat(type || '/' || id || '=' || owner, ' ')"
+                 " FROM (SELECT DISTINCT type, id, owner FROM resource"
+                 " ORDER BY type, id)", v, sizeof v);
+  cr_assert_str_eq(v, "Observation/o= Patient/a=a Patient/b=b Patient/c=c",
+                   "version 6: a Patient owns itself; the Observation had "
+                   "no patient in its (empty) index entry");
   sql_text(path, "SELECT count(*) FROM pragma_table_info('observation')"
                  " WHERE name = 'resource'", v, sizeof v);
   cr_assert_str_eq(v, "1", "version 3 adds observation.resource");
