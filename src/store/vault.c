@@ -545,37 +545,78 @@ int mt_vault_destroy(mt_vault *v, const char *patient, char *err,
   return rc;
 }
 
+/* One key rewrapped by rotate. */
+typedef struct rewrap {
+  char patient[MT_STORE_KEY_MAX + 1];
+  unsigned char w[KEY + MT_SEAL_OVERHEAD];
+} rewrap;
+
+/* Every key unwrapped under the old master key and wrapped under new_mk
+** into a malloc'd *out (*n), before anything is written: an UPDATE while
+** a scan of the same table runs may show the scan a row again. */
+static int rewrap_all(mt_vault *v, const unsigned char new_mk[KEY],
+                      rewrap **out, long *n, char *err, size_t errlen)
+{
+  sqlite3_stmt *st;
+  long cap = 0;
+  *out = NULL, *n = 0;
+  if (sqlite3_prepare_v2(v->db, "SELECT patient FROM dkey", -1, &st,
+                         NULL) != SQLITE_OK)
+    return db_fail(v, "rotate", err, errlen);
+  int rc = 0, s_;
+  while (!rc && (s_ = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 64;
+      rewrap *p = realloc(*out, (size_t)cap * sizeof *p);
+      if (!p) {
+        rc = fail(err, errlen, MT_ENOMEM, "rotate: out of memory");
+        break;
+      }
+      *out = p;
+    }
+    rewrap *r = &(*out)[*n];
+    unsigned char key[KEY];
+    char ad[160];
+    snprintf(r->patient, sizeof r->patient, "%s",
+             (const char *)sqlite3_column_text(st, 0));
+    if ((rc = load_key(v, r->patient, key, err, errlen)))
+      break;
+    mt_seal(new_mk, ad, wrap_ad(v, r->patient, ad, sizeof ad), key, KEY,
+            r->w);
+    sodium_memzero(key, sizeof key);
+    (*n)++;
+  }
+  if (!rc && s_ != SQLITE_DONE)
+    rc = db_fail(v, "rotate", err, errlen);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int mt_vault_rotate(mt_vault *v, const unsigned char new_mk[KEY], long *n,
                     char *err, size_t errlen)
 {
   pthread_mutex_lock(&v->mu);
-  int rc = exec(v, "BEGIN IMMEDIATE", "rotate", err, errlen);
+  rewrap *list = NULL;
   long done = 0;
-  sqlite3_stmt *st = NULL, *up = NULL;
-  if (!rc &&
-      (sqlite3_prepare_v2(v->db, "SELECT patient FROM dkey", -1, &st,
-                          NULL) != SQLITE_OK ||
-       sqlite3_prepare_v2(v->db, "UPDATE dkey SET wrapped = ?2 WHERE"
-                          " patient = ?1", -1, &up, NULL) != SQLITE_OK))
+  sqlite3_stmt *up = NULL;
+  int rc = exec(v, "BEGIN IMMEDIATE", "rotate", err, errlen);
+  if (!rc)
+    rc = rewrap_all(v, new_mk, &list, &done, err, errlen);
+  if (!rc && sqlite3_prepare_v2(v->db, "UPDATE dkey SET wrapped = ?2 WHERE"
+                                " patient = ?1", -1, &up, NULL) != SQLITE_OK)
     rc = db_fail(v, "rotate", err, errlen);
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    const char *p = (const char *)sqlite3_column_text(st, 0);
-    unsigned char key[KEY], w[KEY + MT_SEAL_OVERHEAD];
-    char ad[160];
-    rc = load_key(v, p, key, err, errlen);
-    if (rc)
-      break;
-    mt_seal(new_mk, ad, wrap_ad(v, p, ad, sizeof ad), key, KEY, w);
-    sodium_memzero(key, sizeof key);
-    sqlite3_bind_text(up, 1, p, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(up, 2, w, sizeof w, SQLITE_STATIC);
+  for (long i = 0; !rc && i < done; i++) {
+    sqlite3_bind_text(up, 1, list[i].patient, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(up, 2, list[i].w, sizeof list[i].w, SQLITE_STATIC);
     if (sqlite3_step(up) != SQLITE_DONE)
       rc = db_fail(v, "rotate", err, errlen);
     sqlite3_reset(up);
-    done++;
   }
-  sqlite3_finalize(st);
   sqlite3_finalize(up);
+  if (list) {
+    sodium_memzero(list, (size_t)done * sizeof *list);
+    free(list);
+  }
   if (!rc) {
     char check[2 * MT_SEAL_OVERHEAD + 1];
     check_value(v, new_mk, check, sizeof check);
@@ -592,7 +633,7 @@ int mt_vault_rotate(mt_vault *v, const unsigned char new_mk[KEY], long *n,
   }
   pthread_mutex_unlock(&v->mu);
   if (n)
-    *n = done;
+    *n = rc ? 0 : done;
   return rc;
 }
 
