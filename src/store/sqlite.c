@@ -425,11 +425,10 @@ int mt_store__sqlite_open(const char *dir, mt_store **out, char *err,
   }
   snprintf(path, n, "%s/medtwin.db", dir);
   q->base.ops = &sq_ops;
-  int rc = 0;
-  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-                      SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-      SQLITE_OK)
-    rc = mt_store__fail(err, errlen, MT_EIO, "open", "%s: %s", path,
+  int rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
+                           SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) /* out of memory is MT_ENOMEM, not MT_EIO */
+    rc = mt_store__fail(err, errlen, code_of(rc), "open", "%s: %s", path,
                         q->db ? sqlite3_errmsg(q->db) : "out of memory");
   if (!rc)
     rc = set_pragmas(q, path, err, errlen);

@@ -14,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <sodium.h>
+#include <sqlite3.h>
 
 #include "medtwin/enkf.h"
 #include "medtwin/error.h"
@@ -26,6 +30,8 @@
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 #include "medtwin/twin.h"
+#include "medtwin/store.h"
+#include "rm_tree.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t k, size_t n);
@@ -168,3 +174,203 @@ Test(alloc_fail, patient)
 }
 Test(alloc_fail, sim) { each_failure(make_sim, free_sim, "mt_sim_create"); }
 Test(alloc_fail, twin) { each_failure(make_twin, free_twin, "mt_twin_create"); }
+
+/* ---- the store and the server: SQLite's allocations failed too ---- */
+
+/*
+** SQLite allocates through its own allocator, not the wrapped malloc:
+** these methods route it through the same counters and failures. A block
+** carries its size in a header (xSize). Installed in each test that opens
+** a store, before sqlite3_initialize (each test is its own process).
+*/
+#define SQ_HEAD 16 /* keeps SQLite's 8-byte alignment */
+
+static void *sq_malloc(int n)
+{
+  if (fail_now())
+    return NULL;
+  unsigned char *p = __real_malloc(SQ_HEAD + (size_t)n);
+  if (!p)
+    return NULL;
+  live++;
+  memcpy(p, &n, sizeof n);
+  return p + SQ_HEAD;
+}
+static void sq_free(void *p)
+{
+  if (!p)
+    return;
+  live--;
+  __real_free((unsigned char *)p - SQ_HEAD);
+}
+static void *sq_realloc(void *p, int n)
+{
+  if (!p)
+    return sq_malloc(n);
+  if (fail_now())
+    return NULL;
+  unsigned char *q = __real_realloc((unsigned char *)p - SQ_HEAD,
+                                    SQ_HEAD + (size_t)n);
+  if (!q)
+    return NULL;
+  memcpy(q, &n, sizeof n);
+  return q + SQ_HEAD;
+}
+static int sq_size(void *p)
+{
+  int n = 0;
+  if (p)
+    memcpy(&n, (unsigned char *)p - SQ_HEAD, sizeof n);
+  return n;
+}
+static int sq_roundup(int n) { return (n + 7) & ~7; }
+static int sq_init(void *a) { (void)a; return SQLITE_OK; }
+static void sq_shutdown(void *a) { (void)a; }
+
+static void sqlite_counted(void)
+{
+  static sqlite3_mem_methods m = {sq_malloc, sq_free,    sq_realloc,
+                                  sq_size,   sq_roundup, sq_init,
+                                  sq_shutdown, NULL};
+  cr_assert_eq(sqlite3_shutdown(), SQLITE_OK);
+  cr_assert_eq(sqlite3_config(SQLITE_CONFIG_MALLOC, &m), SQLITE_OK);
+  cr_assert_eq(sqlite3_initialize(), SQLITE_OK);
+  cr_assert_geq(sodium_init(), 0);
+}
+
+/* A scratch directory in /dev/shm (no disk syncs), else /tmp. */
+static void scratch(char made[64], const char *tag)
+{
+  snprintf(made, 64, "%s/mt_af_%s_XXXXXX", access("/dev/shm", W_OK) ? "/tmp"
+           : "/dev/shm", tag);
+  cr_assert_not_null(mkdtemp(made));
+}
+
+/* What a whole store's file holds: its tables and indexes by name and its
+** journal mode, read on a connection of the test's own. */
+static void schema_of(const char *dir, char *out, size_t n)
+{
+  char path[128];
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  snprintf(path, sizeof path, "%s/medtwin.db", dir);
+  cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+               SQLITE_OK, "open %s", path);
+  cr_assert_eq(sqlite3_prepare_v2(db,
+      "SELECT (SELECT group_concat(type || ' ' || name, ', ') FROM (SELECT"
+      " type, name FROM sqlite_master ORDER BY name)) || '; journal ' ||"
+      " (SELECT journal_mode FROM pragma_journal_mode)", -1, &st, NULL),
+      SQLITE_OK, "%s", sqlite3_errmsg(db));
+  cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+  snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The store in dir, opened with no failure, works: it holds Patient/keep if
+** keep, takes a new resource that reads back, and its file has the schema
+** of a store made without failure (ref). */
+static void store_whole(const char *dir, int keep, const char *ref, long n)
+{
+  char err[MT_ERRMSG_MAX], got[4096];
+  mt_store *s = NULL;
+  mt_resource r = {0};
+  int rc = mt_store_open(dir, &s, err, sizeof err);
+  cr_assert_eq(rc, 0, "after failure %ld, a plain open: %d %s", n, rc, err);
+  if (keep) {
+    rc = mt_store_resource_read(s, "Patient", "keep", &r, err, sizeof err);
+    cr_assert_eq(rc, 0, "after failure %ld: Patient/keep: %s", n, err);
+    cr_assert_str_eq(r.json, "{\"resourceType\":\"Patient\",\"id\":\"keep\"}");
+    mt_resource_clear(&r);
+  }
+  rc = mt_store_resource_create(s, "Patient", NULL, "{\"a\":1}", &r, err,
+                                sizeof err);
+  cr_assert_eq(rc, 0, "after failure %ld: create: %s", n, err);
+  char id[MT_STORE_KEY_MAX + 1];
+  snprintf(id, sizeof id, "%s", r.id);
+  mt_resource_clear(&r);
+  rc = mt_store_resource_read(s, "Patient", id, &r, err, sizeof err);
+  cr_assert_eq(rc, 0, "after failure %ld: read back: %s", n, err);
+  cr_assert_str_eq(r.json, "{\"a\":1}");
+  mt_resource_clear(&r);
+  mt_store_close(s);
+  schema_of(dir, got, sizeof got);
+  cr_assert_str_eq(got, ref, "after failure %ld: the file holds %s, not %s",
+                   n, got, ref);
+}
+
+/*
+** mt_store_open(dir) with allocation n failing, n = 1, 2, ...; fresh: dir
+** is removed before each run (a new store), else it holds a store with
+** Patient/keep. A run that failed must return MT_ENOMEM (see the codes
+** below), hand back no handle and leave no block; a run that succeeded
+** although an allocation failed met one of SQLite's benign allocations,
+** whose failure it works around: its store must be whole. After every run
+** the store, opened again without failure, must be whole.
+*/
+static void open_failures(const char *dir, int fresh, const char *ref)
+{
+  long n, benign = 0;
+  for (n = 1; n < 100000; n++) {
+    if (fresh)
+      rm_tree(dir);
+    char err[MT_ERRMSG_MAX] = "";
+    mt_store *s = (mt_store *)&n; /* must come back NULL */
+    long before = live;
+    arm(n);
+    int rc = mt_store_open(dir, &s, err, sizeof err);
+    disarm();
+    if (!failed_one || rc == 0) {
+      cr_assert_eq(rc, 0, "mt_store_open: %d with no allocation failed: %s",
+                   rc, err);
+      mt_store_close(s);
+      cr_assert_eq(live, before, "mt_store_open and close (failure %ld): "
+                   "%ld blocks not freed", n, live - before);
+      store_whole(dir, !fresh, ref, n);
+      if (!failed_one)
+        break;
+      benign++;
+      continue;
+    }
+    cr_assert_eq(rc, MT_ENOMEM, "mt_store_open: allocation %ld failed, got "
+                 "%d: %s", n, rc, err);
+    cr_assert_null(s, "mt_store_open: allocation %ld failed but a handle "
+                   "came back", n);
+    cr_assert(err[0], "mt_store_open: allocation %ld failed, no message", n);
+    cr_assert_eq(live, before, "mt_store_open: allocation %ld failed and "
+                 "%ld blocks were not freed", n, live - before);
+    store_whole(dir, !fresh, ref, n);
+  }
+  cr_assert_gt(n, 1, "mt_store_open: no allocation was intercepted");
+  cr_log_info("mt_store_open (%s): %ld allocations, %ld benign",
+              fresh ? "new" : "existing", calls, benign);
+}
+
+/* The reference: a store made without failure, its schema into ref. */
+static void reference(char *ref, size_t n)
+{
+  char d[64], err[MT_ERRMSG_MAX];
+  mt_store *s;
+  scratch(d, "ref");
+  cr_assert_eq(mt_store_open(d, &s, err, sizeof err), 0, "%s", err);
+  mt_store_close(s);
+  schema_of(d, ref, n);
+  rm_tree(d);
+}
+
+Test(alloc_fail, store_open_existing)
+{
+  char d[64], ref[4096], err[MT_ERRMSG_MAX];
+  mt_store *s;
+  sqlite_counted();
+  reference(ref, sizeof ref);
+  scratch(d, "old");
+  cr_assert_eq(mt_store_open(d, &s, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_store_resource_create(s, "Patient", "keep",
+               "{\"resourceType\":\"Patient\",\"id\":\"keep\"}", NULL, err,
+               sizeof err), 0, "%s", err);
+  mt_store_close(s);
+  open_failures(d, 0, ref);
+  rm_tree(d);
+}
+
