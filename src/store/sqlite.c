@@ -394,9 +394,14 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
                           errlen);
   if (rc)
     return rc;
-  int wal = sqlite3_step(st) == SQLITE_ROW &&
+  int row = sqlite3_step(st) == SQLITE_ROW;
+  int wal = row &&
             !sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal");
+  if (!row) /* the step's own error (out of memory is MT_ENOMEM) */
+    rc = mt_sq__db_fail(q, "open", err, errlen);
   sqlite3_finalize(st);
+  if (rc)
+    return rc;
   if (!wal)
     return mt_store__fail(err, errlen, MT_EIO, "open",
                           "%s: cannot switch to WAL journal mode", path);

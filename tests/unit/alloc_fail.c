@@ -358,6 +358,16 @@ static void reference(char *ref, size_t n)
   rm_tree(d);
 }
 
+Test(alloc_fail, store_open_new)
+{
+  char d[64], ref[4096];
+  sqlite_counted();
+  reference(ref, sizeof ref);
+  scratch(d, "new");
+  open_failures(d, 1, ref);
+  rm_tree(d);
+}
+
 Test(alloc_fail, store_open_existing)
 {
   char d[64], ref[4096], err[MT_ERRMSG_MAX];
