@@ -388,10 +388,13 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
   /* 8 KiB pages for a new file (no effect on an existing one): a resource
   ** row of up to about 2 KB then fits in its page of the WITHOUT ROWID
   ** tree, where 4 KiB pages send anything over about 1 KB to overflow
-  ** pages (https://www.sqlite.org/fileformat2.html#b_tree_pages) */
-  sqlite3_exec(q->db, "PRAGMA page_size = 8192", NULL, NULL, NULL);
-  int rc = mt_sq__prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err,
-                          errlen);
+  ** pages (https://www.sqlite.org/fileformat2.html#b_tree_pages); a
+  ** failure (out of memory) must not leave a new file with 4 KiB pages */
+  int rc = mt_sq__exec(q, "PRAGMA page_size = 8192", "open", err, errlen);
+  if (rc)
+    return rc;
+  rc = mt_sq__prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err,
+                      errlen);
   if (rc)
     return rc;
   int row = sqlite3_step(st) == SQLITE_ROW;

@@ -246,8 +246,8 @@ static void scratch(char made[64], const char *tag)
   cr_assert_not_null(mkdtemp(made));
 }
 
-/* What a whole store's file holds: its tables and indexes by name and its
-** journal mode, read on a connection of the test's own. */
+/* What a whole store's file holds: its tables and indexes by name, page
+** size and journal mode, read on a connection of the test's own. */
 static void schema_of(const char *dir, char *out, size_t n)
 {
   char path[128];
@@ -258,7 +258,8 @@ static void schema_of(const char *dir, char *out, size_t n)
                SQLITE_OK, "open %s", path);
   cr_assert_eq(sqlite3_prepare_v2(db,
       "SELECT (SELECT group_concat(type || ' ' || name, ', ') FROM (SELECT"
-      " type, name FROM sqlite_master ORDER BY name)) || '; journal ' ||"
+      " type, name FROM sqlite_master ORDER BY name)) || '; page_size ' ||"
+      " (SELECT page_size FROM pragma_page_size) || '; journal ' ||"
       " (SELECT journal_mode FROM pragma_journal_mode)", -1, &st, NULL),
       SQLITE_OK, "%s", sqlite3_errmsg(db));
   cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
