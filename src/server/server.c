@@ -794,8 +794,10 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
     return MT_EIO;
   }
   mt_server *s = calloc(1, sizeof *s);
-  if (!s)
+  if (!s) {
+    snprintf(err, errlen, "serve: out of memory");
     return MT_ENOMEM;
+  }
   s->cfg = *cfg;
   pthread_mutex_init(&s->rd_lock, NULL);
   pthread_mutex_init(&s->wq_lock, NULL);
@@ -806,6 +808,8 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   s->rd = calloc((size_t)s->cap_rd, sizeof *s->rd);
   int rc = s->rd ? mt_store_open(cfg->data_dir, &s->store, err, errlen)
                  : MT_ENOMEM;
+  if (!s->rd)
+    snprintf(err, errlen, "serve: out of memory");
   if (!rc)
     rc = auth_start(s, err, errlen);
   if (!rc)

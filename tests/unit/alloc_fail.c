@@ -9,11 +9,15 @@
 ** (LAPACK, SUNDIALS, jansson) allocate through their own symbols and are
 ** not failed. Under the ASan build, LeakSanitizer checks the same at exit.
 */
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -30,6 +34,7 @@
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 #include "medtwin/twin.h"
+#include "medtwin/server.h"
 #include "medtwin/store.h"
 #include "rm_tree.h"
 
@@ -42,10 +47,11 @@ void *__wrap_calloc(size_t k, size_t n);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
-static long calls;      /* allocations since arm() */
-static long fail_at;    /* the allocation that fails (0: none) */
-static long failed_one; /* it was reached */
-static long live;       /* blocks taken and not given back */
+/* atomic: the server's threads allocate beside the test's own */
+static _Atomic long calls;      /* allocations since arm() */
+static _Atomic long fail_at;    /* the allocation that fails (0: none) */
+static _Atomic long failed_one; /* it was reached */
+static _Atomic long live;       /* blocks taken and not given back */
 
 static int fail_now(void)
 {
@@ -86,7 +92,12 @@ void __wrap_free(void *p)
   __real_free(p);
 }
 
-static void arm(long n) { calls = 0, failed_one = 0, fail_at = n; }
+static void arm(long n)
+{
+  calls = 0;
+  failed_one = 0;
+  fail_at = n;
+}
 static void disarm(void) { fail_at = 0; }
 
 /*
@@ -344,7 +355,7 @@ static void open_failures(const char *dir, int fresh, const char *ref)
   }
   cr_assert_gt(n, 1, "mt_store_open: no allocation was intercepted");
   cr_log_info("mt_store_open (%s): %ld allocations, %ld benign",
-              fresh ? "new" : "existing", calls, benign);
+              fresh ? "new" : "existing", (long)calls, benign);
 }
 
 /* The reference: a store made without failure, its schema into ref. */
@@ -385,3 +396,131 @@ Test(alloc_fail, store_open_existing)
   rm_tree(d);
 }
 
+/* Threads of this process now (/proc/self/task). */
+static int threads_now(void)
+{
+  DIR *d = opendir("/proc/self/task");
+  cr_assert_not_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* A joined thread leaves /proc a moment after pthread_join returns. */
+static int threads_settle(int want)
+{
+  int n = threads_now();
+  for (int k = 0; k < 200 && n != want; k++) {
+    nanosleep(&(struct timespec){0, 5000000}, NULL);
+    n = threads_now();
+  }
+  return n;
+}
+
+/* GET /health on the server at port: its status line says 200. */
+static void health(int port, long n)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert_geq(fd, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((unsigned short)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0,
+               "after failure %ld: connect to port %d", n, port);
+  static const char req[] = "GET /health HTTP/1.0\r\n\r\n";
+  cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+  char buf[64] = "";
+  size_t got = 0;
+  ssize_t k;
+  while (got < 12 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+    got += (size_t)k;
+  close(fd);
+  cr_assert(got >= 12 && !strncmp(buf + 8, " 200", 4),
+            "after failure %ld: GET /health: %.40s", n, buf);
+}
+
+/* A normal start on dir, a request, a stop. */
+static void serve_once(const char *dir, long n)
+{
+  mt_server_config cfg;
+  mt_server *s;
+  char err[MT_ERRMSG_MAX] = "";
+  int port = 0;
+  mt_server_config_init(&cfg);
+  cfg.port = 0;
+  cfg.data_dir = dir;
+  int rc = mt_server_start(&cfg, &s, &port, err, sizeof err);
+  cr_assert_eq(rc, 0, "after failure %ld, a plain start: %d %s", n, rc, err);
+  cr_assert_gt(port, 0);
+  health(port, n);
+  mt_server_stop(s);
+}
+
+/*
+** mt_server_start (127.0.0.1, port 0, no TLS, MQTT or demo) on a data
+** directory that holds a store, with allocation n failing, n = 1, 2, ...
+** A failed start must return MT_ENOMEM, hand back no server, leave no
+** block and no thread; then a plain start serves GET /health and stops.
+** A start that succeeded although an allocation failed (one of SQLite's
+** benign ones) must stop cleanly.
+**
+** Limit: libmicrohttpd and glibc (pthread_create) are shared libraries, so
+** their allocations are not failed. Every failure reached is the library's
+** own or SQLite's, and all of them come before the writer thread starts,
+** so a failed start never had a thread to stop: every n is deterministic.
+** Between the writer and libmicrohttpd nothing allocates (no --audit-key,
+** MQTT or demo here, whose starts are not covered).
+*/
+Test(alloc_fail, server_start)
+{
+  char d[64];
+  long n, benign = 0;
+  sqlite_counted();
+  scratch(d, "srv");
+  serve_once(d, 0); /* the store, and any first-use state, made */
+  for (n = 1; n < 100000; n++) {
+    mt_server_config cfg;
+    mt_server *s = (mt_server *)&n; /* must come back NULL */
+    char err[MT_ERRMSG_MAX] = "";
+    int port = 0;
+    mt_server_config_init(&cfg);
+    cfg.port = 0;
+    cfg.data_dir = d;
+    int threads = threads_now();
+    long before = live;
+    arm(n);
+    int rc = mt_server_start(&cfg, &s, &port, err, sizeof err);
+    disarm();
+    if (!failed_one || rc == 0) {
+      cr_assert_eq(rc, 0, "mt_server_start: %d with no allocation failed: %s",
+                   rc, err);
+      health(port, n);
+      mt_server_stop(s);
+      cr_assert_eq(threads_settle(threads), threads, "mt_server_start "
+                   "(failure %ld) and stop: threads left", n);
+      if (!failed_one)
+        break;
+      benign++;
+      continue;
+    }
+    cr_assert_eq(rc, MT_ENOMEM, "mt_server_start: allocation %ld failed, "
+                 "got %d: %s", n, rc, err);
+    cr_assert_null(s, "mt_server_start: allocation %ld failed but a server "
+                   "came back", n);
+    cr_assert(err[0], "mt_server_start: allocation %ld failed, no message",
+              n);
+    cr_assert_eq(live, before, "mt_server_start: allocation %ld failed and "
+                 "%ld blocks were not freed", n, live - before);
+    cr_assert_eq(threads_settle(threads), threads, "mt_server_start: "
+                 "allocation %ld failed and left %d threads", n,
+                 threads_now() - threads);
+    serve_once(d, n);
+  }
+  cr_assert_gt(n, 1, "mt_server_start: no allocation was intercepted");
+  cr_log_info("mt_server_start: %ld allocations, %ld benign", (long)calls,
+              benign);
+  rm_tree(d);
+}
