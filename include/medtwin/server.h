@@ -55,8 +55,8 @@ void mt_server_config_init(mt_server_config *cfg);
 
 typedef struct mt_server mt_server;
 
-/* Start listening; the actual port into *port. 0, or MT_EIO / MT_EINVAL with
-** one line in err. */
+/* Start listening; the actual port into *port. 0, or MT_EIO / MT_EINVAL /
+** MT_ENOMEM with one line in err; on failure *out is NULL. */
 int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
                     char *err, size_t errlen);
 /* The OpenAPI 3.0 description of every route, generated from the route

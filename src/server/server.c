@@ -802,8 +802,10 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
     return MT_EIO;
   }
   mt_server *s = calloc(1, sizeof *s);
-  if (!s)
+  if (!s) {
+    snprintf(err, errlen, "serve: out of memory");
     return MT_ENOMEM;
+  }
   s->cfg = *cfg;
   pthread_mutex_init(&s->rd_lock, NULL);
   pthread_mutex_init(&s->wq_lock, NULL);
@@ -815,6 +817,8 @@ int mt_server_start(const mt_server_config *cfg, mt_server **out, int *port,
   int rc = s->rd ? mt_store_open_vault(cfg->data_dir, cfg->vault, &s->store,
                                        err, errlen)
                  : MT_ENOMEM;
+  if (!s->rd)
+    snprintf(err, errlen, "serve: out of memory");
   s->lock_fd = -1;
   if (!rc) {
     char lp[4096];

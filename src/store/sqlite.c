@@ -582,15 +582,23 @@ static int set_pragmas(sq_store *q, const char *path, char *err,
   /* 8 KiB pages for a new file (no effect on an existing one): a resource
   ** row of up to about 2 KB then fits in its page of the WITHOUT ROWID
   ** tree, where 4 KiB pages send anything over about 1 KB to overflow
-  ** pages (https://www.sqlite.org/fileformat2.html#b_tree_pages) */
-  sqlite3_exec(q->db, "PRAGMA page_size = 8192", NULL, NULL, NULL);
-  int rc = mt_sq__prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err,
-                          errlen);
+  ** pages (https://www.sqlite.org/fileformat2.html#b_tree_pages); a
+  ** failure (out of memory) must not leave a new file with 4 KiB pages */
+  int rc = mt_sq__exec(q, "PRAGMA page_size = 8192", "open", err, errlen);
   if (rc)
     return rc;
-  int wal = sqlite3_step(st) == SQLITE_ROW &&
+  rc = mt_sq__prepare(q, "PRAGMA journal_mode = WAL", &st, "open", err,
+                      errlen);
+  if (rc)
+    return rc;
+  int row = sqlite3_step(st) == SQLITE_ROW;
+  int wal = row &&
             !sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal");
+  if (!row) /* the step's own error (out of memory is MT_ENOMEM) */
+    rc = mt_sq__db_fail(q, "open", err, errlen);
   sqlite3_finalize(st);
+  if (rc)
+    return rc;
   if (!wal)
     return mt_store__fail(err, errlen, MT_EIO, "open",
                           "%s: cannot switch to WAL journal mode", path);
@@ -619,11 +627,10 @@ int mt_store__sqlite_open(const char *dir, mt_vault *vault, mt_store **out,
   }
   snprintf(path, n, "%s/medtwin.db", dir);
   q->base.ops = &sq_ops;
-  int rc = 0;
-  if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
-                      SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-      SQLITE_OK)
-    rc = mt_store__fail(err, errlen, MT_EIO, "open", "%s: %s", path,
+  int rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE |
+                           SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) /* out of memory is MT_ENOMEM, not MT_EIO */
+    rc = mt_store__fail(err, errlen, code_of(rc), "open", "%s: %s", path,
                         q->db ? sqlite3_errmsg(q->db) : "out of memory");
   if (!rc)
     rc = set_pragmas(q, path, err, errlen);
