@@ -50,12 +50,13 @@ asan: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -LE slow
 
-# memcheck of the unit and verification suites (about 45x slower; the
-# end-to-end suites run the server, which ASan covers instead)
+# memcheck of the unit, verification and end-to-end suites (about 45x
+# slower; four end-to-end suites with wall-clock deadlines are left to ASan,
+# CMakeLists.txt MT_VALGRIND_E2E_SKIP)
 valgrind: deps
 	cmake -S . -B $(BUILD)-valgrind -G Ninja -DMT_VALGRIND=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD)-valgrind -j $(JOBS)
-	cd $(BUILD)-valgrind && ctest --output-on-failure -j $(JOBS) -L 'unit|verify'
+	cd $(BUILD)-valgrind && ctest --output-on-failure -j $(JOBS) -L 'unit|verify|e2e'
 
 # Fuzzing (docs/fuzzing.md): libFuzzer targets of tests/fuzz, built with
 # clang in $(BUILD)-fuzz. fuzz-smoke: 10 s per target. fuzz-long: 10^7
