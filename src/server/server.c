@@ -473,6 +473,38 @@ static int match(const char *path, const char *url, ctx *c)
   return !*path && !*url;
 }
 
+/* The route for method and url, its {...} segments into c->param; NULL
+** when none, with the reply set: 405 when a route has the path under
+** another method, else 404. */
+static const route *find_route(const char *method, const char *url, ctx *c,
+                               reply *r)
+{
+  int path_known = 0;
+  /* literal routes first: they are listed before the parametrised ones */
+  for (size_t k = 0; k < sizeof routes / sizeof *routes; k++)
+    if (match(routes[k].path, url, c)) {
+      path_known = 1;
+      if (!strcmp(method, routes[k].method))
+        return &routes[k];
+      if (strchr(routes[k].path, '{') == NULL)
+        break; /* a literal path known under another method */
+    }
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s %.200s: %s", method, url,
+           path_known ? "method not allowed here" : "no such resource");
+  fail(r, path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+       path_known ? "not-supported" : "not-found", NULL, msg);
+  return NULL;
+}
+
+int server_route(const char *method, const char *url, ctx *c,
+                 const char **path, reply *r)
+{
+  const route *rt = find_route(method, url, c, r);
+  *path = rt ? rt->path : NULL;
+  return rt ? 0 : (int)r->status;
+}
+
 /* ---- the gate --------------------------------------------------------- */
 
 /* Deepest nesting of arrays and objects in JSON text (strings skipped),
@@ -545,28 +577,12 @@ static int body_ok(mt_server *s, struct MHD_Connection *conn, req *q, ctx *c,
 static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
                      const char *method, req *q, reply *r)
 {
-  const route *rt = NULL;
-  int path_known = 0;
   ctx c;
   memset(&c, 0, sizeof c);
   c.s = s, c.conn = conn, c.method = method, c.url = url;
-  /* literal routes first: they are listed before the parametrised ones */
-  for (size_t k = 0; k < sizeof routes / sizeof *routes && !rt; k++)
-    if (match(routes[k].path, url, &c)) {
-      path_known = 1;
-      if (!strcmp(method, routes[k].method))
-        rt = &routes[k];
-      else if (strchr(routes[k].path, '{') == NULL)
-        break; /* a literal path known under another method */
-    }
-  if (!rt) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s %.200s: %s", method, url,
-             path_known ? "method not allowed here" : "no such resource");
-    fail(r, path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
-         path_known ? "not-supported" : "not-found", NULL, msg);
+  const route *rt = find_route(method, url, &c, r);
+  if (!rt)
     return;
-  }
   if (q->too_large) {
     char msg[128];
     snprintf(msg, sizeof msg, "request body over %zu bytes", s->cfg.max_body);
