@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "medtwin/import.h"
 #include "server/internal.h"
 #include "server/jsonx.h"
 
@@ -57,13 +58,18 @@ int64_t now_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ISO 8601 in UTC with milliseconds; a time before 1970 too (the division
+** rounds down), and the year in four digits, as mt_import_parse_iso reads
+** it back. */
 void iso_ms(int64_t ms, char *buf, size_t len)
 {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tmv;
-  char base[24];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", gmtime_r(&t, &tmv));
-  snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+  int64_t days = ms / 86400000, rem = ms % 86400000;
+  if (rem < 0)
+    rem += 86400000, days--;
+  int y, m, d, s = (int)(rem / 1000);
+  mt_civil_from_days(days, &y, &m, &d);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
+           s / 3600, s / 60 % 60, s % 60, (int)(rem % 1000));
 }
 
 char *dump(const json_t *v)
@@ -87,8 +93,15 @@ json_t *outcome(const char *code, const char *expression, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  json_t *issue = json_pack("{s:s, s:s, s:s}", "severity", "error", "code",
-                            code, "diagnostics", msg);
+  json_t *text = json_string(msg);
+  if (!text) { /* not UTF-8 (a URL's bytes, a cut character): ASCII only */
+    for (char *p = msg; *p; p++)
+      if ((unsigned char)*p >= 0x80)
+        *p = '?';
+    text = json_string(msg);
+  }
+  json_t *issue = json_pack("{s:s, s:s, s:o}", "severity", "error", "code",
+                            code, "diagnostics", text);
   if (expression)
     json_object_set_new(issue, "expression", json_pack("[s]", expression));
   return json_pack("{s:s, s:[o]}", "resourceType", "OperationOutcome",
