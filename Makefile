@@ -31,19 +31,21 @@ demo-day: build
 	  --scenario examples/scenarios/day.json --svg demo-day.svg --csv demo-day.csv
 	@echo "plot: demo-day.svg   trace: demo-day.csv"
 
-# Every suite but the slow ones, then the same again under ASan + UBSan.
+# Every suite but the slow ones, then the same again under ASan + UBSan,
+# then each libFuzzer target for FUZZ_SMOKE_TIME seconds (clang, in
+# $(BUILD)-fuzz; docs/fuzzing.md).
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory fuzz-smoke FUZZ_TIME=$(FUZZ_SMOKE_TIME)
 
 # Everything: the slow suites too, in both builds, the unit and
 # verification suites under valgrind (docs/TESTING.md), and the fuzz smoke
-# run where clang is installed (docs/fuzzing.md).
+# run of FUZZ_TIME seconds per target (docs/fuzzing.md).
 check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
-	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) fuzz-smoke; \
-	else echo "check-all: no $(FUZZ_CC), fuzz-smoke skipped"; fi
+	$(MAKE) --no-print-directory fuzz-smoke
 
 asan: deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DMT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -59,15 +61,21 @@ valgrind: deps
 	cd $(BUILD)-valgrind && ctest --output-on-failure -j $(JOBS) -L 'unit|verify|e2e'
 
 # Fuzzing (docs/fuzzing.md): libFuzzer targets of tests/fuzz, built with
-# clang in $(BUILD)-fuzz. fuzz-smoke: 10 s per target. fuzz-long: 10^7
-# executions per target (1-2 hours on 2 cores; not part of check-all).
-# Both write only under $(BUILD)-fuzz, never into tests/fuzz.
+# clang (scripts/install-deps installs it) in $(BUILD)-fuzz. fuzz-smoke:
+# FUZZ_TIME seconds per target (make test: FUZZ_SMOKE_TIME). fuzz-long:
+# 10^7 executions per target (about 2 hours on 2 cores; not part of
+# check-all). Both write only under $(BUILD)-fuzz, never into tests/fuzz.
 FUZZ_CC ?= clang
+FUZZ_TIME ?= 10
+FUZZ_SMOKE_TIME ?= 5
 FUZZ_RUNS ?= 10000000
 FUZZ_TARGETS = $(basename $(notdir $(filter-out %/replay_main.c,$(wildcard tests/fuzz/*.c))))
 
 fuzz-build: deps
-	CC=$(FUZZ_CC) cmake -S . -B $(BUILD)-fuzz -G Ninja -DMT_FUZZ=ON
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz-build: no \
+	$(FUZZ_CC) (FUZZ_CC); scripts/install-deps installs clang" >&2; exit 1; }
+	CC=$(FUZZ_CC) cmake -S . -B $(BUILD)-fuzz -G Ninja -DMT_FUZZ=ON \
+	  -DMT_FUZZ_TIME=$(FUZZ_TIME)
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_all
 
 fuzz-smoke: fuzz-build

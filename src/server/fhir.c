@@ -1670,6 +1670,70 @@ static int tx_entry(json_t *e, size_t i, one_write *w, json_t *map,
   return 0;
 }
 
+/* h_transaction's checks, before its job touches the store: the Bundle's
+** type, each entry's request and resource (tx_entry), and, when nothing
+** waits for the store (no conditional create or reference), references
+** resolved and each resource made ready (prepare_write). 0, or -1 with the
+** reply set; *t filled either way, for tx_clear. */
+static int tx_check(json_t *b, tx *t, reply *r)
+{
+  json_t *entries = json_object_get(b, "entry");
+  const char *rt = json_string_value(json_object_get(b, "resourceType"));
+  const char *bt = json_string_value(json_object_get(b, "type"));
+  memset(t, 0, sizeof *t);
+  if (!rt || strcmp(rt, "Bundle") || !bt || strcmp(bt, "transaction") ||
+      !json_is_array(entries)) {
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "Bundle.type",
+         "expected a Bundle of type transaction with an entry array");
+    return -1;
+  }
+  t->entries = entries, t->map = json_object();
+  t->n = json_array_size(entries);
+  t->w = calloc(t->n + 1, sizeof *t->w);
+  if (!t->w || !t->map) {
+    fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL, "out of memory");
+    return -1;
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(entries, i, e) {
+    if (tx_entry(e, i, &t->w[i], t->map, r))
+      return -1;
+  }
+  /* Without conditional creates or references nothing waits for the
+  ** store: references resolved and each resource made ready here, so
+  ** that the writer only writes. */
+  int simple = 1;
+  for (size_t k = 0; simple && k < t->n; k++)
+    simple = !t->w[k].cond && !has_cond_ref(t->w[k].res);
+  for (size_t k = 0; simple && k < t->n; k++)
+    if (t->w[k].res) {
+      resolve_refs(t->w[k].res, t->map);
+      if (prepare_write(&t->w[k])) {
+        fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
+             "out of memory");
+        return -1;
+      }
+    }
+  return 0;
+}
+
+static void tx_clear(tx *t)
+{
+  for (size_t k = 0; t->w && k < t->n; k++)
+    write_clear(&t->w[k]);
+  free(t->w);
+  json_decref(t->map);
+}
+
+int fhir_tx_check(json_t *bundle, reply *r)
+{
+  tx t;
+  int rc = tx_check(bundle, &t, r) ? -1 : (int)t.n;
+  tx_clear(&t);
+  return rc;
+}
+
 /*
 ** POST /fhir: a transaction Bundle, all or nothing (FHIR R4 3.1.0.11):
 ** entries POST (create, conditional with ifNoneExist), PUT (update, by id
@@ -1679,46 +1743,8 @@ static int tx_entry(json_t *e, size_t i, one_write *w, json_t *map,
 */
 void h_transaction(ctx *c, reply *r)
 {
-  json_t *b = c->body, *entries = json_object_get(b, "entry");
-  const char *rt = json_string_value(json_object_get(b, "resourceType"));
-  const char *bt = json_string_value(json_object_get(b, "type"));
-  if (!rt || strcmp(rt, "Bundle") || !bt || strcmp(bt, "transaction") ||
-      !json_is_array(entries)) {
-    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "Bundle.type",
-         "expected a Bundle of type transaction with an entry array");
-    return;
-  }
-  tx t = {entries, json_object(), NULL, json_array_size(entries), 0};
-  t.w = calloc(t.n + 1, sizeof *t.w);
-  if (!t.w || !t.map) {
-    fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL, "out of memory");
-    json_decref(t.map);
-    free(t.w);
-    return;
-  }
-  int bad = 0;
-  size_t i;
-  json_t *e;
-  json_array_foreach(entries, i, e) {
-    if ((bad = tx_entry(e, i, &t.w[i], t.map, r)))
-      break;
-  }
-  /* Without conditional creates or references nothing waits for the
-  ** store: references resolved and each resource made ready here, so
-  ** that the writer only writes. */
-  int simple = !bad;
-  for (size_t k = 0; simple && k < t.n; k++)
-    simple = !t.w[k].cond && !has_cond_ref(t.w[k].res);
-  for (size_t k = 0; simple && k < t.n; k++)
-    if (t.w[k].res) {
-      resolve_refs(t.w[k].res, t.map);
-      if (prepare_write(&t.w[k])) {
-        fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "exception", NULL,
-             "out of memory");
-        bad = 1;
-        break;
-      }
-    }
+  tx t;
+  int bad = tx_check(c->body, &t, r);
   if (!bad) {
     job j = {.fn = job_tx, .arg = &t};
     int rc = write_wait(c->s, &j);
@@ -1746,10 +1772,7 @@ void h_transaction(ctx *c, reply *r)
       feed_after(c, t.w, (int)t.n);
     }
   }
-  for (size_t k = 0; k < t.n; k++)
-    write_clear(&t.w[k]);
-  free(t.w);
-  json_decref(t.map);
+  tx_clear(&t);
 }
 
 /* GET /fhir/{type}/{id}/_history/{vid}: one version. */

@@ -115,18 +115,15 @@ static void run_bundle(ctx *c, reply *r, json_t *entries)
 /* POST /api/v1/entries?patient=id: an entry or an array of them; "sgv"
 ** (sensor glucose, mg/dL) becomes a CGM Observation (LOINC 99504-3), "mbg"
 ** (a meter reading) a blood glucose one (2339-0). */
-void h_ns_entries(ctx *c, reply *r)
+json_t *ingest_ns_entries(const char *patient, json_t *body, reply *r)
 {
-  const char *patient = patient_of(c, r);
-  if (!patient)
-    return;
-  json_t *list = json_is_array(c->body) ? c->body : NULL;
-  if (!list && json_is_object(c->body))
-    list = c->body;
+  json_t *list = json_is_array(body) ? body : NULL;
+  if (!list && json_is_object(body))
+    list = body;
   if (!list) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
          "expected an entry or an array of entries");
-    return;
+    return NULL;
   }
   json_t *entries = json_array();
   size_t n = json_is_array(list) ? json_array_size(list) : 1;
@@ -142,21 +139,21 @@ void h_ns_entries(ctx *c, reply *r)
       snprintf(msg, sizeof msg, "%s.type: expected \"sgv\" or \"mbg\"", path);
       fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "not-supported", path, msg);
       json_decref(entries);
-      return;
+      return NULL;
     }
     if (!mtj_number(json_object_get(e, sgv ? "sgv" : "mbg"), &v)) {
       snprintf(msg, sizeof msg, "%s.%s: expected a number (mg/dL)", path,
                sgv ? "sgv" : "mbg");
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
       json_decref(entries);
-      return;
+      return NULL;
     }
     if (ns_time(e, when, sizeof when)) {
       snprintf(msg, sizeof msg, "%s.date: expected Unix ms (or dateString "
                "in ISO 8601)", path);
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
       json_decref(entries);
-      return;
+      return NULL;
     }
     add(entries, observation(patient, when, sgv ? "99504-3" : "2339-0",
                              sgv ? "Glucose [Mass/volume] in Interstitial "
@@ -164,23 +161,28 @@ void h_ns_entries(ctx *c, reply *r)
                                  : "Glucose [Mass/volume] in Blood",
                              v, "mg/dL", "laboratory"));
   }
-  run_bundle(c, r, entries);
+  return entries;
+}
+
+void h_ns_entries(ctx *c, reply *r)
+{
+  const char *patient = patient_of(c, r);
+  json_t *entries = patient ? ingest_ns_entries(patient, c->body, r) : NULL;
+  if (entries)
+    run_bundle(c, r, entries);
 }
 
 /* POST /api/v1/treatments?patient=id: "carbs" (g) become an Observation
 ** (LOINC 9059-7), "insulin" (U) a bolus and a "Temp Basal"'s "absolute"
 ** rate (U/h) a basal rate (MedicationAdministration). A treatment with
 ** none of these is refused (422), so nothing is dropped silently. */
-void h_ns_treatments(ctx *c, reply *r)
+json_t *ingest_ns_treatments(const char *patient, json_t *body, reply *r)
 {
-  const char *patient = patient_of(c, r);
-  if (!patient)
-    return;
-  json_t *list = c->body;
+  json_t *list = body;
   if (!json_is_array(list) && !json_is_object(list)) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
          "expected a treatment or an array of treatments");
-    return;
+    return NULL;
   }
   json_t *entries = json_array();
   size_t n = json_is_array(list) ? json_array_size(list) : 1;
@@ -193,7 +195,7 @@ void h_ns_treatments(ctx *c, reply *r)
                "mills, Unix ms)", path);
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
       json_decref(entries);
-      return;
+      return NULL;
     }
     const char *ev = json_string_value(json_object_get(e, "eventType"));
     double carbs = 0, units = 0, rate = 0;
@@ -207,7 +209,7 @@ void h_ns_treatments(ctx *c, reply *r)
                "Temp Basal with absolute (U/h)", path);
       fail(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "not-supported", path, msg);
       json_decref(entries);
-      return;
+      return NULL;
     }
     if (has_c)
       add(entries, observation(patient, when, "9059-7",
@@ -218,7 +220,16 @@ void h_ns_treatments(ctx *c, reply *r)
     if (has_b)
       add(entries, insulin(patient, when, rate, 1));
   }
-  run_bundle(c, r, entries);
+  return entries;
+}
+
+void h_ns_treatments(ctx *c, reply *r)
+{
+  const char *patient = patient_of(c, r);
+  json_t *entries = patient ? ingest_ns_treatments(patient, c->body, r)
+                            : NULL;
+  if (entries)
+    run_bundle(c, r, entries);
 }
 
 /*
@@ -226,7 +237,7 @@ void h_ns_treatments(ctx *c, reply *r)
 ** "carbs": [{"time", "g"}], "bolus": [{"time", "units"}], "basal":
 ** [{"time", "units_per_hour"}]}; every list optional.
 */
-void h_ingest(ctx *c, reply *r)
+json_t *ingest_json(const char *patient, json_t *body, reply *r)
 {
   static const struct {
     const char *list, *value;
@@ -234,16 +245,15 @@ void h_ingest(ctx *c, reply *r)
                {"carbs", "g"},
                {"bolus", "units"},
                {"basal", "units_per_hour"}};
-  const char *patient = c->param[0];
-  if (!json_is_object(c->body)) {
+  if (!json_is_object(body)) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
          "expected {\"cgm\": [...], \"carbs\": [...], \"bolus\": [...], "
          "\"basal\": [...]}");
-    return;
+    return NULL;
   }
   const char *key;
   json_t *v;
-  json_object_foreach(c->body, key, v) {
+  json_object_foreach(body, key, v) {
     int known = 0;
     for (int k = 0; k < 4; k++)
       known |= !strcmp(key, part[k].list);
@@ -252,14 +262,14 @@ void h_ingest(ctx *c, reply *r)
       snprintf(msg, sizeof msg, "%.40s: expected one of cgm, carbs, bolus, "
                "basal, each an array", key);
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", key, msg);
-      return;
+      return NULL;
     }
   }
   json_t *entries = json_array();
   for (int k = 0; k < 4; k++) {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(c->body, part[k].list), i, e) {
+    json_array_foreach(json_object_get(body, part[k].list), i, e) {
       char path[64], msg[200], when[40];
       snprintf(path, sizeof path, "%s[%zu]", part[k].list, i);
       const char *t = json_string_value(json_object_get(e, "time"));
@@ -269,14 +279,14 @@ void h_ingest(ctx *c, reply *r)
         snprintf(msg, sizeof msg, "%s.time: expected ISO 8601", path);
         fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
         json_decref(entries);
-        return;
+        return NULL;
       }
       if (!mtj_number(json_object_get(e, part[k].value), &x)) {
         snprintf(msg, sizeof msg, "%s.%s: expected a number", path,
                  part[k].value);
         fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
         json_decref(entries);
-        return;
+        return NULL;
       }
       iso_ms(at, when, sizeof when);
       add(entries,
@@ -290,5 +300,12 @@ void h_ingest(ctx *c, reply *r)
                    : insulin(patient, when, x, k == 3));
     }
   }
-  run_bundle(c, r, entries);
+  return entries;
+}
+
+void h_ingest(ctx *c, reply *r)
+{
+  json_t *entries = ingest_json(c->param[0], c->body, r);
+  if (entries)
+    run_bundle(c, r, entries);
 }

@@ -199,6 +199,13 @@ int64_t now_ms(void);
 void iso_ms(int64_t ms, char *buf, size_t len);
 char *dump(const json_t *v);              /* compact, decimals as written */
 json_t *load(const char *text, json_error_t *e);
+/* The route table's match of method and url (a path without its query,
+** unescaped, as libmicrohttpd hands it over): 0 with the route's path
+** template into *path and its {...} segments into c->param; else 404 (no
+** route has the path) or 405 (one has it under another method), *path
+** NULL and r set to the reply. */
+int server_route(const char *method, const char *url, ctx *c,
+                 const char **path, reply *r);
 
 /* Release what a ctx holds (its reader); for work from no HTTP request
 ** (MQTT, the demo), whose ctx has conn NULL. */
@@ -332,6 +339,13 @@ int fhir_query_check(const char *type, const char *qs, char *msg,
 ** refused (msg names its path and why). */
 int fhir_resource_check(const char *type, json_t *res, char *msg,
                         size_t msglen);
+/* A transaction Bundle (POST /fhir) as h_transaction checks it before its
+** job touches the store: the Bundle, each entry's request and resource,
+** fullUrls given new ids and, without conditional creates or references,
+** references resolved and each resource's stored text and index entry made
+** (bundle's resources are changed as for the write). The number of
+** entries, or -1 with r set: a 4xx, or 500 when out of memory. */
+int fhir_tx_check(json_t *bundle, reply *r);
 /* The patient a resource belongs to ("" : none), by the index's rule. */
 void fhir_patient_of(const char *type, const char *id, json_t *res,
                      char patient[MT_STORE_KEY_MAX + 1]);
@@ -363,6 +377,14 @@ void h_twin_get(ctx *c, reply *r);
 void h_twin_forecast(ctx *c, reply *r);
 void h_twin_events(ctx *c, reply *r);
 void h_twin_whatif(ctx *c, reply *r);
+/* ingest.c: a body of POST /api/v1/entries, /api/v1/treatments and
+** /api/twins/{patient}/data mapped to the entries of the transaction
+** Bundle it is stored as (creates of Observations and
+** MedicationAdministrations of patient). A new array, or NULL with r set
+** (400, 422). */
+json_t *ingest_ns_entries(const char *patient, json_t *body, reply *r);
+json_t *ingest_ns_treatments(const char *patient, json_t *body, reply *r);
+json_t *ingest_json(const char *patient, json_t *body, reply *r);
 void h_ns_entries(ctx *c, reply *r);
 void h_ns_treatments(ctx *c, reply *r);
 void h_ingest(ctx *c, reply *r);

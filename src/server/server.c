@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "medtwin/import.h"
 #include "server/internal.h"
 #include "server/jsonx.h"
 
@@ -59,13 +60,18 @@ int64_t now_ms(void)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ISO 8601 in UTC with milliseconds; a time before 1970 too (the division
+** rounds down), and the year in four digits, as mt_import_parse_iso reads
+** it back. */
 void iso_ms(int64_t ms, char *buf, size_t len)
 {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tmv;
-  char base[24];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", gmtime_r(&t, &tmv));
-  snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+  int64_t days = ms / 86400000, rem = ms % 86400000;
+  if (rem < 0)
+    rem += 86400000, days--;
+  int y, m, d, s = (int)(rem / 1000);
+  mt_civil_from_days(days, &y, &m, &d);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
+           s / 3600, s / 60 % 60, s % 60, (int)(rem % 1000));
 }
 
 char *dump(const json_t *v)
@@ -89,8 +95,15 @@ json_t *outcome(const char *code, const char *expression, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  json_t *issue = json_pack("{s:s, s:s, s:s}", "severity", "error", "code",
-                            code, "diagnostics", msg);
+  json_t *text = json_string(msg);
+  if (!text) { /* not UTF-8 (a URL's bytes, a cut character): ASCII only */
+    for (char *p = msg; *p; p++)
+      if ((unsigned char)*p >= 0x80)
+        *p = '?';
+    text = json_string(msg);
+  }
+  json_t *issue = json_pack("{s:s, s:s, s:o}", "severity", "error", "code",
+                            code, "diagnostics", text);
   if (expression)
     json_object_set_new(issue, "expression", json_pack("[s]", expression));
   return json_pack("{s:s, s:[o]}", "resourceType", "OperationOutcome",
@@ -479,6 +492,38 @@ static int match(const char *path, const char *url, ctx *c)
   return !*path && !*url;
 }
 
+/* The route for method and url, its {...} segments into c->param; NULL
+** when none, with the reply set: 405 when a route has the path under
+** another method, else 404. */
+static const route *find_route(const char *method, const char *url, ctx *c,
+                               reply *r)
+{
+  int path_known = 0;
+  /* literal routes first: they are listed before the parametrised ones */
+  for (size_t k = 0; k < sizeof routes / sizeof *routes; k++)
+    if (match(routes[k].path, url, c)) {
+      path_known = 1;
+      if (!strcmp(method, routes[k].method))
+        return &routes[k];
+      if (strchr(routes[k].path, '{') == NULL)
+        break; /* a literal path known under another method */
+    }
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s %.200s: %s", method, url,
+           path_known ? "method not allowed here" : "no such resource");
+  fail(r, path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+       path_known ? "not-supported" : "not-found", NULL, msg);
+  return NULL;
+}
+
+int server_route(const char *method, const char *url, ctx *c,
+                 const char **path, reply *r)
+{
+  const route *rt = find_route(method, url, c, r);
+  *path = rt ? rt->path : NULL;
+  return rt ? 0 : (int)r->status;
+}
+
 /* ---- the gate --------------------------------------------------------- */
 
 /* Deepest nesting of arrays and objects in JSON text (strings skipped),
@@ -551,28 +596,12 @@ static int body_ok(mt_server *s, struct MHD_Connection *conn, req *q, ctx *c,
 static void dispatch(mt_server *s, struct MHD_Connection *conn, const char *url,
                      const char *method, req *q, reply *r)
 {
-  const route *rt = NULL;
-  int path_known = 0;
   ctx c;
   memset(&c, 0, sizeof c);
   c.s = s, c.conn = conn, c.method = method, c.url = url;
-  /* literal routes first: they are listed before the parametrised ones */
-  for (size_t k = 0; k < sizeof routes / sizeof *routes && !rt; k++)
-    if (match(routes[k].path, url, &c)) {
-      path_known = 1;
-      if (!strcmp(method, routes[k].method))
-        rt = &routes[k];
-      else if (strchr(routes[k].path, '{') == NULL)
-        break; /* a literal path known under another method */
-    }
-  if (!rt) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s %.200s: %s", method, url,
-             path_known ? "method not allowed here" : "no such resource");
-    fail(r, path_known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
-         path_known ? "not-supported" : "not-found", NULL, msg);
+  const route *rt = find_route(method, url, &c, r);
+  if (!rt)
     return;
-  }
   if (q->too_large) {
     char msg[128];
     snprintf(msg, sizeof msg, "request body over %zu bytes", s->cfg.max_body);

@@ -59,6 +59,7 @@ import json,sys
 o=json.load(open(\"$T/body\"))
 sys.exit(not (o[\"resourceType\"]==\"OperationOutcome\" and o[\"issue\"][0][\"code\"]==\"not-found\" and \"nobody\" in o[\"issue\"][0][\"diagnostics\"]))"'
 check "unknown route 404" '[ "$(code $U/nothing/here)" = 404 ] && grep -q OperationOutcome "$T/body"'
+check "a path not UTF-8, or cut inside a character in the message: 404, not 500" '[ "$(code $U/%B9)" = 404 ] && grep -q OperationOutcome "$T/body" && [ "$(code $U/$(printf a%.0s $(seq 198))%C3%A9)" = 404 ]'
 J="Content-Type: application/fhir+json"
 printf '{"resourceType":"Patient","id":"client-id","name":[{"family":"Doe","given":["Jan"]}],"birthDate":"1970-01-01","extension":[{"url":"http://example.org/x","valueString":"kept"}]}' > "$T/p.json"
 check "create 201 with Location and ETag" '[ "$(curl -s -D "$T/hdr" -o "$T/created" -w "%{http_code}" -X POST -H "$AUTH" -H "$J" --data-binary @"$T/p.json" $U/fhir/Patient)" = 201 ] && grep -qi "^Location: /fhir/Patient/.*/_history/1" "$T/hdr" && grep -qi "^ETag: W/.1." "$T/hdr"'
@@ -366,6 +367,12 @@ st, o = req("POST", "/api/v1/entries?patient=ns1", [{"type": "cal", "date": ms(0
 assert st == 422 and o["issue"][0]["expression"] == ["[0]"], o
 st, o = req("POST", "/api/twins/ns1/data", {"cgm": [{"time": "yesterday", "mg_dl": 1}]})
 assert st == 400 and "cgm[0].time" in o["issue"][0]["diagnostics"], o
+# times before 1970 and before the year 1000 are stored as they were sent
+for sent, kept in (("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.500Z"), ("0226-01-01T01:00:00Z", "0226-01-01T01:00:00.000Z")):
+    st, out = req("POST", "/api/twins/old1/data", {"cgm": [{"time": sent, "mg_dl": 100}]})
+    assert st == 200, out
+    st, o = req("GET", "/fhir/" + out["entry"][0]["response"]["location"].rsplit("/_history", 1)[0])
+    assert st == 200 and o["effectiveDateTime"] == kept, o
 PY'
 check "what-if: candidates run on the twin and ranked" 'PYTHONPATH="$T" python3 - "$U" <<PY
 import sys
