@@ -39,13 +39,14 @@ test: build
 	$(MAKE) --no-print-directory asan
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_TIME=$(FUZZ_SMOKE_TIME)
 
-# Everything: the slow suites too, in both builds, the unit and
-# verification suites under valgrind (docs/TESTING.md), and the fuzz smoke
-# run of FUZZ_TIME seconds per target (docs/fuzzing.md).
+# Everything: the slow suites too, in both builds, the unit, verification
+# and end-to-end suites under valgrind (docs/TESTING.md), and the long fuzz
+# run: FUZZ_RUNS (10^7) executions of every target (docs/fuzzing.md; about
+# two hours on 2 cores).
 check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
-	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory fuzz-long
 
 asan: deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DMT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -82,11 +83,11 @@ fuzz-smoke: fuzz-build
 	cd $(BUILD)-fuzz && ctest --output-on-failure -j $(JOBS) -L 'fuzz'
 
 fuzz-long: fuzz-build
-	@for t in $(FUZZ_TARGETS); do \
-	  echo "== $$t: $(FUZZ_RUNS) runs"; \
-	  bash tests/fuzz/run.sh $(BUILD)-fuzz/tests/fuzz_$$t $(BUILD)-fuzz/fuzz-long/$$t \
-	    tests/fuzz/corpus/$$t tests/fuzz/regress/$$t -- -runs=$(FUZZ_RUNS) || exit 1; \
-	done
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(JOBS) -I{} sh -c \
+	  'bash tests/fuzz/run.sh $(BUILD)-fuzz/tests/fuzz_{} $(BUILD)-fuzz/fuzz-long/{} \
+	    tests/fuzz/corpus/{} tests/fuzz/regress/{} -- -runs=$(FUZZ_RUNS) > /dev/null 2>&1 \
+	    && echo "fuzz-long: {}: $(FUZZ_RUNS) runs, no crash" \
+	    || { echo "fuzz-long: {} FAILED: $(BUILD)-fuzz/fuzz-long/{}/log"; exit 1; }'
 
 bench: build
 	$(BUILD)/bench/sim_patient_day
