@@ -699,7 +699,7 @@ static int arm_twin(const ctx *c, json_t *o, const char *path,
                                      "horizon_min", "advisor", NULL};
   static const char *const adv_keys[] = {"p70_max", "max_bolus_u", "step_u",
                                          NULL};
-  long long members;
+  long long members = 64;
   json_t *adv = NULL;
   char q[PR_PATH_MAX];
   join(q, path, "advisor");
@@ -878,7 +878,7 @@ static int sample_size(const ctx *c, json_t *st, mt_protocol *p)
   static const char *const keys[] = {"power", "max_trials", NULL};
   const char *path = "statistics.sample_size";
   json_t *o;
-  long long mt;
+  long long mt = 0;
   int rc = get_container(c, st, "statistics", "sample_size", 0, 0, &o);
   if (rc || !o)
     return rc;
@@ -927,7 +927,7 @@ static int statistics(const ctx *c, json_t *root, mt_protocol *p)
                                      NULL};
   const char *path = "statistics";
   json_t *st, *empty = json_object();
-  long long b = 1000, seed;
+  long long b = 1000, seed = 0;
   if (!empty)
     return fail(c, MT_ENOMEM, "out of memory");
   int rc = get_container(c, root, "", "statistics", 0, 0, &st);
