@@ -205,33 +205,39 @@ static double bisect(double lo, double hi)
 
 /* A lower bracket for the p-quantile, p <= 1/2: the tail asymptote
 ** F(t) ~ K df^((df-1)/2) |t|^-df, K = 1 / (sqrt(df) B(df/2, 1/2)), lies above
-** F, so its quantile lies below the true one; expanded until F(lo) < p. */
-static double t_lower_bracket(double p, double df)
+** F, so its quantile lies below the true one (and close to it in the tail);
+** expanded until F(lo) < p, which is returned in *Flo. */
+static double t_lower_bracket(double p, double df, double *Flo)
 {
   double lk = -0.5 * log(df) - log_beta(0.5 * df, 0.5);
   double lt = (lk + 0.5 * (df - 1) * log(df) - log(p)) / df;
   double lo = lt > 700 ? -DBL_MAX : -fmax(exp(lt), 1.0);
-  for (int i = 0; i < 64 && !(mt_t_cdf(lo, df) < p); i++) {
+  for (int i = 0; i < 64; i++) {
+    *Flo = mt_t_cdf(lo, df);
+    if (*Flo < p)
+      return lo;
     if (lo == -DBL_MAX)
-      return -INFINITY;
+      break;
     lo = lo < -DBL_MAX / 4 ? -DBL_MAX : 4 * lo;
   }
-  return lo;
+  return -INFINITY;
 }
 
 /* The p-quantile for 0 < p <= 1/2, 0 < df < inf: Newton on
-** h(t) = log F(t) - log p (h' = f / F), kept inside [lo, hi]. */
+** h(t) = log F(t) - log p (h' = f / F), in t near the centre and in
+** log(-t) in the tails, kept inside [lo, hi]. Starts from the two-term
+** Cornish-Fisher expansion (A&S 26.7.5), or from the bracket's lower end
+** where that is already within 5 % in p or the expansion falls outside. */
 static double t_quantile_lower(double p, double df)
 {
-  double lo = t_lower_bracket(p, df), hi = 0.0, lp = log(p);
+  double Flo, lo = t_lower_bracket(p, df, &Flo), hi = 0.0, lp = log(p);
   if (isinf(lo))
     return lo;
-  /* Cornish-Fisher (A&S 26.7.5), two terms, as the first guess */
   double z = mt_normal_quantile(p);
   double t = z + (z * z * z + z) / (4 * df)
-      + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * df * df);
-  if (!(t > lo && t < hi))
-    t = bisect(lo, hi);
+             + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * df * df);
+  if (!(t > lo && t < hi) || fabs(log(Flo) - lp) < 0.05)
+    t = lo;
   for (int it = 0; it < Q_MAXIT; it++) {
     double F = mt_t_cdf(t, df);
     if (F == p)
@@ -241,9 +247,12 @@ static double t_quantile_lower(double p, double df)
     else
       hi = t;
     double next = NAN;
-    if (F > 0) {
-      double h = log(F) - lp;
-      next = t - h * exp(log(F) - t_log_pdf(t, df));
+    if (F > 0) { /* Newton step; in u = log(-t) where |t| > 1, where the
+                 ** tail F ~ |t|^-df makes h nearly linear */
+      double h = log(F) - lp, g = exp(log(F) - t_log_pdf(t, df)); /* F/f */
+      next = t < -1 ? t * exp(-h * g / t) : t - h * g;
+      if (fabs(next - t) <= 2 * DBL_EPSILON * fabs(t))
+        return next;
     }
     if (!(next > lo && next < hi))
       next = bisect(lo, hi);
