@@ -124,6 +124,18 @@ int mt_trial_run_arm(const mt_protocol *p, int arm, const mt_patient *pt,
                      char *err, size_t errlen);
 
 /*
+** The same, and the scored trace itself: true plasma glucose (mg/dL) of
+** every minute from MT_TRIAL_WARMUP_MIN to days x 1440 - 1 into bg_mgdl
+** (days x 1440 - MT_TRIAL_WARMUP_MIN values; NULL: not wanted), for callers
+** that pool minutes across patients or plot them.
+*/
+int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
+                           const mt_patient *pt,
+                           const mt_trial_day_plan *life,
+                           mt_trial_outcome *out, double *bg_mgdl, char *err,
+                           size_t errlen);
+
+/*
 ** The endpoints of a true glucose trace sampled every minute (n >= 2 finite
 ** values, mg/dL) with insulin_u delivered over `days` days, into out->ep,
 ** out->scored_min and out->hypo_events (other fields untouched). TIR, TBR,

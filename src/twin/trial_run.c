@@ -506,7 +506,7 @@ static int setup(runner *r, const mt_protocol *p, char *err, size_t errlen)
   if (rc)
     return fail(err, errlen, rc, "%s", mt_strerror(rc));
   if (r->arm->kind != MT_ARM_PID)
-    r->o->insulin_u += r->basal_u_per_h * r->t_end / 60;
+    r->o->insulin_u += r->basal_u_per_h * (r->t_end / 60);
   return r->arm->kind == MT_ARM_TWIN ? twin_start(r, p, err, errlen) : 0;
 }
 
@@ -542,6 +542,15 @@ int mt_trial_run_arm(const mt_protocol *p, int arm, const mt_patient *pt,
                      const mt_trial_day_plan *life, mt_trial_outcome *out,
                      char *err, size_t errlen)
 {
+  return mt_trial_run_arm_trace(p, arm, pt, life, out, NULL, err, errlen);
+}
+
+int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
+                           const mt_patient *pt,
+                           const mt_trial_day_plan *life,
+                           mt_trial_outcome *out, double *bg_mgdl, char *err,
+                           size_t errlen)
+{
   if (out)
     memset(out, 0, sizeof *out);
   if (!p || !pt || !pt->model || !life || !out || arm < 0 || arm >= p->n_arm ||
@@ -557,6 +566,8 @@ int mt_trial_run_arm(const mt_protocol *p, int arm, const mt_patient *pt,
   if (!rc)
     rc = mt_trial_endpoints(r.trace, r.n_trace, out->insulin_u, life->days,
                             out);
+  if (!rc && bg_mgdl)
+    memcpy(bg_mgdl, r.trace, (size_t)r.n_trace * sizeof *bg_mgdl);
   if (rc && !why[0])
     snprintf(why, sizeof why, "%s", mt_strerror(rc));
   out->forecast_mard_pct = r.tw && out->n_forecast

@@ -126,6 +126,15 @@ Test(trial_run, a_standard_arm_run_twice_is_bit_identical)
   cr_assert_eq(o1.insulin_u, o2.insulin_u);
   cr_assert_eq(o1.boluses, 3);
   cr_assert(o1.ep[MT_EP_TIR] > 0 && o1.ep[MT_EP_TIR] <= 100);
+  /* the scored trace gives the same endpoints */
+  double bg[1440 - MT_TRIAL_WARMUP_MIN];
+  mt_trial_outcome o3, o4 = {0};
+  cr_assert_eq(mt_trial_run_arm_trace(p, 0, pt, l, &o3, bg, err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(mt_trial_endpoints(bg, 1440 - MT_TRIAL_WARMUP_MIN,
+                                  o1.insulin_u, 1, &o4), 0);
+  cr_assert_eq(memcmp(&o1.ep, &o4.ep, sizeof o1.ep), 0);
+  cr_assert_eq(memcmp(&o1, &o3, sizeof o1), 0);
   mt_trial_life_free(l);
   mt_patient_free(pt);
   mt_protocol_free(p);
