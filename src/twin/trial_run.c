@@ -275,7 +275,8 @@ typedef struct runner {
   double *bt, *bu; /* standard: boluses given, for the IOB */
   int nb;
   double integ, e_prev; /* pid */
-  int has_prev;
+  int has_prev, n_base; /* events before the PID's levels */
+  double level_t, level;  /* the PID's last level (U/min) and its time */
   mt_twin *tw; /* twin */
   mt_whatif *cand;
   int cap, n_pend;
@@ -339,7 +340,13 @@ static int pid_step(runner *r)
   u = fmin(fmax(u, 0), hi);
   r->e_prev = e, r->has_prev = 1;
   r->o->insulin_u += u / 60 * fmin(dt, r->t_end - r->t);
-  return mt_schedule_level(r->sch, r->ins, r->t, u / 60);
+  /* only the level in force before now and the new one matter from now on:
+  ** the schedule keeps those two, not one level per reading */
+  int rc = mt_schedule_truncate(r->sch, r->n_base);
+  if (!rc && r->t > 0)
+    rc = mt_schedule_level(r->sch, r->ins, r->level_t, r->level);
+  r->level_t = r->t, r->level = u / 60;
+  return rc ? rc : mt_schedule_level(r->sch, r->ins, r->t, u / 60);
 }
 
 /* A CGM reading at r->t: seen by the twin, or the PID's decision. */
@@ -463,6 +470,7 @@ static int schedule_life(runner *r)
                              e->t_min + e->duration_min,
                              e->grams / e->duration_min, MT_PULSE_BITES);
   }
+  r->n_base = mt_schedule_count(r->sch);
   return rc;
 }
 
