@@ -266,7 +266,7 @@ typedef struct runner {
   const mt_model *m;
   const mt_trial_day_plan *life;
   mt_sim *sim;
-  mt_schedule *sch;
+  mt_schedule *sch, *win; /* every input event; those of the next piece */
   double *x, *mem, *u0, *trace; /* one block, owned through x */
   int bg, cgm, cho, ins, n_trace;
   double t, t_end, basal_u_per_h, cgm_nf, reading;
@@ -283,6 +283,23 @@ typedef struct runner {
   double pend_t[MAX_PENDING], pend_y[MAX_PENDING], mard_sum;
 } runner;
 
+/* Into r->win, in their order, the events of r->sch that can act on the
+** piece [t0, t1]: every level, and the pulses not ended before t0 nor
+** starting after t1 (one that ends at t0 is kept: it is the input just before
+** t0). The compiled inputs of the piece are those of the whole schedule,
+** without sorting every meal of the run at every reading. */
+static int window(runner *r, double t0, double t1)
+{
+  int n = mt_schedule_count(r->sch), rc = mt_schedule_truncate(r->win, 0);
+  for (int i = 0; !rc && i < n; i++) {
+    mt_schedule_event e;
+    rc = mt_schedule_event_at(r->sch, i, &e);
+    if (!rc && (e.kind == MT_SCHEDULE_LEVEL || (e.t1 >= t0 && e.t0 <= t1)))
+      rc = mt_schedule_add(r->win, &e);
+  }
+  return rc;
+}
+
 /* The true course from r->t to t1 (whole minutes): plasma glucose of every
 ** minute in [t, t1) after the warm-up into the trace; the noise-free CGM
 ** observable at t1 into r->cgm_nf. */
@@ -294,7 +311,9 @@ static int advance(runner *r, double t1)
     return rc;
   for (int k = 0; k < n; k++)
     s.t[k] = r->t + k;
-  rc = mt_sim_run(r->sim, r->pt->param, r->x, r->mem, r->sch, r->t, t1, &s);
+  rc = window(r, r->t, t1);
+  if (!rc)
+    rc = mt_sim_run(r->sim, r->pt->param, r->x, r->mem, r->win, r->t, t1, &s);
   if (!rc) {
     for (int k = 0; k + 1 < n; k++) {
       long i = (long)r->t + k - MT_TRIAL_WARMUP_MIN;
@@ -460,6 +479,8 @@ static int twin_start(runner *r, const mt_protocol *p, char *err,
 static int schedule_life(runner *r)
 {
   int rc = mt_schedule_create(r->m->n_input, &r->sch);
+  if (!rc)
+    rc = mt_schedule_create(r->m->n_input, &r->win);
   if (!rc && r->arm->kind != MT_ARM_PID)
     rc = mt_schedule_level(r->sch, r->ins, 0, r->basal_u_per_h / 60);
   for (int i = 0; !rc && i < r->life->n_event; i++) {
@@ -585,6 +606,7 @@ int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
   free(r.cand);
   mt_sim_free(r.sim);
   mt_schedule_free(r.sch);
+  mt_schedule_free(r.win);
   free(r.x);
   if (rc) {
     memset(out, 0, sizeof *out);
