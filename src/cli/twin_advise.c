@@ -9,7 +9,9 @@
 ** without the patient) that has followed that arm's own readings so far.
 ** The true course is simulated piecewise between readings and meal starts
 ** (continued exactly, mt_sim_run from the last state and memory), and scored
-** on true plasma glucose every minute after a 6 h warm-up.
+** on true plasma glucose every minute after a 6 h warm-up: the virtual
+** trial's arm runner (include/medtwin/trial_run.h) on the replay's days, as
+** a standard arm without correction or insulin on board and a twin arm.
 */
 #include <jansson.h>
 #include <math.h>
@@ -22,11 +24,10 @@
 #include "medtwin/model.h"
 #include "medtwin/replay.h"
 #include "medtwin/rng.h"
-#include "medtwin/schedule.h"
-#include "medtwin/sim.h"
+#include "medtwin/trial_run.h"
 #include "medtwin/whatif.h"
 
-#define WARMUP_MIN 360
+#define WARMUP_MIN MT_TRIAL_WARMUP_MIN
 #define RNG_SENSOR 91 /* purpose key of this harness's sensor noise */
 
 /* Minutes of true BG by band, insulin and meals, for one arm. */
@@ -58,150 +59,80 @@ static void score(arm *a, const double *bg, int stride, int n, double t0)
   }
 }
 
-typedef struct ctx {
-  const mt_model *m;
-  const mt_patient *pt;
-  mt_sim *sim;
-  mt_schedule *sch;
-  double x[64], mem[16];
-  int started, bg, cgm;
-} ctx;
-
-/* The true course from t0 to t1 (whole minutes), scored; the CGM
-** observable at t1 into *cgm_t1. */
-static int advance(ctx *c, double t0, double t1, arm *a, double *cgm_t1)
-{
-  mt_series o;
-  int n = (int)(t1 - t0) + 1, rc = mt_series_alloc(&o, c->m, n);
-  if (rc)
-    return rc;
-  for (int k = 0; k < n; k++)
-    o.t[k] = t0 + k;
-  rc = mt_sim_run(c->sim, c->pt->param, c->x, c->mem, c->sch, t0, t1, &o);
-  if (!rc) {
-    /* every minute in [t0, t1) is this piece's; t1 is the next one's */
-    score(a, o.y + c->bg, c->m->n_obs, n - 1, t0);
-    *cgm_t1 = o.y[(size_t)(n - 1) * c->m->n_obs + c->cgm];
-    memcpy(c->x, o.x_end, (size_t)c->m->n_state * sizeof *c->x);
-    memcpy(c->mem, o.mem_end, (size_t)c->m->n_mem * sizeof *c->mem);
-    c->started = 1;
-  }
-  mt_series_clear(&o);
-  return rc;
-}
-
-/* One arm over the replay's days: advisor (a twin deciding each meal's
-** bolus) or the carb-ratio bolus. */
-static int run_arm(const mt_replay *rp, const char *name, int pidx,
-                   uint64_t seed, int advisor, arm *a, char *err,
-                   size_t errlen)
+/* The replay's days as a trial life: every meal and snack eaten, the
+** announced meals with their counted carbohydrate, this harness's sensor
+** stream, and the twin seeded with the harness's seed. */
+static int replay_life(const mt_replay *rp, int pidx, uint64_t seed,
+                       mt_trial_day_plan *life)
 {
   const mt_replay_meal *meal;
-  int nm = mt_replay_meals(rp, &meal), rc;
+  int nm = mt_replay_meals(rp, &meal);
+  memset(life, 0, sizeof *life);
+  life->event = calloc((size_t)nm + 1, sizeof *life->event);
+  if (!life->event)
+    return MT_ENOMEM;
   const double *tt;
   int nt;
   mt_replay_truth(rp, &tt, NULL, NULL, NULL, &nt);
-  ctx c = {0};
-  c.m = mt_model_find("uva_padova_t1d");
-  c.pt = mt_replay_patient(rp);
-  c.bg = mt_var_index(c.m->obs, c.m->n_obs, "BG");
-  c.cgm = mt_var_index(c.m->obs, c.m->n_obs, "CGM");
-  int cho = mt_var_index(c.m->input, c.m->n_input, "CHO");
-  int ins = mt_var_index(c.m->input, c.m->n_input, "insulin");
-  double basal = mt_replay_basal_u_per_h(rp), t_end = tt[nt - 1];
-  mt_twin *tw = NULL;
-  mt_cgm_noise g;
-  mt_rng r;
-  mt_rng_init(&r, seed, (uint64_t)pidx, RNG_SENSOR, 0);
-  rc = mt_cgm_noise_init(&g, mt_replay_sensor(rp), &r);
+  life->k = pidx, life->days = (int)(tt[nt - 1] / 1440), life->cgm_noise = 1;
+  life->n_event = nm;
+  for (int k = 0; k < nm; k++)
+    life->event[k] = (mt_trial_event){meal[k].t_min, meal[k].grams,
+                                      meal[k].duration_min,
+                                      meal[k].announced_g, meal[k].snack, 0,
+                                      0, k};
+  life->sensor = *mt_replay_sensor(rp);
+  mt_rng_init(&life->sensor_rng, seed, (uint64_t)pidx, RNG_SENSOR, 0);
+  life->twin_seed = seed;
+  return 0;
+}
+
+/* The two arms: the replay's carb-ratio bolus (announced / CR: no
+** correction, no insulin on board) and the advisor of a twin from the prior
+** of the patient's group without the patient. */
+static void advise_protocol(mt_protocol *p)
+{
+  memset(p, 0, sizeof *p);
+  p->source = MT_TRIAL_NAMED;
+  p->n_arm = 2;
+  p->arm[0] = (mt_trial_arm){.name = "carb_ratio", .kind = MT_ARM_STANDARD,
+                             .target_mgdl = 120,
+                             .correction_above_mgdl = INFINITY};
+  mt_twin_config cfg;
+  mt_twin_config_init(&cfg);
+  p->arm[1] = (mt_trial_arm){.name = "advisor", .kind = MT_ARM_TWIN,
+                             .members = cfg.members, .horizon_min = 240,
+                             .p70_max = MT_WHATIF_P70_BOUND,
+                             .max_bolus_u = 25, .step_u = 0.5};
+}
+
+/* One arm over the replay's days (mt_trial_run_arm_trace), its minutes
+** pooled into a. */
+static int run_arm(const mt_replay *rp, int pidx, uint64_t seed, int advisor,
+                   arm *a, char *err, size_t errlen)
+{
+  mt_protocol p;
+  mt_trial_day_plan life;
+  mt_trial_outcome o;
+  advise_protocol(&p);
+  int rc = replay_life(rp, pidx, seed, &life);
+  int n = life.days * 1440 - MT_TRIAL_WARMUP_MIN;
+  double *bg = rc ? NULL : malloc((size_t)n * sizeof *bg);
+  if (!rc && !bg)
+    rc = MT_ENOMEM;
   if (!rc)
-    rc = mt_sim_create(c.m, NULL, &c.sim);
-  if (!rc)
-    rc = mt_schedule_create(c.m->n_input, &c.sch);
-  if (!rc)
-    rc = mt_schedule_level(c.sch, ins, 0, basal / 60);
-  for (int k = 0; !rc && k < nm; k++) /* what is eaten is eaten either way */
-    rc = mt_schedule_pulse(c.sch, cho, meal[k].t_min,
-                           meal[k].t_min + meal[k].duration_min,
-                           meal[k].grams / meal[k].duration_min,
-                           MT_PULSE_BITES);
-  if (!rc && advisor) {
-    mt_twin_config cfg;
-    char group[32];
-    mt_twin_config_init(&cfg);
-    snprintf(group, sizeof group, "%.*s", (int)strcspn(name, "#"), name);
-    cfg.group = group, cfg.exclude = name, cfg.seed = seed;
-    rc = mt_twin_create(&cfg, &tw, err, errlen);
-    const char *why;
-    mt_datum d = {0, MT_DATA_BASAL, basal, 0};
-    if (!rc)
-      rc = mt_twin_ingest(tw, &d, &why) < 0 ? MT_ESOLVER : 0;
-  }
-  a->insulin_u += basal * (t_end / 60);
-  /* the starting state: the model's steady state for the patient */
-  double u0[16], y0[16], cgm_nf = NAN, t = 0;
-  if (!rc && c.m->init(c.pt->param, c.x, c.mem, u0) < 0)
-    rc = MT_ESOLVER;
+    rc = mt_trial_run_arm_trace(&p, advisor, mt_replay_patient(rp), &life,
+                                &o, bg, err, errlen);
   if (!rc) {
-    c.m->observe(0, c.x, c.pt->param, c.mem, y0);
-    cgm_nf = y0[c.cgm];
-    c.started = 1;
+    score(a, bg, 1, n, MT_TRIAL_WARMUP_MIN);
+    a->insulin_u += o.insulin_u;
+    a->meals += o.meals;
+    a->meals_bound_met += o.advisor_bound_met;
+  } else if (!*err) {
+    snprintf(err, errlen, "%s", mt_strerror(rc));
   }
-  /* events in time order: readings every 5 min, announced meals; at equal
-  ** times the reading first (as in the replay's stream) */
-  int k_meal = 0;
-  for (double t_read = 0; !rc && (t_read <= t_end || k_meal < nm);) {
-    while (k_meal < nm && meal[k_meal].snack)
-      k_meal++;
-    int is_meal = k_meal < nm && meal[k_meal].t_min < t_read;
-    double te = is_meal ? meal[k_meal].t_min : t_read;
-    if (te > t_end)
-      break;
-    if (te > t) {
-      rc = advance(&c, t, te, a, &cgm_nf);
-      t = te;
-    }
-    if (rc)
-      break;
-    if (!is_meal) {
-      double noise = mt_cgm_noise_next(&g);
-      mt_datum d = {t, MT_DATA_CGM,
-                    mt_cgm_reading(mt_replay_sensor(rp), cgm_nf, noise), 0};
-      const char *why;
-      if (tw && mt_twin_ingest(tw, &d, &why) < 0)
-        rc = MT_ESOLVER;
-      t_read += 5;
-      continue;
-    }
-    const mt_replay_meal *mm = &meal[k_meal++];
-    double bolus = mm->bolus_u;
-    if (tw) {
-      mt_whatif best, cand[64];
-      int met, nc;
-      rc = mt_whatif_advise(tw, mm->announced_g, MT_WHATIF_P70_BOUND, 25,
-                            0.5, &best, &met, cand, 64, &nc, err, errlen);
-      bolus = best.action.kind == MT_ACTION_BOLUS ? best.action.amount : 0;
-      a->meals_bound_met += met;
-      const char *why;
-      mt_datum dc = {t, MT_DATA_CARBS, mm->announced_g, 0};
-      mt_datum db = {t, MT_DATA_BOLUS, bolus, 0};
-      if (!rc && (mt_twin_ingest(tw, &dc, &why) < 0 ||
-                  (bolus > 0 && mt_twin_ingest(tw, &db, &why) < 0)))
-        rc = MT_ESOLVER;
-    }
-    a->meals++;
-    a->insulin_u += bolus;
-    if (!rc && bolus > 0)
-      rc = mt_schedule_pulse(c.sch, ins, t, t + 1, bolus, 0);
-  }
-  if (!rc && t < t_end)
-    rc = advance(&c, t, t_end, a, &cgm_nf);
-  if (rc && !*err)
-    snprintf(err, errlen, "%s: %s", name,
-             tw ? mt_twin_errmsg(tw) : mt_sim_errmsg(c.sim));
-  mt_twin_free(tw);
-  mt_sim_free(c.sim);
-  mt_schedule_free(c.sch);
+  free(bg);
+  free(life.event);
   return rc;
 }
 
@@ -236,7 +167,6 @@ int cmd_twin_advisor_evaluate(int argc, char **argv)
   memset(arms, 0, sizeof arms);
   int rc = 0, npt = 0;
   for (int i = 0; !rc && i < m->patients->n; i++) {
-    const char *name = m->patients->name(i);
     char err[MT_ERRMSG_MAX] = "";
     mt_replay *rp;
     int gi;
@@ -245,7 +175,7 @@ int cmd_twin_advisor_evaluate(int argc, char **argv)
       continue;
     }
     for (int arm_i = 0; !rc && arm_i < 2; arm_i++)
-      rc = run_arm(rp, name, i, (uint64_t)seed, arm_i, &arms[gi][arm_i], err,
+      rc = run_arm(rp, i, (uint64_t)seed, arm_i, &arms[gi][arm_i], err,
                    sizeof err);
     if (rc)
       cli_fail(EXIT_RUNTIME, "%s", err);

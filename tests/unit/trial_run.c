@@ -1,0 +1,312 @@
+/*
+** Virtual-trial arms (src/twin/trial_run.c): common random numbers between
+** arms, determinism, a steady state that can be checked by hand, the
+** standard bolus and insulin-on-board arithmetic, the PID on a fasting
+** patient, a twin-arm smoke run, and the endpoints of a glucose trace
+** computed by hand.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "medtwin/error.h"
+#include "medtwin/model.h"
+#include "medtwin/patient.h"
+#include "medtwin/trial.h"
+#include "medtwin/trial_run.h"
+
+static char err[MT_ERRMSG_MAX];
+
+/* A protocol of the ten adults: days, the scenario's keys, the arms. */
+static mt_protocol *protocol(int days, const char *scenario, const char *arms)
+{
+  char text[4096];
+  snprintf(text, sizeof text,
+           "{\"name\": \"t\", \"seed\": 11, \"days\": %d, \"size\": 10,"
+           " \"cohort\": {\"source\": \"named\", \"group\": \"adult\"},"
+           " \"scenario\": {%s}, \"arms\": [%s],"
+           " \"endpoints\": [\"tir\"], \"primary_endpoint\": \"tir\"}",
+           days, scenario, arms);
+  mt_protocol *p = NULL;
+  int rc = mt_protocol_parse(text, strlen(text), "t.json", &p, err, sizeof err);
+  cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+  return p;
+}
+
+static mt_patient *patient(const char *name)
+{
+  mt_patient *pt = NULL;
+  int rc = mt_patient_load(mt_model_find("uva_padova_t1d"), name, &pt, err,
+                           sizeof err);
+  cr_assert_eq(rc, 0, "%s", err);
+  return pt;
+}
+
+/* The patient's steady-state basal rate, U/h. */
+static double basal_u_per_h(const mt_patient *pt)
+{
+  const mt_model *m = pt->model;
+  double x[64], mem[16], u[16];
+  cr_assert(m->init(pt->param, x, mem, u) >= 0);
+  return u[mt_var_index(m->input, m->n_input, "insulin")] * 60;
+}
+
+#define MEALS3                                                               \
+  "\"meals\": [{\"time\": \"07:00\", \"time_sd_min\": 20, \"grams\": 45,"    \
+  " \"grams_cv\": 0.1}, {\"time\": \"12:30\", \"time_sd_min\": 30,"          \
+  " \"grams\": 70, \"grams_cv\": 0.1}, {\"time\": \"19:00\","                \
+  " \"time_sd_min\": 30, \"grams\": 80, \"grams_cv\": 0.1}]"
+#define STANDARD "{\"name\": \"std\", \"kind\": \"standard\"}"
+#define PID(kp, ki, kd)                                                      \
+  "{\"name\": \"pid\", \"kind\": \"pid\", \"kp\": " #kp ", \"ki\": " #ki     \
+  ", \"kd\": " #kd "}"
+
+Test(trial_run, every_arm_lives_the_same_generated_days)
+{
+  mt_protocol *p = protocol(3, MEALS3 ", \"carb_count_error\": {\"sd\": 0.2},"
+                            " \"snacks\": {\"per_day\": 2},"
+                            " \"missed_bolus_probability\": 0.2",
+                            STANDARD "," PID(0.01, 0, 0));
+  mt_patient *a = patient("adult#001"), *b = patient("adult#002");
+  mt_trial_day_plan *l1, *l2, *l3;
+  cr_assert_eq(mt_trial_life(p, a, 3, &l1, err, sizeof err), 0, "%s", err);
+  /* a pure function of (seed, k): not of the patient or of earlier calls */
+  cr_assert_eq(mt_trial_life(p, a, 4, &l3, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_trial_life(p, b, 3, &l2, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l1->n_event, l2->n_event);
+  cr_assert(l1->n_event >= 3 * 3 - 1, "%d events", l1->n_event);
+  cr_assert_eq(memcmp(l1->event, l2->event, l1->n_event * sizeof *l1->event), 0);
+  cr_assert_eq(memcmp(&l1->sensor_rng, &l2->sensor_rng, sizeof l1->sensor_rng), 0);
+  cr_assert_eq(l1->twin_seed, l2->twin_seed);
+  int same = l1->n_event == l3->n_event &&
+             !memcmp(l1->event, l3->event, l1->n_event * sizeof *l1->event);
+  cr_assert(!same, "patients 3 and 4 must not share their days");
+  for (int i = 1; i < l1->n_event; i++)
+    cr_assert(l1->event[i].t_min >= l1->event[i - 1].t_min);
+  int snacks = 0, missed = 0;
+  for (int i = 0; i < l1->n_event; i++) {
+    const mt_trial_event *e = &l1->event[i];
+    snacks += e->snack, missed += e->bolus_missed;
+    cr_assert(e->t_min >= 0 && e->t_min < 3 * 1440 && e->t_min == floor(e->t_min));
+    cr_assert(e->snack ? e->announced_g == 0 && e->duration_min == 5
+                       : e->duration_min >= 10 && e->duration_min <= 20);
+  }
+  cr_assert(snacks > 0, "a rate of 2 a day gave no snack in 3 days");
+  /* both arms eat the same meals */
+  mt_trial_outcome os, op;
+  cr_assert_eq(mt_trial_run_arm(p, 0, a, l1, &os, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_trial_run_arm(p, 1, a, l1, &op, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(os.carbs_g, op.carbs_g);
+  cr_assert_eq(os.meals, op.meals);
+  cr_assert_eq(os.meals, l1->n_event - snacks);
+  cr_assert(os.boluses <= os.meals - missed);
+  cr_assert_eq(op.boluses, 0);
+  mt_trial_life_free(l1);
+  mt_trial_life_free(l2);
+  mt_trial_life_free(l3);
+  mt_patient_free(a);
+  mt_patient_free(b);
+  mt_protocol_free(p);
+}
+
+Test(trial_run, a_standard_arm_run_twice_is_bit_identical)
+{
+  mt_protocol *p = protocol(1, MEALS3 ", \"carb_count_error\": {\"sd\": 0.2}",
+                            STANDARD);
+  mt_patient *pt = patient("adult#004");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  mt_trial_outcome o1, o2;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o2, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(memcmp(&o1.ep, &o2.ep, sizeof o1.ep), 0);
+  cr_assert_eq(o1.insulin_u, o2.insulin_u);
+  cr_assert_eq(o1.boluses, 3);
+  cr_assert(o1.ep[MT_EP_TIR] > 0 && o1.ep[MT_EP_TIR] <= 100);
+  /* the scored trace gives the same endpoints */
+  double bg[1440 - MT_TRIAL_WARMUP_MIN];
+  mt_trial_outcome o3, o4 = {0};
+  cr_assert_eq(mt_trial_run_arm_trace(p, 0, pt, l, &o3, bg, err, sizeof err),
+               0, "%s", err);
+  cr_assert_eq(mt_trial_endpoints(bg, 1440 - MT_TRIAL_WARMUP_MIN,
+                                  o1.insulin_u, 1, &o4), 0);
+  cr_assert_eq(memcmp(&o1.ep, &o4.ep, sizeof o1.ep), 0);
+  cr_assert_eq(memcmp(&o1, &o3, sizeof o1), 0);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+/* No meals, the patient at its steady state: nothing ever changes. */
+Test(trial_run, a_fasting_patient_at_steady_state_stays_in_range)
+{
+  mt_protocol *p = protocol(1, "\"meals\": []", STANDARD);
+  mt_patient *pt = patient("adult#001");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l->n_event, 0);
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o.ep[MT_EP_TIR], 100);
+  cr_assert_eq(o.ep[MT_EP_TBR70], 0);
+  cr_assert_eq(o.ep[MT_EP_TAR180], 0);
+  cr_assert_eq(o.hypo_events, 0);
+  cr_assert_eq(o.ep[MT_EP_HYPO_PER_WEEK], 0);
+  cr_assert_eq(o.scored_min, 1440 - MT_TRIAL_WARMUP_MIN);
+  double tdi = basal_u_per_h(pt) * 24;
+  cr_assert(fabs(o.ep[MT_EP_TDI] - tdi) <= 1e-12 * tdi, "%g vs %g",
+            o.ep[MT_EP_TDI], tdi);
+  cr_assert(o.ep[MT_EP_CV] < 1e-3, "CV %g %%", o.ep[MT_EP_CV]);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+Test(trial_run, standard_bolus_counts_correction_and_insulin_on_board)
+{
+  mt_trial_arm a = {.kind = MT_ARM_STANDARD, .target_mgdl = 120,
+                    .correction_above_mgdl = 150, .use_iob = 1};
+  /* 4 U at 0 and 2 U at 60 min, seen at 120 min with a 240-min linear
+  ** decay: 4 x (1 - 120/240) + 2 x (1 - 60/240) = 2 + 1.5 */
+  double t[2] = {0, 60}, u[2] = {4, 2};
+  double iob = mt_trial_iob(t, u, 2, 120);
+  cr_assert_float_eq(iob, 3.5, 1e-12);
+  cr_assert_eq(mt_trial_iob(t, u, 2, 300), 0);
+  cr_assert_float_eq(mt_trial_iob(t, u, 2, 30), 4 * 0.875 + 2, 1e-12);
+  /* 60 g / 10 + (200 - 120) / 40 - 3.5 = 6 + 2 - 3.5 */
+  cr_assert_float_eq(mt_trial_standard_bolus(&a, 60, 10, 40, 200, iob), 4.5,
+                     1e-12);
+  /* at or below 150 mg/dL no correction, and none downwards */
+  cr_assert_float_eq(mt_trial_standard_bolus(&a, 60, 10, 40, 150, iob), 2.5,
+                     1e-12);
+  cr_assert_float_eq(mt_trial_standard_bolus(&a, 60, 10, 40, 90, 0), 6, 1e-12);
+  cr_assert_float_eq(mt_trial_standard_bolus(&a, 60, 10, 40, NAN, 0), 6, 1e-12);
+  cr_assert_eq(mt_trial_standard_bolus(&a, 20, 10, 40, 100, iob), 0);
+  a.use_iob = 0;
+  cr_assert_float_eq(mt_trial_standard_bolus(&a, 60, 10, 40, 200, iob), 8,
+                     1e-12);
+}
+
+/* In a run: one meal counted exactly, no correction possible, no IOB. */
+Test(trial_run, the_standard_arm_gives_the_carb_ratio_bolus_in_a_run)
+{
+  mt_protocol *p = protocol(
+      1, "\"meals\": [{\"time\": \"08:00\", \"grams\": 60}]",
+      "{\"name\": \"std\", \"kind\": \"standard\", \"correction_above_mgdl\":"
+      " 400, \"iob\": false}");
+  mt_patient *pt = patient("adult#002");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(l->n_event, 1);
+  cr_assert_eq(l->event[0].t_min, 480);
+  cr_assert_eq(l->event[0].announced_g, 60);
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(o.boluses, 1);
+  cr_assert_float_eq(o.bolus_u, 60 / pt->cr_g_per_u, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_TDI], basal_u_per_h(pt) * 24 + o.bolus_u,
+                     1e-9);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+/* adult#001 fasts at 138.6 mg/dL on its own basal: the PID, on noisy CGM,
+** brings it to within 15 mg/dL of 120 without hypoglycaemia. */
+Test(trial_run, pid_holds_a_fasting_patient_near_target)
+{
+  mt_protocol *p = protocol(1, "\"meals\": []", PID(0.02, 0.0001, 0.1));
+  mt_patient *pt = patient("adult#001");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o, err, sizeof err), 0, "%s", err);
+  cr_assert(fabs(o.ep[MT_EP_MEAN] - 120) < 15, "mean %g", o.ep[MT_EP_MEAN]);
+  cr_assert_eq(o.ep[MT_EP_TBR70], 0);
+  cr_assert_eq(o.ep[MT_EP_TIR], 100);
+  cr_assert(o.ep[MT_EP_TDI] > 0);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+Test(trial_run, the_twin_arm_runs_a_day_with_finite_endpoints)
+{
+  mt_protocol *p = protocol(
+      1, MEALS3 ", \"carb_count_error\": {\"sd\": 0.2}",
+      "{\"name\": \"twin\", \"kind\": \"twin\", \"members\": 16,"
+      " \"advisor\": {\"max_bolus_u\": 10, \"step_u\": 1}}");
+  mt_patient *pt = patient("adult#003");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o, err, sizeof err), 0, "%s", err);
+  for (int e = 0; e < MT_N_ENDPOINT; e++)
+    cr_assert(isfinite(o.ep[e]), "%s: %g", mt_endpoint_name(e), o.ep[e]);
+  cr_assert_eq(o.meals, 3);
+  cr_assert_eq(o.n_forecast, 3);
+  cr_assert(o.forecast_mard_pct >= 0 && o.forecast_mard_pct < 100, "%g",
+            o.forecast_mard_pct);
+  cr_assert(o.bolus_u <= 3 * 10);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+/* 200 minutes: 50 x 20, 100 x 10, 50 x 20, 100 x 20, 40 x 15, 150 x 105,
+** 300 x 10 mg/dL. Below 54: 55 min in two events (the 10 min at 100 do not
+** end the first); 70-180: 135 min; above 180 and 250: 10 min. Mean
+** 24350 / 200 = 121.75; squared deviations sum to 721887.5. */
+Test(trial_run, endpoints_of_a_trace_computed_by_hand)
+{
+  double bg[200];
+  const double level[7] = {50, 100, 50, 100, 40, 150, 300};
+  const int len[7] = {20, 10, 20, 20, 15, 105, 10};
+  for (int s = 0, i = 0; s < 7; s++)
+    for (int j = 0; j < len[s]; j++)
+      bg[i++] = level[s];
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_endpoints(bg, 200, 84, 2, &o), 0);
+  cr_assert_float_eq(o.ep[MT_EP_TIR], 67.5, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_TBR70], 27.5, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_TBR54], 27.5, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_TAR180], 5, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_TAR250], 5, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_MEAN], 121.75, 1e-12);
+  cr_assert_float_eq(o.ep[MT_EP_CV], 100 * sqrt(721887.5 / 199) / 121.75,
+                     1e-10);
+  cr_assert_float_eq(o.ep[MT_EP_GMI], 3.31 + 0.02392 * 121.75, 1e-12);
+  cr_assert_eq(o.hypo_events, 2);
+  cr_assert_float_eq(o.ep[MT_EP_HYPO_PER_WEEK], 2 / (200.0 / 10080), 1e-9);
+  cr_assert_float_eq(o.ep[MT_EP_TDI], 42, 1e-12);
+  /* 14 min below 54 is no event; 15 is one */
+  for (int i = 0; i < 200; i++)
+    bg[i] = i >= 50 && i < 64 ? 50 : 110;
+  cr_assert_eq(mt_trial_endpoints(bg, 200, 0, 1, &o), 0);
+  cr_assert_eq(o.hypo_events, 0);
+  bg[64] = 53.9;
+  cr_assert_eq(mt_trial_endpoints(bg, 200, 0, 1, &o), 0);
+  cr_assert_eq(o.hypo_events, 1);
+  cr_assert_eq(mt_trial_endpoints(bg, 1, 0, 1, &o), MT_EINVAL);
+}
+
+Test(trial_run, bad_arguments_are_refused)
+{
+  mt_protocol *p = protocol(1, "\"meals\": []", STANDARD);
+  mt_patient *pt = patient("adult#001");
+  mt_trial_day_plan *l = (mt_trial_day_plan *)&err;
+  cr_assert_eq(mt_trial_life(p, pt, 10, &l, err, sizeof err), MT_EINVAL);
+  cr_assert_null(l);
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0);
+  mt_trial_outcome o;
+  cr_assert_eq(mt_trial_run_arm(p, 1, pt, l, &o, err, sizeof err), MT_EINVAL);
+  pt->cr_g_per_u = NAN;
+  cr_assert_eq(mt_trial_run_arm(p, 0, pt, l, &o, err, sizeof err), MT_EINVAL);
+  cr_assert(strstr(err, "arm std") && strstr(err, "CR"), "%s", err);
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
