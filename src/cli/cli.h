@@ -98,6 +98,7 @@ void cli_print_erased(const char *id, const struct mt_store_erased *e,
                       int json);
 int cmd_keys(int argc, char **argv);
 int cmd_patient(int argc, char **argv);
+int cmd_trial(int argc, char **argv);
 
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)

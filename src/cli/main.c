@@ -25,6 +25,7 @@ static const struct {
   {"research", "pseudonymised export of consenting patients", cmd_research},
   {"keys", "master keys and the key store (encryption at rest)", cmd_keys},
   {"patient", "erase a patient (right to erasure)", cmd_patient},
+  {"trial", "run a virtual clinical trial from a protocol file", cmd_trial},
 };
 
 int cli_fail(int status, const char *fmt, ...)

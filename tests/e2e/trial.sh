@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End-to-end: medtwin trial run on examples/trials/smoke.json (10 adults, 2
+# days, standard, twin and PID arms). The results do not depend on the
+# number of OpenMP threads (bit for bit, the run metadata aside); every arm
+# has every endpoint's summary; each comparison's paired estimate is the
+# difference of the two arms' means (the same patients); the bootstrap
+# interval comes with its resamples; subgroups are reported with the
+# multiplicity note. A bad protocol is refused before anything runs, naming
+# the field (exit 2), and leaves no results.
+set -u
+BIN=$1
+SRC=$2
+T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-trial.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+
+"$BIN" trial run "$SRC/examples/trials/smoke.json" --out "$T/one" --threads 1 > "$T/out1"
+check "the smoke trial runs on one thread" '[ $? -eq 0 ] && [ -s "$T/one/results.json" ] && grep -q "10 patients x 3 arms x 2 days" "$T/out1"'
+"$BIN" trial run "$SRC/examples/trials/smoke.json" --out "$T/two" --threads 2 > /dev/null
+check "and on two" '[ $? -eq 0 ] && [ -s "$T/two/results.json" ]'
+check "bit for bit the same results for 1 and 2 threads" 'python3 -c "
+import json
+a = json.load(open(\"$T/one/results.json\")); b = json.load(open(\"$T/two/results.json\"))
+assert a.pop(\"run\")[\"threads\"] == 1 and b.pop(\"run\")[\"threads\"] == 2
+assert a == b"'
+check "every arm has every endpoint, n = 10" 'python3 -c "
+import json
+r = json.load(open(\"$T/one/results.json\"))
+eps = [\"tir\", \"tbr70\", \"tbr54\", \"tar180\", \"mean\", \"cv\", \"tdi\"]
+assert [a[\"name\"] for a in r[\"arms\"]] == [\"standard\", \"twin\", \"pid\"]
+for a in r[\"arms\"]:
+    assert sorted(a[\"endpoints\"]) == sorted(eps)
+    assert all(a[\"endpoints\"][e][\"n\"] == 10 for e in eps)"'
+check "each paired estimate is the difference of the arms means (within 1e-9, doubles written to 17 digits)" 'python3 -c "
+import json
+r = json.load(open(\"$T/one/results.json\"))
+m = {a[\"name\"]: a[\"endpoints\"] for a in r[\"arms\"]}
+assert len(r[\"comparisons\"]) == 2 * 7
+for c in r[\"comparisons\"]:
+    assert c[\"reference\"] == \"standard\"
+    d = m[c[\"arm\"]][c[\"endpoint\"]][\"mean\"] - m[\"standard\"][c[\"endpoint\"]][\"mean\"]
+    t = c[\"paired_t\"]
+    assert abs(t[\"estimate\"] - d) <= 1e-9 * max(1, abs(d)), (c, d)
+    assert t[\"ci\"][0] <= t[\"estimate\"] <= t[\"ci\"][1] and t[\"df\"] == 9
+    assert c[\"bootstrap\"][\"resamples\"] == 200
+    assert c[\"primary\"] == (c[\"endpoint\"] == \"tir\")"'
+check "subgroups by the covariates, with the multiplicity note" 'python3 -c "
+import json
+r = json.load(open(\"$T/one/results.json\"))
+assert r[\"multiplicity\"][\"interaction_tests\"] > 0 and \"exploratory\" in r[\"multiplicity\"][\"note\"]
+assert {g[\"covariate\"] for g in r[\"subgroups\"]} == {\"age_group\", \"sex\"}
+assert all(g[\"endpoint\"] == \"tir\" for g in r[\"subgroups\"])
+assert r[\"cohort\"][\"patients\"] == 10 and r[\"cohort\"][\"rejection_rate\"] == 0"'
+
+sed 's/"kind": "pid"/"kind": "mpc"/' "$SRC/examples/trials/smoke.json" > "$T/bad.json"
+"$BIN" trial run "$T/bad.json" --out "$T/bad" 2> "$T/err"
+check "a bad protocol: exit 2, one line naming the field, no results" '[ $? -eq 2 ] && grep -q "arms\[2\].kind" "$T/err" && [ "$(wc -l < "$T/err")" = 1 ] && [ ! -e "$T/bad/results.json" ]'
+"$BIN" trial run "$SRC/examples/trials/smoke.json" 2> "$T/err"
+check "no --out: exit 2" '[ $? -eq 2 ] && grep -q -- "--out" "$T/err"'
+
+echo "trial: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
