@@ -41,8 +41,8 @@ test: build
 
 # Everything: the slow suites too, in both builds, the unit, verification
 # and end-to-end suites under valgrind (docs/TESTING.md), and the long fuzz
-# run: FUZZ_RUNS (10^7) executions of every target (docs/fuzzing.md; about
-# two hours on 2 cores).
+# run: FUZZ_RUNS (10^7) executions of every target (docs/fuzzing.md; 35 to
+# 45 minutes on 2 cores).
 check-all: build asan valgrind
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) -L slow
