@@ -32,6 +32,7 @@ CLIN=$("$BIN" token create --data "$D" --role clinician 2> /dev/null)
 check "the store is encrypted, its keys beside it in data.keys" '"$BIN" keys status --data "$D" | grep -q "encrypted at rest" && [ -f "$T/data.keys/keys.db" ] && [ ! -e "$D/keys.db" ]'
 
 serve() {
+  rm -f "$T/out" # not the previous server's port
   "$BIN" serve --listen 127.0.0.1:0 --data "$1" "${@:2}" > "$T/out" 2> "$T/err" &
   PID=$!
   for i in $(seq 50); do grep -q serving "$T/out" && break; sleep 0.1; done
