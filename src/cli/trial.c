@@ -255,24 +255,18 @@ static int subgroups_json(const mt_protocol *p, const patient_row *rows,
             d2[m++] = rows[k].arm[a].ep[p->primary] -
                       rows[k].arm[0].ep[p->primary];
         mt_ttest within, inter;
-        mt_summary s;
-        int rc = mt_summary_compute(d, n, &s, err, errlen);
         json_t *g = json_pack("{s:s, s:s, s:s, s:s, s:i}", "covariate",
                               mt_covariate_name(c), "level",
                               level_name(p, c, l), "arm", p->arm[a].name,
                               "endpoint", mt_endpoint_name(p->primary), "n",
                               n);
-        if (rc < 0) {
-          json_decref(g);
-          return rc;
-        }
         /* the effect within the level: d against zero, a t interval */
         double *z = calloc((size_t)n, sizeof *z);
         if (!z) {
           json_decref(g);
           return MT_ENOMEM;
         }
-        rc = mt_paired_t(d, z, n, p->level, &within, err, errlen);
+        int rc = mt_paired_t(d, z, n, p->level, &within, err, errlen);
         free(z);
         if (rc < 0) {
           json_decref(g);
