@@ -22,6 +22,7 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 unset MEDTWIN_MASTER_KEY MEDTWIN_MASTER_KEY_FILE
 
 start() {
+  rm -f "$T/out.txt" # not the previous server's port
   "$BIN" serve --plaintext --listen 127.0.0.1:0 --data "$T/data" --snapshot-interval 0 > "$T/out.txt" 2> "$T/err.txt" &
   PID=$!
   for i in $(seq 100); do grep -q serving "$T/out.txt" && break; sleep 0.1; done

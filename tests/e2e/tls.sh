@@ -20,6 +20,7 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 # Start the server with "$@" and wait for its start line: its port in PORT
 # (empty when it did not start).
 start() {
+  rm -f "$T/out.txt" # not the previous server's port
   "$BIN" serve --data "$T/data" "$@" > "$T/out.txt" 2> "$T/err.txt" &
   PID=$!
   for i in $(seq 300); do grep -q serving "$T/out.txt" && break; sleep 0.1; done
