@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "twin/json_show.h"
 #include "core/errfmt.h"
 #include "core/csv.h"
 #include "medtwin/error.h"
@@ -589,14 +590,7 @@ int mt_import_add_csv(mt_import *im, const char *text, size_t len,
 /* The offending value as compact JSON, shortened to SHOW_MAX chars. */
 static void show(const json_t *v, char *buf, size_t n)
 {
-  char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-  if (!s)
-    snprintf(buf, n, "a value");
-  else if (strlen(s) > SHOW_MAX)
-    snprintf(buf, n, "%.*s...", SHOW_MAX - 3, s);
-  else
-    snprintf(buf, n, "%s", s);
-  free(s);
+  mt__json_show(v, buf, n, SHOW_MAX);
 }
 
 /* A number in [lo, hi] under key: 1 and *v, 0 if absent or null, or an

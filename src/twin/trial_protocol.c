@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "twin/json_show.h"
 #include "core/errfmt.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
@@ -83,14 +84,7 @@ static int fail(const ctx *c, int code, const char *fmt, ...)
 /* The offending value as compact JSON, shortened to PR_SHOW_MAX chars. */
 static void show(const json_t *v, char *buf, size_t n)
 {
-  char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-  if (!s)
-    snprintf(buf, n, "a value");
-  else if (strlen(s) > PR_SHOW_MAX)
-    snprintf(buf, n, "%.*s...", PR_SHOW_MAX - 3, s);
-  else
-    snprintf(buf, n, "%s", s);
-  free(s);
+  mt__json_show(v, buf, n, PR_SHOW_MAX);
 }
 
 /* "<path>: expected <what>, got <value>" with MT_EINVAL. */
