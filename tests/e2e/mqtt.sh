@@ -60,6 +60,7 @@ check "an admin token from the CLI" '[ -n "$ADMIN" ]'
 AUTH="Authorization: Bearer $ADMIN"
 
 start() {
+  rm -f "$T/out.txt" # not the previous server's port
   "$BIN" serve --listen 127.0.0.1:0 --data "$T/data" --mqtt 127.0.0.1:$MQ \
     --mqtt-user medtwin --mqtt-password-file "$T/server-pw" > "$T/out.txt" 2>> "$T/err.txt" &
   PID=$!
