@@ -29,5 +29,8 @@ typedef struct mt_glycemic {
 ** On error *out is left untouched.
 */
 int mt_glycemic_compute(const double *bg_mgdl, int n, mt_glycemic *out);
+/* The same without the risk indices (lbgi and hbgi are NaN), which cost a
+** log and a pow per value: for callers scoring many long traces. */
+int mt_glycemic_ranges(const double *bg_mgdl, int n, mt_glycemic *out);
 
 #endif

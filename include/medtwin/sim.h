@@ -80,6 +80,36 @@ int mt_sim_run_many_from(mt_sim *s, int n, const double *const *p,
                          const double *const *x0, const double *const *mem0,
                          const mt_schedule *const *sch, double t0,
                          double t_end, mt_series *out, int *failed);
+
+/*
+** One piece of work for mt_sim_run_stream: an instance from t0 to t_end,
+** as mt_sim_run would run it (x0, mem0 may be NULL for the model's init;
+** everything borrowed until done() is called for the piece).
+*/
+typedef struct mt_sim_piece {
+  const double *p, *x0, *mem0;
+  const mt_schedule *sch;
+  double t0, t_end;
+  mt_series *out; /* sample times filled by the caller, as for mt_sim_run */
+  long id;        /* the caller's; reported in *failed */
+} mt_sim_piece;
+
+/*
+** Run pieces as they become known, MT_LANES at a time as mt_sim_run_many
+** does: next(ctx, pc) fills *pc and returns 1, or returns 0 when it has no
+** piece now (the lane that asked goes idle) or a negative MT_E* code to
+** stop; done(ctx, pc) is called once a piece's samples, x_end and mem_end
+** are written, and may make new pieces known to next() (returns 0, or a
+** negative code to stop). So a closed loop (a controller deciding on each
+** piece's outcome) can keep every lane busy. Each piece's result is bit for
+** bit what mt_sim_run gives for it alone; pieces are asked for and handed
+** back in an order that depends only on the pieces. Returns 0, or the first
+** error with the failing piece's id in *failed (-1 if none) and a message in
+** mt_sim_errmsg() when the integrator failed; statistics are summed.
+*/
+int mt_sim_run_stream(mt_sim *s, int (*next)(void *ctx, mt_sim_piece *pc),
+                      int (*done)(void *ctx, const mt_sim_piece *pc),
+                      void *ctx, long *failed);
 const char *mt_sim_errmsg(const mt_sim *s);
 const mt_sim_stats *mt_sim_last_stats(const mt_sim *s);
 void mt_sim_free(mt_sim *s);

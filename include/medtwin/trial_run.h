@@ -136,6 +136,56 @@ int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
                            size_t errlen);
 
 /*
+** Run arm `arm` for n patients at once (pt[i], life[i], out[i]): as
+** mt_trial_run_arm for each, bit for bit, with the true courses of the
+** patients integrated together MT_LANES at a time (mt_sim_run_stream) while
+** each patient's decisions are taken as its course reaches them. Patients
+** must share one model. For the standard arm of a large trial, where the
+** integration is nearly all the work; arms whose decisions dominate (the
+** twin) gain nothing. Returns 0 or the first failure's code with its line
+** (naming the patient and arm) in err; on error every out[i] is zeroed.
+*/
+int mt_trial_run_arm_many(const mt_protocol *p, int arm, int n,
+                          const mt_patient *const *pt,
+                          const mt_trial_day_plan *const *life,
+                          mt_trial_outcome *out, char *err, size_t errlen);
+
+/* What an arm did, for plotting (results.json "examples"). */
+#define MT_TRIAL_REC_STEP_MIN 15  /* forecast horizons 15, 30, ..., 240 min */
+#define MT_TRIAL_REC_HORIZONS 16
+typedef struct mt_trial_forecast_rec {
+  double t_min; /* made at the meal, after its carbs and bolus were told */
+  double mean[MT_TRIAL_REC_HORIZONS], p10[MT_TRIAL_REC_HORIZONS],
+      p90[MT_TRIAL_REC_HORIZONS]; /* the CGM forecast, mg/dL */
+} mt_trial_forecast_rec;
+
+typedef struct mt_trial_record {
+  int n_bg;          /* true plasma glucose, every minute from */
+  double *bg_mgdl;   /* MT_TRIAL_WARMUP_MIN to days x 1440 - 1 */
+  int n_cgm;         /* the arm's CGM readings at 0, 5, 10, ... min */
+  double *cgm_mgdl;
+  int n_bolus;       /* meal boluses given (> 0 U), in time order */
+  double *bolus_t_min, *bolus_u;
+  int n_forecast;    /* twin arm: its forecast at every meal it dosed */
+  mt_trial_forecast_rec *forecast;
+} mt_trial_record;
+
+/*
+** mt_trial_run_arm, and what the arm did into a new *rec (free with
+** mt_trial_record_free). Recording does not change the outcome: the twin's
+** extra forecasts draw on streams keyed by their own horizon.
+*/
+int mt_trial_run_arm_record(const mt_protocol *p, int arm,
+                            const mt_patient *pt,
+                            const mt_trial_day_plan *life,
+                            mt_trial_outcome *out, mt_trial_record **rec,
+                            char *err, size_t errlen);
+/* An empty record sized for life (0 or MT_ENOMEM); NULL-safe free. */
+int mt_trial_record_alloc(const mt_trial_day_plan *life,
+                          mt_trial_record **out);
+void mt_trial_record_free(mt_trial_record *rec);
+
+/*
 ** The endpoints of a true glucose trace sampled every minute (n >= 2 finite
 ** values, mg/dL) with insulin_u delivered over `days` days, into out->ep,
 ** out->scored_min and out->hypo_events (other fields untouched). TIR, TBR,

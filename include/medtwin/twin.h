@@ -116,6 +116,12 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason);
 ** sensor noise included, so the intervals are prediction intervals. */
 int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
                         mt_twin_forecast *out);
+/* The same, without touching the course the twin keeps for its alerts and
+** next forecasts: what the twin does afterwards is bit for bit what it would
+** have done without this call (for plots of a run that must not change it;
+** costs one extra ensemble run). */
+int mt_twin_forecast_aside(mt_twin *tw, const double *horizons, int nh,
+                           mt_twin_forecast *out);
 
 /* Alerts raised by the last reading (at most one per kind); returns how
 ** many were written into out (MT_ALERT_NKIND entries available). */

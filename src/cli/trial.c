@@ -34,7 +34,15 @@
 #include "medtwin/trial.h"
 #include "medtwin/trial_run.h"
 
+/* OpenBLAS's own thread pool (the cohort's draws use LAPACK): one thread
+** inside the trial's OpenMP region, so the cores run patients, not BLAS
+** threads spinning beside them. Declared here: its header's location
+** depends on the OpenBLAS variant installed; CMake links OpenBLAS itself. */
+void openblas_set_num_threads(int num_threads);
+
 #define PURPOSE_BOOT 0x7472626f6f74ULL /* "trboot": bootstrap streams */
+#define BATCH 8    /* patients whose standard arms run together (lanes) */
+#define EXAMPLES 3 /* patients whose course every arm records for plots */
 
 static const char usage_text[] =
     "usage: medtwin trial run PROTOCOL.json --out DIR [--threads N] [--json]\n"
@@ -75,25 +83,69 @@ typedef struct patient_row {
   mt_trial_outcome arm[MT_PROTOCOL_MAX_ARMS];
   int rc;
   char err[MT_ERRMSG_MAX];
+  /* the first EXAMPLES patients: what every arm did, and the life */
+  mt_trial_record *rec[MT_PROTOCOL_MAX_ARMS];
+  mt_trial_day_plan *life;
 } patient_row;
 
-/* Patient k of the trial, every arm. */
-static void run_patient(const mt_protocol *p, const mt_cohort_prior *cp,
-                        long k, patient_row *row)
+/*
+** Patients k0 .. k1 - 1 of the trial (at most BATCH), every arm. The
+** standard arm of the patients that are not examples runs as one batch
+** (mt_trial_run_arm_many: the same outcome, bit for bit, as alone); if the
+** batch fails, its patients run one by one so the failure is the patient's.
+*/
+static void run_patients(const mt_protocol *p, const mt_cohort_prior *cp,
+                         long k0, long k1, patient_row *rows)
 {
-  mt_patient *pt = NULL;
-  mt_trial_day_plan *life = NULL;
-  row->rc = mt_cohort_patient(p, cp, k, &pt, &row->info, row->err,
+  mt_patient *pt[BATCH] = {0};
+  mt_trial_day_plan *life[BATCH] = {0};
+  int n = (int)(k1 - k0);
+  for (int i = 0; i < n; i++) {
+    patient_row *row = &rows[k0 + i];
+    row->rc = mt_cohort_patient(p, cp, k0 + i, &pt[i], &row->info, row->err,
+                                sizeof row->err);
+    if (!row->rc) {
+      snprintf(row->id, sizeof row->id, "%s", pt[i]->id);
+      row->rc = mt_trial_life(p, pt[i], k0 + i, &life[i], row->err,
                               sizeof row->err);
-  if (!row->rc) {
-    snprintf(row->id, sizeof row->id, "%s", pt->id);
-    row->rc = mt_trial_life(p, pt, k, &life, row->err, sizeof row->err);
+    }
   }
-  for (int a = 0; !row->rc && a < p->n_arm; a++)
-    row->rc = mt_trial_run_arm(p, a, pt, life, &row->arm[a], row->err,
-                               sizeof row->err);
-  mt_trial_life_free(life);
-  mt_patient_free(pt);
+  for (int a = 0; a < p->n_arm; a++) {
+    const mt_patient *bp[BATCH];
+    const mt_trial_day_plan *bl[BATCH];
+    mt_trial_outcome bo[BATCH];
+    int idx[BATCH], nb = 0, batched = 0;
+    if (p->arm[a].kind == MT_ARM_STANDARD)
+      for (int i = 0; i < n; i++)
+        if (!rows[k0 + i].rc && k0 + i >= EXAMPLES)
+          idx[nb] = i, bp[nb] = pt[i], bl[nb++] = life[i];
+    if (nb > 1) {
+      char err[MT_ERRMSG_MAX];
+      batched = !mt_trial_run_arm_many(p, a, nb, bp, bl, bo, err, sizeof err);
+      for (int j = 0; batched && j < nb; j++)
+        rows[k0 + idx[j]].arm[a] = bo[j];
+    }
+    for (int i = 0; i < n; i++) {
+      patient_row *row = &rows[k0 + i];
+      if (row->rc || (batched && k0 + i >= EXAMPLES &&
+                      p->arm[a].kind == MT_ARM_STANDARD))
+        continue;
+      if (k0 + i < EXAMPLES)
+        row->rc = mt_trial_run_arm_record(p, a, pt[i], life[i], &row->arm[a],
+                                          &row->rec[a], row->err,
+                                          sizeof row->err);
+      else
+        row->rc = mt_trial_run_arm(p, a, pt[i], life[i], &row->arm[a],
+                                   row->err, sizeof row->err);
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (k0 + i < EXAMPLES)
+      rows[k0 + i].life = life[i];
+    else
+      mt_trial_life_free(life[i]);
+    mt_patient_free(pt[i]);
+  }
 }
 
 static double now_s(void)
@@ -300,6 +352,102 @@ static int subgroups_json(const mt_protocol *p, const patient_row *rows,
   return 0;
 }
 
+/* Every patient: covariates and every arm's endpoints, in patient order. */
+static json_t *patients_json(const mt_protocol *p, const patient_row *rows)
+{
+  json_t *out = json_array();
+  for (long k = 0; k < p->size; k++) {
+    const patient_row *r = &rows[k];
+    json_t *eps = json_object();
+    for (int a = 0; a < p->n_arm; a++) {
+      json_t *e = json_object();
+      for (int j = 0; j < p->n_endpoint; j++)
+        json_object_set_new(e, mt_endpoint_name(p->endpoint[j]),
+                            json_real(r->arm[a].ep[p->endpoint[j]]));
+      json_object_set_new(eps, p->arm[a].name, e);
+    }
+    json_t *sub = r->info.subgroup >= 0 && r->info.subgroup < p->n_subgroup
+                      ? json_string(p->subgroup[r->info.subgroup].label)
+                      : json_null();
+    json_array_append_new(
+        out, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "index",
+                       (json_int_t)k, "id", r->id, "age_group",
+                       mt_age_group_name(r->info.age_group), "sex",
+                       r->info.sex == 1 ? "F" : "M", "subgroup", sub,
+                       "endpoints", eps));
+  }
+  return out;
+}
+
+static json_t *reals(const double *v, int n)
+{
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++)
+    json_array_append_new(a, json_real(v[i]));
+  return a;
+}
+
+/* The first EXAMPLES patients' courses under every arm, every 5 min after
+** the warm-up: true glucose, readings, meals, boluses, the twin's
+** forecasts. */
+static json_t *examples_json(const mt_protocol *p, const patient_row *rows)
+{
+  json_t *out = json_array();
+  int every = MT_TRIAL_CGM_EVERY_MIN, t_end = p->days * 1440;
+  for (long k = 0; k < p->size && k < EXAMPLES; k++) {
+    const patient_row *r = &rows[k];
+    json_t *arms = json_array();
+    for (int a = 0; a < p->n_arm; a++) {
+      const mt_trial_record *rec = r->rec[a];
+      if (!rec)
+        continue;
+      json_t *bg = json_array(), *cgm = json_array(), *meals = json_array(),
+             *bol = json_array(), *fc = json_array();
+      for (int t = MT_TRIAL_WARMUP_MIN; t < t_end; t += every) {
+        json_array_append_new(bg, json_real(
+                                      rec->bg_mgdl[t - MT_TRIAL_WARMUP_MIN]));
+        json_array_append_new(cgm, json_real(rec->cgm_mgdl[t / every]));
+      }
+      for (int i = 0; i < r->life->n_event; i++) {
+        const mt_trial_event *e = &r->life->event[i];
+        json_array_append_new(
+            meals, json_pack("{s:f, s:f, s:f, s:b, s:b}", "t_min", e->t_min,
+                             "grams", e->grams, "announced_g", e->announced_g,
+                             "snack", e->snack, "bolus_missed",
+                             e->bolus_missed));
+      }
+      for (int i = 0; i < rec->n_bolus; i++)
+        json_array_append_new(bol, json_pack("{s:f, s:f}", "t_min",
+                                             rec->bolus_t_min[i], "units",
+                                             rec->bolus_u[i]));
+      double h[MT_TRIAL_REC_HORIZONS];
+      for (int i = 0; i < MT_TRIAL_REC_HORIZONS; i++)
+        h[i] = (i + 1) * MT_TRIAL_REC_STEP_MIN;
+      for (int i = 0; i < rec->n_forecast; i++) {
+        const mt_trial_forecast_rec *f = &rec->forecast[i];
+        json_array_append_new(
+            fc, json_pack("{s:f, s:f, s:o, s:o, s:o, s:o}", "t_min", f->t_min,
+                          "level", 0.8, "horizon_min",
+                          reals(h, MT_TRIAL_REC_HORIZONS), "mean_mgdl",
+                          reals(f->mean, MT_TRIAL_REC_HORIZONS), "lo_mgdl",
+                          reals(f->p10, MT_TRIAL_REC_HORIZONS), "hi_mgdl",
+                          reals(f->p90, MT_TRIAL_REC_HORIZONS)));
+      }
+      json_array_append_new(
+          arms, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "arm",
+                          p->arm[a].name, "kind",
+                          mt_arm_kind_name(p->arm[a].kind), "every_min", every,
+                          "bg_mgdl", bg, "cgm_mgdl", cgm, "meals", meals,
+                          "boluses", bol, "forecasts", fc));
+    }
+    json_array_append_new(out, json_pack("{s:I, s:s, s:i, s:i, s:o}", "index",
+                                         (json_int_t)k, "id", r->id,
+                                         "from_min", MT_TRIAL_WARMUP_MIN,
+                                         "to_min", t_end, "arms", arms));
+  }
+  return out;
+}
+
 /* The cohort: how many draws were rejected, by reason and age group. */
 static json_t *cohort_json(const mt_protocol *p, const patient_row *rows)
 {
@@ -330,6 +478,7 @@ static int run(const char *path, const topts *o)
 {
   char err[MT_ERRMSG_MAX];
   mt_protocol *p = NULL;
+  openblas_set_num_threads(1); /* before the cohort's first LAPACK call */
   int rc = mt_protocol_load(path, &p, err, sizeof err);
   if (rc)
     return cli_fail(rc == MT_ENOMEM || rc == MT_EIO ? EXIT_RUNTIME
@@ -369,11 +518,12 @@ static int run(const char *path, const topts *o)
     threads = omp_get_num_threads();
 #endif
 #pragma omp for schedule(dynamic, 1)
-    for (long k = 0; k < p->size; k++) {
-      run_patient(p, cp, k, &rows[k]);
+    for (long b = 0; b < (p->size + BATCH - 1) / BATCH; b++) {
+      long k0 = b * BATCH, k1 = k0 + BATCH < p->size ? k0 + BATCH : p->size;
+      run_patients(p, cp, k0, k1, rows);
       long n_done;
 #pragma omp atomic capture
-      n_done = ++done_n;
+      n_done = done_n += k1 - k0;
       if (tty) {
         double now = now_s();
 #pragma omp critical(progress)
@@ -405,6 +555,8 @@ static int run(const char *path, const topts *o)
   json_object_set_new(res, "cohort", cohort_json(p, rows));
   if ((rc = arms_json(p, rows, buf, d, res, err, sizeof err)) == 0)
     rc = subgroups_json(p, rows, d, d2, res, err, sizeof err);
+  json_object_set_new(res, "patients", patients_json(p, rows));
+  json_object_set_new(res, "examples", examples_json(p, rows));
   if (p->n_subgroup > 0)
     json_object_set_new(res, "hypothetical",
                         json_string("subgroup labels and their parameter "
@@ -452,6 +604,11 @@ static int run(const char *path, const topts *o)
            threads, out);
   rc = EXIT_OK;
 done:
+  for (long k = 0; rows && k < p->size && k < EXAMPLES; k++) {
+    for (int a = 0; a < p->n_arm; a++)
+      mt_trial_record_free(rows[k].rec[a]);
+    mt_trial_life_free(rows[k].life);
+  }
   free(rows);
   free(buf);
   free(d);

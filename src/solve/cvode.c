@@ -319,8 +319,10 @@ static void fail_message(cvb *b, mt_rhs_ctx *c, int flag)
   int from_rhs = flag == CV_RHSFUNC_FAIL || flag == CV_FIRST_RHSFUNC_ERR ||
                  flag == CV_REPTD_RHSFUNC_ERR || flag == CV_UNREC_RHSFUNC_ERR;
   size_t k = from_rhs ? strlen(c->err) : 0;
+  /* the message is cut to what fits; the precision says so to -O3's
+  ** truncation check */
   snprintf(c->err + k, MT_ERRMSG_MAX - k, "%sCVODE failed at t = %.10g %s: "
-           "%s (%s)", k ? "; " : "", t, c->m->time_unit,
+           "%s (%.200s)", k ? "; " : "", t, c->m->time_unit,
            name ? name : "unknown flag", b->msg[0] ? b->msg : "no detail");
   free(name);
 }

@@ -23,7 +23,8 @@
 #define L MT_LANES
 
 typedef struct lane {
-  int inst;           /* instance index, -1 when idle */
+  int inst;           /* 1 while a piece is under way, -1 when idle */
+  mt_sim_piece pc;    /* that piece */
   mt_segments sg;
   int seg, j, last;   /* segment, next sample, this step ends the segment */
   double t, h, facold, fac;
@@ -34,14 +35,13 @@ typedef struct lane {
   double *u_prev;            /* the inputs just before t0 (n_input) */
 } lane;
 
-/* What mt_sim_run_many_from was asked to do. */
-typedef struct job {
-  int n;
-  const double *const *p, *const *x0, *const *mem0; /* x0, mem0 may be NULL */
-  const mt_schedule *const *sch;
-  double t0, t_end;
-  mt_series *out;
-} job;
+/* Where the pieces come from and where finished ones go
+** (mt_sim_run_stream's callbacks). */
+typedef struct source {
+  int (*next)(void *ctx, mt_sim_piece *pc);
+  int (*done)(void *ctx, const mt_sim_piece *pc);
+  void *ctx;
+} source;
 
 typedef struct batch {
   mt_sim *s;
@@ -154,37 +154,36 @@ static int lane_segment(batch *b, int l)
   }
 }
 
-/* Put instance i into lane l (or mark the lane idle when i < 0). Returns 1
-** if the instance completed at once, < 0 on error. */
-static int lane_load(batch *b, int l, int i, const job *jb)
+/* Put piece pc into lane l (or mark the lane idle when pc is NULL).
+** Returns 1 if the piece completed at once, < 0 on error. */
+static int lane_load(batch *b, int l, const mt_sim_piece *pc)
 {
   lane *ln = &b->ln[l];
   mt_segments_clear(&ln->sg);
-  b->n_active += (i >= 0) - (ln->inst >= 0);
-  ln->inst = i;
-  if (i < 0) {
+  b->n_active += (pc != NULL) - (ln->inst >= 0);
+  ln->inst = pc ? 1 : -1;
+  if (!pc) {
     memset(b->rhs_rc, 0, sizeof b->rhs_rc);
     return 0;
   }
+  ln->pc = *pc;
   mt_sim *s = b->s;
-  int rc = mt_sim_check_samples(s, &jb->out[i], jb->t0, jb->t_end);
+  int rc = mt_sim_check_samples(s, pc->out, pc->t0, pc->t_end);
   if (!rc)
-    rc = mt_sim_start_state(s, jb->p[i], jb->x0 ? jb->x0[i] : NULL,
-                            jb->mem0 ? jb->mem0[i] : NULL);
+    rc = mt_sim_start_state(s, pc->p, pc->x0, pc->mem0);
   if (rc)
     return rc;
   memcpy(ln->x, s->x, (size_t)b->n * sizeof *ln->x);
   memcpy(ln->mem, s->mem, (size_t)b->nm * sizeof *ln->mem);
   memcpy(ln->u_basal, s->u_basal, (size_t)b->ni * sizeof *ln->u_basal);
-  rc = mt_schedule_compile(jb->sch[i], ln->u_basal, jb->t0, jb->t_end,
-                           &ln->sg);
-  mt_schedule_inputs_before(jb->sch[i], ln->u_basal, jb->t0, ln->u_prev);
+  rc = mt_schedule_compile(pc->sch, ln->u_basal, pc->t0, pc->t_end, &ln->sg);
+  mt_schedule_inputs_before(pc->sch, ln->u_basal, pc->t0, ln->u_prev);
   if (rc)
     return rc;
-  ln->p = jb->p[i];
-  ln->out = &jb->out[i];
+  ln->p = pc->p;
+  ln->out = pc->out;
   ln->seg = ln->j = 0;
-  put(b->p, l, jb->p[i], b->np);
+  put(b->p, l, pc->p, b->np);
   return lane_segment(b, l);
 }
 
@@ -447,26 +446,29 @@ static int lanes_usable(const mt_sim *s)
          !(s->m->n_root > 0);
 }
 
-/* One instance after another, for models or settings without lanes. */
-static int run_each(mt_sim *s, const job *jb, int *failed)
+/* One piece after another, for models or settings without lanes. */
+static int run_each(mt_sim *s, const source *src, long *failed)
 {
   mt_sim_stats sum = {0};
-  for (int i = 0; i < jb->n; i++) {
-    int rc = mt_sim_run(s, jb->p[i], jb->x0 ? jb->x0[i] : NULL,
-                        jb->mem0 ? jb->mem0[i] : NULL, jb->sch[i], jb->t0,
-                        jb->t_end, &jb->out[i]);
+  mt_sim_piece pc;
+  int rc, more;
+  while ((more = src->next(src->ctx, &pc)) > 0) {
+    rc = mt_sim_run(s, pc.p, pc.x0, pc.mem0, pc.sch, pc.t0, pc.t_end, pc.out);
     sum.n_rhs += s->stats.n_rhs;
     sum.n_step += s->stats.n_step;
     sum.n_reject += s->stats.n_reject;
     sum.n_segment += s->stats.n_segment;
     sum.n_root += s->stats.n_root;
+    if (!rc)
+      rc = src->done(src->ctx, &pc);
     if (rc) {
-      *failed = i;
+      s->stats = sum;
+      *failed = pc.id;
       return rc;
     }
   }
   s->stats = sum;
-  return 0;
+  return more;
 }
 
 /* y = y1 and k1 = k7 (FSAL) in the lanes whose step was accepted. */
@@ -481,13 +483,13 @@ static void commit_lanes(batch *b, const int *acc)
 }
 
 /* Advance every active lane by one attempted step. */
-static int batch_step(batch *b, int *failed, int *done)
+static int batch_step(batch *b, long *failed, int *done)
 {
   mt_v4 t = {0}, h = {0};
   int acc[L] = {0}, end[L] = {0};
   for (int l = 0; l < L; l++)
     if (b->ln[l].inst >= 0 && lane_prepare(b, l, &t, &h)) {
-      *failed = b->ln[l].inst;
+      *failed = b->ln[l].pc.id;
       return MT_ESOLVER;
     }
   stages(b, t, h);
@@ -502,7 +504,7 @@ static int batch_step(batch *b, int *failed, int *done)
     if (b->ln[l].inst < 0)
       continue;
     if (b->bad[l] < 0) {
-      *failed = b->ln[l].inst;
+      *failed = b->ln[l].pc.id;
       return MT_ESOLVER;
     }
     acc[l] = lane_control(b, l, err, pw17, pw04);
@@ -519,7 +521,7 @@ static int batch_step(batch *b, int *failed, int *done)
       continue;
     int rc = lane_next(b, l, b->ln[l].sg.t[b->ln[l].sg.n]);
     if (rc < 0) {
-      *failed = b->ln[l].inst;
+      *failed = b->ln[l].pc.id;
       return rc;
     }
     done[l] = rc;
@@ -527,17 +529,25 @@ static int batch_step(batch *b, int *failed, int *done)
   return 0;
 }
 
-/* Load the next instances into lane l until one is under way or none are
-** left (the lane then goes idle). */
-static int fill(batch *b, int l, int *next, const job *jb, int *failed)
+/* Load the next pieces into lane l until one is under way or none are
+** left (the lane then goes idle); a piece that completes at once is handed
+** back at once. */
+static int fill(batch *b, int l, const source *src, long *failed)
 {
   for (;;) {
-    int i = *next < jb->n ? (*next)++ : -1;
-    int rc = lane_load(b, l, i, jb);
-    if (rc < 0)
-      *failed = i;
-    if (rc != 1)
+    mt_sim_piece pc;
+    int more = src->next(src->ctx, &pc);
+    if (more < 0)
+      return more;
+    int rc = lane_load(b, l, more ? &pc : NULL);
+    if (rc == 1)
+      rc = src->done(src->ctx, &pc);
+    else if (rc == 0)
+      return 0;
+    if (rc < 0) {
+      *failed = pc.id;
       return rc;
+    }
   }
 }
 
@@ -546,6 +556,76 @@ static int active(const batch *b)
   for (int l = 0; l < L; l++)
     if (b->ln[l].inst >= 0)
       return 1;
+  return 0;
+}
+
+static int run_source(mt_sim *s, const source *src, long *failed)
+{
+  *failed = -1;
+  memset(&s->stats, 0, sizeof s->stats);
+  s->err[0] = '\0';
+  if (!lanes_usable(s))
+    return run_each(s, src, failed);
+  batch b;
+  int rc = batch_init(&b, s), done[L];
+  for (int l = 0; !rc && l < L; l++)
+    rc = fill(&b, l, src, failed);
+  while (!rc && active(&b)) {
+    rc = batch_step(&b, failed, done);
+    for (int l = 0; !rc && l < L; l++)
+      if (done[l]) {
+        rc = src->done(src->ctx, &b.ln[l].pc);
+        if (rc < 0)
+          *failed = b.ln[l].pc.id;
+        else
+          rc = fill(&b, l, src, failed);
+      }
+  }
+  batch_free(&b);
+  return rc;
+}
+
+int mt_sim_run_stream(mt_sim *s, int (*next)(void *ctx, mt_sim_piece *pc),
+                      int (*done)(void *ctx, const mt_sim_piece *pc),
+                      void *ctx, long *failed)
+{
+  long dummy;
+  if (!failed)
+    failed = &dummy;
+  if (!s || !next || !done) {
+    *failed = -1;
+    if (s)
+      snprintf(s->err, sizeof s->err, "invalid stream: no callbacks");
+    return MT_EINVAL;
+  }
+  const source src = {next, done, ctx};
+  return run_source(s, &src, failed);
+}
+
+/* What mt_sim_run_many_from was asked to do, as a source of pieces. */
+typedef struct job {
+  int n, next;
+  const double *const *p, *const *x0, *const *mem0; /* x0, mem0 may be NULL */
+  const mt_schedule *const *sch;
+  double t0, t_end;
+  mt_series *out;
+} job;
+
+static int job_next(void *ctx, mt_sim_piece *pc)
+{
+  job *jb = ctx;
+  if (jb->next >= jb->n)
+    return 0;
+  int i = jb->next++;
+  *pc = (mt_sim_piece){jb->p[i], jb->x0 ? jb->x0[i] : NULL,
+                       jb->mem0 ? jb->mem0[i] : NULL, jb->sch[i], jb->t0,
+                       jb->t_end, &jb->out[i], i};
+  return 1;
+}
+
+static int job_done(void *ctx, const mt_sim_piece *pc)
+{
+  (void)ctx, (void)pc;
   return 0;
 }
 
@@ -561,20 +641,11 @@ int mt_sim_run_many_from(mt_sim *s, int n, const double *const *p,
     snprintf(s->err, sizeof s->err, "invalid batch: n = %d", n);
     return MT_EINVAL;
   }
-  const job jb = {n, p, x0, mem0, sch, t0, t_end, out};
-  if (!lanes_usable(s))
-    return run_each(s, &jb, failed);
-  batch b;
-  int rc = batch_init(&b, s), next = 0, done[L];
-  for (int l = 0; !rc && l < L; l++)
-    rc = fill(&b, l, &next, &jb, failed);
-  while (!rc && active(&b)) {
-    rc = batch_step(&b, failed, done);
-    for (int l = 0; !rc && l < L; l++)
-      if (done[l])
-        rc = fill(&b, l, &next, &jb, failed);
-  }
-  batch_free(&b);
+  job jb = {n, 0, p, x0, mem0, sch, t0, t_end, out};
+  const source src = {job_next, job_done, &jb};
+  long f;
+  int rc = run_source(s, &src, &f);
+  *failed = (int)f;
   return rc;
 }
 

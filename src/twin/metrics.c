@@ -97,7 +97,8 @@ static void risk(const double *bg, int n, mt_glycemic *g)
   g->hbgi = rh / n;
 }
 
-int mt_glycemic_compute(const double *bg_mgdl, int n, mt_glycemic *out)
+static int compute(const double *bg_mgdl, int n, int with_risk,
+                   mt_glycemic *out)
 {
   if (!bg_mgdl || !out || n < 2 || !values_valid(bg_mgdl, n))
     return MT_EINVAL;
@@ -106,9 +107,22 @@ int mt_glycemic_compute(const double *bg_mgdl, int n, mt_glycemic *out)
   g.n = n;
   moments(bg_mgdl, n, &g);
   ranges(bg_mgdl, n, &g);
-  risk(bg_mgdl, n, &g);
+  if (with_risk)
+    risk(bg_mgdl, n, &g);
+  else
+    g.lbgi = g.hbgi = NAN;
   g.cv_pct = 100.0 * g.sd_mgdl / g.mean_mgdl;
   g.gmi_pct = 3.31 + 0.02392 * g.mean_mgdl;
   *out = g;
   return MT_OK;
+}
+
+int mt_glycemic_compute(const double *bg_mgdl, int n, mt_glycemic *out)
+{
+  return compute(bg_mgdl, n, 1, out);
+}
+
+int mt_glycemic_ranges(const double *bg_mgdl, int n, mt_glycemic *out)
+{
+  return compute(bg_mgdl, n, 0, out);
 }

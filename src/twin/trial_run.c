@@ -18,7 +18,7 @@
 **    Care 40:1631, 2017; Battelino et al., Lancet Diabetes Endocrinol
 **    11:42, 2023);
 **  - GMI = 3.31 + 0.02392 x mean (Bergenstal et al., Diabetes Care
-**    41:2275, 2018), with TIR/TBR/TAR/CV by mt_glycemic_compute (Battelino
+**    41:2275, 2018), with TIR/TBR/TAR/CV by mt_glycemic_ranges (Battelino
 **    et al., Diabetes Care 42:1593, 2019);
 **  - PID: anti-windup by integrator clamping: ki x the integral is kept
 **    within [-basal, upper limit - basal], the range the rate can take
@@ -215,7 +215,7 @@ int mt_trial_endpoints(const double *bg_mgdl, int n, double insulin_u,
                        double days, mt_trial_outcome *out)
 {
   mt_glycemic g;
-  if (!out || !(days > 0) || mt_glycemic_compute(bg_mgdl, n, &g))
+  if (!out || !(days > 0) || mt_glycemic_ranges(bg_mgdl, n, &g))
     return MT_EINVAL;
   out->ep[MT_EP_TIR] = g.tir_pct;
   out->ep[MT_EP_TBR70] = g.tbr70_pct;
@@ -268,8 +268,9 @@ typedef struct runner {
   mt_sim *sim;
   mt_schedule *sch, *win; /* every input event; those of the next piece */
   double *x, *mem, *u0, *trace; /* one block, owned through x */
+  double *cgm_at; /* the noise-free CGM observable of every minute so far */
   int bg, cgm, cho, ins, n_trace;
-  double t, t_end, basal_u_per_h, cgm_nf, reading;
+  double t, t_end, basal_u_per_h, reading;
   mt_cgm_noise noise;
   mt_trial_outcome *o;
   double *bt, *bu; /* standard: boluses given, for the IOB */
@@ -281,6 +282,12 @@ typedef struct runner {
   mt_whatif *cand;
   int cap, n_pend;
   double pend_t[MAX_PENDING], pend_y[MAX_PENDING], mard_sum;
+  double t_read; /* the loop: the next reading, the next event */
+  int ev_i;
+  mt_series ser; /* the piece under way */
+  double to;
+  mt_trial_record *rec; /* what it did, when asked */
+  char why[MT_ERRMSG_MAX];
 } runner;
 
 /* Into r->win, in their order, the events of r->sch that can act on the
@@ -300,33 +307,60 @@ static int window(runner *r, double t0, double t1)
   return rc;
 }
 
-/* The true course from r->t to t1 (whole minutes): plasma glucose of every
-** minute in [t, t1) after the warm-up into the trace; the noise-free CGM
-** observable at t1 into r->cgm_nf. */
-static int advance(runner *r, double t1)
+/* The true course from r->t to t1 (whole minutes) as a piece: sampled
+** every minute. */
+static int piece_begin(runner *r, double t1, mt_sim_piece *pc)
 {
-  mt_series s;
-  int n = (int)(t1 - r->t) + 1, rc = mt_series_alloc(&s, r->m, n);
+  int n = (int)(t1 - r->t) + 1, rc = mt_series_alloc(&r->ser, r->m, n);
   if (rc)
     return rc;
   for (int k = 0; k < n; k++)
-    s.t[k] = r->t + k;
-  rc = window(r, r->t, t1);
-  if (!rc)
-    rc = mt_sim_run(r->sim, r->pt->param, r->x, r->mem, r->win, r->t, t1, &s);
-  if (!rc) {
-    for (int k = 0; k + 1 < n; k++) {
-      long i = (long)r->t + k - MT_TRIAL_WARMUP_MIN;
-      if (i >= 0 && i < r->n_trace)
-        r->trace[i] = s.y[(size_t)k * r->m->n_obs + r->bg];
-    }
-    r->cgm_nf = s.y[(size_t)(n - 1) * r->m->n_obs + r->cgm];
-    memcpy(r->x, s.x_end, (size_t)r->m->n_state * sizeof *r->x);
-    memcpy(r->mem, s.mem_end, (size_t)r->m->n_mem * sizeof *r->mem);
-    r->t = t1;
+    r->ser.t[k] = r->t + k;
+  r->to = t1;
+  if ((rc = window(r, r->t, t1)) != 0) {
+    mt_series_clear(&r->ser);
+    return rc;
   }
-  mt_series_clear(&s);
-  return rc;
+  *pc = (mt_sim_piece){r->pt->param, r->x, r->mem, r->win, r->t, t1,
+                       &r->ser, 0};
+  return 0;
+}
+
+/* The piece done: plasma glucose of every minute in [t, t1) after the
+** warm-up into the trace, the noise-free CGM observable of every minute in
+** [t, t1] into r->cgm_at, the state and memory at t1 kept. */
+static void piece_end(runner *r)
+{
+  const mt_series *s = &r->ser;
+  int n = s->n;
+  for (int k = 0; k + 1 < n; k++) {
+    long i = (long)r->t + k - MT_TRIAL_WARMUP_MIN;
+    if (i >= 0 && i < r->n_trace)
+      r->trace[i] = s->y[(size_t)k * r->m->n_obs + r->bg];
+  }
+  for (int k = 0; k < n; k++)
+    r->cgm_at[(long)r->t + k] = s->y[(size_t)k * r->m->n_obs + r->cgm];
+  memcpy(r->x, s->x_end, (size_t)r->m->n_state * sizeof *r->x);
+  memcpy(r->mem, s->mem_end, (size_t)r->m->n_mem * sizeof *r->mem);
+  r->t = r->to;
+  mt_series_clear(&r->ser);
+}
+
+/* The true course from r->t to t1, alone. */
+static int advance(runner *r, double t1)
+{
+  mt_sim_piece pc;
+  int rc = piece_begin(r, t1, &pc);
+  if (rc)
+    return rc;
+  if ((rc = mt_sim_run(r->sim, pc.p, pc.x0, pc.mem0, pc.sch, pc.t0, pc.t_end,
+                       pc.out)) != 0) {
+    snprintf(r->why, sizeof r->why, "%s", mt_sim_errmsg(r->sim));
+    mt_series_clear(&r->ser);
+    return rc;
+  }
+  piece_end(r);
+  return 0;
 }
 
 /* The twin's forecasts that fall due at this reading, scored. */
@@ -372,7 +406,9 @@ static int pid_step(runner *r)
 static int on_reading(runner *r, char *err, size_t errlen)
 {
   double noise = r->life->cgm_noise ? mt_cgm_noise_next(&r->noise) : 0;
-  r->reading = mt_cgm_reading(&r->life->sensor, r->cgm_nf, noise);
+  r->reading = mt_cgm_reading(&r->life->sensor, r->cgm_at[(long)r->t], noise);
+  if (r->rec && r->rec->n_cgm < (int)(r->t_end / MT_TRIAL_CGM_EVERY_MIN) + 1)
+    r->rec->cgm_mgdl[r->rec->n_cgm++] = r->reading;
   if (r->arm->kind == MT_ARM_PID)
     return r->t < r->t_end ? pid_step(r) : 0;
   if (!r->tw)
@@ -382,6 +418,26 @@ static int on_reading(runner *r, char *err, size_t errlen)
   const char *why;
   if (mt_twin_ingest(r->tw, &d, &why) < 0)
     return fail(err, errlen, MT_ESOLVER, "%s", mt_twin_errmsg(r->tw));
+  return 0;
+}
+
+/* For the record: the twin's forecast after a meal's bolus, every
+** MT_TRIAL_REC_STEP_MIN up to the last horizon. */
+static int record_forecast(runner *r, char *err, size_t errlen)
+{
+  mt_trial_record *rec = r->rec;
+  if (rec->n_forecast >= r->life->n_event)
+    return 0;
+  double h[MT_TRIAL_REC_HORIZONS];
+  mt_twin_forecast f[MT_TRIAL_REC_HORIZONS];
+  for (int i = 0; i < MT_TRIAL_REC_HORIZONS; i++)
+    h[i] = (i + 1) * MT_TRIAL_REC_STEP_MIN;
+  if (mt_twin_forecast_aside(r->tw, h, MT_TRIAL_REC_HORIZONS, f) < 0)
+    return fail(err, errlen, MT_ESOLVER, "%s", mt_twin_errmsg(r->tw));
+  mt_trial_forecast_rec *fr = &rec->forecast[rec->n_forecast++];
+  fr->t_min = mt_twin_time(r->tw);
+  for (int i = 0; i < MT_TRIAL_REC_HORIZONS; i++)
+    fr->mean[i] = f[i].mean, fr->p10[i] = f[i].q[1], fr->p90[i] = f[i].q[5];
   return 0;
 }
 
@@ -417,7 +473,7 @@ static int twin_bolus(runner *r, const mt_trial_event *e, double *bolus,
     r->pend_t[r->n_pend] = mt_twin_time(r->tw) + FORECAST_MIN;
     r->pend_y[r->n_pend++] = f.mean;
   }
-  return 0;
+  return r->rec ? record_forecast(r, err, errlen) : 0;
 }
 
 /* An announced meal at r->t: the arm's bolus, delivered over 1 min. */
@@ -438,6 +494,10 @@ static int on_meal(runner *r, const mt_trial_event *e, char *err,
   if (rc || !(bolus > 0))
     return rc;
   r->bt[r->nb] = r->t, r->bu[r->nb++] = bolus;
+  if (r->rec && r->rec->n_bolus < r->life->n_event) {
+    r->rec->bolus_t_min[r->rec->n_bolus] = r->t;
+    r->rec->bolus_u[r->rec->n_bolus++] = bolus;
+  }
   r->o->boluses++;
   r->o->bolus_u += bolus;
   r->o->insulin_u += bolus;
@@ -512,7 +572,7 @@ static int setup(runner *r, const mt_protocol *p, char *err, size_t errlen)
   r->t_end = (double)r->life->days * DAY_MIN;
   r->n_trace = (int)r->t_end - MT_TRIAL_WARMUP_MIN;
   size_t n = (size_t)m->n_state + (size_t)m->n_mem + (size_t)m->n_input +
-             (size_t)m->n_obs + (size_t)r->n_trace +
+             (size_t)m->n_obs + (size_t)r->n_trace + (size_t)r->t_end + 1 +
              2 * (size_t)r->life->n_event + 2;
   r->x = calloc(n, sizeof *r->x);
   if (!r->x)
@@ -520,11 +580,12 @@ static int setup(runner *r, const mt_protocol *p, char *err, size_t errlen)
   r->mem = r->x + m->n_state, r->u0 = r->mem + m->n_mem;
   double *y0 = r->u0 + m->n_input;
   r->trace = y0 + m->n_obs;
-  r->bt = r->trace + r->n_trace, r->bu = r->bt + r->life->n_event + 1;
+  r->cgm_at = r->trace + r->n_trace;
+  r->bt = r->cgm_at + (long)r->t_end + 1, r->bu = r->bt + r->life->n_event + 1;
   if (m->init(r->pt->param, r->x, r->mem, r->u0) < 0)
     return fail(err, errlen, MT_ESOLVER, "no steady state");
   m->observe(0, r->x, r->pt->param, r->mem, y0);
-  r->cgm_nf = y0[r->cgm];
+  r->cgm_at[0] = y0[r->cgm];
   r->basal_u_per_h = r->u0[r->ins] * 60;
   int rc = mt_cgm_noise_init(&r->noise, &r->life->sensor,
                              &r->life->sensor_rng);
@@ -539,31 +600,117 @@ static int setup(runner *r, const mt_protocol *p, char *err, size_t errlen)
   return r->arm->kind == MT_ARM_TWIN ? twin_start(r, p, err, errlen) : 0;
 }
 
-/* Readings every 5 min from 0 to t_end and the announced meals, in time
-** order (at equal times the reading first), the true course advanced to
-** each. */
-static int loop(runner *r, char *err, size_t errlen)
+/* The loop: readings every 5 min from 0 to t_end and the announced meals,
+** in time order (at equal times the reading first), each acted on once the
+** true course has reached it. Only the PID acts at readings; for the other
+** arms the course runs in one piece from meal to meal (the next decision),
+** the readings in between taken from it, so the integrator restarts a few
+** times a day rather than at every reading. Returns 1 with the end of the
+** next piece in *to, 0 when the run is complete, or an error. */
+static int drive(runner *r, double *to, char *err, size_t errlen)
 {
   const mt_trial_event *ev = r->life->event;
-  int ne = r->life->n_event, i = 0, rc = 0;
-  for (double t_read = 0; !rc;) {
-    while (i < ne && ev[i].snack)
-      i++;
-    int is_meal = i < ne && ev[i].t_min < t_read;
-    double te = is_meal ? ev[i].t_min : t_read;
-    if (te > r->t_end)
-      break;
-    if (te > r->t && (rc = advance(r, te)) != 0)
-      return fail(err, errlen, rc, "%s", mt_sim_errmsg(r->sim));
+  int ne = r->life->n_event, rc = 0;
+  int per_reading = r->arm->kind == MT_ARM_PID;
+  while (!rc) {
+    while (r->ev_i < ne && ev[r->ev_i].snack)
+      r->ev_i++;
+    int i = r->ev_i, is_meal = i < ne && ev[i].t_min < r->t_read;
+    double te = is_meal ? ev[i].t_min : r->t_read;
+    if (te > r->t_end) {
+      *to = r->t_end;
+      return r->t < r->t_end;
+    }
+    if (te > r->t) {
+      *to = is_meal || per_reading ? te
+            : i < ne && ev[i].t_min < r->t_end ? ev[i].t_min
+                                               : r->t_end;
+      return 1;
+    }
     if (is_meal) {
-      rc = on_meal(r, &ev[i++], err, errlen);
+      rc = on_meal(r, &ev[r->ev_i++], err, errlen);
     } else {
       rc = on_reading(r, err, errlen);
-      t_read += MT_TRIAL_CGM_EVERY_MIN;
+      r->t_read += MT_TRIAL_CGM_EVERY_MIN;
     }
   }
-  if (!rc && r->t < r->t_end && (rc = advance(r, r->t_end)) != 0)
-    return fail(err, errlen, rc, "%s", mt_sim_errmsg(r->sim));
+  return rc;
+}
+
+static void runner_free(runner *r)
+{
+  mt_twin_free(r->tw);
+  free(r->cand);
+  mt_sim_free(r->sim);
+  mt_schedule_free(r->sch);
+  mt_schedule_free(r->win);
+  mt_series_clear(&r->ser);
+  free(r->x);
+}
+
+static int check_args(const mt_protocol *p, int arm, const mt_patient *pt,
+                      const mt_trial_day_plan *life, mt_trial_outcome *out,
+                      char *err, size_t errlen)
+{
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!p || !pt || !pt->model || !life || !out || arm < 0 || arm >= p->n_arm ||
+      life->days < 1)
+    return fail(err, errlen, MT_EINVAL, "trial arm: expected a protocol, an "
+                "arm index below its count, a patient, a life and an outcome");
+  return 0;
+}
+
+static void runner_init(runner *r, const mt_protocol *p, int arm,
+                        const mt_patient *pt, const mt_trial_day_plan *life,
+                        mt_trial_outcome *out, mt_trial_record *rec)
+{
+  memset(r, 0, sizeof *r);
+  r->arm = &p->arm[arm], r->pt = pt, r->m = pt->model, r->life = life;
+  r->o = out, r->rec = rec;
+}
+
+/* The endpoints once the run is complete (rc 0), or the failure: one line
+** naming the patient and arm in err, and *out zeroed. */
+static int runner_finish(runner *r, int rc, char *err, size_t errlen)
+{
+  mt_trial_outcome *out = r->o;
+  if (!rc)
+    rc = mt_trial_endpoints(r->trace, r->n_trace, out->insulin_u,
+                            r->life->days, out);
+  if (!rc && r->rec) {
+    memcpy(r->rec->bg_mgdl, r->trace, (size_t)r->n_trace * sizeof *r->trace);
+    r->rec->n_bg = r->n_trace;
+  }
+  if (rc && !r->why[0])
+    snprintf(r->why, sizeof r->why, "%s", mt_strerror(rc));
+  out->forecast_mard_pct = r->tw && out->n_forecast
+                               ? 100 * r->mard_sum / out->n_forecast
+                               : NAN;
+  if (rc) {
+    memset(out, 0, sizeof *out);
+    return fail(err, errlen, rc, "trial patient %ld (%s), arm %s: %s",
+                r->life->k, r->pt->id, r->arm->name, r->why);
+  }
+  return 0;
+}
+
+/* One arm for one patient, alone. */
+static int run_one(const mt_protocol *p, int arm, const mt_patient *pt,
+                   const mt_trial_day_plan *life, mt_trial_outcome *out,
+                   mt_trial_record *rec, char *err, size_t errlen)
+{
+  int rc = check_args(p, arm, pt, life, out, err, errlen);
+  if (rc)
+    return rc;
+  runner r;
+  runner_init(&r, p, arm, pt, life, out, rec);
+  double to = 0;
+  rc = setup(&r, p, r.why, sizeof r.why);
+  while (!rc && (rc = drive(&r, &to, r.why, sizeof r.why)) == 1)
+    rc = advance(&r, to);
+  rc = runner_finish(&r, rc, err, errlen);
+  runner_free(&r);
   return rc;
 }
 
@@ -571,7 +718,7 @@ int mt_trial_run_arm(const mt_protocol *p, int arm, const mt_patient *pt,
                      const mt_trial_day_plan *life, mt_trial_outcome *out,
                      char *err, size_t errlen)
 {
-  return mt_trial_run_arm_trace(p, arm, pt, life, out, NULL, err, errlen);
+  return run_one(p, arm, pt, life, out, NULL, err, errlen);
 }
 
 int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
@@ -580,38 +727,185 @@ int mt_trial_run_arm_trace(const mt_protocol *p, int arm,
                            mt_trial_outcome *out, double *bg_mgdl, char *err,
                            size_t errlen)
 {
-  if (out)
-    memset(out, 0, sizeof *out);
-  if (!p || !pt || !pt->model || !life || !out || arm < 0 || arm >= p->n_arm ||
-      life->days < 1)
-    return fail(err, errlen, MT_EINVAL, "trial arm: expected a protocol, an "
-                "arm index below its count, a patient, a life and an outcome");
-  runner r = {0};
-  r.arm = &p->arm[arm], r.pt = pt, r.m = pt->model, r.life = life, r.o = out;
-  char why[MT_ERRMSG_MAX] = "";
-  int rc = setup(&r, p, why, sizeof why);
-  if (!rc)
-    rc = loop(&r, why, sizeof why);
-  if (!rc)
-    rc = mt_trial_endpoints(r.trace, r.n_trace, out->insulin_u, life->days,
-                            out);
-  if (!rc && bg_mgdl)
-    memcpy(bg_mgdl, r.trace, (size_t)r.n_trace * sizeof *bg_mgdl);
-  if (rc && !why[0])
-    snprintf(why, sizeof why, "%s", mt_strerror(rc));
-  out->forecast_mard_pct = r.tw && out->n_forecast
-                               ? 100 * r.mard_sum / out->n_forecast
-                               : NAN;
-  mt_twin_free(r.tw);
-  free(r.cand);
-  mt_sim_free(r.sim);
-  mt_schedule_free(r.sch);
-  mt_schedule_free(r.win);
-  free(r.x);
-  if (rc) {
-    memset(out, 0, sizeof *out);
-    return fail(err, errlen, rc, "trial patient %ld (%s), arm %s: %s",
-                life->k, pt->id, p->arm[arm].name, why);
+  mt_trial_record *rec = NULL;
+  int rc = 0;
+  if (bg_mgdl && life && life->days >= 1 &&
+      (rc = mt_trial_record_alloc(life, &rec)) != 0) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return fail(err, errlen, rc, "out of memory");
   }
+  rc = run_one(p, arm, pt, life, out, rec, err, errlen);
+  if (!rc && rec)
+    memcpy(bg_mgdl, rec->bg_mgdl, (size_t)rec->n_bg * sizeof *bg_mgdl);
+  mt_trial_record_free(rec);
+  return rc;
+}
+
+int mt_trial_run_arm_record(const mt_protocol *p, int arm,
+                            const mt_patient *pt,
+                            const mt_trial_day_plan *life,
+                            mt_trial_outcome *out, mt_trial_record **rec,
+                            char *err, size_t errlen)
+{
+  if (rec)
+    *rec = NULL;
+  if (!rec || !life || life->days < 1) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return fail(err, errlen, MT_EINVAL, "trial arm: expected a life and a "
+                "record");
+  }
+  int rc = mt_trial_record_alloc(life, rec);
+  if (rc) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return fail(err, errlen, rc, "out of memory");
+  }
+  rc = run_one(p, arm, pt, life, out, *rec, err, errlen);
+  if (rc) {
+    mt_trial_record_free(*rec);
+    *rec = NULL;
+  }
+  return rc;
+}
+
+int mt_trial_record_alloc(const mt_trial_day_plan *life, mt_trial_record **out)
+{
+  *out = NULL;
+  long t_end = (long)life->days * DAY_MIN;
+  size_t n_bg = (size_t)(t_end - MT_TRIAL_WARMUP_MIN);
+  size_t n_cgm = (size_t)(t_end / MT_TRIAL_CGM_EVERY_MIN) + 1;
+  size_t n_ev = (size_t)life->n_event;
+  mt_trial_record *r = calloc(1, sizeof *r);
+  double *blk = malloc((n_bg + n_cgm + 2 * n_ev + 1) * sizeof *blk);
+  mt_trial_forecast_rec *f = malloc((n_ev + 1) * sizeof *f);
+  if (!r || !blk || !f) {
+    free(r);
+    free(blk);
+    free(f);
+    return MT_ENOMEM;
+  }
+  r->bg_mgdl = blk;
+  r->cgm_mgdl = blk + n_bg;
+  r->bolus_t_min = r->cgm_mgdl + n_cgm;
+  r->bolus_u = r->bolus_t_min + n_ev;
+  r->forecast = f;
+  *out = r;
   return 0;
+}
+
+void mt_trial_record_free(mt_trial_record *rec)
+{
+  if (!rec)
+    return;
+  free(rec->bg_mgdl);
+  free(rec->forecast);
+  free(rec);
+}
+
+/* ---- many patients at once ------------------------------------------------ */
+
+/* The patients of mt_trial_run_arm_many: a queue of those whose next piece
+** is known. */
+typedef struct many {
+  const mt_protocol *p;
+  runner *r;
+  int n, *queue, head, count;
+  int failed; /* the runner whose decision failed, -1 */
+  int rc;
+} many;
+
+/* Runner i onwards to its next piece (queued) or its end. */
+static int many_drive(many *m, int i)
+{
+  double to;
+  int rc = drive(&m->r[i], &to, m->r[i].why, sizeof m->r[i].why);
+  if (rc == 1) {
+    m->r[i].to = to;
+    m->queue[(m->head + m->count++) % m->n] = i;
+    return 0;
+  }
+  if (rc < 0)
+    m->failed = i, m->rc = rc;
+  return rc;
+}
+
+static int many_next(void *ctx, mt_sim_piece *pc)
+{
+  many *m = ctx;
+  if (!m->count)
+    return 0;
+  int i = m->queue[m->head];
+  m->head = (m->head + 1) % m->n, m->count--;
+  int rc = piece_begin(&m->r[i], m->r[i].to, pc);
+  if (rc) {
+    m->failed = i, m->rc = rc;
+    return rc;
+  }
+  pc->id = i;
+  return 1;
+}
+
+static int many_done(void *ctx, const mt_sim_piece *pc)
+{
+  many *m = ctx;
+  piece_end(&m->r[pc->id]);
+  return many_drive(m, (int)pc->id);
+}
+
+int mt_trial_run_arm_many(const mt_protocol *p, int arm, int n,
+                          const mt_patient *const *pt,
+                          const mt_trial_day_plan *const *life,
+                          mt_trial_outcome *out, char *err, size_t errlen)
+{
+  if (n < 1 || !pt || !life || !out)
+    return fail(err, errlen, MT_EINVAL, "trial arm: expected n >= 1 "
+                "patients, lives and outcomes");
+  for (int i = 0; i < n; i++) {
+    int rc = check_args(p, arm, pt[i], life[i], &out[i], err, errlen);
+    if (rc)
+      return rc;
+    if (pt[i]->model != pt[0]->model)
+      return fail(err, errlen, MT_EINVAL, "trial arm: the patients of a "
+                  "batch share one model");
+  }
+  many m = {p, calloc((size_t)n, sizeof(runner)), n,
+            malloc((size_t)n * sizeof(int)), 0, 0, -1, 0};
+  mt_sim *sim = NULL;
+  int rc = m.r && m.queue ? mt_sim_create(pt[0]->model, NULL, &sim)
+                          : MT_ENOMEM;
+  for (int i = 0; i < n && m.r; i++)
+    runner_init(&m.r[i], p, arm, pt[i], life[i], &out[i], NULL);
+  for (int i = 0; !rc && i < n; i++) {
+    if ((rc = setup(&m.r[i], p, m.r[i].why, sizeof m.r[i].why)) != 0)
+      m.failed = i;
+    else if ((rc = many_drive(&m, i)) > 0)
+      rc = 0;
+  }
+  long failed = -1;
+  if (!rc) {
+    rc = mt_sim_run_stream(sim, many_next, many_done, &m, &failed);
+    if (rc && m.failed < 0 && failed >= 0) { /* the integrator's */
+      m.failed = (int)failed;
+      snprintf(m.r[failed].why, sizeof m.r[failed].why, "%s",
+               mt_sim_errmsg(sim));
+    }
+  }
+  for (int i = 0; m.r && i < n; i++) {
+    int ri = runner_finish(&m.r[i], rc && i == m.failed ? rc : 0,
+                           i == m.failed || !rc ? err : NULL, errlen);
+    if (!rc && ri)
+      rc = ri, m.failed = i;
+    runner_free(&m.r[i]);
+  }
+  if (rc && m.failed < 0)
+    fail(err, errlen, rc, "trial arm: %s", mt_strerror(rc));
+  if (rc)
+    for (int i = 0; i < n; i++)
+      memset(&out[i], 0, sizeof out[i]);
+  mt_sim_free(sim);
+  free(m.r);
+  free(m.queue);
+  return rc;
 }

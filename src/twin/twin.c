@@ -509,12 +509,12 @@ static int add_input(mt_twin *tw, const mt_datum *d)
 
 static void update_alerts(mt_twin *tw);
 static int run_ahead(mt_twin *tw, const double *ts, int nt, int obs,
-                     double *y);
+                     double *y, int aside);
 
 /* Every member's noise-free CGM at time t (after t_now) into y. */
 static int run_ahead_at(mt_twin *tw, double t, double *y)
 {
-  return run_ahead(tw, &t, 1, tw->cgm, y);
+  return run_ahead(tw, &t, 1, tw->cgm, y, 0);
 }
 
 /* Keep the ensemble as it is now; drop the snapshots a late datum can no
@@ -782,9 +782,9 @@ static int ensure_ahead(mt_twin *tw, int nt)
 ** t_now, at most AHEAD_MAX), without changing the members; observable obs
 ** of member i at sample k into y[i * nt + k]. */
 static int run_ahead(mt_twin *tw, const double *ts, int nt, int obs,
-                     double *y)
+                     double *y, int aside)
 {
-  int on_grid = 1, rc;
+  int on_grid = !aside, rc;
   for (int k = 0; k < nt; k++) {
     double g = (ts[k] - tw->t_now) / GRID_MIN;
     on_grid &= g == round(g) && g >= 1 && g <= AHEAD_MAX;
@@ -825,8 +825,11 @@ static double pred_quantile(const double *v, int n, double p)
   return v[k - 1] + (h - f) * (v[k] - v[k - 1]);
 }
 
-int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
-                        mt_twin_forecast *out)
+/* aside: a run of its own that leaves the course kept for the alerts and
+** the horizon they reach as they were (the buffers are marked stale, and
+** the next on-grid run recomputes exactly what was kept). */
+static int forecast(mt_twin *tw, const double *horizons, int nh,
+                    mt_twin_forecast *out, int aside)
 {
   static const double qp[7] = {0.025, 0.10, 0.25, 0.50, 0.75, 0.90, 0.975};
   if (nh < 1 || nh > 64)
@@ -840,7 +843,7 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
   }
   int ns = tw->N * NOISE_DRAWS;
   double *cgm = malloc(((size_t)tw->N * nh + (size_t)ns) * sizeof *cgm), *v;
-  int rc = cgm ? run_ahead(tw, ts, nh, tw->cgm, cgm) : MT_ENOMEM;
+  int rc = cgm ? run_ahead(tw, ts, nh, tw->cgm, cgm, aside) : MT_ENOMEM;
   v = cgm + (size_t)tw->N * nh;
   for (int k = 0; !rc && k < nh; k++) {
     double sum = 0;
@@ -874,6 +877,18 @@ int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
   }
   free(cgm);
   return rc;
+}
+
+int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
+                        mt_twin_forecast *out)
+{
+  return forecast(tw, horizons, nh, out, 0);
+}
+
+int mt_twin_forecast_aside(mt_twin *tw, const double *horizons, int nh,
+                           mt_twin_forecast *out)
+{
+  return forecast(tw, horizons, nh, out, 1);
 }
 
 /* Whether member trajectory c (n samples) crosses the kind's level; the
@@ -916,7 +931,7 @@ static void update_alerts(mt_twin *tw)
   for (int k = 0; k < NT; k++)
     ts[k] = tw->t_now + ALERT_STEP_MIN * (k + 1);
   double *cgm = malloc((size_t)tw->N * (NT + 1) * sizeof *cgm);
-  if (cgm && run_ahead(tw, ts, NT, tw->bg, cgm) == 0)
+  if (cgm && run_ahead(tw, ts, NT, tw->bg, cgm, 0) == 0)
     for (int kind = 0; kind < MT_ALERT_NGLUCOSE; kind++)
       alert_kind(tw, (mt_alert_kind)kind, cgm, ts, NT,
                  cgm + (size_t)tw->N * NT);

@@ -310,3 +310,134 @@ Test(trial_run, bad_arguments_are_refused)
   mt_patient_free(pt);
   mt_protocol_free(p);
 }
+
+/* mt_trial_run_arm_many integrates the patients' courses together, four to
+** a vector (include/medtwin/sim.h, mt_sim_run_stream), while each takes its
+** own decisions: every outcome must be, bit for bit, the patient's alone. Ten
+** patients of different days and meals, three days, snacks and missed
+** boluses: pieces of every length finish in every order. */
+Test(trial_run, a_batch_of_patients_gives_each_its_outcome_alone)
+{
+  mt_protocol *p = protocol(3, MEALS3 ", \"carb_count_error\": {\"sd\": 0.3},"
+                            " \"snacks\": {\"per_day\": 1},"
+                            " \"missed_bolus_probability\": 0.2",
+                            STANDARD);
+  enum { N = 10 };
+  mt_patient *pt[N];
+  mt_trial_day_plan *l[N];
+  mt_trial_outcome alone[N], many[N];
+  for (int i = 0; i < N; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "adult#%03d", i + 1);
+    pt[i] = patient(name);
+    cr_assert_eq(mt_trial_life(p, pt[i], i, &l[i], err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(mt_trial_run_arm(p, 0, pt[i], l[i], &alone[i], err,
+                                  sizeof err), 0, "%s", err);
+  }
+  cr_assert_eq(mt_trial_run_arm_many(p, 0, N, (const mt_patient *const *)pt,
+                                     (const mt_trial_day_plan *const *)l,
+                                     many, err, sizeof err), 0, "%s", err);
+  for (int i = 0; i < N; i++) {
+    cr_assert_eq(memcmp(&alone[i], &many[i], sizeof alone[i]), 0,
+                 "patient %d: TIR %.17g alone, %.17g in the batch", i,
+                 alone[i].ep[MT_EP_TIR], many[i].ep[MT_EP_TIR]);
+    cr_assert(alone[i].boluses > 0);
+  }
+  /* a batch of one, and the patients in another order */
+  mt_trial_outcome one;
+  cr_assert_eq(mt_trial_run_arm_many(p, 0, 1, (const mt_patient *const *)pt,
+                                     (const mt_trial_day_plan *const *)l, &one,
+                                     err, sizeof err), 0, "%s", err);
+  cr_assert_eq(memcmp(&one, &alone[0], sizeof one), 0);
+  mt_patient *rp[N];
+  mt_trial_day_plan *rl[N];
+  for (int i = 0; i < N; i++)
+    rp[i] = pt[N - 1 - i], rl[i] = l[N - 1 - i];
+  cr_assert_eq(mt_trial_run_arm_many(p, 0, N, (const mt_patient *const *)rp,
+                                     (const mt_trial_day_plan *const *)rl,
+                                     many, err, sizeof err), 0, "%s", err);
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(memcmp(&alone[N - 1 - i], &many[i], sizeof many[i]), 0);
+  for (int i = 0; i < N; i++) {
+    mt_trial_life_free(l[i]);
+    mt_patient_free(pt[i]);
+  }
+  mt_protocol_free(p);
+}
+
+/* A failure in a batch is the patient's: a patient without CR and CF
+** cannot take the standard arm; its line names it, every outcome is zeroed. */
+Test(trial_run, a_failing_patient_in_a_batch_is_named)
+{
+  mt_protocol *p = protocol(1, MEALS3, STANDARD);
+  mt_patient *pt[3] = {patient("adult#001"), patient("adult#002"),
+                       patient("adult#003")};
+  pt[1]->cr_g_per_u = 0;
+  mt_trial_day_plan *l[3];
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(mt_trial_life(p, pt[i], i, &l[i], err, sizeof err), 0);
+  mt_trial_outcome o[3];
+  memset(o, 0x55, sizeof o);
+  int rc = mt_trial_run_arm_many(p, 0, 3, (const mt_patient *const *)pt,
+                                 (const mt_trial_day_plan *const *)l, o, err,
+                                 sizeof err);
+  cr_assert_eq(rc, MT_EINVAL);
+  cr_assert(strstr(err, "patient 1 (adult#002)") != NULL, "%s", err);
+  cr_assert(strstr(err, "CR and CF") != NULL, "%s", err);
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(o[i].ep[MT_EP_TIR], 0);
+    mt_trial_life_free(l[i]);
+    mt_patient_free(pt[i]);
+  }
+  mt_protocol_free(p);
+}
+
+/* What an arm did, recorded for the report, without changing what it did:
+** the twin arm's extra forecasts draw on streams of their own. The record
+** holds every reading, every bolus and a forecast per dosed meal. */
+Test(trial_run, recording_an_arm_does_not_change_its_outcome)
+{
+  mt_protocol *p = protocol(
+      1, MEALS3 ", \"carb_count_error\": {\"sd\": 0.2}",
+      STANDARD ", {\"name\": \"twin\", \"kind\": \"twin\", \"members\": 16,"
+      " \"advisor\": {\"max_bolus_u\": 10, \"step_u\": 1}}");
+  mt_patient *pt = patient("adult#005");
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  for (int a = 0; a < 2; a++) {
+    mt_trial_outcome o1, o2;
+    mt_trial_record *rec = NULL;
+    cr_assert_eq(mt_trial_run_arm(p, a, pt, l, &o1, err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_eq(mt_trial_run_arm_record(p, a, pt, l, &o2, &rec, err,
+                                         sizeof err), 0, "%s", err);
+    cr_assert_eq(memcmp(&o1, &o2, sizeof o1), 0, "arm %d", a);
+    cr_assert_eq(rec->n_bg, 1440 - MT_TRIAL_WARMUP_MIN);
+    cr_assert_eq(rec->n_cgm, 1440 / MT_TRIAL_CGM_EVERY_MIN + 1);
+    cr_assert_eq(rec->n_bolus, o1.boluses);
+    double sum = 0;
+    for (int i = 0; i < rec->n_bolus; i++)
+      sum += rec->bolus_u[i];
+    cr_assert_float_eq(sum, o1.bolus_u, 1e-9);
+    mt_trial_outcome o3 = {0};
+    cr_assert_eq(mt_trial_endpoints(rec->bg_mgdl, rec->n_bg, o1.insulin_u, 1,
+                                    &o3), 0);
+    cr_assert_eq(o3.ep[MT_EP_TIR], o1.ep[MT_EP_TIR]);
+    for (int i = 0; i < rec->n_cgm; i++)
+      cr_assert(rec->cgm_mgdl[i] >= 39 && rec->cgm_mgdl[i] <= 401, "%g",
+                rec->cgm_mgdl[i]);
+    if (a == 1) {
+      cr_assert_eq(rec->n_forecast, o1.meals);
+      for (int i = 0; i < rec->n_forecast; i++)
+        for (int h = 0; h < MT_TRIAL_REC_HORIZONS; h++)
+          cr_assert(rec->forecast[i].p10[h] <= rec->forecast[i].p90[h]);
+    } else {
+      cr_assert_eq(rec->n_forecast, 0);
+    }
+    mt_trial_record_free(rec);
+  }
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
