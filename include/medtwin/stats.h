@@ -197,10 +197,10 @@ typedef struct mt_sample_size {
 ** The number of patients a paired trial needs to reach power 0 < power < 1
 ** with the two-sided paired t test at confidence level 0 < level < 1
 ** (reject when p < 1 - level), by simulation (docs/statistics.md, "Sample
-** size"). d[0..n) (borrowed, n >= 2, finite) are the observed paired
-** differences and stand in for the population: a replicate trial of size m
-** resamples m of them with replacement and is analysed as mt_paired_t
-** analyses a trial. Replicate r draws its indices from the stream
+** size by simulation"). d[0..n) (borrowed, n >= 2, finite) are the observed
+** paired differences and stand in for the population: a replicate trial of
+** size m resamples m of them with replacement and is analysed as
+** mt_paired_t analyses a trial. Replicate r draws its indices from the stream
 ** mt_rng(seed; purpose, r, 0), so a replicate of size m is the first m
 ** patients of the same replicate at any larger size (common random numbers)
 ** and the result depends only on the arguments, bit for bit.

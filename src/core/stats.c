@@ -571,10 +571,12 @@ int mt_holm(const double *p, int m, double *adj, char *err, size_t errlen)
 /* ---- sample size by simulation ---------------------------------------- */
 
 /*
-** The sample size of a paired trial for a target power, by resampling the
-** observed differences (the nonparametric bootstrap power analysis of Efron
-** and Tibshirani 1993, ch. 25) and a bisection on the integer size. Method,
-** constants and sources: docs/statistics.md, "Sample size".
+** The sample size of a paired trial for a target power, by simulation
+** (Arnold, Hogan, Colford and Hubbard, BMC Med. Res. Methodol. 11:94, 2011)
+** of trials resampled from the observed differences (the bootstrap of Efron
+** and Tibshirani, An Introduction to the Bootstrap, 1993), and a bisection
+** on the integer size. Method, constants and sources: docs/statistics.md,
+** "Sample size by simulation".
 */
 
 #define SSIZE_BRACKET 3 /* bracketing steps s, 2s, 4s from the start */
