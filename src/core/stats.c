@@ -719,10 +719,10 @@ static int ssize_degenerate(double mean, double ss, double level, int n_max,
                             mt_sample_size *o)
 {
   if (ss == 0) {
-    int moves = mean != 0; /* every trial rejects: p = 0 (fill_t) */
-    o->n = moves ? 2 : n_max;
-    o->power = moves;
-    o->reached = moves;
+    int rejects = mean != 0; /* every trial: p = 0 (fill_t), or p = 1 */
+    o->n = rejects ? 2 : n_max;
+    o->power = rejects;
+    o->reached = rejects;
     return MT_STATS_ZEROVAR;
   }
   o->n = n_max;

@@ -703,7 +703,7 @@ static double ss_d[SS_N];
 ** and 13333); a search with a one-sided test (27, 101) fails. Over ten
 ** seeds these cohorts gave 33..35 and 126..129 (docs/statistics.md).
 */
-Test(sample_size, exact_paired_t_effect_0_5, .timeout = 10)
+Test(sample_size, exact_paired_t_effect_0_5)
 {
   exact_effect_sample(ss_d, SS_N, 0.5, 1.0, 7);
   mt_sample_size s;
@@ -719,7 +719,7 @@ Test(sample_size, exact_paired_t_effect_0_5, .timeout = 10)
   cr_assert(s.trials <= 40000);
 }
 
-Test(sample_size, exact_paired_t_effect_0_25, .timeout = 10)
+Test(sample_size, exact_paired_t_effect_0_25)
 {
   exact_effect_sample(ss_d, SS_N, 0.25, 1.0, 8);
   mt_sample_size s;
