@@ -2,7 +2,8 @@
 ** Statistics of virtual trials (docs/statistics.md): Student's t and the
 ** normal distribution, sample summaries, the paired t comparison of two arms
 ** within patients, Welch's two-sample comparison (subgroup interactions),
-** a reproducible percentile bootstrap of a mean, and multiplicity helpers.
+** a reproducible percentile bootstrap of a mean, multiplicity helpers, and
+** the sample size a paired trial needs for a target power, by simulation.
 **
 ** Distribution functions follow libm's conventions: pure functions of their
 ** arguments that return NaN outside their domain. Everything else returns 0,
@@ -20,6 +21,9 @@
 /* Informational (positive) return codes: the outputs are all set, but. */
 #define MT_STATS_NOVAR 1   /* fewer than 2 values in a sample: no variance */
 #define MT_STATS_ZEROVAR 2 /* the standard error is exactly 0 */
+#define MT_STATS_NOEFFECT 3 /* sample size: the mean difference is exactly 0 */
+#define MT_STATS_UNREACHED 4 /* sample size: target power not reached by n_max */
+#define MT_STATS_BUDGET 5 /* sample size: max_trials ended the search early */
 
 /* ---- distributions ---------------------------------------------------- */
 
@@ -168,5 +172,67 @@ int mt_bonferroni_level(double level, int m, double *out);
 ** NaN) or MT_ENOMEM.
 */
 int mt_holm(const double *p, int m, double *adj, char *err, size_t errlen);
+
+/* ---- sample size ------------------------------------------------------ */
+
+typedef struct mt_sample_size {
+  int n;               /* smallest size found with power >= target (or the
+                       ** upper bound) */
+  double power;        /* simulated power at n */
+  double mc_se;        /* its Monte Carlo standard error sqrt(p(1-p)/R) */
+  int replicates;      /* R: replicate trials per size tried */
+  int sizes_tried;     /* how many sizes were simulated */
+  long trials;         /* replicate trials simulated in all (<= the bound) */
+  int normal_approx_n; /* ceil(((z_{1-a/2} + z_power) sd / |mean|)^2), the
+                       ** start, clamped to [2, n_max] */
+  int reached;         /* 1 if the target was reached within n_max */
+} mt_sample_size;
+
+/* Sizes the search may simulate at most for a bound n_max >= 2:
+** ceil(log2 n_max) + MT_SSIZE_EXTRA (the start, three bracketing steps and
+** n_max itself). */
+#define MT_SSIZE_EXTRA 5
+
+/*
+** The number of patients a paired trial needs to reach power 0 < power < 1
+** with the two-sided paired t test at confidence level 0 < level < 1
+** (reject when p < 1 - level), by simulation (docs/statistics.md, "Sample
+** size by simulation"). d[0..n) (borrowed, n >= 2, finite) are the observed
+** paired differences and stand in for the population: a replicate trial of
+** size m resamples m of them with replacement and is analysed as
+** mt_paired_t analyses a trial. Replicate r draws its indices from the stream
+** mt_rng(seed; purpose, r, 0), so a replicate of size m is the first m
+** patients of the same replicate at any larger size (common random numbers)
+** and the result depends only on the arguments, bit for bit.
+**
+** The search starts at the normal approximation, brackets the target with up
+** to three steps and bisects on the integer m in [2, n_max] for the smallest
+** m with simulated power >= power. max_trials >= 1 bounds the replicate
+** trials simulated in all: R = max(1, max_trials / (ceil(log2 n_max) +
+** MT_SSIZE_EXTRA)) per size, so the search never runs out unless
+** max_trials is below that divisor; out->trials <= max_trials always.
+**
+** Returns 0, or with every field of *out set:
+**   MT_STATS_ZEROVAR   all d equal, nothing simulated: a nonzero d rejects
+**                      at every size (n = 2, power = 1, reached = 1); all
+**                      zero never rejects (n = n_max, power = 0, reached 0).
+**   MT_STATS_NOEFFECT  mean d exactly 0, nothing simulated: n = n_max,
+**                      power = 1 - level (the test's nominal size),
+**                      reached = 0.
+**   MT_STATS_UNREACHED power at n_max is below the target: n = n_max with
+**                      its power, reached = 0.
+**   MT_STATS_BUDGET    max_trials ended the search before it converged: n is
+**                      the smallest size found with power >= target
+**                      (reached = 1), or else the largest size simulated
+**                      (reached = 0).
+** mc_se is 0 where nothing was simulated. Errors, *out untouched, one line
+** in err naming the argument: MT_EINVAL (NULL d or out, n < 2, a d not
+** finite, level or power outside (0, 1), max_trials < 1, n_max < 2),
+** MT_ENOMEM (n_max doubles are allocated).
+*/
+int mt_sample_size_paired(const double *d, int n, double level, double power,
+                          int max_trials, int n_max, uint64_t seed,
+                          uint64_t purpose, mt_sample_size *out,
+                          char *err, size_t errlen);
 
 #endif

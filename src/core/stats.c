@@ -567,3 +567,208 @@ int mt_holm(const double *p, int m, double *adj, char *err, size_t errlen)
   free(s);
   return MT_OK;
 }
+
+/* ---- sample size by simulation ---------------------------------------- */
+
+/*
+** The sample size of a paired trial for a target power, by simulation
+** (Arnold, Hogan, Colford and Hubbard, BMC Med. Res. Methodol. 11:94, 2011)
+** of trials resampled from the observed differences (the bootstrap of Efron
+** and Tibshirani, An Introduction to the Bootstrap, 1993), and a bisection
+** on the integer size. Method, constants and sources: docs/statistics.md,
+** "Sample size by simulation".
+*/
+
+#define SSIZE_BRACKET 3 /* bracketing steps s, 2s, 4s from the start */
+
+typedef struct ssize_run {
+  const double *d;
+  int n;
+  double level, alpha;
+  uint64_t seed, purpose;
+  int R;
+  long budget, trials;
+  int sizes;
+  double *buf; /* one replicate's differences, n_max values */
+} ssize_run;
+
+/* Simulated power at size m (2 <= m <= n_max): the fraction of R replicate
+** trials whose paired t rejects (p < alpha). Replicate r takes the first m
+** draws of stream (seed; purpose, r, 0): the trials are nested in m. */
+static double ssize_power(ssize_run *s, int m)
+{
+  int rejected = 0;
+  for (int r = 0; r < s->R; r++) {
+    mt_rng g;
+    mt_rng_init(&g, s->seed, s->purpose, (uint64_t)r, 0);
+    for (int i = 0; i < m; i++)
+      s->buf[i] = s->d[uniform_index(&g, s->n)];
+    double mean, ss;
+    mt_ttest t;
+    moments(s->buf, m, &mean, &ss);
+    fill_t(&t, m, mean, sqrt(ss / (m - 1) / m), m - 1, s->level);
+    rejected += t.p < s->alpha;
+  }
+  s->trials += s->R;
+  s->sizes++;
+  return (double)rejected / s->R;
+}
+
+/* ceil(((z_{1-a/2} + z_power) sd / |mean|)^2), clamped to [2, n_max];
+** n_max when mean = 0. */
+static int ssize_normal_n(double mean, double sd, double alpha, double power,
+                          int n_max)
+{
+  double z = -mt_normal_quantile(0.5 * alpha) + mt_normal_quantile(power);
+  if (mean == 0)
+    return n_max;
+  if (!(z > 0))
+    return 2;
+  double k = z * sd / fabs(mean), m = ceil(k * k);
+  return m < 2 ? 2 : m > n_max ? n_max : (int)m;
+}
+
+/* The search's state: p(lo) < target (lo = 1 stands for size 1, where the
+** t test has no variance and never rejects: power 0) and p(hi) >= target,
+** with its power phi; hi = 0 while no such size is known. top is the
+** largest size simulated, with its power. */
+typedef struct ssize_state {
+  int lo, hi, top;
+  double phi, ptop;
+} ssize_state;
+
+/* Simulate size m and move the bracket; MT_STATS_BUDGET when the bound
+** leaves no room for it. */
+static int ssize_try(ssize_run *s, ssize_state *st, int m, double target)
+{
+  if (s->trials + s->R > s->budget)
+    return MT_STATS_BUDGET;
+  double p = ssize_power(s, m);
+  if (m > st->top)
+    st->top = m, st->ptop = p;
+  if (p >= target) {
+    if (st->hi == 0 || m < st->hi)
+      st->hi = m, st->phi = p;
+  } else if (m > st->lo) {
+    st->lo = m;
+  }
+  return 0;
+}
+
+/* From the start m0: if it reaches the target, steps s, 2s, 4s down until
+** one does not (else lo stays 1); if not, the same steps up until one does,
+** then n_max itself. Returns 0 (bracketed), MT_STATS_UNREACHED or
+** MT_STATS_BUDGET. */
+static int ssize_bracket(ssize_run *s, ssize_state *st, int m0, double target,
+                         int n_max)
+{
+  int rc = ssize_try(s, st, m0, target), step = m0 / 16 > 2 ? m0 / 16 : 2;
+  int down = st->hi != 0;
+  for (int k = 0; !rc && k < SSIZE_BRACKET; k++, step *= 2) {
+    int m = down ? m0 - step : m0 + step;
+    if (m < 2 || m >= n_max)
+      break;
+    rc = ssize_try(s, st, m, target);
+    if (down ? st->lo > 1 : st->hi != 0)
+      return rc;
+  }
+  if (!rc && !st->hi && st->top < n_max)
+    rc = ssize_try(s, st, n_max, target);
+  if (!rc && !st->hi)
+    rc = MT_STATS_UNREACHED;
+  return rc;
+}
+
+/* Bisection on the integers of (lo, hi] for the smallest size whose
+** simulated power reaches the target. */
+static int ssize_bisect(ssize_run *s, ssize_state *st, double target)
+{
+  while (st->hi - st->lo > 1) {
+    int rc = ssize_try(s, st, st->lo + (st->hi - st->lo) / 2, target);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int ssize_check(const double *d, int n, double level, double power,
+                       int max_trials, int n_max, const mt_sample_size *out,
+                       char *err, size_t errlen)
+{
+  const char *op = "sample size";
+  if (!d || !out)
+    return fail(err, errlen, MT_EINVAL, op, "need d and out");
+  if (n < 2)
+    return fail(err, errlen, MT_EINVAL, op, "n %d is below 2", n);
+  if (!(level > 0 && level < 1))
+    return fail(err, errlen, MT_EINVAL, op, "level %g is not in (0, 1)",
+                level);
+  if (!(power > 0 && power < 1))
+    return fail(err, errlen, MT_EINVAL, op, "power %g is not in (0, 1)",
+                power);
+  if (max_trials < 1)
+    return fail(err, errlen, MT_EINVAL, op, "max_trials %d is below 1",
+                max_trials);
+  if (n_max < 2)
+    return fail(err, errlen, MT_EINVAL, op, "n_max %d is below 2", n_max);
+  return check_finite(d, n, op, "d", err, errlen);
+}
+
+/* Degenerate cohorts, answered without simulation: all d equal, or mean 0. */
+static int ssize_degenerate(double mean, double ss, double level, int n_max,
+                            mt_sample_size *o)
+{
+  if (ss == 0) {
+    int rejects = mean != 0; /* every trial: p = 0 (fill_t), or p = 1 */
+    o->n = rejects ? 2 : n_max;
+    o->power = rejects;
+    o->reached = rejects;
+    return MT_STATS_ZEROVAR;
+  }
+  o->n = n_max;
+  o->power = 1 - level;
+  o->reached = 0;
+  return MT_STATS_NOEFFECT;
+}
+
+int mt_sample_size_paired(const double *d, int n, double level, double power,
+                          int max_trials, int n_max, uint64_t seed,
+                          uint64_t purpose, mt_sample_size *out,
+                          char *err, size_t errlen)
+{
+  int rc = ssize_check(d, n, level, power, max_trials, n_max, out, err,
+                       errlen);
+  if (rc)
+    return rc;
+  double mean, ss, alpha = 1 - level;
+  moments(d, n, &mean, &ss);
+  int sizes = (int)ceil(log2(n_max)) + MT_SSIZE_EXTRA;
+  mt_sample_size o = {
+      .replicates = max_trials / sizes > 1 ? max_trials / sizes : 1,
+      .normal_approx_n = ssize_normal_n(mean, sqrt(ss / (n - 1)), alpha,
+                                        power, n_max)};
+  if (ss == 0 || mean == 0) {
+    rc = ssize_degenerate(mean, ss, level, n_max, &o);
+    *out = o;
+    return rc;
+  }
+  ssize_run s = {.d = d, .n = n, .level = level, .alpha = alpha,
+                 .seed = seed, .purpose = purpose, .R = o.replicates,
+                 .budget = max_trials};
+  s.buf = malloc((size_t)n_max * sizeof *s.buf);
+  if (!s.buf)
+    return fail(err, errlen, MT_ENOMEM, "sample size", "%d values", n_max);
+  ssize_state st = {.lo = 1};
+  rc = ssize_bracket(&s, &st, o.normal_approx_n, power, n_max);
+  if (!rc)
+    rc = ssize_bisect(&s, &st, power);
+  free(s.buf);
+  o.reached = st.hi != 0;
+  o.n = st.hi ? st.hi : st.top;
+  o.power = st.hi ? st.phi : st.ptop;
+  o.mc_se = sqrt(o.power * (1 - o.power) / o.replicates);
+  o.sizes_tried = s.sizes;
+  o.trials = s.trials;
+  *out = o;
+  return rc;
+}

@@ -652,3 +652,285 @@ Test(multiplicity, bonferroni_and_holm)
   q[0] = 1.5;
   cr_assert_eq(mt_holm(q, 3, adj, NULL, 0), MT_EINVAL);
 }
+
+/* ---- sample size ------------------------------------------------------- */
+
+/* n values from N(mean, sd^2): stream (seed; 2, 0, 0) of rng.h. */
+static void effect_sample(double *d, int n, double mean, double sd,
+                          uint64_t seed)
+{
+  mt_rng r;
+  mt_rng_init(&r, seed, 2, 0, 0);
+  for (int i = 0; i < n; i++)
+    d[i] = mean + sd * mt_rng_normal(&r);
+}
+
+/* The same, rescaled to sample mean exactly `mean` and sample SD (divisor
+** n - 1) exactly sd, up to rounding: the cohort then differs from the
+** normal population only in shape, not in effect size. */
+static void exact_effect_sample(double *d, int n, double mean, double sd,
+                                uint64_t seed)
+{
+  effect_sample(d, n, 0.0, 1.0, seed);
+  double s = 0, q = 0;
+  for (int i = 0; i < n; i++)
+    s += d[i];
+  double m = s / n;
+  for (int i = 0; i < n; i++)
+    q += (d[i] - m) * (d[i] - m);
+  double k = sd / sqrt(q / (n - 1));
+  for (int i = 0; i < n; i++)
+    d[i] = mean + k * (d[i] - m);
+}
+
+enum { SS_N = 200000 };
+static double ss_d[SS_N];
+
+/*
+** Against the exact sample size of the one-sample (paired) t test, two-sided
+** at level 0.95, power 0.8: effect size 0.5 needs 34 and 0.25 needs 128
+** (G*Power 3, Faul et al., Behav. Res. Methods 39:175, 2007; R's
+** pwr.t.test(type = "one.sample") gives 33.37 and 127.5, rounded up). The
+** exact powers, from the noncentral t distribution (mpmath 1.3.0, 30 digits,
+** integrating Phi(delta - c sqrt(V/nu)) over the chi-square V), are
+** 0.7954 / 0.8078 at n = 33 / 34 and 0.7984 / 0.8015 at n = 127 / 128.
+** The cohort, 200000 draws from N(0, 1) rescaled to mean 0.5 (0.25) and SD
+** 1 exactly, stands in for the normal population: only its shape differs,
+** not its effect size (unscaled, the effect size's error of 0.0024 would
+** move n by 1 % and 2 %). Tolerances: n within 2 of 34 and 5 of 128, and the power
+** at n at least the target minus 3 Monte Carlo SEs (power slopes are 0.0125
+** and 0.0031 per patient, so one SE is 0.6 and 1.1 patients at R = 2666
+** and 13333); a search with a one-sided test (27, 101) fails. Over ten
+** seeds these cohorts gave 33..35 and 126..129 (docs/statistics.md).
+*/
+Test(sample_size, exact_paired_t_effect_0_5)
+{
+  exact_effect_sample(ss_d, SS_N, 0.5, 1.0, 7);
+  mt_sample_size s;
+  int rc = mt_sample_size_paired(ss_d, SS_N, 0.95, 0.8, 40000, 1000, 1, 1,
+                                 &s, NULL, 0);
+  cr_log_info("effect 0.5: rc %d n %d power %.4f se %.4f R %d sizes %d "
+              "trials %ld start %d", rc, s.n, s.power, s.mc_se, s.replicates,
+              s.sizes_tried, s.trials, s.normal_approx_n);
+  cr_assert_eq(rc, MT_OK);
+  cr_assert_eq(s.reached, 1);
+  cr_assert(abs(s.n - 34) <= 2, "n %d", s.n);
+  cr_assert(s.power >= 0.8 - 3 * s.mc_se, "power %g", s.power);
+  cr_assert(s.trials <= 40000);
+}
+
+Test(sample_size, exact_paired_t_effect_0_25)
+{
+  exact_effect_sample(ss_d, SS_N, 0.25, 1.0, 8);
+  mt_sample_size s;
+  int rc = mt_sample_size_paired(ss_d, SS_N, 0.95, 0.8, 200000, 1000, 2, 1,
+                                 &s, NULL, 0);
+  cr_log_info("effect 0.25: rc %d n %d power %.4f se %.4f R %d sizes %d "
+              "trials %ld start %d", rc, s.n, s.power, s.mc_se, s.replicates,
+              s.sizes_tried, s.trials, s.normal_approx_n);
+  cr_assert_eq(rc, MT_OK);
+  cr_assert_eq(s.reached, 1);
+  cr_assert(abs(s.n - 128) <= 5, "n %d", s.n);
+  cr_assert(s.power >= 0.8 - 3 * s.mc_se, "power %g", s.power);
+}
+
+/*
+** The start, ceil(((z_{1-a/2} + z_power) sd / |mean|)^2), by hand from
+** z_.975 = 1.959964, z_.95 = 1.644854, z_.9 = 1.281552, z_.8 = 0.841621
+** (A&S Table 26.1, 6 decimals). d = {-0.5, 0.5, 1.5}: mean 0.5, sd 1
+** exactly. Level 0.95, power 0.8: (2.801585 / 0.5)^2 = 31.40 -> 32; the
+** same with d doubled (mean 1, sd 2) and negated (|mean|); level 0.9,
+** power 0.9: (2.926406 / 0.5)^2 = 34.26 -> 35; clamped to n_max = 20.
+** The margins to the next integer (0.6, 0.74) are far beyond the 6-decimal
+** rounding.
+*/
+Test(sample_size, normal_approximation_by_hand)
+{
+  double d[] = {-0.5, 0.5, 1.5}, d2[3], dn[3];
+  for (int i = 0; i < 3; i++)
+    d2[i] = 2 * d[i], dn[i] = -d[i];
+  mt_sample_size s;
+  cr_assert_geq(mt_sample_size_paired(d, 3, 0.95, 0.8, 50, 1000, 1, 1, &s,
+                                      NULL, 0), 0);
+  cr_assert_eq(s.normal_approx_n, 32);
+  cr_assert_geq(mt_sample_size_paired(d2, 3, 0.95, 0.8, 50, 1000, 1, 1, &s,
+                                      NULL, 0), 0);
+  cr_assert_eq(s.normal_approx_n, 32);
+  cr_assert_geq(mt_sample_size_paired(dn, 3, 0.95, 0.8, 50, 1000, 1, 1, &s,
+                                      NULL, 0), 0);
+  cr_assert_eq(s.normal_approx_n, 32);
+  cr_assert_geq(mt_sample_size_paired(d, 3, 0.9, 0.9, 50, 1000, 1, 1, &s,
+                                      NULL, 0), 0);
+  cr_assert_eq(s.normal_approx_n, 35);
+  cr_assert_geq(mt_sample_size_paired(d, 3, 0.95, 0.8, 50, 20, 1, 1, &s,
+                                      NULL, 0), 0);
+  cr_assert_eq(s.normal_approx_n, 20);
+}
+
+/*
+** Determinism: the same arguments give the same result, bit for bit (the
+** streams are keyed by seed, purpose and replicate only). Another seed or
+** purpose draws other trials: the sizes found differ only within Monte Carlo
+** error. Cohort: 2000 draws from N(0.5, 1); R = 40000 / 15 = 2666, one SE
+** of power is 0.6 patients near n = 34 (slope 0.0125), so two independent
+** searches differ by SD 0.85; tolerance 3 patients (3.5 SD).
+*/
+Test(sample_size, deterministic)
+{
+  enum { N = 2000 };
+  static double d[N];
+  effect_sample(d, N, 0.5, 1.0, 9);
+  mt_sample_size a, b, c, e;
+  memset(&a, 0xa5, sizeof a);
+  memset(&b, 0x5a, sizeof b);
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 40000, 1000, 5, 3, &a,
+                                     NULL, 0), MT_OK);
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 40000, 1000, 5, 3, &b,
+                                     NULL, 0), MT_OK);
+  cr_assert(a.n == b.n && a.power == b.power && a.mc_se == b.mc_se &&
+            a.replicates == b.replicates && a.sizes_tried == b.sizes_tried &&
+            a.trials == b.trials && a.normal_approx_n == b.normal_approx_n &&
+            a.reached == b.reached);
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 40000, 1000, 6, 3, &c,
+                                     NULL, 0), MT_OK);
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 40000, 1000, 5, 4, &e,
+                                     NULL, 0), MT_OK);
+  cr_log_info("seeds 5/3, 6/3, 5/4: n %d %d %d, power %.4f %.4f %.4f",
+              a.n, c.n, e.n, a.power, c.power, e.power);
+  cr_assert(abs(c.n - a.n) <= 3 && abs(e.n - a.n) <= 3, "n %d %d %d", a.n,
+            c.n, e.n);
+  cr_assert(a.power != c.power || a.power != e.power, "streams not keyed");
+}
+
+/*
+** The bound: trials <= max_trials whatever the effect (tiny: not reached,
+** n_max simulated; moderate; large: bracketing down to 2), n_max and
+** max_trials, including 1; R = max(1, max_trials / (ceil(log2 n_max) + 5))
+** and every size costs R trials; at most ceil(log2 n_max) + 5 sizes; and a
+** bound of at least that many sizes never ends the search early.
+*/
+Test(sample_size, bound_on_trials)
+{
+  enum { N = 500 };
+  static double d[N];
+  const double effects[] = {0.02, 0.5, 3.0};
+  const int nmax[] = {2, 3, 50, 1000}, bounds[] = {1, 2, 5, 15, 40, 1000};
+  for (int i = 0; i < N_OF(effects); i++) {
+    effect_sample(d, N, effects[i], 1.0, 10 + (uint64_t)i);
+    for (int j = 0; j < N_OF(nmax); j++)
+      for (int k = 0; k < N_OF(bounds); k++) {
+        mt_sample_size s;
+        int rc = mt_sample_size_paired(d, N, 0.95, 0.8, bounds[k], nmax[j],
+                                       1, 1, &s, NULL, 0);
+        int sizes = (int)ceil(log2(nmax[j])) + MT_SSIZE_EXTRA;
+        int R = bounds[k] / sizes > 1 ? bounds[k] / sizes : 1;
+        cr_assert_geq(rc, 0);
+        cr_assert(s.trials <= bounds[k], "trials %ld > %d", s.trials,
+                  bounds[k]);
+        cr_assert_eq(s.replicates, R);
+        cr_assert_eq(s.trials, (long)s.sizes_tried * R);
+        cr_assert(s.sizes_tried >= 1 && s.sizes_tried <= sizes);
+        cr_assert(s.n >= 2 && s.n <= nmax[j]);
+        if (bounds[k] >= sizes)
+          cr_assert_neq(rc, MT_STATS_BUDGET, "effect %g n_max %d bound %d",
+                        effects[i], nmax[j], bounds[k]);
+        cr_assert_eq(s.reached, rc != MT_STATS_UNREACHED &&
+                                    (rc != MT_STATS_BUDGET || s.reached));
+      }
+  }
+}
+
+/*
+** Not reached: 2000 draws from N(0.02, 1) have mean -0.0041 and SD 1.019,
+** an effect size of 0.004 (normal approximation 5e5 patients); even effect
+** 0.02 has exact power 0.052 at n = 50 (noncentral t as above), far below
+** 0.8: n = n_max = 50, reached = 0, power < 0.3. A large effect needs few:
+** 2000 draws from N(3, 1) have mean 2.969 and SD 0.984 (effect 3.02);
+** effect 3 has exact powers 0.261, 0.745 and 0.967 at n = 2, 3, 4, so
+** n = 4 (R = 40000 / 15 = 2666: SEs 0.008 and 0.004 against margins of
+** 0.055 and 0.17).
+*/
+Test(sample_size, unreached_and_smallest)
+{
+  enum { N = 2000 };
+  static double d[N];
+  effect_sample(d, N, 0.02, 1.0, 12);
+  mt_sample_size s;
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 4000, 50, 1, 1, &s,
+                                     NULL, 0), MT_STATS_UNREACHED);
+  cr_assert(s.n == 50 && s.reached == 0 && s.power < 0.3, "power %g",
+            s.power);
+  cr_assert_eq(s.normal_approx_n, 50);
+  effect_sample(d, N, 3.0, 1.0, 13);
+  cr_assert_eq(mt_sample_size_paired(d, N, 0.95, 0.8, 40000, 1000, 1, 1, &s,
+                                     NULL, 0), MT_OK);
+  cr_log_info("effect 3: n %d power %.4f se %.4f sizes %d start %d", s.n,
+              s.power, s.mc_se, s.sizes_tried, s.normal_approx_n);
+  cr_assert(s.n == 4 && s.reached == 1 && s.power > 0.9, "n %d power %g",
+            s.n, s.power);
+}
+
+/*
+** Degenerate cohorts, answered without simulation (trials 0, mc_se 0): all
+** differences equal and nonzero reject at every size (the paired t's zero
+** variance convention: p = 0), so n = 2, power 1; all zero never reject,
+** n = n_max, power 0; mean exactly 0 with spread: no effect to detect,
+** n = n_max, power = 1 - level = 0.05, not reached.
+*/
+Test(sample_size, degenerate)
+{
+  const double same[] = {0.7, 0.7, 0.7}, zero[] = {0, 0}, sym[] = {-2, 1, -1,
+                                                                   2};
+  mt_sample_size s;
+  cr_assert_eq(mt_sample_size_paired(same, 3, 0.95, 0.8, 100, 500, 1, 1, &s,
+                                     NULL, 0), MT_STATS_ZEROVAR);
+  cr_assert(s.n == 2 && s.power == 1 && s.reached == 1 && s.trials == 0 &&
+            s.sizes_tried == 0 && s.mc_se == 0);
+  cr_assert_eq(mt_sample_size_paired(zero, 2, 0.95, 0.8, 100, 500, 1, 1, &s,
+                                     NULL, 0), MT_STATS_ZEROVAR);
+  cr_assert(s.n == 500 && s.power == 0 && s.reached == 0 && s.trials == 0);
+  cr_assert_eq(mt_sample_size_paired(sym, 4, 0.95, 0.8, 100, 500, 1, 1, &s,
+                                     NULL, 0), MT_STATS_NOEFFECT);
+  cr_assert(s.n == 500 && s.reached == 0 && s.trials == 0 && s.mc_se == 0 &&
+            s.normal_approx_n == 500);
+  assert_abs(s.power, 0.05, 1e-15, "size of the test");
+}
+
+/* Bad arguments: MT_EINVAL, *out untouched, err names the argument. */
+Test(sample_size, bad_arguments)
+{
+  const double d[] = {1, 2, 3}, nan_d[] = {1, NAN, 3};
+  struct {
+    const double *d;
+    int n;
+    double level, power;
+    int max_trials, n_max;
+    const char *names;
+  } bad[] = {
+      {NULL, 3, 0.95, 0.8, 100, 50, "d and out"},
+      {d, 1, 0.95, 0.8, 100, 50, "n 1"},
+      {d, 3, 0.0, 0.8, 100, 50, "level 0"},
+      {d, 3, 1.0, 0.8, 100, 50, "level 1"},
+      {d, 3, NAN, 0.8, 100, 50, "level nan"},
+      {d, 3, 0.95, 0.0, 100, 50, "power 0"},
+      {d, 3, 0.95, 1.0, 100, 50, "power 1"},
+      {d, 3, 0.95, NAN, 100, 50, "power nan"},
+      {d, 3, 0.95, 0.8, 0, 50, "max_trials 0"},
+      {d, 3, 0.95, 0.8, 100, 1, "n_max 1"},
+      {nan_d, 3, 0.95, 0.8, 100, 50, "d[1]"},
+  };
+  for (int i = 0; i < N_OF(bad); i++) {
+    mt_sample_size s = {.n = -7};
+    char err[128] = "";
+    cr_assert_eq(mt_sample_size_paired(bad[i].d, bad[i].n, bad[i].level,
+                                       bad[i].power, bad[i].max_trials,
+                                       bad[i].n_max, 1, 1, &s, err,
+                                       sizeof err), MT_EINVAL);
+    cr_assert_eq(s.n, -7);
+    cr_assert(strstr(err, bad[i].names), "case %d: '%s'", i, err);
+  }
+  char err[128] = "";
+  cr_assert_eq(mt_sample_size_paired(d, 3, 0.95, 0.8, 100, 50, 1, 1, NULL,
+                                     err, sizeof err), MT_EINVAL);
+  cr_assert(strstr(err, "d and out"), "'%s'", err);
+}
