@@ -25,6 +25,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef MT_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #include "cli.h"
 #include "medtwin/cohort.h"
@@ -41,6 +44,8 @@
 void openblas_set_num_threads(int num_threads);
 
 #define PURPOSE_BOOT 0x7472626f6f74ULL /* "trboot": bootstrap streams */
+#define PURPOSE_SSIZE 0x747273697a65ULL /* "trsize": sample-size streams */
+#define SSIZE_MAX 100000 /* the largest trial the sample-size search tries */
 #define BATCH 8    /* patients whose standard arms run together (lanes) */
 #define EXAMPLES 3 /* patients whose course every arm records for plots */
 
@@ -95,7 +100,7 @@ typedef struct patient_row {
 ** batch fails, its patients run one by one so the failure is the patient's.
 */
 static void run_patients(const mt_protocol *p, const mt_cohort_prior *cp,
-                         long k0, long k1, patient_row *rows)
+                         long k0, long k1, long fail_k, patient_row *rows)
 {
   mt_patient *pt[BATCH] = {0};
   mt_trial_day_plan *life[BATCH] = {0};
@@ -138,6 +143,11 @@ static void run_patients(const mt_protocol *p, const mt_cohort_prior *cp,
         row->rc = mt_trial_run_arm(p, a, pt[i], life[i], &row->arm[a],
                                    row->err, sizeof row->err);
     }
+  }
+  if (fail_k >= k0 && fail_k < k1 && !rows[fail_k].rc) {
+    rows[fail_k].rc = MT_EIO;
+    snprintf(rows[fail_k].err, sizeof rows[fail_k].err, "failure injected "
+             "by MEDTWIN_FAILPOINT");
   }
   for (int i = 0; i < n; i++) {
     if (k0 + i < EXAMPLES)
@@ -352,6 +362,44 @@ static int subgroups_json(const mt_protocol *p, const patient_row *rows,
   return 0;
 }
 
+/* With statistics.sample_size: for each arm against the reference, the
+** patients the primary endpoint's paired comparison needs for the target
+** power, by simulation from this trial's differences (mt_sample_size_paired;
+** docs/statistics.md, "Sample size by simulation"). */
+static int sample_size_json(const mt_protocol *p, const patient_row *rows,
+                            double *d, json_t *res, char *err, size_t errlen)
+{
+  static const char *status[] = {"reached", "zero_variance", "zero_variance",
+                                 "no_effect", "unreached", "budget"};
+  if (!(p->power > 0) || p->size < 2)
+    return 0;
+  json_t *out = json_array();
+  json_object_set_new(res, "sample_size", out);
+  for (int a = 1; a < p->n_arm; a++) {
+    mt_sample_size ss;
+    int n = diffs(p, rows, a, p->primary, -1, 0, d);
+    int rc = mt_sample_size_paired(d, n, p->level, p->power, p->max_trials,
+                                   SSIZE_MAX, p->seed,
+                                   PURPOSE_SSIZE + (uint64_t)a, &ss, err,
+                                   errlen);
+    if (rc < 0)
+      return rc;
+    json_array_append_new(
+        out, json_pack("{s:s, s:s, s:s, s:f, s:f, s:i, s:b, s:s, s:f, s:f, "
+                       "s:i, s:i, s:I, s:i, s:i}",
+                       "arm", p->arm[a].name, "reference", p->arm[0].name,
+                       "endpoint", mt_endpoint_name(p->primary),
+                       "target_power", p->power, "level", p->level, "n",
+                       ss.n, "reached", ss.reached, "status",
+                       rc >= 0 && rc <= 5 ? status[rc] : "?", "power",
+                       ss.power, "mc_se", ss.mc_se, "replicates_per_size",
+                       ss.replicates, "sizes_tried", ss.sizes_tried,
+                       "trials", (json_int_t)ss.trials, "normal_approx_n",
+                       ss.normal_approx_n, "n_max", SSIZE_MAX));
+  }
+  return 0;
+}
+
 /* Every patient: covariates and every arm's endpoints, in patient order. */
 static json_t *patients_json(const mt_protocol *p, const patient_row *rows)
 {
@@ -474,42 +522,178 @@ static json_t *cohort_json(const mt_protocol *p, const patient_row *rows)
                    "hypothetical_shifts", p->n_subgroup > 0);
 }
 
-static int run(const char *path, const topts *o)
+/* ---- ranks ----------------------------------------------------------------
+** Under an MPI launcher the patients are split over the ranks in blocks of
+** whole batches, rank r taking batches [r q, (r + 1) q) with q = ceil(batches
+** / ranks), so rank 0 holds the example patients; each rank runs its block
+** with OpenMP, rank 0 gathers every row in patient order and alone computes
+** the statistics and writes. Every step that can fail on one rank only is
+** followed by an agreement (all_ok), so no rank waits for one that left. */
+typedef struct ranks {
+  int rank, size, mpi;
+} ranks;
+
+/* Whether an MPI launcher started this process (Open MPI, PMIx, PMI). */
+static int launched_by_mpi(void)
+{
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") ||
+         getenv("PMI_RANK");
+}
+
+static int ranks_init(ranks *r)
+{
+  *r = (ranks){0, 1, 0};
+  if (!launched_by_mpi())
+    return 0;
+#ifdef MT_HAVE_MPI
+  int provided;
+  if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) !=
+      MPI_SUCCESS)
+    return cli_fail(EXIT_RUNTIME, "trial run: MPI_Init failed");
+  r->mpi = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r->rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &r->size);
+  return 0;
+#else
+  return cli_fail(EXIT_USAGE, "trial run: started by an MPI launcher, but "
+                  "this medtwin was built without MPI (-DMT_MPI=OFF)");
+#endif
+}
+
+static void ranks_end(const ranks *r)
+{
+#ifdef MT_HAVE_MPI
+  if (r->mpi)
+    MPI_Finalize();
+#else
+  (void)r;
+#endif
+}
+
+/* Every rank's ok (1) or not (0): 1 only if all are. */
+static int all_ok(const ranks *r, int ok)
+{
+#ifdef MT_HAVE_MPI
+  if (r->mpi) {
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+  }
+#else
+  (void)r;
+#endif
+  return ok;
+}
+
+/* The batches of rank r: [*b0, *b1). */
+static void rank_batches(const ranks *r, long n_batch, long *b0, long *b1)
+{
+  long q = (n_batch + r->size - 1) / r->size;
+  *b0 = r->rank * q < n_batch ? r->rank * q : n_batch;
+  *b1 = *b0 + q < n_batch ? *b0 + q : n_batch;
+}
+
+/* Every rank's rows into rank 0's array, in patient order (the rows' record
+** and life pointers are set only for rank 0's example patients). */
+static int gather_rows(const ranks *r, const mt_protocol *p, patient_row *rows)
+{
+#ifdef MT_HAVE_MPI
+  if (!r->mpi || r->size == 1)
+    return 0;
+  long n_batch = (p->size + BATCH - 1) / BATCH;
+  int *count = malloc((size_t)r->size * sizeof *count);
+  int *displ = malloc((size_t)r->size * sizeof *displ);
+  MPI_Datatype row_t;
+  int ok = count && displ;
+  if (ok) {
+    for (int i = 0; i < r->size; i++) {
+      ranks ri = {i, r->size, 1};
+      long b0, b1;
+      rank_batches(&ri, n_batch, &b0, &b1);
+      long k0 = b0 * BATCH < p->size ? b0 * BATCH : p->size;
+      long k1 = b1 * BATCH < p->size ? b1 * BATCH : p->size;
+      displ[i] = (int)k0, count[i] = (int)(k1 - k0);
+    }
+  }
+  if (!all_ok(r, ok)) {
+    free(count);
+    free(displ);
+    return MT_ENOMEM;
+  }
+  MPI_Type_contiguous((int)sizeof(patient_row), MPI_BYTE, &row_t);
+  MPI_Type_commit(&row_t);
+  int rc = MPI_Gatherv(r->rank == 0 ? MPI_IN_PLACE : rows + displ[r->rank],
+                       count[r->rank], row_t, rows, count, displ, row_t, 0,
+                       MPI_COMM_WORLD);
+  MPI_Type_free(&row_t);
+  free(count);
+  free(displ);
+  if (r->rank == 0) /* the others' pointers mean nothing here */
+    for (long k = EXAMPLES; k < p->size; k++) {
+      memset(rows[k].rec, 0, sizeof rows[k].rec);
+      rows[k].life = NULL;
+    }
+  return rc == MPI_SUCCESS ? 0 : MT_EIO;
+#else
+  (void)r, (void)p, (void)rows;
+  return 0;
+#endif
+}
+
+static int run(const char *path, const topts *o, const ranks *rk)
 {
   char err[MT_ERRMSG_MAX];
   mt_protocol *p = NULL;
   openblas_set_num_threads(1); /* before the cohort's first LAPACK call */
+  /* the same on every rank: each fails alike, rank 0 says why */
   int rc = mt_protocol_load(path, &p, err, sizeof err);
   if (rc)
-    return cli_fail(rc == MT_ENOMEM || rc == MT_EIO ? EXIT_RUNTIME
-                                                    : EXIT_USAGE,
-                    "%s", err);
-  if (mkdir(o->out, 0755) && errno != EEXIST) {
+    return rk->rank ? EXIT_USAGE
+                    : cli_fail(rc == MT_ENOMEM || rc == MT_EIO ? EXIT_RUNTIME
+                                                               : EXIT_USAGE,
+                               "%s", err);
+  int made = rk->rank || !mkdir(o->out, 0755) || errno == EEXIST;
+  if (!made)
+    cli_fail(EXIT_USAGE, "trial run: --out: cannot create %s: %s", o->out,
+             strerror(errno));
+  if (!all_ok(rk, made)) {
     mt_protocol_free(p);
-    return cli_fail(EXIT_USAGE, "trial run: --out: cannot create %s: %s",
-                    o->out, strerror(errno));
+    return EXIT_USAGE;
   }
   mt_cohort_prior *cp = NULL;
-  if ((rc = mt_cohort_prepare(p, &cp, err, sizeof err))) {
-    mt_protocol_free(p);
-    return cli_fail(EXIT_RUNTIME, "trial run: %s", err);
+  double *buf = NULL, *d = NULL, *d2 = NULL;
+  patient_row *rows = NULL;
+  if ((rc = mt_cohort_prepare(p, &cp, err, sizeof err)))
+    cli_fail(EXIT_RUNTIME, "trial run: rank %d: %s", rk->rank, err);
+  else {
+    rows = calloc((size_t)p->size, sizeof *rows);
+    buf = malloc((size_t)p->size * sizeof *buf);
+    d = malloc((size_t)p->size * sizeof *d);
+    d2 = malloc((size_t)p->size * sizeof *d2);
+    if (!rows || !buf || !d || !d2)
+      rc = cli_fail(EXIT_RUNTIME, "trial run: rank %d: out of memory for %d "
+                    "patients", rk->rank, p->size);
   }
-  patient_row *rows = calloc((size_t)p->size, sizeof *rows);
-  double *buf = malloc((size_t)p->size * sizeof *buf);
-  double *d = malloc((size_t)p->size * sizeof *d);
-  double *d2 = malloc((size_t)p->size * sizeof *d2);
-  if (!rows || !buf || !d || !d2) {
-    rc = cli_fail(EXIT_RUNTIME, "trial run: out of memory for %d patients",
-                  p->size);
+  if (!all_ok(rk, !rc)) {
+    rc = EXIT_RUNTIME;
     goto done;
   }
+  /* tests/e2e/trial_mpi.sh: MEDTWIN_FAILPOINT=trial-patient:K makes patient
+  ** K fail after its run, as a solver failure would (docs/TESTING.md) */
+  const char *fp = getenv("MEDTWIN_FAILPOINT");
+  long fail_k = fp && !strncmp(fp, "trial-patient:", 14) ? atol(fp + 14) : -1;
+  long b0, b1, n_mine;
+  rank_batches(rk, (p->size + BATCH - 1) / BATCH, &b0, &b1);
+  n_mine = (b1 * BATCH < p->size ? b1 * BATCH : p->size) - b0 * BATCH;
+  if (n_mine < 0)
+    n_mine = 0;
 #ifdef _OPENMP
   if (o->threads)
     omp_set_num_threads(o->threads);
 #endif
   int threads = 1;
   long done_n = 0;
-  int tty = isatty(STDERR_FILENO);
+  int tty = rk->rank == 0 && isatty(STDERR_FILENO);
   double t0 = now_s(), last = t0;
 #pragma omp parallel
   {
@@ -518,19 +702,25 @@ static int run(const char *path, const topts *o)
     threads = omp_get_num_threads();
 #endif
 #pragma omp for schedule(dynamic, 1)
-    for (long b = 0; b < (p->size + BATCH - 1) / BATCH; b++) {
+    for (long b = b0; b < b1; b++) {
       long k0 = b * BATCH, k1 = k0 + BATCH < p->size ? k0 + BATCH : p->size;
-      run_patients(p, cp, k0, k1, rows);
+      run_patients(p, cp, k0, k1, fail_k, rows);
       long n_done;
 #pragma omp atomic capture
       n_done = done_n += k1 - k0;
       if (tty) {
         double now = now_s();
 #pragma omp critical(progress)
-        if (now - last >= 1 || n_done == p->size) {
-          double eta = (now - t0) / n_done * (p->size - n_done);
-          fprintf(stderr, "\rtrial %s: %ld/%d patients, %.0f s, ETA %.0f s ",
-                  p->name, n_done, p->size, now - t0, eta);
+        if (now - last >= 1 || n_done == n_mine) {
+          double eta = (now - t0) / n_done * (n_mine - n_done);
+          if (rk->size > 1) /* each rank has its share; rank 0 shows its */
+            fprintf(stderr, "\rtrial %s: rank 0: %ld/%ld patients of its "
+                    "share (%d in all, %d ranks), %.0f s, ETA %.0f s ",
+                    p->name, n_done, n_mine, p->size, rk->size, now - t0,
+                    eta);
+          else
+            fprintf(stderr, "\rtrial %s: %ld/%d patients, %.0f s, ETA %.0f "
+                    "s ", p->name, n_done, p->size, now - t0, eta);
           last = now;
         }
       }
@@ -538,11 +728,32 @@ static int run(const char *path, const topts *o)
   }
   if (tty)
     fputc('\n', stderr);
+  if ((rc = gather_rows(rk, p, rows)) != 0) {
+    rc = cli_fail(EXIT_RUNTIME, "trial run: rank %d: gathering the results "
+                  "failed (%s)", rk->rank, mt_strerror(rc));
+    goto done;
+  }
   double secs = now_s() - t0;
+  if (rk->rank) { /* rank 0 reports and writes */
+    rc = EXIT_OK;
+    goto done;
+  }
   for (long k = 0; k < p->size; k++)
     if (rows[k].rc) { /* the first failure in patient order */
-      rc = cli_fail(EXIT_RUNTIME, "trial run: patient %ld (seed %llu): %s",
-                    k, (unsigned long long)p->seed, rows[k].err);
+      ranks ri = *rk;
+      long n_batch = (p->size + BATCH - 1) / BATCH, r0, r1;
+      for (ri.rank = 0; ri.rank < rk->size; ri.rank++) {
+        rank_batches(&ri, n_batch, &r0, &r1);
+        if (k / BATCH < r1)
+          break;
+      }
+      if (rk->size > 1)
+        rc = cli_fail(EXIT_RUNTIME, "trial run: patient %ld (seed %llu, rank "
+                      "%d): %s", k, (unsigned long long)p->seed, ri.rank,
+                      rows[k].err);
+      else
+        rc = cli_fail(EXIT_RUNTIME, "trial run: patient %ld (seed %llu): %s",
+                      k, (unsigned long long)p->seed, rows[k].err);
       goto done;
     }
 
@@ -555,6 +766,8 @@ static int run(const char *path, const topts *o)
   json_object_set_new(res, "cohort", cohort_json(p, rows));
   if ((rc = arms_json(p, rows, buf, d, res, err, sizeof err)) == 0)
     rc = subgroups_json(p, rows, d, d2, res, err, sizeof err);
+  if (!rc)
+    rc = sample_size_json(p, rows, d, res, err, sizeof err);
   json_object_set_new(res, "patients", patients_json(p, rows));
   json_object_set_new(res, "examples", examples_json(p, rows));
   if (p->n_subgroup > 0)
@@ -569,9 +782,10 @@ static int run(const char *path, const topts *o)
   char when[32];
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
   json_object_set_new(res, "run",
-                      json_pack("{s:s, s:s, s:s, s:f, s:i, s:f}", "medtwin",
-                                MT_VERSION, "finished", when, "host", host,
-                                "seconds", secs, "threads", threads,
+                      json_pack("{s:s, s:s, s:s, s:f, s:i, s:i, s:f}",
+                                "medtwin", MT_VERSION, "finished", when,
+                                "host", host, "seconds", secs, "threads",
+                                threads, "ranks", rk->size,
                                 "patient_days_per_second",
                                 secs > 0 ? p->size * (double)p->days *
                                                p->n_arm / secs
@@ -600,8 +814,8 @@ static int run(const char *path, const topts *o)
   }
   if (!o->json)
     printf("medtwin trial run: %s: %d patients x %d arms x %d days in %.1f s "
-           "(%d threads); %s\n", p->name, p->size, p->n_arm, p->days, secs,
-           threads, out);
+           "(%d threads%s); %s\n", p->name, p->size, p->n_arm, p->days, secs,
+           threads, rk->size > 1 ? " per rank" : "", out);
   rc = EXIT_OK;
 done:
   for (long k = 0; rows && k < p->size && k < EXAMPLES; k++) {
@@ -639,5 +853,12 @@ int cmd_trial(int argc, char **argv)
     return rc;
   if (!o.out)
     return cli_fail(EXIT_USAGE, "trial run: --out DIR is required");
-  return run(argv[2], &o);
+  ranks rk;
+  if ((rc = ranks_init(&rk)) != 0)
+    return rc;
+  if (rk.size > 1 && rk.rank)
+    o.json = 0;
+  rc = run(argv[2], &o, &rk);
+  ranks_end(&rk);
+  return rc;
 }

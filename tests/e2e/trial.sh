@@ -53,6 +53,44 @@ assert {g[\"covariate\"] for g in r[\"subgroups\"]} == {\"age_group\", \"sex\"}
 assert all(g[\"endpoint\"] == \"tir\" for g in r[\"subgroups\"])
 assert r[\"cohort\"][\"patients\"] == 10 and r[\"cohort\"][\"rejection_rate\"] == 0"'
 
+check "the sample size per arm: within its bound, started at the normal approximation computed here from the paired t" 'python3 -c "
+import json, math
+r = json.load(open(\"$T/one/results.json\"))
+ss = r[\"sample_size\"]
+assert [s[\"arm\"] for s in ss] == [\"twin\", \"pid\"]
+for s in ss:
+    t = [c[\"paired_t\"] for c in r[\"comparisons\"] if c[\"primary\"] and c[\"arm\"] == s[\"arm\"]][0]
+    sd = t[\"se\"] * math.sqrt(t[\"n\"])
+    # z_0.975 = 1.959964, z_0.8 = 0.841621 (normal quantiles, Abramowitz and Stegun table 26.5)
+    n0 = math.ceil(((1.959964 + 0.841621) * sd / abs(t[\"estimate\"])) ** 2)
+    assert s[\"normal_approx_n\"] == min(max(n0, 2), 100000), (s, n0)
+    assert s[\"trials\"] <= 4400 and s[\"replicates_per_size\"] == 4400 // 22
+    assert 2 <= s[\"n\"] <= 100000 and s[\"target_power\"] == 0.8
+    assert (s[\"power\"] >= 0.8) == s[\"reached\"], s"'
+check "every patient listed with each arm's endpoints; three example courses" 'python3 -c "
+import json
+r = json.load(open(\"$T/one/results.json\"))
+ps = r[\"patients\"]
+assert [p[\"index\"] for p in ps] == list(range(10)) and ps[0][\"id\"] == \"adult#001\"
+for a in r[\"arms\"]:
+    vals = sorted(p[\"endpoints\"][a[\"name\"]][\"tir\"] for p in ps)
+    assert abs(sum(vals) / 10 - a[\"endpoints\"][\"tir\"][\"mean\"]) < 1e-9
+    assert vals[0] == a[\"endpoints\"][\"tir\"][\"min\"] and vals[-1] == a[\"endpoints\"][\"tir\"][\"max\"]
+ex = r[\"examples\"]
+assert [e[\"index\"] for e in ex] == [0, 1, 2]
+for e in ex:
+    assert e[\"from_min\"] == 360 and e[\"to_min\"] == 2880
+    arms = {a[\"arm\"]: a for a in e[\"arms\"]}
+    assert sorted(arms) == [\"pid\", \"standard\", \"twin\"]
+    for a in arms.values():
+        assert len(a[\"bg_mgdl\"]) == len(a[\"cgm_mgdl\"]) == (2880 - 360) // 5
+    assert len(arms[\"twin\"][\"forecasts\"]) > 0 and arms[\"standard\"][\"forecasts\"] == []
+    f = arms[\"twin\"][\"forecasts\"][0]
+    assert f[\"horizon_min\"] == [15 * (i + 1) for i in range(16)]
+    assert all(lo <= hi for lo, hi in zip(f[\"lo_mgdl\"], f[\"hi_mgdl\"]))
+    meals = [m for m in arms[\"standard\"][\"meals\"] if not m[\"snack\"]]
+    assert len(arms[\"standard\"][\"boluses\"]) == len(meals)"'
+
 sed 's/"kind": "pid"/"kind": "mpc"/' "$SRC/examples/trials/smoke.json" > "$T/bad.json"
 "$BIN" trial run "$T/bad.json" --out "$T/bad" 2> "$T/err"
 check "a bad protocol: exit 2, one line naming the field, no results" '[ $? -eq 2 ] && grep -q "arms\[2\].kind" "$T/err" && [ "$(wc -l < "$T/err")" = 1 ] && [ ! -e "$T/bad/results.json" ]'

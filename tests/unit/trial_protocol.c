@@ -104,7 +104,8 @@ Test(trial_protocol, smoke_example_parses_to_its_values)
   cr_assert_eq(p->bootstrap, 200);
   cr_assert_eq(p->bootstrap_seed, 7u);
   cr_assert_eq(p->n_covariate, 2); /* no subgroups: age group and sex */
-  cr_assert_eq(p->power, 0.0);
+  cr_assert_eq(p->power, 0.8);
+  cr_assert_eq(p->max_trials, 4400);
   mt_protocol_free(p);
 }
 
@@ -139,7 +140,7 @@ Test(trial_protocol, headline_example_parses_to_its_values)
   cr_assert_eq(p->covariate[0], MT_COV_SEX);
   cr_assert_eq(p->covariate[1], MT_COV_SUBGROUP);
   cr_assert_eq(p->power, 0.8);
-  cr_assert_eq(p->max_trials, 200);
+  cr_assert_eq(p->max_trials, 44000);
   mt_protocol_free(p);
 }
 
