@@ -92,9 +92,9 @@ Test(trial_protocol, smoke_example_parses_to_its_values)
   cr_assert_eq(p->arm[1].p70_max, 0.05);
   cr_assert_eq(p->arm[1].step_u, 0.5);
   cr_assert_eq(p->arm[2].kind, MT_ARM_PID);
-  cr_assert_eq(p->arm[2].kp, 0.06);
-  cr_assert_eq(p->arm[2].ki, 0.0006);
-  cr_assert_eq(p->arm[2].kd, 0.06);
+  cr_assert_eq(p->arm[2].kp, 0.015);
+  cr_assert_eq(p->arm[2].ki, 0.000005);
+  cr_assert_eq(p->arm[2].kd, 1.5);
   cr_assert(isnan(p->arm[2].basal_u_per_h));
   cr_assert_eq(p->n_endpoint, 7);
   cr_assert_eq(p->endpoint[3], MT_EP_TAR180);
