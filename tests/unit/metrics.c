@@ -207,3 +207,20 @@ Test(metrics, risk_clamped_to_meter_range)
   assert_rel(g.tbr54_pct, 100.0 * 4 / 6, 1e-12, "tbr54");
   assert_rel(g.tar250_pct, 100.0 * 2 / 6, 1e-12, "tar250");
 }
+
+/* mt_glycemic_ranges: mt_glycemic_compute without the risk indices, every
+** other field the same bit for bit (one code path), LBGI and HBGI NaN. */
+Test(metrics, ranges_only_matches_compute)
+{
+  double bg[200];
+  for (int i = 0; i < 200; i++)
+    bg[i] = 40 + 1.7 * i; /* 40 .. 378.3 mg/dL: every range */
+  mt_glycemic a, b;
+  cr_assert_eq(mt_glycemic_compute(bg, 200, &a), MT_OK);
+  cr_assert_eq(mt_glycemic_ranges(bg, 200, &b), MT_OK);
+  cr_assert(isnan(b.lbgi) && isnan(b.hbgi));
+  cr_assert(a.lbgi > 0 && a.hbgi > 0);
+  b.lbgi = a.lbgi, b.hbgi = a.hbgi;
+  cr_assert_eq(memcmp(&a, &b, sizeof a), 0);
+  cr_assert_eq(mt_glycemic_ranges(bg, 1, &b), MT_EINVAL);
+}
