@@ -83,5 +83,12 @@ int mt_whatif_advise(mt_twin *tw, double carbs_g, double p70_max,
                      double max_u, double step_u, mt_whatif *best, int *met,
                      mt_whatif *cand, int cap, int *n_cand, char *err,
                      size_t errlen);
+/* The same judged over the first horizon_min (5 to 240 min, rounded down
+** to the 5-min samples) instead of 4 h: TIR, P(<70) and P(<54) over those
+** samples; t_min and q hold only the first floor(horizon_min / 5). */
+int mt_whatif_advise_over(mt_twin *tw, double carbs_g, double p70_max,
+                          double max_u, double step_u, double horizon_min,
+                          mt_whatif *best, int *met, mt_whatif *cand,
+                          int cap, int *n_cand, char *err, size_t errlen);
 
 #endif

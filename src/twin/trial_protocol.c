@@ -702,7 +702,7 @@ static int arm_twin(const ctx *c, json_t *o, const char *path,
     rc = get_int(c, o, path, "members", 0, 64, 8, 1024, "", &members);
   a->members = (int)members;
   if (!rc)
-    rc = get_num(c, o, path, "horizon_min", 0, 240, 0, 240, LO_OPEN, "min",
+    rc = get_num(c, o, path, "horizon_min", 0, 240, 5, 240, 0, "min",
                  &a->horizon_min);
   if (!rc)
     rc = get_container(c, o, path, "advisor", 0, 0, &adv);

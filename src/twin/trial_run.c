@@ -453,9 +453,10 @@ static int twin_bolus(runner *r, const mt_trial_event *e, double *bolus,
   *bolus = 0;
   if (!(g > 0))
     return 0;
-  rc = mt_whatif_advise(r->tw, g, a->p70_max,
-                        fmin(a->max_bolus_u, MT_TRIAL_ADVISOR_MAX_U), a->step_u,
-                        &best, &met, r->cand, r->cap, &nc, err, errlen);
+  rc = mt_whatif_advise_over(r->tw, g, a->p70_max,
+                             fmin(a->max_bolus_u, MT_TRIAL_ADVISOR_MAX_U),
+                             a->step_u, a->horizon_min, &best, &met, r->cand,
+                             r->cap, &nc, err, errlen);
   if (rc)
     return rc;
   *bolus = best.action.kind == MT_ACTION_BOLUS ? best.action.amount : 0;

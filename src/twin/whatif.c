@@ -58,12 +58,11 @@ const char *mt_action_check(const mt_action *a)
   }
 }
 
-/* Outcomes of one candidate from the members' BG y (N x MT_WHATIF_NT). */
-static void summarise(const double *y, int N, double t0, mt_whatif *r,
+/* Outcomes of one candidate from the members' BG y (N x NT samples). */
+static void summarise(const double *y, int N, int NT, double t0, mt_whatif *r,
                       double *col)
 {
   static const double qp[5] = {0.025, 0.10, 0.50, 0.90, 0.975};
-  enum { NT = MT_WHATIF_NT };
   int in = 0, b70 = 0, b54 = 0;
   double sum = 0;
   for (int i = 0; i < N; i++) {
@@ -96,8 +95,9 @@ static void summarise(const double *y, int N, double t0, mt_whatif *r,
            100 * r->p_below54);
 }
 
-int mt_whatif_run(mt_twin *tw, const mt_action *a, int n, double meal_g,
-                  mt_whatif *out, char *err, size_t errlen)
+/* mt_whatif_run over the first nt samples (1..MT_WHATIF_NT). */
+static int run_over(mt_twin *tw, const mt_action *a, int n, double meal_g,
+                    int nt, mt_whatif *out, char *err, size_t errlen)
 {
   const mt_model *m = mt_twin_model(tw);
   int bg = mt_var_index(m->obs, m->n_obs, "BG"), N;
@@ -134,17 +134,23 @@ int mt_whatif_run(mt_twin *tw, const mt_action *a, int n, double meal_g,
       ex[ne++] = (mt_datum){t0, MT_DATA_CARBS, a[j].amount, 0};
     else if (a[j].kind == MT_ACTION_TEMP_BASAL)
       factor = a[j].amount / 100, until = t0 + a[j].duration_min;
-    rc = mt_twin_run_with(tw, ex, ne, factor, until, MT_WHATIF_NT, bg, y);
+    rc = mt_twin_run_with(tw, ex, ne, factor, until, nt, bg, y);
     if (rc) {
       snprintf(err, errlen, "%s", mt_twin_errmsg(tw));
       break;
     }
     memset(&out[j], 0, sizeof out[j]); /* comparable byte for byte */
     out[j].action = a[j];
-    summarise(y, N, t0, &out[j], y + (size_t)N * MT_WHATIF_NT);
+    summarise(y, N, nt, t0, &out[j], y + (size_t)N * MT_WHATIF_NT);
   }
   free(y);
   return rc;
+}
+
+int mt_whatif_run(mt_twin *tw, const mt_action *a, int n, double meal_g,
+                  mt_whatif *out, char *err, size_t errlen)
+{
+  return run_over(tw, a, n, meal_g, MT_WHATIF_NT, out, err, errlen);
 }
 
 /* Ranking key order (whatif.h): within the bound first, then TIR, then
@@ -182,14 +188,27 @@ int mt_whatif_advise(mt_twin *tw, double carbs_g, double p70_max,
                      mt_whatif *cand, int cap, int *n_cand, char *err,
                      size_t errlen)
 {
+  return mt_whatif_advise_over(tw, carbs_g, p70_max, max_u, step_u,
+                               5.0 * MT_WHATIF_NT, best, met, cand, cap,
+                               n_cand, err, errlen);
+}
+
+int mt_whatif_advise_over(mt_twin *tw, double carbs_g, double p70_max,
+                          double max_u, double step_u, double horizon_min,
+                          mt_whatif *best, int *met, mt_whatif *cand,
+                          int cap, int *n_cand, char *err, size_t errlen)
+{
   *n_cand = 0;
   *met = 0;
+  int nt = (int)floor(horizon_min / 5 + 1e-9);
   if (!(carbs_g > 0 && carbs_g <= 500) || !(p70_max >= 0 && p70_max <= 1) ||
       !(max_u > 0 && max_u <= 25) || !(step_u > 0) ||
-      (int)floor(max_u / step_u + 1e-9) + 1 > cap) {
+      (int)floor(max_u / step_u + 1e-9) + 1 > cap ||
+      !(horizon_min >= 5 && nt <= MT_WHATIF_NT)) {
     snprintf(err, errlen, "advise: expected carbs in (0, 500] g, a bound in "
-             "[0, 1], a largest bolus in (0, 25] U and a step giving at most "
-             "%d candidates", cap);
+             "[0, 1], a largest bolus in (0, 25] U, a step giving at most "
+             "%d candidates and a horizon of 5 to %d min", cap,
+             5 * MT_WHATIF_NT);
     return MT_EINVAL;
   }
   int n = (int)floor(max_u / step_u + 1e-9) + 1;
@@ -199,7 +218,7 @@ int mt_whatif_advise(mt_twin *tw, double carbs_g, double p70_max,
   for (int k = 0; k < n; k++)
     a[k] = k ? (mt_action){MT_ACTION_BOLUS, k * step_u, 0}
              : (mt_action){MT_ACTION_NOTHING, 0, 0};
-  int rc = mt_whatif_run(tw, a, n, carbs_g, cand, err, errlen);
+  int rc = run_over(tw, a, n, carbs_g, nt, cand, err, errlen);
   free(a);
   if (rc)
     return rc;

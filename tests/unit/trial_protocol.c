@@ -307,8 +307,8 @@ Test(trial_protocol, out_of_range)
           "(days), got 366");
   refused("seed", "-1", "t.json: seed: expected an integer >= 0 and <= "
           "9223372036854775807, got -1");
-  refused("arms[1].horizon_min", "0", "t.json: arms[1].horizon_min: "
-          "expected a number > 0 and <= 240 (min), got 0");
+  refused("arms[1].horizon_min", "4.5", "t.json: arms[1].horizon_min: "
+          "expected a number >= 5 and <= 240 (min), got 4.5");
   refused("arms[0].correction_above_mgdl", "110", "t.json: arms[0]."
           "correction_above_mgdl: expected a number >= 120 and <= 400 "
           "(mg/dL, at least target_mgdl), got 110");

@@ -190,3 +190,38 @@ Test(whatif, invalid_actions_are_refused)
   cr_assert_null(mt_action_check(&(mt_action){MT_ACTION_TEMP_BASAL, 0, 30}));
   cr_assert_null(mt_action_check(&(mt_action){MT_ACTION_BOLUS, 25, 0}));
 }
+
+/* The advisor over a shorter horizon judges each candidate on the first
+** samples only: over 240 min it is the 4-h advisor bit for bit; over
+** 60 min, a member's lowest glucose is taken over a subset of the samples,
+** so no candidate's P(< 70) can be larger, and the largest bolus (15 U for
+** 30 g, an overdose) shows its hypoglycaemia later than 1 h. */
+Test(whatif, the_advisor_horizon_is_the_window_judged, .timeout = 60)
+{
+  mt_twin *tw = twin_at("adult#002", 9, 400);
+  mt_whatif b4, bh, c4[64], ch[64], c1[64], b1;
+  int m4, mh, m1, n4, nh, n1;
+  char err[MT_ERRMSG_MAX];
+  cr_assert_eq(mt_whatif_advise(tw, 30, 0.05, 15, 0.5, &b4, &m4, c4, 64, &n4,
+                                err, sizeof err), 0, "%s", err);
+  cr_assert_eq(mt_whatif_advise_over(tw, 30, 0.05, 15, 0.5, 240, &bh, &mh, ch,
+                                     64, &nh, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(nh, n4);
+  cr_assert_eq(mh, m4);
+  cr_assert_eq(memcmp(ch, c4, (size_t)n4 * sizeof *c4), 0);
+  cr_assert_eq(mt_whatif_advise_over(tw, 30, 0.05, 15, 0.5, 60, &b1, &m1, c1,
+                                     64, &n1, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(n1, n4);
+  int fewer = 0;
+  for (int k = 0; k < n1; k++) {
+    cr_assert_leq(c1[k].p_below70, c4[k].p_below70, "candidate %d", k);
+    fewer += c1[k].p_below70 < c4[k].p_below70;
+  }
+  cr_assert_gt(c4[n4 - 1].p_below70, 0.5, "15 U for 30 g: %g",
+               c4[n4 - 1].p_below70);
+  cr_assert_gt(fewer, 0, "the 1-h window saw every low the 4-h one saw");
+  cr_assert_eq(mt_whatif_advise_over(tw, 30, 0.05, 15, 0.5, 4, &b1, &m1, c1,
+                                     64, &n1, err, sizeof err), MT_EINVAL);
+  cr_assert(strstr(err, "horizon of 5 to 240 min") != NULL, "%s", err);
+  mt_twin_free(tw);
+}
