@@ -47,6 +47,10 @@ typedef struct mt_twin_config {
   double pf_h;         /* particle filter: kernel bandwidth h (0.3, chosen
                        ** on the tuning replay, docs/VALIDATION.md) */
   int detect_faults;   /* 1: judge readings for sensor faults (default) */
+  int alerts;          /* 1: alerts after every reading (default); 0: none,
+                       ** and no 30-min run ahead for them (a twin whose
+                       ** user reads no alerts, as a trial's: forecasts and
+                       ** the advisor are bit for bit the same) */
   int open_loop;       /* 1: never assimilate (the prior run open loop, a
                        ** baseline for evaluation) */
 } mt_twin_config;

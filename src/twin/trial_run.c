@@ -363,11 +363,11 @@ static int advance(runner *r, double t1)
   return 0;
 }
 
-/* The twin's forecasts that fall due at this reading, scored. */
-static void score_forecasts(runner *r)
+/* The twin's forecasts that fall due at this reading (time t), scored. */
+static void score_forecasts(runner *r, double t)
 {
   for (int i = 0; i < r->n_pend;) {
-    if (r->pend_t[i] > r->t) {
+    if (r->pend_t[i] > t) {
       i++;
       continue;
     }
@@ -402,19 +402,22 @@ static int pid_step(runner *r)
   return rc ? rc : mt_schedule_level(r->sch, r->ins, r->t, u / 60);
 }
 
-/* A CGM reading at r->t: seen by the twin, or the PID's decision. */
+/* The CGM reading at r->t_read (the course has reached it, and may have
+** gone on to the next decision: r->t >= r->t_read): seen by the twin, or
+** the PID's decision. */
 static int on_reading(runner *r, char *err, size_t errlen)
 {
+  double t = r->t_read;
   double noise = r->life->cgm_noise ? mt_cgm_noise_next(&r->noise) : 0;
-  r->reading = mt_cgm_reading(&r->life->sensor, r->cgm_at[(long)r->t], noise);
+  r->reading = mt_cgm_reading(&r->life->sensor, r->cgm_at[(long)t], noise);
   if (r->rec && r->rec->n_cgm < (int)(r->t_end / MT_TRIAL_CGM_EVERY_MIN) + 1)
     r->rec->cgm_mgdl[r->rec->n_cgm++] = r->reading;
-  if (r->arm->kind == MT_ARM_PID)
-    return r->t < r->t_end ? pid_step(r) : 0;
+  if (r->arm->kind == MT_ARM_PID) /* its pieces end at every reading */
+    return t < r->t_end ? pid_step(r) : 0;
   if (!r->tw)
     return 0;
-  score_forecasts(r);
-  mt_datum d = {r->t, MT_DATA_CGM, r->reading, 0};
+  score_forecasts(r, t);
+  mt_datum d = {t, MT_DATA_CGM, r->reading, 0};
   const char *why;
   if (mt_twin_ingest(r->tw, &d, &why) < 0)
     return fail(err, errlen, MT_ESOLVER, "%s", mt_twin_errmsg(r->tw));
@@ -520,6 +523,7 @@ static int twin_start(runner *r, const mt_protocol *p, char *err,
   cfg.exclude = p->source == MT_TRIAL_NAMED ? r->pt->id : NULL;
   cfg.seed = r->life->twin_seed;
   cfg.members = a->members;
+  cfg.alerts = 0; /* the arm reads none: forecast only what decisions need */
   int rc = mt_twin_create(&cfg, &r->tw, err, errlen);
   if (rc)
     return rc;

@@ -64,6 +64,7 @@ void mt_twin_config_init(mt_twin_config *cfg)
   cfg->method = MT_TWIN_ENKF;
   cfg->clock_offset_min = 0;
   cfg->detect_faults = 1;
+  cfg->alerts = 1;
   cfg->pf_h = 0.3;
 }
 
@@ -733,7 +734,7 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
       rc = quarantine(tw, d, *reason);
     }
   }
-  if (!rc && d->kind == MT_DATA_CGM)
+  if (!rc && d->kind == MT_DATA_CGM && tw->cfg.alerts)
     update_alerts(tw);
   return rc ? rc : fault ? 2 : 0;
 }

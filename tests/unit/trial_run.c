@@ -15,6 +15,8 @@
 #include "medtwin/error.h"
 #include "medtwin/model.h"
 #include "medtwin/patient.h"
+#include "medtwin/schedule.h"
+#include "medtwin/sim.h"
 #include "medtwin/trial.h"
 #include "medtwin/trial_run.h"
 
@@ -435,6 +437,74 @@ Test(trial_run, recording_an_arm_does_not_change_its_outcome)
     } else {
       cr_assert_eq(rec->n_forecast, 0);
     }
+    mt_trial_record_free(rec);
+  }
+  mt_trial_life_free(l);
+  mt_patient_free(pt);
+  mt_protocol_free(p);
+}
+
+/* The arm's readings are the course at their own times: without sensor
+** noise, every 5-min reading of the standard and twin arms (whose course
+** runs from meal to meal in one piece) equals the noise-free CGM of one
+** independent run of the whole course (basal, the meals, the recorded
+** boluses) clipped as the sensor clips, within 1e-3 mg/dL (the pieces'
+** restarts change the integrator's steps, rtol = atol = 1e-8). */
+Test(trial_run, readings_are_the_course_at_their_own_times, .timeout = 60)
+{
+  mt_protocol *p = protocol(
+      2, MEALS3 ", \"carb_count_error\": {\"sd\": 0.2}, \"cgm_noise\": false",
+      STANDARD ", {\"name\": \"twin\", \"kind\": \"twin\", \"members\": 16,"
+      " \"advisor\": {\"max_bolus_u\": 10, \"step_u\": 1}}");
+  mt_patient *pt = patient("adult#006");
+  const mt_model *m = pt->model;
+  mt_trial_day_plan *l;
+  cr_assert_eq(mt_trial_life(p, pt, 0, &l, err, sizeof err), 0, "%s", err);
+  int cho = mt_var_index(m->input, m->n_input, "CHO");
+  int ins = mt_var_index(m->input, m->n_input, "insulin");
+  int cgm = mt_var_index(m->obs, m->n_obs, "CGM");
+  for (int a = 0; a < 2; a++) {
+    mt_trial_outcome o;
+    mt_trial_record *rec;
+    cr_assert_eq(mt_trial_run_arm_record(p, a, pt, l, &o, &rec, err,
+                                         sizeof err), 0, "%s", err);
+    mt_schedule *sch;
+    cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+    cr_assert_eq(mt_schedule_level(sch, ins, 0, basal_u_per_h(pt) / 60), 0);
+    for (int i = 0; i < l->n_event; i++) {
+      const mt_trial_event *e = &l->event[i];
+      cr_assert_eq(mt_schedule_pulse(sch, cho, e->t_min,
+                                     e->t_min + e->duration_min,
+                                     e->grams / e->duration_min,
+                                     MT_PULSE_BITES), 0);
+    }
+    for (int i = 0; i < rec->n_bolus; i++)
+      cr_assert_eq(mt_schedule_pulse(sch, ins, rec->bolus_t_min[i],
+                                     rec->bolus_t_min[i] + 1, rec->bolus_u[i],
+                                     0), 0);
+    int n = 2 * 1440 / 5 + 1;
+    cr_assert_eq(rec->n_cgm, n);
+    mt_series s;
+    cr_assert_eq(mt_series_alloc(&s, m, n), 0);
+    for (int k = 0; k < n; k++)
+      s.t[k] = 5.0 * k;
+    mt_sim *sim;
+    cr_assert_eq(mt_sim_create(m, NULL, &sim), 0);
+    cr_assert_eq(mt_sim_run(sim, pt->param, NULL, NULL, sch, 0, 2 * 1440, &s),
+                 0, "%s", mt_sim_errmsg(sim));
+    double lo = 1e9, hi = -1e9;
+    for (int k = 0; k < n; k++) {
+      double want = mt_cgm_reading(&l->sensor, s.y[(size_t)k * m->n_obs + cgm],
+                                   0);
+      cr_assert(fabs(rec->cgm_mgdl[k] - want) <= 1e-3, "arm %d, reading at "
+                "%d min: %.6f, the course %.6f", a, 5 * k, rec->cgm_mgdl[k],
+                want);
+      lo = fmin(lo, want), hi = fmax(hi, want);
+    }
+    cr_assert_gt(hi - lo, 50, "the course must move: %g to %g", lo, hi);
+    mt_sim_free(sim);
+    mt_series_clear(&s);
+    mt_schedule_free(sch);
     mt_trial_record_free(rec);
   }
   mt_trial_life_free(l);

@@ -415,3 +415,47 @@ Test(twin, forecasts_widen_through_a_gap, .timeout = 60)
     mt_twin_free(gap);
   }
 }
+
+/* A twin without alerts (cfg.alerts = 0, as a trial's) raises none, skips
+** their run ahead, and forecasts bit for bit as one with alerts: the 8-h
+** bolus descent of hypo_alert_before_a_real_descent, a forecast after
+** every reading. */
+Test(twin, no_alerts_same_forecasts, .timeout = 60)
+{
+  enum { T = 240 };
+  mt_series o;
+  true_course(0, 8.0, T, &o);
+  char err[MT_ERRMSG_MAX];
+  mt_twin *tw[2];
+  for (int a = 0; a < 2; a++) {
+    mt_twin_config cfg;
+    mt_twin_config_init(&cfg);
+    cfg.exclude = "adult#003", cfg.seed = 3, cfg.members = 32;
+    cfg.detect_faults = 0, cfg.alerts = a;
+    cr_assert_eq(mt_twin_create(&cfg, &tw[a], err, sizeof err), 0, "%s", err);
+  }
+  int alerts[2] = {0, 0};
+  for (int k = 0; k <= T; k += 5)
+    for (int a = 0; a < 2; a++) {
+      const char *why;
+      mt_datum d = k ? (mt_datum){k, MT_DATA_CGM, o.y[(size_t)k * 2 + 1], 4}
+                     : (mt_datum){0, MT_DATA_BASAL, o.u[1] * 60, 2};
+      cr_assert_eq(mt_twin_ingest(tw[a], &d, &why), 0);
+      if (k == 60) {
+        d = (mt_datum){60, MT_DATA_BOLUS, 8.0, 3};
+        cr_assert_eq(mt_twin_ingest(tw[a], &d, &why), 0);
+      }
+      mt_twin_alert al[MT_ALERT_NKIND];
+      alerts[a] += mt_twin_alerts(tw[a], al);
+    }
+  cr_assert_eq(alerts[0], 0);
+  cr_assert_gt(alerts[1], 0, "the descent raised no alert to compare with");
+  const double h[3] = {15, 30, 120};
+  mt_twin_forecast f0[3], f1[3];
+  cr_assert_eq(mt_twin_forecast_at(tw[0], h, 3, f0), 0);
+  cr_assert_eq(mt_twin_forecast_at(tw[1], h, 3, f1), 0);
+  cr_assert_eq(memcmp(f0, f1, sizeof f0), 0);
+  mt_twin_free(tw[0]);
+  mt_twin_free(tw[1]);
+  mt_series_clear(&o);
+}
