@@ -1041,12 +1041,11 @@ static void mard_table(FILE *f, const json_t *r)
 */
 
 #define F3_W 980.0
-#define F3_L 70.0
+#define F3_L 110.0
 #define F3_R 960.0
 #define F3_T 40.0
 #define F3_B 300.0
 #define WINDOW_MIN (48 * 60.0)
-#define FC_GAP_MIN 120.0 /* forecasts drawn at least this far apart */
 
 /* A polyline of arm series v (every dt from t0) inside [t0, t1). */
 static void series_line(FILE *f, const json_t *v, double t0, double dt,
@@ -1096,16 +1095,15 @@ static void forecasts(FILE *f, const json_t *arm, double t0, double t1,
 {
   size_t i, k;
   const json_t *fc, *h;
-  double last = -INFINITY;
+  double busy_until = -INFINITY; /* the end of the last forecast drawn */
   json_array_foreach(json_object_get(arm, "forecasts"), i, fc) {
     double tf = num(fc, "t_min");
     const json_t *hz = json_object_get(fc, "horizon_min"),
                  *mean = json_object_get(fc, "mean_mgdl"),
                  *lo = json_object_get(fc, "lo_mgdl"),
                  *hi = json_object_get(fc, "hi_mgdl");
-    if (!isfinite(tf) || tf < t0 || tf >= t1 || tf - last < FC_GAP_MIN)
+    if (!isfinite(tf) || tf < t0 || tf >= t1 || tf < busy_until)
       continue;
-    last = tf;
     size_t n = json_array_size(hz);
     int ok_band = json_array_size(lo) >= n && json_array_size(hi) >= n;
     /* the points inside the window */
@@ -1114,6 +1112,7 @@ static void forecasts(FILE *f, const json_t *arm, double t0, double t1,
       if (!json_is_number(h) || tf + json_number_value(h) >= t1)
         break;
       m = k + 1;
+      busy_until = fmax(busy_until, tf + json_number_value(h));
     }
     if (m < 2)
       continue;
@@ -1247,7 +1246,7 @@ static void example(FILE *f, const json_t *r, const json_t *ex)
   }
   gmax = fmin(ceil(gmax / 50) * 50, 600);
   scale xs = {t0 / 60, t1 / 60, F3_L, F3_R}, ys = {40, gmax, F3_B, F3_T};
-  double y_meal = F3_B + 40, y_bol = y_meal + 40,
+  double y_meal = F3_B + 50, y_bol = y_meal + 40,
          h = y_bol + 18 * (double)na + 10;
   fprintf(f, "<figure>\n<svg class=\"fig3\" viewBox=\"0 0 %.0f %.0f\" "
              "width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\""
@@ -1258,7 +1257,7 @@ static void example(FILE *f, const json_t *r, const json_t *ex)
              "fill=\"#009E73\" fill-opacity=\"0.12\"/>\n", F3_L,
           sc(&ys, 180), F3_R - F3_L, sc(&ys, 70) - sc(&ys, 180));
   y_axis(f, &ys, F3_L, F3_R, "glucose (mg/dL)");
-  x_axis(f, &xs, F3_B, 6, "");
+  x_axis(f, &xs, F3_B, 6, "time since the start of the run (h)");
   legend(f, r, arms, 18);
   json_array_foreach(arms, i, a) {
     double dt = num(a, "every_min") > 0 ? num(a, "every_min") : 5;
@@ -1301,7 +1300,8 @@ static void figure3(FILE *f, const json_t *r)
         "plasma glucose in every arm (lines), the first arm's CGM readings "
         "(dots), meals with their grams on the time axis, every arm's "
         "boluses as ticks, and the twin arm's forecasts (dashed mean, shaded "
-        "interval; one forecast every 2 hours at most is drawn). Shaded band: "
+        "interval; a forecast is drawn only when the previous one drawn has "
+        "ended, so that none overlap). Shaded band: "
         "the 70" DASH "180 mg/dL target range. Glucose outside the axis is "
         "drawn at its edge.</p>\n", f);
   json_array_foreach(exs, i, ex) example(f, r, ex);
