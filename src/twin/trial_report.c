@@ -1076,18 +1076,21 @@ static void series_line(FILE *f, const json_t *v, double t0, double dt,
     fputs("\"/>\n", f);
 }
 
-static double series_max(const json_t *v, double t0, double dt, double t1)
+/* The smallest and largest of series v (every dt from t0) before t1, into
+** *lo and *hi (left as they are when there is none). */
+static void series_range(const json_t *v, double t0, double dt, double t1,
+                         double *lo, double *hi)
 {
-  double m = -INFINITY;
   size_t i;
   const json_t *e;
   json_array_foreach(v, i, e) {
     if (t0 + dt * (double)i >= t1)
       break;
-    if (json_is_number(e))
-      m = fmax(m, json_number_value(e));
+    if (json_is_number(e) && isfinite(json_number_value(e))) {
+      *lo = fmin(*lo, json_number_value(e));
+      *hi = fmax(*hi, json_number_value(e));
+    }
   }
-  return m;
 }
 
 static void forecasts(FILE *f, const json_t *arm, double t0, double t1,
@@ -1174,7 +1177,9 @@ static void meals(FILE *f, const json_t *arm, double t0, double t1,
                "stroke=\"#333\"/><text x=\"%.1f\" y=\"%.1f\" "
                "text-anchor=\"middle\" font-size=\"10\">%s g%s</text>\n",
             x, y, x, y + 20, fn(b, round(num(m, "grams"))),
-            json_is_true(json_object_get(m, "snack")) ? " (snack)" : "");
+            json_is_true(json_object_get(m, "bolus_missed")) ? " (no bolus)"
+            : json_is_true(json_object_get(m, "snack"))      ? " (snack)"
+                                                             : "");
   }
 }
 
@@ -1236,16 +1241,16 @@ static void example(FILE *f, const json_t *r, const json_t *ex)
     t0 = 0;
   if (!(t1 > t0) || t1 - t0 > WINDOW_MIN)
     t1 = t0 + WINDOW_MIN;
-  double gmax = 300;
+  double gmin = 40, gmax = 300;
   json_array_foreach(arms, i, a) {
     double dt = num(a, "every_min") > 0 ? num(a, "every_min") : 5;
-    gmax = fmax(gmax, series_max(json_object_get(a, "bg_mgdl"), t0, dt, t1));
+    series_range(json_object_get(a, "bg_mgdl"), t0, dt, t1, &gmin, &gmax);
     if (i == 0)
-      gmax = fmax(gmax,
-                  series_max(json_object_get(a, "cgm_mgdl"), t0, dt, t1));
+      series_range(json_object_get(a, "cgm_mgdl"), t0, dt, t1, &gmin, &gmax);
   }
+  gmin = fmax(floor(gmin / 20) * 20, 0);
   gmax = fmin(ceil(gmax / 50) * 50, 600);
-  scale xs = {t0 / 60, t1 / 60, F3_L, F3_R}, ys = {40, gmax, F3_B, F3_T};
+  scale xs = {t0 / 60, t1 / 60, F3_L, F3_R}, ys = {gmin, gmax, F3_B, F3_T};
   double y_meal = F3_B + 50, y_bol = y_meal + 40,
          h = y_bol + 18 * (double)na + 10;
   fprintf(f, "<figure>\n<svg class=\"fig3\" viewBox=\"0 0 %.0f %.0f\" "
