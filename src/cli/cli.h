@@ -99,6 +99,9 @@ void cli_print_erased(const char *id, const struct mt_store_erased *e,
 int cmd_keys(int argc, char **argv);
 int cmd_patient(int argc, char **argv);
 int cmd_trial(int argc, char **argv);
+/* medtwin trial report RESULTS.json --out FILE (src/cli/trial_report_cmd.c);
+** argv[0] is "report". */
+int cmd_trial_report(int argc, char **argv);
 
 /* Print "medtwin: <message>" on stderr; returns status for chaining. */
 int cli_fail(int status, const char *fmt, ...)

@@ -834,6 +834,8 @@ done:
 
 int cmd_trial(int argc, char **argv)
 {
+  if (argc >= 2 && !strcmp(argv[1], "report"))
+    return cmd_trial_report(argc - 1, argv + 1);
   if (argc < 2 || strcmp(argv[1], "run")) {
     int help = argc >= 2 && !strcmp(argv[1], "--help");
     fputs(usage_text, help ? stdout : stderr);
