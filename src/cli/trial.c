@@ -35,6 +35,7 @@
 #include "medtwin/file.h"
 #include "medtwin/stats.h"
 #include "medtwin/trial.h"
+#include "medtwin/trial_report.h"
 #include "medtwin/trial_run.h"
 
 /* OpenBLAS's own thread pool (the cohort's draws use LAPACK): one thread
@@ -51,12 +52,16 @@ void openblas_set_num_threads(int num_threads);
 
 static const char usage_text[] =
     "usage: medtwin trial run PROTOCOL.json --out DIR [--threads N] [--json]\n"
+    "       mpirun -np N medtwin trial run PROTOCOL.json --out DIR ...\n"
+    "       medtwin trial report RESULTS.json --out FILE.html\n"
     "  run the protocol's virtual trial (docs/trial-protocol.md) and write\n"
     "  DIR/results.json: per-arm summaries, each arm against the first\n"
     "  within patient (paired t and bootstrap intervals), the primary\n"
-    "  endpoint by subgroup with interaction tests\n"
-    "  --threads N  OpenMP threads (default: OMP_NUM_THREADS or all cores);\n"
-    "               results do not depend on it\n"
+    "  endpoint by subgroup with interaction tests, the sample size; and\n"
+    "  DIR/report.html, its figures (docs/trial-report.md); under mpirun the\n"
+    "  patients are split over the ranks\n"
+    "  --threads N  OpenMP threads (per rank; default: OMP_NUM_THREADS or all\n"
+    "               cores); results do not depend on it, nor on the ranks\n"
     "  --json       print results.json on standard output too\n";
 
 typedef struct topts {
@@ -803,6 +808,10 @@ static int run(const char *path, const topts *o, const ranks *rk)
     fputc('\n', mt_afile_stream(f));
     rc = mt_afile_commit(f, err, sizeof err);
   }
+  char report[4096];
+  snprintf(report, sizeof report, "%s/report.html", o->out);
+  if (!rc) /* the same page as `medtwin trial report` makes from the file */
+    rc = mt_trial_report_write(res, report, err, sizeof err);
   if (!rc && o->json) {
     json_dumpf(res, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     fputc('\n', stdout);
@@ -814,8 +823,8 @@ static int run(const char *path, const topts *o, const ranks *rk)
   }
   if (!o->json)
     printf("medtwin trial run: %s: %d patients x %d arms x %d days in %.1f s "
-           "(%d threads%s); %s\n", p->name, p->size, p->n_arm, p->days, secs,
-           threads, rk->size > 1 ? " per rank" : "", out);
+           "(%d threads%s); %s, %s\n", p->name, p->size, p->n_arm, p->days,
+           secs, threads, rk->size > 1 ? " per rank" : "", out, report);
   rc = EXIT_OK;
 done:
   for (long k = 0; rows && k < p->size && k < EXAMPLES; k++) {

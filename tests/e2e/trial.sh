@@ -16,7 +16,7 @@ pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
 "$BIN" trial run "$SRC/examples/trials/smoke.json" --out "$T/one" --threads 1 > "$T/out1"
-check "the smoke trial runs on one thread" '[ $? -eq 0 ] && [ -s "$T/one/results.json" ] && grep -q "10 patients x 3 arms x 2 days" "$T/out1"'
+check "the smoke trial runs on one thread, with its report" '[ $? -eq 0 ] && [ -s "$T/one/results.json" ] && grep -q "10 patients x 3 arms x 2 days" "$T/out1" && [ "$(grep -c "<svg" "$T/one/report.html")" -ge 4 ]'
 "$BIN" trial run "$SRC/examples/trials/smoke.json" --out "$T/two" --threads 2 > /dev/null
 check "and on two" '[ $? -eq 0 ] && [ -s "$T/two/results.json" ]'
 check "bit for bit the same results for 1 and 2 threads" 'python3 -c "
