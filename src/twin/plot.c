@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/escape.h"
 #include "medtwin/error.h"
 #include "medtwin/plot.h"
 
@@ -88,20 +89,6 @@ static double nice_ceil(double v)
   return 10.0 * p;
 }
 
-static void put_escaped(FILE *f, const char *s)
-{
-  for (; s && *s; s++) {
-    switch (*s) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&apos;", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
-
 /* Time strictly spanning, finite and non-decreasing. */
 static int valid(const mt_glucose_plot *pl)
 {
@@ -155,18 +142,18 @@ static void emit_header(FILE *f, const mt_glucose_plot *pl)
           "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" " FONT ">\n",
           W, H, W, H);
   fputs("<title>", f);
-  put_escaped(f, pl->title);
+  mt_markup_escape(f, pl->title);
   fputs("</title>\n", f);
   fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
           "fill=\"#fff\"/>\n", W, H);
   fprintf(f, "<text x=\"%.0f\" y=\"30\" font-size=\"18\" font-weight=\"bold\" "
           "fill=\"" C_TEXT "\">", PX0);
-  put_escaped(f, pl->title);
+  mt_markup_escape(f, pl->title);
   fputs("</text>\n", f);
   if (pl->subtitle) {
     fprintf(f, "<text x=\"%.0f\" y=\"50\" font-size=\"12\" "
             "fill=\"#666\">", PX0);
-    put_escaped(f, pl->subtitle);
+    mt_markup_escape(f, pl->subtitle);
     fputs("</text>\n", f);
   }
 }

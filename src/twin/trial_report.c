@@ -252,17 +252,17 @@ static void head(FILE *f, const json_t *r)
   fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8"
         "\">\n<meta name=\"viewport\" content=\"width=device-width, "
         "initial-scale=1\">\n<title>Virtual trial: ", f);
-  rpt_esc(f, rpt_str(p, "name"));
+  mt_markup_escape(f, rpt_str(p, "name"));
   fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
   fputs("<h1>Virtual trial: ", f);
-  rpt_esc(f, rpt_str(p, "name"));
+  mt_markup_escape(f, rpt_str(p, "name"));
   fputs("</h1>\n", f);
 }
 
 static void row_s(FILE *f, const char *k, const char *v)
 {
   fprintf(f, "<tr><th>%s</th><td>", k);
-  rpt_esc(f, v);
+  mt_markup_escape(f, v);
   fputs("</td></tr>\n", f);
 }
 
@@ -278,7 +278,7 @@ static void protocol(FILE *f, const json_t *r)
   nbuf b;
   if (json_is_string(h)) {
     fputs("<p class=\"hypothetical\">", f);
-    rpt_esc(f, json_string_value(h));
+    mt_markup_escape(f, json_string_value(h));
     fputs("</p>\n", f);
   }
   fputs("<h2>Protocol</h2>\n<table>\n", f);
@@ -342,7 +342,7 @@ static void cohort(FILE *f, const json_t *r)
   const json_t *v;
   json_object_foreach((json_t *)json_object_get(c, "age_groups"), k, v) {
     fputs("<tr><th>age group ", f);
-    rpt_esc(f, k);
+    mt_markup_escape(f, k);
     fprintf(f, "</th><td class=\"n\">%s</td></tr>\n",
             rpt_fn(b, json_is_number(v) ? json_number_value(v) : NAN));
   }
@@ -365,10 +365,10 @@ static void arms_table(FILE *f, const json_t *r)
         "</th>", f);
   json_array_foreach(arms, i, a) {
     fputs("<th>", f);
-    rpt_esc(f, rpt_str(a, "name"));
+    mt_markup_escape(f, rpt_str(a, "name"));
     if (rpt_str(a, "kind")) {
       fputs(" <span class=\"note\">(", f);
-      rpt_esc(f, rpt_str(a, "kind"));
+      mt_markup_escape(f, rpt_str(a, "kind"));
       fputs(")</span>", f);
     }
     fputs("</th>", f);
@@ -412,9 +412,9 @@ static void comparisons_table(FILE *f, const json_t *r)
     rpt_ci(t, "ci", &lo, &hi);
     rpt_ci(bs, "ci", &blo, &bhi);
     fprintf(f, "<tr%s><td>", primary ? " class=\"primary\"" : "");
-    rpt_esc(f, rpt_str(c, "arm"));
+    mt_markup_escape(f, rpt_str(c, "arm"));
     fputs("</td><td>", f);
-    rpt_esc(f, rpt_str(c, "reference"));
+    mt_markup_escape(f, rpt_str(c, "reference"));
     fputs("</td><td>", f);
     rpt_ep_name(f, rpt_str(c, "endpoint"));
     if (primary)
@@ -445,11 +445,11 @@ static void mard_table(FILE *f, const json_t *r)
             "be biased.</p>\n<table>\n<tr><th>covariate</th><th>level</th>"
             "<th>arm</th><th>n</th><th>forecast MARD (%)</th></tr>\n", f);
     fputs("<tr><td>", f);
-    rpt_esc(f, rpt_str(g, "covariate"));
+    mt_markup_escape(f, rpt_str(g, "covariate"));
     fputs("</td><td>", f);
-    rpt_esc(f, rpt_str(g, "level"));
+    mt_markup_escape(f, rpt_str(g, "level"));
     fputs("</td><td>", f);
-    rpt_esc(f, rpt_str(g, "arm"));
+    mt_markup_escape(f, rpt_str(g, "arm"));
     fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
             rpt_fn(b1, rpt_num(g, "n")), rpt_f1(b2, rpt_num(g, "twin_forecast_mard_pct")));
   }
@@ -474,9 +474,9 @@ static void sample_size(FILE *f, const json_t *r)
         f);
   json_array_foreach(ss, i, s) {
     fputs("<tr><td>", f);
-    rpt_esc(f, rpt_str(s, "arm"));
+    mt_markup_escape(f, rpt_str(s, "arm"));
     fputs("</td><td>", f);
-    rpt_esc(f, rpt_str(s, "reference"));
+    mt_markup_escape(f, rpt_str(s, "reference"));
     fputs("</td><td>", f);
     rpt_ep_name(f, rpt_str(s, "endpoint"));
     double pw = rpt_num(s, "power"), se = rpt_num(s, "mc_se");

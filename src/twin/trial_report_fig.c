@@ -206,7 +206,7 @@ static int fig_dist(FILE *f, const json_t *r, const char *ep, char sub)
                 xc + jitter(d[i].ix[k]) * 1.6 * half, rpt_sc(&ys, d[i].x[k]), col);
       fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
               xc, F1_B + 20);
-      rpt_esc(f, rpt_str(a, "name"));
+      mt_markup_escape(f, rpt_str(a, "name"));
       fputs("</text>\n", f);
     }
     fputs("</svg>\n<figcaption><b>Figure 1", f);
@@ -295,15 +295,15 @@ static void fp_row(FILE *f, const json_t *r, const frow *w, double y,
           w->sub ? "" : " font-weight=\"bold\"");
   if (w->sub) {
     fputs("&#160;&#160;", f);
-    rpt_esc(f, rpt_str(j, "covariate"));
+    mt_markup_escape(f, rpt_str(j, "covariate"));
     fputs(" = ", f);
-    rpt_esc(f, rpt_str(j, "level"));
+    mt_markup_escape(f, rpt_str(j, "level"));
   } else
     fputs("All patients", f);
   if (flag)
     fputs(" *", f);
   fprintf(f, "</text><text x=\"210\" y=\"%.2f\">", y + 4);
-  rpt_esc(f, rpt_str(j, "arm"));
+  mt_markup_escape(f, rpt_str(j, "arm"));
   double n = w->sub ? rpt_num(j, "n") : rpt_num(w->eff, "n");
   fprintf(f, "</text><text x=\"370\" y=\"%.2f\" text-anchor=\"end\">%s"
              "</text>", y + 4, rpt_fn(b1, n));
@@ -389,7 +389,7 @@ int rpt_figure2(FILE *f, const json_t *r)
     nbuf b1, b2;
     fputs("<p class=\"note\">", f);
     if (rpt_str(mu, "note")) {
-      rpt_esc(f, rpt_str(mu, "note"));
+      mt_markup_escape(f, rpt_str(mu, "note"));
       fputs(". ", f);
     }
     fprintf(f, "Interaction tests: %s; Bonferroni-adjusted level: %s.</p>\n",
@@ -578,7 +578,7 @@ static void legend(FILE *f, const json_t *r, const json_t *arms, double y)
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                "stroke=\"%s\" stroke-width=\"2\"/><text x=\"%.1f\" "
                "y=\"%.1f\">", x, y - 4, x + 18, y - 4, col, x + 22, y);
-    rpt_esc(f, rpt_str(a, "arm"));
+    mt_markup_escape(f, rpt_str(a, "arm"));
     fputs("</text>\n", f);
     x += 130;
   }
@@ -586,7 +586,7 @@ static void legend(FILE *f, const json_t *r, const json_t *arms, double y)
   fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\"/>"
              "<text x=\"%.1f\" y=\"%.1f\">CGM (", x + 9, y - 4,
           rpt_arm_colour(r, rpt_str(a, "arm")), x + 22, y);
-  rpt_esc(f, rpt_str(a, "arm"));
+  mt_markup_escape(f, rpt_str(a, "arm"));
   fputs(")</text>\n", f);
   x += 150;
   fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" "
@@ -622,7 +622,7 @@ static void example(FILE *f, const json_t *r, const json_t *ex)
   fprintf(f, "<figure>\n<svg class=\"fig3\" viewBox=\"0 0 %.0f %.0f\" "
              "width=\"%.0f\" height=\"%.0f\" role=\"img\" aria-label=\""
              "trajectories of patient ", F3_W, h, F3_W, h);
-  rpt_esc(f, rpt_str(ex, "id"));
+  mt_markup_escape(f, rpt_str(ex, "id"));
   fputs("\">\n", f);
   fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
              "fill=\"#009E73\" fill-opacity=\"0.12\"/>\n", F3_L,
@@ -648,12 +648,12 @@ static void example(FILE *f, const json_t *r, const json_t *ex)
     double y = y_bol + 18 * (double)i;
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
                "font-size=\"10\">bolus ", F3_L - 6, y + 4);
-    rpt_esc(f, rpt_str(a, "arm"));
+    mt_markup_escape(f, rpt_str(a, "arm"));
     fputs("</text>\n", f);
     boluses(f, a, t0, t1, &xs, y, rpt_arm_colour(r, rpt_str(a, "arm")));
   }
   fputs("</svg>\n<figcaption><b>Figure 3: ", f);
-  rpt_esc(f, rpt_str(ex, "id"));
+  mt_markup_escape(f, rpt_str(ex, "id"));
   fprintf(f, "</b> (patient %s), hours %s" RPT_DASH, rpt_fn(b1, rpt_num(ex, "index")),
           rpt_f1(b2, t0 / 60));
   fprintf(f, "%s since the start of the run.</figcaption>\n</figure>\n",

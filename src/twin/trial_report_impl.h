@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "core/escape.h"
+
 #define RPT_DASH "\xe2\x80\x93" /* en dash: a missing number */
 
 /* o[k] as a number (NAN when absent or not a number), a string (NULL). */
@@ -18,8 +20,6 @@ const char *rpt_str(const json_t *o, const char *k);
 int rpt_streq(const char *a, const char *b);
 /* The interval o[k] into lo, hi (NAN when not an interval). */
 void rpt_ci(const json_t *o, const char *k, double *lo, double *hi);
-/* s HTML-escaped (& < > " '); NULL as nothing. */
-void rpt_esc(FILE *f, const char *s);
 
 /* Numbers into caller buffers; each returns its text (RPT_DASH when not
 ** finite). f1: one decimal; fn: a whole number without decimals, else one;

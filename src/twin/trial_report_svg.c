@@ -37,20 +37,6 @@ void rpt_ci(const json_t *o, const char *k, double *lo, double *hi)
             ? json_number_value(json_array_get(a, 1)) : NAN;
 }
 
-/* s HTML-escaped (& < > " '); NULL as nothing. */
-void rpt_esc(FILE *f, const char *s)
-{
-  for (; s && *s; s++)
-    switch (*s) {
-    case '&': fputs("&amp;", f); break;
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
-    }
-}
-
 const char *rpt_f1(nbuf b, double x)
 {
   if (!isfinite(x))
@@ -124,7 +110,7 @@ void rpt_ep_name(FILE *f, const char *key)
       fputs(ep_label[i].label, f);
       return;
     }
-  rpt_esc(f, key);
+  mt_markup_escape(f, key);
 }
 
 /* ------------------------------------------------------------------------

@@ -164,7 +164,7 @@ Test(plot, title_escaped)
   d->pl.subtitle = "x & y";
   char *s = render_ok(&d->pl);
   assert_well_formed(s);
-  assert_has(s, "a &lt;&amp;&gt; &quot;b&quot; &apos;c&apos;");
+  assert_has(s, "a &lt;&amp;&gt; &quot;b&quot; &#39;c&#39;");
   assert_has(s, "x &amp; y");
   assert_lacks(s, "<&>");
   assert_lacks(s, "x & y");
