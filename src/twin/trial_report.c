@@ -316,6 +316,8 @@ static void run_meta(FILE *f, const json_t *r)
     row_n(f, "wall time (s)", rpt_f1(b, rpt_num(m, "seconds")));
   if (json_object_get(m, "threads"))
     row_n(f, "threads", rpt_fn(b, rpt_num(m, "threads")));
+  if (json_object_get(m, "ranks"))
+    row_n(f, "MPI ranks", rpt_fn(b, rpt_num(m, "ranks")));
   if (json_object_get(m, "patient_days_per_second"))
     row_n(f, "patient-days per second", rpt_f1(b, rpt_num(m, "patient_days_per_second")));
   fputs("</table>\n", f);
