@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/order.h"
 #include "medtwin/error.h"
 #include "trial_report_impl.h"
 
@@ -39,22 +40,6 @@ typedef struct dist {
   double *ix; /* their indices, for the jitter */
   int n;
 } dist;
-
-static int cmp_d(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Hyndman-Fan type 7 quantile of sorted x[0..n-1]. */
-static double quantile7(const double *x, int n, double p)
-{
-  double h = (n - 1) * p;
-  int lo = (int)floor(h);
-  if (lo >= n - 1)
-    return x[n - 1];
-  return x[lo] + (h - lo) * (x[lo + 1] - x[lo]);
-}
 
 /* The arm's values of endpoint ep from results.patients into d (d->n = 0
 ** when there are none); MT_ENOMEM. */
@@ -86,12 +71,12 @@ static int dist_of(const json_t *r, const char *arm, const char *ep, dist *d)
     d->n++;
   }
   if (d->n > 0) {
-    qsort(sorted, (size_t)d->n, sizeof *sorted, cmp_d);
+    qsort(sorted, (size_t)d->n, sizeof *sorted, mt_cmp_double);
     d->min = sorted[0];
     d->max = sorted[d->n - 1];
-    d->q1 = quantile7(sorted, d->n, 0.25);
-    d->median = quantile7(sorted, d->n, 0.5);
-    d->q3 = quantile7(sorted, d->n, 0.75);
+    d->q1 = mt_quantile7(sorted, d->n, 0.25);
+    d->median = mt_quantile7(sorted, d->n, 0.5);
+    d->q3 = mt_quantile7(sorted, d->n, 0.75);
   }
   free(sorted);
   return 0;
@@ -164,12 +149,16 @@ static rpt_scale dist_scale(const dist *d, int n)
   return (rpt_scale){floor(lo / st) * st, ceil(hi / st) * st, F1_B, F1_T};
 }
 
+/* A large trial's strip shows every stride-th patient: the page stays a
+** few megabytes and readable; the boxes use every patient. */
+#define MAX_DOTS 2000
+
 static int fig_dist(FILE *f, const json_t *r, const char *ep, char sub)
 {
   const json_t *arms = json_object_get(r, "arms"), *a;
   size_t na = json_array_size(arms), i;
   dist *d = calloc(na, sizeof *d);
-  int rc = d ? 0 : MT_ENOMEM, from_patients = 0;
+  int rc = d ? 0 : MT_ENOMEM, from_patients = 0, stride = 1, n_max = 0;
   json_array_foreach(arms, i, a) {
     if (rc)
       break;
@@ -180,6 +169,11 @@ static int fig_dist(FILE *f, const json_t *r, const char *ep, char sub)
     else
       from_patients = 1;
   }
+  for (size_t k = 0; !rc && k < na; k++)
+    n_max = d[k].n > n_max ? d[k].n : n_max;
+  stride = (n_max + MAX_DOTS - 1) / MAX_DOTS;
+  if (stride < 1)
+    stride = 1;
   if (!rc) {
     rpt_scale ys = dist_scale(d, (int)na);
     double slot = (F1_R - F1_L) / (double)na;
@@ -200,7 +194,7 @@ static int fig_dist(FILE *f, const json_t *r, const char *ep, char sub)
       double xc = F1_L + slot * (i + 0.5), half = fmin(slot * 0.22, 60);
       const char *col = rpt_palette[i % RPT_NPAL];
       box(f, &d[i], xc, half, &ys, col);
-      for (int k = 0; k < d[i].n; k++)
+      for (int k = 0; k < d[i].n; k += stride)
         fprintf(f, "<circle class=\"pt\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.6\" "
                    "fill=\"%s\" fill-opacity=\"0.55\" stroke=\"none\"/>\n",
                 xc + jitter(d[i].ix[k]) * 1.6 * half, rpt_sc(&ys, d[i].x[k]), col);
@@ -215,9 +209,17 @@ static int fig_dist(FILE *f, const json_t *r, const char *ep, char sub)
     fputs(" by arm: box from Q1 to Q3, thick line at the median, whiskers "
           "from minimum to maximum", f);
     fputs(from_patients ? "; each dot is one patient (spread sideways to "
-                          "be seen, by a fixed offset from its index)."
+                          "be seen, by a fixed offset from its index)"
                         : " (from the summary quartiles: the results hold no "
                           "per-patient values).", f);
+    if (from_patients && stride > 1)
+      fprintf(f, ", every %d%s patient in index order (%d of %d shown; the "
+                 "boxes use all)", stride, stride == 2 ? "nd" : stride == 3
+                                                                    ? "rd"
+                                                                    : "th",
+              (n_max + stride - 1) / stride, n_max);
+    if (from_patients)
+      fputs(".", f);
     fputs("</figcaption>\n</figure>\n", f);
   }
   for (size_t k = 0; d && k < na; k++) {

@@ -393,3 +393,26 @@ Test(trial_report, write_is_atomic)
   json_decref(r);
   rm_tree(dir);
 }
+
+/* A large trial's strip: 4,001 patients give a stride of ceil(4001 / 2000)
+** = 3, so 1,334 dots per arm and figure (indices 0, 3, ..., 3999), and the
+** caption says so; the boxes still come from every patient. */
+Test(trial_report, a_large_trial_strip_shows_every_kth_patient)
+{
+  json_t *r = load();
+  json_t *ps = json_object_get(r, "patients");
+  json_t *p0 = json_deep_copy(json_array_get(ps, 0));
+  json_array_clear(ps);
+  for (int k = 0; k < 4001; k++) {
+    json_t *p = json_deep_copy(p0);
+    json_object_set_new(p, "index", json_integer(k));
+    json_array_append_new(ps, p);
+  }
+  json_decref(p0);
+  char *s = render_ok(r);
+  cr_expect_eq(count(s, "class=\"pt\""), 1334 * 2 * 2);
+  cr_expect_not_null(strstr(s, "every 3rd patient in index order (1334 of "
+                               "4001 shown; the boxes use all)"));
+  free(s);
+  json_decref(r);
+}
