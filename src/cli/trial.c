@@ -290,23 +290,38 @@ static int subgroups_json(const mt_protocol *p, const patient_row *rows,
 {
   json_t *out = json_array();
   json_object_set_new(res, "subgroups", out);
-  int tests = 0;
+  /* the tests that will be made: a level with at least two patients in it
+  ** and two in the rest (for the forecasts: two with a forecast MARD) */
+  int tests = 0, fc_tests = 0;
   for (int ci = 0; ci < p->n_covariate; ci++) {
     mt_covariate c = p->covariate[ci];
     int nl = c == MT_COV_AGE_GROUP ? MT_N_AGE : c == MT_COV_SEX ? 2
                                                                 : p->n_subgroup;
-    tests += (p->n_arm - 1) * nl;
+    for (int l = 0; l < nl; l++)
+      for (int a = 1; a < p->n_arm; a++) {
+        long n = 0, nf = 0, nfr = 0;
+        for (long k = 0; k < p->size; k++) {
+          int in = level_of(&rows[k], c) == l;
+          int fin = isfinite(rows[k].arm[a].forecast_mard_pct);
+          n += in, nf += in && fin, nfr += !in && fin;
+        }
+        tests += n >= 2 && p->size - n >= 2;
+        fc_tests += p->arm[a].kind == MT_ARM_TWIN && nf >= 2 && nfr >= 2;
+      }
   }
+  tests += fc_tests;
   double adj = p->level;
   if (tests > 0)
     mt_bonferroni_level(p->level, tests, &adj);
   json_object_set_new(res, "multiplicity",
-                      json_pack("{s:i, s:f, s:s}", "interaction_tests", tests,
+                      json_pack("{s:i, s:i, s:f, s:s}", "interaction_tests",
+                                tests, "forecast_tests", fc_tests,
                                 "bonferroni_level", adj, "note",
                                 "subgroup effects and interaction tests are "
                                 "exploratory; flags use the Bonferroni-"
                                 "adjusted level over all interaction "
-                                "tests"));
+                                "tests, those of the twin's forecast "
+                                "accuracy included"));
   for (int ci = 0; ci < p->n_covariate; ci++) {
     mt_covariate c = p->covariate[ci];
     int nl = c == MT_COV_AGE_GROUP ? MT_N_AGE : c == MT_COV_SEX ? 2
@@ -351,15 +366,33 @@ static int subgroups_json(const mt_protocol *p, const patient_row *rows,
                               json_boolean(inter.p < 1 - adj));
         }
         if (p->arm[a].kind == MT_ARM_TWIN) {
+          /* the bias check: each patient's forecast MARD, this level's
+          ** against the rest's (Welch), flagged as the effects are */
           double sum = 0;
-          int nf = 0;
-          for (long k = 0; k < p->size; k++)
-            if (level_of(&rows[k], c) == l &&
-                isfinite(rows[k].arm[a].forecast_mard_pct))
-              sum += rows[k].arm[a].forecast_mard_pct, nf++;
+          int nf = 0, nr = 0;
+          for (long k = 0; k < p->size; k++) {
+            double v = rows[k].arm[a].forecast_mard_pct;
+            if (!isfinite(v))
+              continue;
+            if (level_of(&rows[k], c) == l)
+              sum += v, d[nf++] = v;
+            else
+              d2[nr++] = v;
+          }
           if (nf)
             json_object_set_new(g, "twin_forecast_mard_pct",
                                 json_real(sum / nf));
+          if (nf >= 2 && nr >= 2) {
+            mt_ttest ft;
+            rc = mt_welch_t(d, nf, d2, nr, p->level, &ft, err, errlen);
+            if (rc < 0) {
+              json_decref(g);
+              return rc;
+            }
+            json_object_set_new(g, "forecast_interaction", ttest_json(&ft));
+            json_object_set_new(g, "forecast_flag",
+                                json_boolean(ft.p < 1 - adj));
+          }
         }
         json_array_append_new(out, g);
       }

@@ -188,6 +188,8 @@ static int check_subgroup(const json_t *g, size_t i, char *err, size_t errlen)
   if (!rc) rc = need(g, p, "interaction", K_OBJ, 1, err, errlen);
   if (!rc) rc = need(g, p, "flag", K_BOOL, 1, err, errlen);
   if (!rc) rc = need(g, p, "twin_forecast_mard_pct", K_NUM, 1, err, errlen);
+  if (!rc) rc = need(g, p, "forecast_interaction", K_OBJ, 1, err, errlen);
+  if (!rc) rc = need(g, p, "forecast_flag", K_BOOL, 1, err, errlen);
   return rc;
 }
 
@@ -435,25 +437,33 @@ static void mard_table(FILE *f, const json_t *r)
   const json_t *gs = json_object_get(r, "subgroups"), *g;
   size_t i;
   int any = 0;
-  nbuf b1, b2;
+  nbuf b1, b2, b3;
   json_array_foreach(gs, i, g) {
     if (!json_object_get(g, "twin_forecast_mard_pct"))
       continue;
     if (!any++)
       fputs("<h2>Twin forecast error by subgroup</h2>\n<p class=\"note\">"
             "Mean absolute relative difference of the twin's 30-minute "
-            "forecasts against the true glucose, by subgroup level: a level "
-            "where the twin forecasts worse is a level where its advice may "
-            "be biased.</p>\n<table>\n<tr><th>covariate</th><th>level</th>"
-            "<th>arm</th><th>n</th><th>forecast MARD (%)</th></tr>\n", f);
-    fputs("<tr><td>", f);
+            "forecasts against the arm's reading, by subgroup level, with "
+            "the Welch test of the patients' MARD in the level against the "
+            "rest's: a level where the twin forecasts worse is a level where "
+            "its advice may be biased. Flagged (*) at the Bonferroni-adjusted "
+            "level over all interaction tests.</p>\n<table>\n<tr><th>"
+            "covariate</th><th>level</th><th>arm</th><th>n</th><th>forecast "
+            "MARD (%)</th><th>interaction p</th></tr>\n", f);
+    const json_t *fi = json_object_get(g, "forecast_interaction");
+    int flag = json_is_true(json_object_get(g, "forecast_flag"));
+    fputs(flag ? "<tr class=\"flag\"><td>" : "<tr><td>", f);
     mt_markup_escape(f, rpt_str(g, "covariate"));
     fputs("</td><td>", f);
     mt_markup_escape(f, rpt_str(g, "level"));
     fputs("</td><td>", f);
     mt_markup_escape(f, rpt_str(g, "arm"));
-    fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-            rpt_fn(b1, rpt_num(g, "n")), rpt_f1(b2, rpt_num(g, "twin_forecast_mard_pct")));
+    fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+               "<td class=\"n\">%s%s</td></tr>\n",
+            rpt_fn(b1, rpt_num(g, "n")),
+            rpt_f1(b2, rpt_num(g, "twin_forecast_mard_pct")),
+            fi ? rpt_fp(b3, rpt_num(fi, "p")) : RPT_DASH, flag ? " *" : "");
   }
   if (any)
     fputs("</table>\n", f);

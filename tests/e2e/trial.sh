@@ -48,7 +48,16 @@ for c in r[\"comparisons\"]:
 check "subgroups by the covariates, with the multiplicity note" 'python3 -c "
 import json
 r = json.load(open(\"$T/one/results.json\"))
-assert r[\"multiplicity\"][\"interaction_tests\"] > 0 and \"exploratory\" in r[\"multiplicity\"][\"note\"]
+m = r[\"multiplicity\"]
+assert m[\"interaction_tests\"] > 0 and \"exploratory\" in m[\"note\"]
+# the Bonferroni count is the tests made: effects and the twin forecast accuracy
+made = sum(\"interaction\" in g for g in r[\"subgroups\"])
+fc = sum(\"forecast_interaction\" in g for g in r[\"subgroups\"])
+assert fc == m[\"forecast_tests\"] > 0 and made + fc == m[\"interaction_tests\"], m
+assert abs(m[\"bonferroni_level\"] - (1 - 0.05 / m[\"interaction_tests\"])) < 1e-12
+for g in r[\"subgroups\"]:
+    if \"forecast_interaction\" in g:
+        assert g[\"arm\"] == \"twin\" and g[\"forecast_flag\"] == (g[\"forecast_interaction\"][\"p\"] < 1 - m[\"bonferroni_level\"])
 assert {g[\"covariate\"] for g in r[\"subgroups\"]} == {\"age_group\", \"sex\"}
 assert all(g[\"endpoint\"] == \"tir\" for g in r[\"subgroups\"])
 assert r[\"cohort\"][\"patients\"] == 10 and r[\"cohort\"][\"rejection_rate\"] == 0"'

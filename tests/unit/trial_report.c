@@ -416,3 +416,36 @@ Test(trial_report, a_large_trial_strip_shows_every_kth_patient)
   free(s);
   json_decref(r);
 }
+
+/* The bias check: the forecast table gives each level's interaction p of
+** the twin's forecast MARD, and a flagged level is marked like a flagged
+** effect; a mistyped flag is refused by name. */
+Test(trial_report, forecast_accuracy_flag_marked)
+{
+  json_t *r = load();
+  json_t *gs = json_object_get(r, "subgroups"), *g;
+  size_t i;
+  json_t *target = NULL;
+  json_array_foreach(gs, i, g)
+    if (json_object_get(g, "twin_forecast_mard_pct") && !target)
+      target = g;
+  cr_assert_not_null(target);
+  char *before = render_ok(r);
+  json_object_set_new(target, "forecast_interaction",
+                      json_pack("{s:f}", "p", 0.0004));
+  json_object_set_new(target, "forecast_flag", json_true());
+  char *after = render_ok(r);
+  const char *tab = strstr(after, "Twin forecast error by subgroup");
+  cr_assert_not_null(tab);
+  cr_expect_not_null(strstr(tab, "&lt; 0.001 *</td>"));
+  cr_expect_eq(count(after, "<tr class=\"flag\">"),
+               count(before, "<tr class=\"flag\">") + 1);
+  json_object_set_new(target, "forecast_flag", json_string("yes"));
+  char *out = NULL, err[MT_ERRMSG_MAX] = "";
+  cr_expect_eq(render(r, &out, err, sizeof err), MT_EINVAL);
+  cr_expect_not_null(strstr(err, "forecast_flag"), "%s", err);
+  free(out);
+  free(before);
+  free(after);
+  json_decref(r);
+}
