@@ -3,7 +3,7 @@
 ** Chase, Nokes, Shaw, Wake, "Minimal haemodynamic system model including
 ** ventricular interaction and valve dynamics", Med Eng Phys 26:131, 2004,
 ** with the healthy-adult parameters of the paper's CellML export (as used by
-** Revie et al., Biomed Eng Online 2012). Time in s, volumes in mL, pressures
+** Revie et al., Comput Methods Programs Biomed 109:197, 2013). Time in s, volumes in mL, pressures
 ** in mmHg. Equations and parameter sources: docs/models/
 ** circulation_smith2004.md.
 **
