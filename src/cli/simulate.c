@@ -2,7 +2,9 @@
 ** medtwin simulate: one patient, one scenario, every minute. Prints the
 ** clinical summary (International Consensus on Time in Range, 2019) and
 ** writes the minute-by-minute trace (CSV) and a plot (SVG). Output keys and
-** columns are documented in docs/cli.md.
+** columns are documented in docs/cli.md. A beat-resolved heart model
+** (one with the observables of medtwin/beats.h) is run by
+** simulate_beats.c instead.
 */
 #include <jansson.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "medtwin/beats.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/metrics.h"
@@ -22,6 +25,7 @@
 typedef struct opts {
   const char *model, *patient, *scenario, *csv, *svg;
   int json;
+  double duration_s; /* heart models; 0 = not given */
   mt_sim_config cfg;
 } opts;
 
@@ -39,6 +43,9 @@ typedef struct run {
 static const char usage_text[] =
     "usage: medtwin simulate --patient NAME --scenario FILE [options]\n"
     "  --model NAME     model (default uva_padova_t1d)\n"
+    "  --duration S     heart models: seconds to simulate (default 60; the\n"
+    "                   patient defaults to the model's first, the scenario\n"
+    "                   is optional and gives only the duration)\n"
     "  --csv OUT        write the minute-by-minute trace\n"
     "  --svg OUT        write the glucose plot\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
@@ -78,7 +85,14 @@ static int parse_opts(int argc, char **argv, opts *o)
     else if (!strcmp(a, "--scenario")) o->scenario = v;
     else if (!strcmp(a, "--csv")) o->csv = v;
     else if (!strcmp(a, "--svg")) o->svg = v;
-    else if (!strcmp(a, "--rtol")) rc = parse_tol(a, v, &o->cfg.rtol);
+    else if (!strcmp(a, "--duration")) {
+      char *end;
+      o->duration_s = strtod(v, &end);
+      if (end == v || *end || !(o->duration_s > 0) ||
+          !(o->duration_s <= 86400))
+        return cli_fail(EXIT_USAGE, "simulate: --duration: expected seconds "
+                        "in (0, 86400], got '%s'", v);
+    } else if (!strcmp(a, "--rtol")) rc = parse_tol(a, v, &o->cfg.rtol);
     else if (!strcmp(a, "--atol")) rc = parse_tol(a, v, &o->cfg.atol);
     else if (!strcmp(a, "--solver")) {
       if (!strcmp(v, "cvode")) o->cfg.solver = MT_SOLVER_CVODE;
@@ -92,6 +106,12 @@ static int parse_opts(int argc, char **argv, opts *o)
       return rc;
     i++;
   }
+  return 0;
+}
+
+/* The metabolic path needs a patient and a scenario. */
+static int check_required(const opts *o)
+{
   if (!o->patient || !o->scenario)
     return cli_fail(EXIT_USAGE, "simulate: --patient and --scenario are "
                     "required (run 'medtwin simulate --help')");
@@ -271,12 +291,45 @@ static void print_text(const opts *o, const run *r)
          r->stats.n_segment);
 }
 
+/* A heart model: the duration from --duration, else the scenario's, else
+** 60 s; a scenario's events are for metabolic models and are refused. */
+static int simulate_beats(const opts *o, const mt_model *m)
+{
+  double t_end = o->duration_s > 0 ? o->duration_s : 60.0;
+  if (o->svg)
+    return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
+                    m->name);
+  if (o->scenario) {
+    char err[MT_ERRMSG_MAX];
+    mt_scenario *sc = NULL;
+    if (mt_scenario_load(o->scenario, &sc, err, sizeof err))
+      return cli_fail(EXIT_USAGE, "%s", err);
+    int n_event = sc->n_event;
+    if (!(o->duration_s > 0))
+      t_end = sc->duration_min * 60.0;
+    mt_scenario_free(sc);
+    if (n_event > 0)
+      return cli_fail(EXIT_USAGE, "%s: %d events, but %s takes no inputs",
+                      o->scenario, n_event, m->name);
+    if (t_end > 86400)
+      return cli_fail(EXIT_USAGE, "%s: %g s, longer than the 86400 s a heart "
+                      "model runs", o->scenario, t_end);
+  }
+  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg);
+}
+
 int cmd_simulate(int argc, char **argv)
 {
   opts o;
   run r;
   memset(&r, 0, sizeof r);
   int rc = parse_opts(argc, argv, &o);
+  mt_beat_cols bc;
+  const mt_model *m = rc ? NULL : mt_model_find(o.model);
+  if (m && mt_beat_cols_find(m, &bc) == 0)
+    return simulate_beats(&o, m);
+  if (!rc)
+    rc = check_required(&o);
   if (!rc)
     rc = prepare(&o, &r);
   if (!rc)

@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "medtwin/model.h"
+#include "models/circulation.h"
 #include "models/uva_padova.h"
 
 static const mt_model *const models[] = {
   &mt_model_uva_padova_t1d,
+  &mt_model_circulation_smith2004,
 };
 
 int mt_model_count(void) { return (int)(sizeof models / sizeof models[0]); }

@@ -407,5 +407,39 @@ EOF
 run simulate --patient 'child#003' --scenario "$SRC/examples/scenarios/three-meals.json" --json
 check "three-meals example (\$ keys, carb ratio): exits 0" eq "$rc" 0
 
+# ---------------------------------------------------------------- heart
+run models
+check "models lists circulation_smith2004" has "$T/stdout" circulation_smith2004
+run simulate --model circulation_smith2004
+check "heart: simulate with defaults exits 0" eq "$rc" 0
+check "heart: default is the healthy condition, 60 s, 80 beats" has "$T/stdout" "healthy, 60.0 s (80 beats)"
+run simulate --model circulation_smith2004 --duration 15 --json
+check "heart: healthy --json exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_healthy.json"
+run simulate --model circulation_smith2004 --patient hfref --duration 15 --json --csv "$T/heart.csv"
+check "heart: hfref exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_hfref.json"
+pycheck "$T/heart_healthy.json" "$T/heart_hfref.json" "$T/heart.csv" <<'EOF'
+h, f = (json.load(open(p)) for p in sys.argv[1:3])
+b = h["last_beat"]
+check("heart: 20 whole beats in 15 s", h["beats"] == 20 and f["beats"] == 20, h["beats"])
+check("heart: healthy SBP 100-140, DBP 60-90 mmHg", 100 <= b["sbp_mmhg"] <= 140 and 60 <= b["dbp_mmhg"] <= 90, b)
+check("heart: healthy CO 4-8 L/min, EF 55-70 %", 4 <= b["co_lmin"] <= 8 and 55 <= b["ef_pct"] <= 70, b)
+check("heart: CO = SV HR", close(b["co_lmin"], b["sv_ml"] * b["hr_bpm"] / 1000, 1e-9), b)
+check("heart: 8 valve events a beat", h["solver"]["events"] == 160, h["solver"])
+check("heart: hfref lowers EF, raises EDV", f["last_beat"]["ef_pct"] < b["ef_pct"] - 10 and f["last_beat"]["edv_ml"] > b["edv_ml"], f["last_beat"])
+rows = list(csv.reader(open(sys.argv[3])))
+check("heart: CSV header t_s, P_lv first", rows[0][:2] == ["t_s", "P_lv"], rows[0][:3])
+check("heart: CSV every 1 ms for 15 s", len(rows) == 15002 and close(float(rows[-1][0]), 15, 1e-9), len(rows))
+check("heart: CSV provenance", rows[1][-2:] == ["circulation_smith2004", "hfref"], rows[1][-3:])
+EOF
+run simulate --model circulation_smith2004 --patient 'adult#001'
+check "heart: unknown condition exits 2" eq "$rc" 2
+run simulate --model circulation_smith2004 --scenario "$DAY"
+check "heart: a scenario with events exits 2" eq "$rc" 2
+check "heart: ... in one line" one_line "$T/stderr"
+run simulate --model circulation_smith2004 --duration 0.5
+check "heart: a run shorter than a beat exits 2" eq "$rc" 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -19,9 +19,8 @@
 
 #define L MT_LANES
 
-/* Models whose init() is not a steady state (e.g. a beating heart): none
-** yet. Every other model with init must have dx/dt ~ 0 there. */
-static const char *const not_steady[] = {NULL};
+/* Models whose init() is not a steady state (a beating heart). Every other model with init must have dx/dt ~ 0 there. */
+static const char *const not_steady[] = {"circulation_smith2004", NULL};
 
 static int is_steady(const mt_model *m)
 {

@@ -1,0 +1,187 @@
+/*
+** medtwin simulate for a beat-resolved heart model (one that names the
+** observables of medtwin/beats.h, e.g. circulation_smith2004): runs the
+** condition (--patient, default the model's first) for --duration seconds
+** (or a scenario's duration), sampled every millisecond, and prints the
+** beat-level observables of the last beat and the mean of the last five.
+** Output keys: docs/cli.md.
+*/
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "medtwin/beats.h"
+#include "medtwin/error.h"
+#include "medtwin/file.h"
+#include "medtwin/patient.h"
+#include "medtwin/sim.h"
+
+#define DT_S 1e-3
+#define MAX_BEATS 100000
+
+typedef struct heart {
+  mt_patient *pt;
+  mt_series out;
+  mt_beat *b;
+  int nb;
+  mt_sim_stats stats;
+} heart;
+
+static int heart_run(const mt_model *m, const mt_sim_config *cfg,
+                     double t_end, heart *h)
+{
+  int hr = mt_var_index(m->param, m->n_param, "HR");
+  double T = hr >= 0 ? 60.0 / h->pt->param[hr] : NAN;
+  if (!(T > 0) || t_end < T)
+    return cli_fail(EXIT_USAGE, "simulate: the run (%g s) must last at least "
+                    "one beat (%g s)", t_end, T);
+  int n = (int)floor(t_end / DT_S + 1e-9) + 1;
+  if (mt_series_alloc(&h->out, m, n) ||
+      !(h->b = malloc(MAX_BEATS * sizeof *h->b)))
+    return cli_fail(EXIT_RUNTIME, "out of memory");
+  for (int i = 0; i < n; i++)
+    h->out.t[i] = fmin(i * DT_S, t_end);
+  mt_sim *s;
+  int rc = mt_sim_create(m, cfg, &s);
+  if (rc)
+    return cli_fail(EXIT_RUNTIME, "cannot create the simulation: %s",
+                    mt_strerror(rc));
+  rc = mt_sim_run(s, h->pt->param, NULL, NULL, NULL, 0, t_end, &h->out);
+  h->stats = *mt_sim_last_stats(s);
+  if (rc)
+    cli_fail(EXIT_RUNTIME, "simulation of %s failed: %s", h->pt->id,
+             mt_sim_errmsg(s));
+  mt_sim_free(s);
+  mt_beat_cols c;
+  if (!rc && (mt_beat_cols_find(m, &c) ||
+              mt_beats_compute(&h->out, &c, 0, T, h->b, MAX_BEATS, &h->nb) ||
+              h->nb < 1))
+    return cli_fail(EXIT_RUNTIME, "cannot measure the beats");
+  return rc ? EXIT_RUNTIME : 0;
+}
+
+static void write_csv(FILE *f, const mt_model *m, const heart *h)
+{
+  const mt_series *s = &h->out;
+  fputs("t_s", f);
+  for (int k = 0; k < m->n_obs; k++) fprintf(f, ",%s", m->obs[k].name);
+  for (int k = 0; k < m->n_state; k++) fprintf(f, ",%s", m->state[k].name);
+  fputs(",medtwin_version,model,patient\n", f);
+  for (int i = 0; i < s->n; i++) {
+    fprintf(f, "%.10g", s->t[i]);
+    for (int k = 0; k < m->n_obs; k++)
+      fprintf(f, ",%.10g", s->y[(size_t)i * m->n_obs + k]);
+    for (int k = 0; k < m->n_state; k++)
+      fprintf(f, ",%.10g", s->x[(size_t)i * m->n_state + k]);
+    fprintf(f, ",%s,%s,%s\n", MT_VERSION, m->name, h->pt->id);
+  }
+}
+
+/* The mean of the last k beats (k at most nb). */
+static mt_beat mean_beat(const heart *h, int k)
+{
+  mt_beat a;
+  memset(&a, 0, sizeof a);
+  for (int j = h->nb - k; j < h->nb; j++) {
+    const mt_beat *b = &h->b[j];
+#define ADD(f) a.f += b->f / k
+    ADD(hr_bpm), ADD(sbp_mmhg), ADD(dbp_mmhg), ADD(map_mmhg), ADD(edv_ml);
+    ADD(esv_ml), ADD(sv_ml), ADD(ef_pct), ADD(co_lmin), ADD(edp_mmhg);
+    ADD(cvp_mmhg), ADD(mpap_mmhg);
+#undef ADD
+  }
+  a.t0_s = h->b[h->nb - k].t0_s, a.t1_s = h->b[h->nb - 1].t1_s;
+  return a;
+}
+
+static json_t *beat_json(const mt_beat *b)
+{
+  return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f,"
+                   " s:f, s:f, s:f}", "t0_s", b->t0_s, "t1_s", b->t1_s,
+                   "hr_bpm", b->hr_bpm, "sbp_mmhg", b->sbp_mmhg, "dbp_mmhg",
+                   b->dbp_mmhg, "map_mmhg", b->map_mmhg, "sv_ml", b->sv_ml,
+                   "co_lmin", b->co_lmin, "edv_ml", b->edv_ml, "esv_ml",
+                   b->esv_ml, "ef_pct", b->ef_pct, "edp_mmhg", b->edp_mmhg,
+                   "cvp_mmhg", b->cvp_mmhg, "mpap_mmhg", b->mpap_mmhg);
+}
+
+static void print_beat(const char *title, const mt_beat *b)
+{
+  printf("%s [%.3f, %.3f) s\n", title, b->t0_s, b->t1_s);
+  printf("  HR %.1f /min   aortic %.1f/%.1f mmHg, mean %.1f mmHg\n",
+         b->hr_bpm, b->sbp_mmhg, b->dbp_mmhg, b->map_mmhg);
+  printf("  SV %.1f mL   CO %.2f L/min   EF %.1f %%\n", b->sv_ml, b->co_lmin,
+         b->ef_pct);
+  printf("  LV EDV %.1f mL   ESV %.1f mL   EDP %.1f mmHg\n", b->edv_ml,
+         b->esv_ml, b->edp_mmhg);
+  printf("  CVP %.1f mmHg   mean pulmonary artery %.1f mmHg\n", b->cvp_mmhg,
+         b->mpap_mmhg);
+}
+
+static int report(const mt_model *m, const mt_sim_config *cfg, double t_end,
+                  int json, const heart *h)
+{
+  int k = h->nb < 5 ? h->nb : 5;
+  mt_beat lb = h->b[h->nb - 1], mb = mean_beat(h, k);
+  const char *sv = cfg->solver == MT_SOLVER_CVODE ? "cvode" : "dopri5";
+  if (json) {
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:f, s:i, s:o, s:o, s:i, s:{s:s, s:f, s:f, s:I,"
+        " s:I, s:I}}", "medtwin_version", MT_VERSION, "model", m->name,
+        "patient", h->pt->id, "duration_s", t_end, "beats", h->nb,
+        "last_beat", beat_json(&lb), "mean_of_last", beat_json(&mb),
+        "n_mean", k, "solver", "name", sv, "rtol", cfg->rtol, "atol",
+        cfg->atol, "steps", (json_int_t)h->stats.n_step, "rhs_evals",
+        (json_int_t)h->stats.n_rhs, "events", (json_int_t)h->stats.n_root);
+    if (!j)
+      return cli_fail(EXIT_RUNTIME, "cannot build the JSON summary");
+    int rc = json_dumpf(j, stdout, JSON_INDENT(2));
+    json_decref(j);
+    putchar('\n');
+    return rc ? EXIT_RUNTIME : 0;
+  }
+  printf("medtwin %s — %s, %s, %.1f s (%d beats)\n", MT_VERSION, m->name,
+         h->pt->id, t_end, h->nb);
+  print_beat("last beat", &lb);
+  char title[64];
+  snprintf(title, sizeof title, "mean of the last %d beats", k);
+  print_beat(title, &mb);
+  printf("solver %s (rtol %g, atol %g): %ld steps, %ld rhs evaluations, "
+         "%ld valve events\n", sv, cfg->rtol, cfg->atol, h->stats.n_step,
+         h->stats.n_rhs, h->stats.n_root);
+  return 0;
+}
+
+int cli_simulate_beats(const mt_model *m, const char *patient,
+                       const char *csv, double t_end_s, int json,
+                       const mt_sim_config *cfg)
+{
+  heart h;
+  memset(&h, 0, sizeof h);
+  char err[MT_ERRMSG_MAX];
+  if (!patient)
+    patient = m->patients ? m->patients->name(0) : "";
+  int rc = 0;
+  if (mt_patient_load(m, patient, &h.pt, err, sizeof err))
+    rc = cli_fail(EXIT_USAGE, "--patient: %s", err);
+  if (!rc)
+    rc = heart_run(m, cfg, t_end_s, &h);
+  if (!rc && csv) {
+    mt_afile *f = NULL;
+    if ((rc = mt_afile_open(csv, &f, err, sizeof err)) == 0) {
+      write_csv(mt_afile_stream(f), m, &h);
+      rc = mt_afile_commit_all(&f, 1, err, sizeof err);
+    }
+    if (rc)
+      rc = cli_fail(EXIT_RUNTIME, "%s", err);
+  }
+  if (!rc)
+    rc = report(m, cfg, t_end_s, json, &h);
+  free(h.b);
+  mt_series_clear(&h.out);
+  mt_patient_free(h.pt);
+  return rc;
+}

@@ -1,0 +1,49 @@
+/* Internal: indices of the closed-loop circulation model (Smith et al.
+** 2004) and its shipped conditions. */
+#ifndef MT_MODELS_CIRCULATION_H
+#define MT_MODELS_CIRCULATION_H
+
+#include "medtwin/model.h"
+
+/* States: volumes (mL) and valve flows (mL/s). */
+enum {
+  CV_V_LV, CV_V_RV, CV_V_AO, CV_V_VC, CV_V_PA, CV_V_PU,
+  CV_Q_MT, CV_Q_AV, CV_Q_TC, CV_Q_PV,
+  CV_NX
+};
+
+/* Parameters, in the order of the table in circulation_smith2004.c. */
+enum {
+  CV_HR, CV_A, CV_B, CV_C,
+  CV_EES_LVF, CV_VD_LVF, CV_V0_LVF, CV_P0_LVF, CV_LAM_LVF,
+  CV_EES_RVF, CV_VD_RVF, CV_V0_RVF, CV_P0_RVF, CV_LAM_RVF,
+  CV_EES_SPT, CV_VD_SPT, CV_V0_SPT, CV_P0_SPT, CV_LAM_SPT,
+  CV_P0_PCD, CV_LAM_PCD, CV_V0_PCD, CV_P_TH,
+  CV_E_AO, CV_E_VC, CV_E_PA, CV_E_PU,
+  CV_R_SYS, CV_R_PUL,
+  CV_R_MT, CV_R_AV, CV_R_TC, CV_R_PV,
+  CV_L_MT, CV_L_AV, CV_L_TC, CV_L_PV,
+  CV_V_TOT,
+  CV_NP
+};
+
+/* Observables. */
+enum {
+  CV_Y_P_LV, CV_Y_P_RV, CV_Y_P_AO, CV_Y_P_VC, CV_Y_P_PA, CV_Y_P_PU,
+  CV_Y_P_PERI, CV_Y_V_LV, CV_Y_V_RV, CV_Y_V_SPT,
+  CV_Y_Q_MT, CV_Y_Q_AV, CV_Y_Q_TC, CV_Y_Q_PV, CV_Y_Q_SYS, CV_Y_Q_PUL,
+  CV_Y_ACT,
+  CV_NY
+};
+
+/* Valves: index k of the flow state CV_Q_MT + k, of the open flag mem[k],
+** of the closing root k and of the opening root CV_NVALVE + k. */
+enum { CV_MT, CV_AV, CV_TC, CV_PV, CV_NVALVE };
+
+/* The healthy-adult parameter vector (CV_NP values). */
+extern const double mt_circ_healthy[CV_NP];
+
+extern const mt_model mt_model_circulation_smith2004;
+extern const mt_patient_set mt_circulation_conditions;
+
+#endif

@@ -1,0 +1,408 @@
+/*
+** Closed-loop cardiovascular system with ventricular interaction: Smith,
+** Chase, Nokes, Shaw, Wake, "Minimal haemodynamic system model including
+** ventricular interaction and valve dynamics", Med Eng Phys 26:131, 2004,
+** with the healthy-adult parameters of the paper's CellML export (as used by
+** Revie et al., Comput Methods Programs Biomed 109:197, 2013). Time in s, volumes in mL, pressures
+** in mmHg. Equations and parameter sources: docs/models/
+** circulation_smith2004.md.
+**
+** Driver:   e(t) = A exp(-B (t mod T - C)^2), T = 60 / HR
+** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
+**           for the LV and RV free walls and the septum
+** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
+**           solved by Newton in every evaluation (warm start in ws)
+** Pericardium: P_peri = P0_pcd (exp(lambda_pcd (V_lv + V_rv - V0_pcd)) - 1)
+**           + P_th; P_lv = P_lvf + P_peri, P_rv = P_rvf + P_peri
+** Vessels:  P_ao = E_ao V_ao, P_vc = E_vc V_vc (outside the thorax);
+**           P_pa = E_pa V_pa + P_th, P_pu = E_pu V_pu + P_th
+** Valves:   L dQ/dt = P_in - P_out - R Q while open; a valve closes (Q = 0,
+**           held) when its flow crosses zero downwards and opens when its
+**           pressure difference crosses zero upwards (state events, flags
+**           in the discrete memory).
+*/
+#include <math.h>
+
+#include "medtwin/model.h"
+#include "models/circulation.h"
+
+#define MMHG "mm[Hg]"
+#define RES "mm[Hg].s/mL"
+#define INERT "mm[Hg].s2/mL"
+#define ELAST "mm[Hg]/mL"
+
+static const mt_var state[CV_NX] = {
+  {"V_lv", "mL", "left ventricular volume (stressed)", 0, 1000,
+   MT_VAR_NONNEG},
+  {"V_rv", "mL", "right ventricular volume (stressed)", 0, 1000,
+   MT_VAR_NONNEG},
+  {"V_ao", "mL", "aortic (systemic arterial) stressed volume", 0, 1000,
+   MT_VAR_NONNEG},
+  {"V_vc", "mL", "vena cava (systemic venous) stressed volume", 0, 4000,
+   MT_VAR_NONNEG},
+  {"V_pa", "mL", "pulmonary arterial stressed volume", 0, 1000,
+   MT_VAR_NONNEG},
+  {"V_pu", "mL", "pulmonary venous stressed volume", 0, 4000, MT_VAR_NONNEG},
+  {"Q_mt", "mL/s", "flow through the mitral valve", -100, 3000, 0},
+  {"Q_av", "mL/s", "flow through the aortic valve", -100, 3000, 0},
+  {"Q_tc", "mL/s", "flow through the tricuspid valve", -100, 3000, 0},
+  {"Q_pv", "mL/s", "flow through the pulmonary valve", -100, 3000, 0},
+};
+
+#define E MT_VAR_ESTIMABLE
+static const mt_var param[CV_NP] = {
+  {"HR", "/min", "heart rate; the beat period is T = 60 / HR", 30, 200, 0},
+  {"A", "1", "amplitude of the activation function", 0, 1, 0},
+  {"B", "s-2", "width coefficient of the activation function", 1, 1000, 0},
+  {"C", "s", "time of peak activation within the beat", 0, 2, 0},
+  {"Ees_lvf", ELAST, "LV free wall end-systolic elastance", 0.1, 20, E},
+  {"Vd_lvf", "mL", "LV free wall volume at zero end-systolic pressure", -50,
+   100, 0},
+  {"V0_lvf", "mL", "LV free wall volume at zero end-diastolic pressure",
+   -50, 100, 0},
+  {"P0_lvf", MMHG, "LV free wall end-diastolic pressure scale", 0.01, 5, E},
+  {"lambda_lvf", "/mL", "LV free wall end-diastolic stiffness", 0.001, 0.2,
+   E},
+  {"Ees_rvf", ELAST, "RV free wall end-systolic elastance", 0.05, 10, E},
+  {"Vd_rvf", "mL", "RV free wall volume at zero end-systolic pressure", -50,
+   100, 0},
+  {"V0_rvf", "mL", "RV free wall volume at zero end-diastolic pressure",
+   -50, 100, 0},
+  {"P0_rvf", MMHG, "RV free wall end-diastolic pressure scale", 0.01, 5, 0},
+  {"lambda_rvf", "/mL", "RV free wall end-diastolic stiffness", 0.001, 0.2,
+   0},
+  {"Ees_spt", ELAST, "septum end-systolic elastance", 1, 500, 0},
+  {"Vd_spt", "mL", "septum volume at zero end-systolic pressure", -20, 20,
+   0},
+  {"V0_spt", "mL", "septum volume at zero end-diastolic pressure", -20, 20,
+   0},
+  {"P0_spt", MMHG, "septum end-diastolic pressure scale", 0.01, 20, 0},
+  {"lambda_spt", "/mL", "septum end-diastolic stiffness", 0.01, 2, 0},
+  {"P0_pcd", MMHG, "pericardium pressure scale", 0.01, 10, 0},
+  {"lambda_pcd", "/mL", "pericardium stiffness", 0.001, 0.2, 0},
+  {"V0_pcd", "mL", "pericardial volume at zero pressure", 0, 1000, 0},
+  {"P_th", MMHG, "thoracic (pleural) pressure", -20, 20, 0},
+  {"E_ao", ELAST, "aortic elastance", 0.05, 10, 0},
+  {"E_vc", ELAST, "vena cava elastance", 0.0005, 0.1, 0},
+  {"E_pa", ELAST, "pulmonary artery elastance", 0.02, 5, 0},
+  {"E_pu", ELAST, "pulmonary vein elastance", 0.0005, 0.1, 0},
+  {"R_sys", RES, "systemic vascular resistance", 0.1, 10, E},
+  {"R_pul", RES, "pulmonary vascular resistance", 0.01, 2, 0},
+  {"R_mt", RES, "mitral valve resistance", 0.001, 0.5, 0},
+  {"R_av", RES, "aortic valve resistance", 0.001, 0.5, 0},
+  {"R_tc", RES, "tricuspid valve resistance", 0.001, 0.5, 0},
+  {"R_pv", RES, "pulmonary valve resistance", 0.001, 0.5, 0},
+  {"L_mt", INERT, "mitral valve inertance", 1e-6, 1e-2, 0},
+  {"L_av", INERT, "aortic valve inertance", 1e-6, 1e-2, 0},
+  {"L_tc", INERT, "tricuspid valve inertance", 1e-6, 1e-2, 0},
+  {"L_pv", INERT, "pulmonary valve inertance", 1e-6, 1e-2, 0},
+  {"V_tot", "mL", "total stressed blood volume (sets the initial state; "
+   "conserved by the dynamics)", 300, 4000, E},
+};
+#undef E
+
+/* Healthy adult (Smith et al. 2004, CellML export; Revie et al. 2012). */
+const double mt_circ_healthy[CV_NP] = {
+  80, 1, 80, 0.375,                       /* HR, A, B, C */
+  2.8798, 0, 0, 0.1203, 0.033,            /* LV free wall */
+  0.585, 0, 0, 0.2157, 0.023,             /* RV free wall */
+  48.754, 2, 2, 1.1101, 0.435,            /* septum */
+  0.5003, 0.03, 200, -4,                  /* pericardium, P_th */
+  0.6913, 0.0059, 0.369, 0.0073,          /* E_ao, E_vc, E_pa, E_pu */
+  1.0889, 0.1552,                         /* R_sys, R_pul */
+  0.0158, 0.0180, 0.0237, 0.0055,         /* R_mt, R_av, R_tc, R_pv */
+  7.6968e-5, 1.2189e-4, 8.0093e-5, 1.4868e-4, /* L_mt, L_av, L_tc, L_pv */
+  1500,                                   /* V_tot */
+};
+
+static const mt_var obs[CV_NY] = {
+  {"P_lv", MMHG, "left ventricular pressure", -50, 400, 0},
+  {"P_rv", MMHG, "right ventricular pressure", -50, 200, 0},
+  {"P_ao", MMHG, "aortic pressure", -50, 400, 0},
+  {"P_vc", MMHG, "vena cava (central venous) pressure", -50, 100, 0},
+  {"P_pa", MMHG, "pulmonary artery pressure", -50, 200, 0},
+  {"P_pu", MMHG, "pulmonary vein pressure", -50, 100, 0},
+  {"P_peri", MMHG, "pericardial pressure including thoracic pressure", -50,
+   200, 0},
+  {"V_lv", "mL", "left ventricular volume", 0, 1000, 0},
+  {"V_rv", "mL", "right ventricular volume", 0, 1000, 0},
+  {"V_spt", "mL", "septal volume (deflection towards the RV positive)", -100,
+   100, 0},
+  {"Q_mt", "mL/s", "mitral valve flow", -100, 3000, 0},
+  {"Q_av", "mL/s", "aortic valve flow", -100, 3000, 0},
+  {"Q_tc", "mL/s", "tricuspid valve flow", -100, 3000, 0},
+  {"Q_pv", "mL/s", "pulmonary valve flow", -100, 3000, 0},
+  {"Q_sys", "mL/s", "systemic flow (P_ao - P_vc) / R_sys", -1000, 3000, 0},
+  {"Q_pul", "mL/s", "pulmonary flow (P_pa - P_pu) / R_pul", -1000, 3000, 0},
+  {"act", "1", "cardiac activation e(t)", 0, 1, 0},
+};
+
+static const char *const mem_doc[CV_NVALVE] = {
+  "mitral valve open (1) or closed (0)",
+  "aortic valve open (1) or closed (0)",
+  "tricuspid valve open (1) or closed (0)",
+  "pulmonary valve open (1) or closed (0)",
+};
+
+#define P(i) p[CV_##i]
+
+/* The activation e(t) of Smith et al. 2004, eq. 1. */
+static double activation(double t, const double *p)
+{
+  double T = 60.0 / P(HR), tm = fmod(t, T);
+  if (tm < 0)
+    tm += T;
+  return P(A) * exp(-P(B) * (tm - P(C)) * (tm - P(C)));
+}
+
+/* Pressure of a wall (free wall or septum, parameters from index k: Ees,
+** Vd, V0, P0, lambda) at volume v and activation e; its slope in *dp. */
+static double wall(const double *p, int k, double e, double v, double *dp)
+{
+  double x = exp(p[k + 4] * (v - p[k + 2]));
+  *dp = e * p[k] + (1 - e) * p[k + 3] * p[k + 4] * x;
+  return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
+}
+
+/* Residual of the septal pressure balance at v and its derivative (> 0:
+** every term increases with v). */
+static double spt_residual(const double *p, double e, double vlv, double vrv,
+                           double v, double *df)
+{
+  double ds, dl, dr;
+  double f = wall(p, CV_EES_SPT, e, v, &ds) -
+             wall(p, CV_EES_LVF, e, vlv - v, &dl) +
+             wall(p, CV_EES_RVF, e, vrv + v, &dr);
+  *df = ds + dl + dr;
+  return f;
+}
+
+/* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
+** until the step or the bracket is below tol. Returns 0 or 1 if it did not converge. */
+static int newton(const double *p, double e, double vlv, double vrv,
+                  double tol, int max_it, double *v)
+{
+  double a = -INFINITY, b = INFINITY, x = *v;
+  for (int it = 0; it < max_it; it++) {
+    double df, f = spt_residual(p, e, vlv, vrv, x, &df);
+    if (!isfinite(f) || !(df > 0))
+      return 1;
+    if (f == 0) {
+      *v = x;
+      return 0;
+    }
+    if (f > 0)
+      b = x;
+    else
+      a = x;
+    double step = f / df;
+    if (fabs(step) > 20)
+      step = copysign(20, step);
+    double xn = x - step;
+    if (fabs(step) <= tol || b - a <= tol) {
+      *v = xn > a && xn < b ? xn : x;
+      return 0;
+    }
+    x = xn > a && xn < b ? xn : 0.5 * (a + b);
+  }
+  return 1;
+}
+
+/*
+** Septal volume for chamber volumes vlv, vrv at activation e, from the
+** guess: Newton until a step is below 1e-6 mL (the iterate after it is then
+** within about 1e-12 mL of the root: Newton converges quadratically, and
+** |f''/2f'| is below 1 /mL here), then the result rounded to a grid of
+** 2^-16 mL and polished from there by one Newton step (error at most
+** 0.22 (2^-17)^2 = 1.3e-11 mL), so that the answer does not depend (bit for
+** bit) on the guess, only on (e, vlv, vrv).
+*/
+static int septum(const double *p, double e, double vlv, double vrv,
+                  double guess, double *v)
+{
+  double x = isfinite(guess) ? guess : p[CV_VD_SPT];
+  if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
+    return 1;
+  x = ldexp(nearbyint(ldexp(x, 16)), -16);
+  if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
+    return 1;
+  *v = x;
+  return 0;
+}
+
+/* Pressures at state x: the algebraic part of the model. */
+typedef struct cv_press {
+  double e, vspt, plv, prv, pao, pvc, ppa, ppu, pperi;
+} cv_press;
+
+static int pressures(double t, const double *x, const double *p,
+                     double guess, cv_press *o)
+{
+  double e = activation(t, p), d;
+  o->e = e;
+  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
+    return 1;
+  double vpcd = x[CV_V_LV] + x[CV_V_RV];
+  o->pperi = P(P0_PCD) * (exp(P(LAM_PCD) * (vpcd - P(V0_PCD))) - 1) + P(P_TH);
+  o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d) + o->pperi;
+  o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d) + o->pperi;
+  o->pao = P(E_AO) * x[CV_V_AO];
+  o->pvc = P(E_VC) * x[CV_V_VC];
+  o->ppa = P(E_PA) * x[CV_V_PA] + P(P_TH);
+  o->ppu = P(E_PU) * x[CV_V_PU] + P(P_TH);
+  return 0;
+}
+
+/* Pressure difference driving each valve (upstream minus downstream). */
+static void valve_dp(const cv_press *c, double *dp)
+{
+  dp[CV_MT] = c->ppu - c->plv;
+  dp[CV_AV] = c->plv - c->pao;
+  dp[CV_TC] = c->pvc - c->prv;
+  dp[CV_PV] = c->prv - c->ppa;
+}
+
+/* Workspace: the last septal volume, the warm start of the next solve. */
+typedef struct cv_ws {
+  double vspt;
+  int have;
+} cv_ws;
+
+static int rhs(double t, const double *x, const double *p, const double *u,
+               const double *mem, void *ws, double *dx)
+{
+  (void)u;
+  cv_ws *w = ws;
+  cv_press c;
+  if (pressures(t, x, p, w->have ? w->vspt : NAN, &c))
+    return 1;
+  w->vspt = c.vspt;
+  w->have = 1;
+  double dp[CV_NVALVE];
+  const double R[CV_NVALVE] = {P(R_MT), P(R_AV), P(R_TC), P(R_PV)};
+  const double L[CV_NVALVE] = {P(L_MT), P(L_AV), P(L_TC), P(L_PV)};
+  valve_dp(&c, dp);
+  for (int k = 0; k < CV_NVALVE; k++)
+    dx[CV_Q_MT + k] =
+        mem[k] > 0.5 ? (dp[k] - R[k] * x[CV_Q_MT + k]) / L[k] : 0.0;
+  double qsys = (c.pao - c.pvc) / P(R_SYS), qpul = (c.ppa - c.ppu) / P(R_PUL);
+  dx[CV_V_LV] = x[CV_Q_MT] - x[CV_Q_AV];
+  dx[CV_V_AO] = x[CV_Q_AV] - qsys;
+  dx[CV_V_VC] = qsys - x[CV_Q_TC];
+  dx[CV_V_RV] = x[CV_Q_TC] - x[CV_Q_PV];
+  dx[CV_V_PA] = x[CV_Q_PV] - qpul;
+  dx[CV_V_PU] = qpul - x[CV_Q_MT];
+  return 0;
+}
+
+static void observe(double t, const double *x, const double *p,
+                    const double *mem, double *y)
+{
+  (void)mem;
+  cv_press c;
+  if (pressures(t, x, p, NAN, &c)) {
+    for (int k = 0; k < CV_NY; k++)
+      y[k] = NAN;
+    return;
+  }
+  y[CV_Y_P_LV] = c.plv, y[CV_Y_P_RV] = c.prv, y[CV_Y_P_AO] = c.pao;
+  y[CV_Y_P_VC] = c.pvc, y[CV_Y_P_PA] = c.ppa, y[CV_Y_P_PU] = c.ppu;
+  y[CV_Y_P_PERI] = c.pperi;
+  y[CV_Y_V_LV] = x[CV_V_LV], y[CV_Y_V_RV] = x[CV_V_RV];
+  y[CV_Y_V_SPT] = c.vspt;
+  for (int k = 0; k < CV_NVALVE; k++)
+    y[CV_Y_Q_MT + k] = x[CV_Q_MT + k];
+  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / P(R_SYS);
+  y[CV_Y_Q_PUL] = (c.ppa - c.ppu) / P(R_PUL);
+  y[CV_Y_ACT] = c.e;
+}
+
+/*
+** Start of a beat (t = 0, activation near its minimum): the stressed volume
+** V_tot split in the proportions of the CellML model's initial state (LV
+** 94.68, RV 90.73, aorta 133.34, vena cava 329.78, pulmonary artery 43.01,
+** pulmonary vein 808.46 mL of 1500 mL), the mitral and tricuspid valves
+** filling at the CellML model's initial flows scaled alike, the aortic and
+** pulmonary valves closed. A valve starts open if it conducts or its
+** pressure difference is positive.
+*/
+static int init(const double *p, double *x0, double *mem, double *u_basal)
+{
+  (void)u_basal;
+  static const double v[6] = {94.6812, 90.7302, 133.3381,
+                              329.7803, 43.0123, 808.4579};
+  static const double q[4] = {245.5813, 0, 190.0661, 0};
+  double s = P(V_TOT) / 1500.0;
+  if (!(s > 0) || !(P(HR) > 0))
+    return -1;
+  for (int i = 0; i < 6; i++)
+    x0[CV_V_LV + i] = v[i] * s;
+  for (int k = 0; k < CV_NVALVE; k++)
+    x0[CV_Q_MT + k] = q[k] * s;
+  cv_press c;
+  double dp[CV_NVALVE];
+  if (pressures(0, x0, p, NAN, &c))
+    return -1;
+  valve_dp(&c, dp);
+  for (int k = 0; k < CV_NVALVE; k++)
+    mem[k] = x0[CV_Q_MT + k] > 0 || dp[k] > 0;
+  for (int k = 0; k < CV_NVALVE; k++)
+    if (!(mem[k] > 0.5))
+      x0[CV_Q_MT + k] = 0;
+  return 0;
+}
+
+/*
+** Root functions: k < 4, the flow of valve k plus 1e-9 mL/s (crossing
+** downwards: the valve closes; the offset keeps a closed valve's function
+** away from zero); k >= 4, the pressure difference across valve k - 4
+** (crossing upwards: the valve opens).
+*/
+#define Q_EPS 1e-9
+
+static void roots(double t, const double *x, const double *p, double *g)
+{
+  cv_press c;
+  double dp[CV_NVALVE];
+  if (pressures(t, x, p, NAN, &c)) {
+    for (int k = 0; k < 2 * CV_NVALVE; k++)
+      g[k] = NAN;
+    return;
+  }
+  valve_dp(&c, dp);
+  for (int k = 0; k < CV_NVALVE; k++) {
+    g[k] = x[CV_Q_MT + k] + Q_EPS;
+    g[CV_NVALVE + k] = dp[k];
+  }
+}
+
+static void on_root(int which, double t, double *x, double *mem)
+{
+  (void)t;
+  int k = which % CV_NVALVE;
+  if (which < CV_NVALVE && mem[k] > 0.5) {
+    mem[k] = 0;
+    x[CV_Q_MT + k] = 0;
+  } else if (which >= CV_NVALVE && !(mem[k] > 0.5)) {
+    mem[k] = 1;
+  }
+}
+
+static const int root_dir[2 * CV_NVALVE] = {-1, -1, -1, -1, 1, 1, 1, 1};
+
+const mt_model mt_model_circulation_smith2004 = {
+  .version = MT_MODEL_VERSION,
+  .name = "circulation_smith2004",
+  .doc = "closed-loop heart and circulation with ventricular interaction, "
+         "beat-resolved",
+  .time_unit = "s",
+  .reference = "Smith, Chase, Nokes, Shaw, Wake, Med Eng Phys 26:131, 2004",
+  .n_state = CV_NX, .n_param = CV_NP, .n_input = 0, .n_obs = CV_NY,
+  .n_mem = CV_NVALVE,
+  .state = state, .param = param, .obs = obs, .mem_doc = mem_doc,
+  .ws_size = sizeof(cv_ws),
+  .rhs = rhs, .observe = observe, .init = init,
+  .n_root = 2 * CV_NVALVE, .roots = roots, .on_root = on_root,
+  .root_dir = root_dir,
+  .patients = &mt_circulation_conditions,
+};
