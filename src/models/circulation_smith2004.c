@@ -175,11 +175,11 @@ const double mt_circ_healthy[CV_NP] = {
   1500,                                   /* V_tot */
   /* Drugs (sources and illustrative marks: the model card, "Drug
   ** therapy"). Metoprolol: ka, ke (t1/2 3.5 h), V; Emax, EC50, h. */
-  1.0, 0.198, 290, 0.3, 0.2, 0.05, 1,
+  1.0, 0.198, 390, 0.3, 0.2, 0.05, 1,
   /* Enalaprilat (from oral enalapril): ka, ke (t1/2 11 h), V; PD. */
-  0.5, 0.063, 100, 0.3, 0.02, 1,
+  0.7, 0.063, 100, 0.3, 0.02, 1,
   /* Furosemide: ka, ke (t1/2 1.5 h), V; PD (mL/min, mg/L). */
-  1.2, 0.462, 8, 5, 1, 1.5,
+  1.2, 0.462, 9, 5, 1, 1.5,
   /* Dobutamine: ke (t1/2 2 min), V; PD (ug/L). */
   20.8, 14, 1.0, 100, 1,
 };
