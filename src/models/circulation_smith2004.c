@@ -7,7 +7,12 @@
 ** in mmHg. Equations and parameter sources: docs/models/
 ** circulation_smith2004.md.
 **
-** Driver:   e(t) = A exp(-B (t mod T - C)^2), T = 60 / HR
+** Driver:   e = A exp(-B (tau - C)^2), tau = (phi mod 1) T, T = 60 / HR_eff,
+**           dphi/dt = HR_eff / 60 (the beat phase is a state)
+** Drugs:    one-compartment PK per drug (oral: gut -> central, ka, ke; IV
+**           inotrope: central, ke), sigmoid Emax effects on HR, the free
+**           walls' Ees, R_sys and a loss of stressed volume from the vena
+**           cava (card, section 9)
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
