@@ -18,8 +18,11 @@ typedef enum mt_event_type {
   MT_EV_MEAL = 0,
   MT_EV_BOLUS,
   MT_EV_BASAL,
-  MT_EV_TEMP_BASAL
+  MT_EV_TEMP_BASAL,
+  MT_EV_DOSE            /* a drug dose for a heart model (drug, amount) */
 } mt_event_type;
+
+#define MT_DRUG_NAME_MAX 32 /* bytes of a dose's drug name, with the NUL */
 
 typedef struct mt_scenario_event {
   mt_event_type type;
@@ -30,6 +33,9 @@ typedef struct mt_scenario_event {
   double u_per_h;      /* basal: new basal rate, U/h */
   double percent;      /* temp_basal: percent of the basal in force */
   int carb_ratio_bolus; /* meal: add a bolus of grams / CR at its start */
+  char drug[MT_DRUG_NAME_MAX]; /* dose: the model's input it goes to */
+  double amount;       /* dose: total given over duration_min, in the
+                          input's amount unit (mg, ug) */
 } mt_scenario_event;
 
 typedef struct mt_scenario {
@@ -70,5 +76,15 @@ void mt_scenario_free(mt_scenario *sc); /* NULL-safe */
 */
 int mt_scenario_schedule(const mt_scenario *sc, const mt_patient *pt,
                          mt_schedule **out, char *err, size_t errlen);
+
+/*
+** Schedule of drug doses for a model whose time unit is the second (a heart
+** model): each dose event is a pulse of amount / duration on the input
+** named by its drug, from t_min to t_min + duration_min (converted to s).
+** Returns 0, MT_EINVAL (an event that is not a dose, a drug the model has
+** no input for) or MT_ENOMEM with a message in err; on error *out is NULL.
+*/
+int mt_scenario_schedule_doses(const mt_scenario *sc, const mt_model *m,
+                               mt_schedule **out, char *err, size_t errlen);
 
 #endif

@@ -12,12 +12,15 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 int cmd_models(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
-** patient NULL for the model's first; csv NULL for none. An exit status. */
+** patient NULL for the model's first; csv NULL for none; sch NULL for no
+** inputs (drug doses, in s). An exit status. */
 struct mt_sim_config;
 struct mt_model;
+struct mt_schedule;
 int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const char *csv, double t_end_s, int json,
-                       const struct mt_sim_config *cfg);
+                       const struct mt_sim_config *cfg,
+                       const struct mt_schedule *sch);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

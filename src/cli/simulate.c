@@ -292,7 +292,7 @@ static void print_text(const opts *o, const run *r)
 }
 
 /* A heart model: the duration from --duration, else the scenario's, else
-** 60 s; a scenario's events are for metabolic models and are refused. */
+** 60 s; a scenario's events must be drug doses for the model's inputs. */
 static int simulate_beats(const opts *o, const mt_model *m)
 {
   double t_end = o->duration_s > 0 ? o->duration_s : 60.0;
@@ -304,18 +304,28 @@ static int simulate_beats(const opts *o, const mt_model *m)
     mt_scenario *sc = NULL;
     if (mt_scenario_load(o->scenario, &sc, err, sizeof err))
       return cli_fail(EXIT_USAGE, "%s", err);
-    int n_event = sc->n_event;
     if (!(o->duration_s > 0))
       t_end = sc->duration_min * 60.0;
+    mt_schedule *sch = NULL;
+    int rc = 0;
+    if (sc->n_event > 0 && m->n_input == 0)
+      rc = cli_fail(EXIT_USAGE, "%s: %d events, but %s takes no inputs",
+                    o->scenario, sc->n_event, m->name);
+    else if (sc->n_event > 0 &&
+             mt_scenario_schedule_doses(sc, m, &sch, err, sizeof err))
+      rc = cli_fail(EXIT_USAGE, "%s: %s", o->scenario, err);
+    else if (t_end > 86400)
+      rc = cli_fail(EXIT_USAGE, "%s: %g s, longer than the 86400 s a heart "
+                    "model runs", o->scenario, t_end);
     mt_scenario_free(sc);
-    if (n_event > 0)
-      return cli_fail(EXIT_USAGE, "%s: %d events, but %s takes no inputs",
-                      o->scenario, n_event, m->name);
-    if (t_end > 86400)
-      return cli_fail(EXIT_USAGE, "%s: %g s, longer than the 86400 s a heart "
-                      "model runs", o->scenario, t_end);
+    if (!rc)
+      rc = cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
+                              sch);
+    mt_schedule_free(sch);
+    return rc;
   }
-  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg);
+  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
+                            NULL);
 }
 
 int cmd_simulate(int argc, char **argv)

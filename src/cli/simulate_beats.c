@@ -17,6 +17,7 @@
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/patient.h"
+#include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 
 #define DT_S 1e-3
@@ -30,8 +31,43 @@ typedef struct heart {
   mt_sim_stats stats;
 } heart;
 
+/*
+** With inputs the heart rate may change (a beta-blocker): the beats are
+** measured over the last beats of the phase state "phi" (at most 5), with
+** the period its rate gives at the end of the run. Returns 0 or -1 (no
+** phase state, no whole beat).
+*/
+static int last_beats_window(const mt_model *m, const mt_series *o,
+                             double *t0, double *T)
+{
+  int k = mt_var_index(m->state, m->n_state, "phi"), n = o->n, ns = m->n_state;
+  if (k < 0 || n < 2)
+    return -1;
+  const double *x = o->x;
+  double pe = x[(size_t)(n - 1) * ns + k], pp = x[(size_t)(n - 2) * ns + k];
+  double rate = (pe - pp) / (o->t[n - 1] - o->t[n - 2]);
+  if (!(rate > 0))
+    return -1;
+  *T = 1 / rate;
+  double target = floor(pe) - 5;
+  if (target < 0)
+    target = 0;
+  if (pe - target < 1)
+    return -1;
+  for (int i = 1; i < n; i++) {
+    double a = x[(size_t)(i - 1) * ns + k], b = x[(size_t)i * ns + k];
+    if (a <= target && b >= target) {
+      *t0 = b > a ? o->t[i - 1] + (target - a) / (b - a) *
+                                      (o->t[i] - o->t[i - 1])
+                  : o->t[i - 1];
+      return 0;
+    }
+  }
+  return -1;
+}
+
 static int heart_run(const mt_model *m, const mt_sim_config *cfg,
-                     double t_end, heart *h)
+                     const mt_schedule *sch, double t_end, heart *h)
 {
   int hr = mt_var_index(m->param, m->n_param, "HR");
   double T = hr >= 0 ? 60.0 / h->pt->param[hr] : NAN;
@@ -49,15 +85,18 @@ static int heart_run(const mt_model *m, const mt_sim_config *cfg,
   if (rc)
     return cli_fail(EXIT_RUNTIME, "cannot create the simulation: %s",
                     mt_strerror(rc));
-  rc = mt_sim_run(s, h->pt->param, NULL, NULL, NULL, 0, t_end, &h->out);
+  rc = mt_sim_run(s, h->pt->param, NULL, NULL, sch, 0, t_end, &h->out);
   h->stats = *mt_sim_last_stats(s);
   if (rc)
     cli_fail(EXIT_RUNTIME, "simulation of %s failed: %s", h->pt->id,
              mt_sim_errmsg(s));
   mt_sim_free(s);
+  double t0 = 0;
+  if (!rc && sch && last_beats_window(m, &h->out, &t0, &T))
+    return cli_fail(EXIT_RUNTIME, "cannot find the last beats");
   mt_beat_cols c;
   if (!rc && (mt_beat_cols_find(m, &c) ||
-              mt_beats_compute(&h->out, &c, 0, T, h->b, MAX_BEATS, &h->nb) ||
+              mt_beats_compute(&h->out, &c, t0, T, h->b, MAX_BEATS, &h->nb) ||
               h->nb < 1))
     return cli_fail(EXIT_RUNTIME, "cannot measure the beats");
   return rc ? EXIT_RUNTIME : 0;
@@ -157,7 +196,7 @@ static int report(const mt_model *m, const mt_sim_config *cfg, double t_end,
 
 int cli_simulate_beats(const mt_model *m, const char *patient,
                        const char *csv, double t_end_s, int json,
-                       const mt_sim_config *cfg)
+                       const mt_sim_config *cfg, const mt_schedule *sch)
 {
   heart h;
   memset(&h, 0, sizeof h);
@@ -168,7 +207,7 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
   if (mt_patient_load(m, patient, &h.pt, err, sizeof err))
     rc = cli_fail(EXIT_USAGE, "--patient: %s", err);
   if (!rc)
-    rc = heart_run(m, cfg, t_end_s, &h);
+    rc = heart_run(m, cfg, sch, t_end_s, &h);
   if (!rc && csv) {
     mt_afile *f = NULL;
     if ((rc = mt_afile_open(csv, &f, err, sizeof err)) == 0) {

@@ -9,6 +9,12 @@
 enum {
   CV_V_LV, CV_V_RV, CV_V_AO, CV_V_VC, CV_V_PA, CV_V_PU,
   CV_Q_MT, CV_Q_AV, CV_Q_TC, CV_Q_PV,
+  CV_PHI,                     /* beat phase (beats) */
+  CV_BB_GUT, CV_BB,           /* beta-blocker: gut, central (mg) */
+  CV_VD_GUT, CV_VD,           /* vasodilator (ACE inhibitor): gut, central (mg) */
+  CV_DI_GUT, CV_DI,           /* loop diuretic: gut, central (mg) */
+  CV_IN,                      /* inotrope: central (ug) */
+  CV_V_REM,                   /* stressed volume removed by the diuretic (mL) */
   CV_NX
 };
 
@@ -24,6 +30,12 @@ enum {
   CV_R_MT, CV_R_AV, CV_R_TC, CV_R_PV,
   CV_L_MT, CV_L_AV, CV_L_TC, CV_L_PV,
   CV_V_TOT,
+  /* Drugs: per drug ka (/h, oral only), ke (/h), V (L), Emax, EC50, h. */
+  CV_BB_KA, CV_BB_KE, CV_BB_V, CV_BB_EMAX_HR, CV_BB_EMAX_EES, CV_BB_EC50,
+  CV_BB_H,
+  CV_VD_KA, CV_VD_KE, CV_VD_V, CV_VD_EMAX, CV_VD_EC50, CV_VD_H,
+  CV_DI_KA, CV_DI_KE, CV_DI_V, CV_DI_EMAX, CV_DI_EC50, CV_DI_H,
+  CV_IN_KE, CV_IN_V, CV_IN_EMAX, CV_IN_EC50, CV_IN_H,
   CV_NP
 };
 
@@ -35,6 +47,10 @@ enum {
   CV_Y_ACT,
   CV_NY
 };
+
+/* Inputs: dosing rates (oral into the gut compartments, the inotrope into
+** the central one). */
+enum { CV_U_BB, CV_U_VD, CV_U_DI, CV_U_IN, CV_NU };
 
 /* Valves: index k of the flow state CV_Q_MT + k, of the open flag mem[k],
 ** of the closing root k and of the opening root CV_NVALVE + k. */

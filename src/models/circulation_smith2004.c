@@ -7,7 +7,12 @@
 ** in mmHg. Equations and parameter sources: docs/models/
 ** circulation_smith2004.md.
 **
-** Driver:   e(t) = A exp(-B (t mod T - C)^2), T = 60 / HR
+** Driver:   e = A exp(-B (tau - C)^2), tau = (phi mod 1) T, T = 60 / HR_eff,
+**           dphi/dt = HR_eff / 60 (the beat phase is a state)
+** Drugs:    one-compartment PK per drug (oral: gut -> central, ka, ke; IV
+**           inotrope: central, ke), sigmoid Emax effects on HR, the free
+**           walls' Ees, R_sys and a loss of stressed volume from the vena
+**           cava (card, section 9)
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
@@ -22,6 +27,7 @@
 **           in the discrete memory).
 */
 #include <math.h>
+#include <string.h>
 
 #include "medtwin/model.h"
 #include "models/circulation.h"
@@ -47,6 +53,34 @@ static const mt_var state[CV_NX] = {
   {"Q_av", "mL/s", "flow through the aortic valve", -100, 3000, 0},
   {"Q_tc", "mL/s", "flow through the tricuspid valve", -100, 3000, 0},
   {"Q_pv", "mL/s", "flow through the pulmonary valve", -100, 3000, 0},
+  {"phi", "1", "beat phase: beats since the start, dphi/dt = HR_eff / 60",
+   0, 1e9, MT_VAR_NONNEG},
+  {"A_bb_gut", "mg", "beta-blocker amount in the gut", 0, 1e4, MT_VAR_NONNEG},
+  {"A_bb", "mg", "beta-blocker amount in the central compartment", 0, 1e4,
+   MT_VAR_NONNEG},
+  {"A_vd_gut", "mg", "vasodilator (ACE inhibitor) amount in the gut", 0, 1e4,
+   MT_VAR_NONNEG},
+  {"A_vd", "mg", "vasodilator amount in the central compartment", 0, 1e4,
+   MT_VAR_NONNEG},
+  {"A_di_gut", "mg", "loop diuretic amount in the gut", 0, 1e4,
+   MT_VAR_NONNEG},
+  {"A_di", "mg", "loop diuretic amount in the central compartment", 0, 1e4,
+   MT_VAR_NONNEG},
+  {"A_in", "ug", "inotrope amount in the central compartment", 0, 1e6,
+   MT_VAR_NONNEG},
+  {"V_rem", "mL", "stressed volume removed by the diuretic so far", 0, 4000,
+   MT_VAR_NONNEG},
+};
+
+static const mt_var input[CV_NU] = {
+  {"beta_blocker", "mg/s", "oral beta-blocker (metoprolol) dosing rate", 0,
+   1e4, MT_VAR_RATE},
+  {"vasodilator", "mg/s", "oral ACE inhibitor (enalapril) dosing rate", 0,
+   1e4, MT_VAR_RATE},
+  {"diuretic", "mg/s", "oral loop diuretic (furosemide) dosing rate", 0, 1e4,
+   MT_VAR_RATE},
+  {"inotrope", "ug/s", "intravenous inotrope (dobutamine) infusion rate", 0,
+   1e4, MT_VAR_RATE},
 };
 
 #define E MT_VAR_ESTIMABLE
@@ -97,7 +131,38 @@ static const mt_var param[CV_NP] = {
   {"L_tc", INERT, "tricuspid valve inertance", 1e-6, 1e-2, 0},
   {"L_pv", INERT, "pulmonary valve inertance", 1e-6, 1e-2, 0},
   {"V_tot", "mL", "total stressed blood volume (sets the initial state; "
-   "conserved by the dynamics)", 300, 4000, E},
+   "V_tot - V_rem is conserved by the dynamics)", 300, 4000, E},
+  {"bb_ka", "/h", "beta-blocker absorption rate constant", 0, 20, 0},
+  {"bb_ke", "/h", "beta-blocker elimination rate constant", 0, 20, 0},
+  {"bb_V", "L", "beta-blocker central volume", 1, 2000, 0},
+  {"bb_Emax_HR", "1", "beta-blocker maximal fractional fall of HR", 0, 0.9,
+   0},
+  {"bb_Emax_Ees", "1", "beta-blocker maximal fractional fall of the LV and "
+   "RV free-wall Ees", 0, 0.9, 0},
+  {"bb_EC50", "mg/L", "beta-blocker concentration at half effect", 1e-6,
+   100, 0},
+  {"bb_h", "1", "beta-blocker Hill coefficient", 0.1, 10, 0},
+  {"vd_ka", "/h", "vasodilator absorption rate constant", 0, 20, 0},
+  {"vd_ke", "/h", "vasodilator elimination rate constant", 0, 20, 0},
+  {"vd_V", "L", "vasodilator central volume", 1, 2000, 0},
+  {"vd_Emax", "1", "vasodilator maximal fractional fall of R_sys", 0, 0.9,
+   0},
+  {"vd_EC50", "mg/L", "vasodilator concentration at half effect", 1e-6, 100,
+   0},
+  {"vd_h", "1", "vasodilator Hill coefficient", 0.1, 10, 0},
+  {"di_ka", "/h", "diuretic absorption rate constant", 0, 20, 0},
+  {"di_ke", "/h", "diuretic elimination rate constant", 0, 20, 0},
+  {"di_V", "L", "diuretic central volume", 1, 2000, 0},
+  {"di_Emax", "mL/min", "diuretic maximal rate of stressed volume loss", 0,
+   100, 0},
+  {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0},
+  {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},
+  {"in_ke", "/h", "inotrope elimination rate constant", 0, 200, 0},
+  {"in_V", "L", "inotrope central volume", 1, 2000, 0},
+  {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "
+   "free-wall Ees", 0, 5, 0},
+  {"in_EC50", "ug/L", "inotrope concentration at half effect", 1e-6, 1e4, 0},
+  {"in_h", "1", "inotrope Hill coefficient", 0.1, 10, 0},
 };
 #undef E
 
@@ -113,6 +178,15 @@ const double mt_circ_healthy[CV_NP] = {
   0.0158, 0.0180, 0.0237, 0.0055,         /* R_mt, R_av, R_tc, R_pv */
   7.6968e-5, 1.2189e-4, 8.0093e-5, 1.4868e-4, /* L_mt, L_av, L_tc, L_pv */
   1500,                                   /* V_tot */
+  /* Drugs (sources and illustrative marks: the model card, "Drug
+  ** therapy"). Metoprolol: ka, ke (t1/2 3.5 h), V; Emax, EC50, h. */
+  1.0, 0.198, 390, 0.3, 0.2, 0.05, 1,
+  /* Enalaprilat (from oral enalapril): ka, ke (t1/2 11 h), V; PD. */
+  0.7, 0.063, 100, 0.3, 0.02, 1,
+  /* Furosemide: ka, ke (t1/2 1.5 h), V; PD (mL/min, mg/L). */
+  1.2, 0.462, 9, 5, 1, 1.5,
+  /* Dobutamine: ke (t1/2 2 min), V; PD (ug/L). */
+  20.8, 14, 1.0, 100, 1,
 };
 
 static const mt_var obs[CV_NY] = {
@@ -146,12 +220,39 @@ static const char *const mem_doc[CV_NVALVE] = {
 
 #define P(i) p[CV_##i]
 
-/* The activation e(t) of Smith et al. 2004, eq. 1. */
-static double activation(double t, const double *p)
+/* Sigmoid Emax effect at concentration c: emax c^h / (ec50^h + c^h); 0
+** exactly at c <= 0. */
+static double emax(double c, double e, double ec50, double h)
 {
-  double T = 60.0 / P(HR), tm = fmod(t, T);
-  if (tm < 0)
-    tm += T;
+  if (!(c > 0))
+    return 0;
+  double ch = pow(c, h);
+  return e * ch / (pow(ec50, h) + ch);
+}
+
+/* Drug effects at state x (fractions; the diuretic's in mL/s). */
+typedef struct cv_drug {
+  double hr, ees, rsys, loss;
+} cv_drug;
+
+static void drug_effects(const double *x, const double *p, cv_drug *d)
+{
+  double cbb = x[CV_BB] / P(BB_V);
+  double bb_hr = emax(cbb, P(BB_EMAX_HR), P(BB_EC50), P(BB_H));
+  double bb_ees = emax(cbb, P(BB_EMAX_EES), P(BB_EC50), P(BB_H));
+  double in = emax(x[CV_IN] / P(IN_V), P(IN_EMAX), P(IN_EC50), P(IN_H));
+  double vd = emax(x[CV_VD] / P(VD_V), P(VD_EMAX), P(VD_EC50), P(VD_H));
+  d->hr = P(HR) * (1 - bb_hr);
+  d->ees = (1 - bb_ees) * (1 + in);
+  d->rsys = P(R_SYS) * (1 - vd);
+  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60;
+}
+
+/* The activation e of Smith et al. 2004, eq. 1, at the time since the start
+** of the beat (phase phi mod 1 of the period 60 / hr). */
+static double activation(double phi, double hr, const double *p)
+{
+  double f = phi - floor(phi), tm = f * (60.0 / hr);
   return P(A) * exp(-P(B) * (tm - P(C)) * (tm - P(C)));
 }
 
@@ -235,10 +336,17 @@ typedef struct cv_press {
   double e, vspt, plv, prv, pao, pvc, ppa, ppu, pperi;
 } cv_press;
 
-static int pressures(double t, const double *x, const double *p,
+static int pressures(double t, const double *x, const double *p0,
                      double guess, cv_press *o)
 {
-  double e = activation(t, p), d;
+  (void)t;
+  cv_drug dr;
+  drug_effects(x, p0, &dr);
+  double p[CV_NP];
+  memcpy(p, p0, sizeof p);
+  p[CV_EES_LVF] *= dr.ees;
+  p[CV_EES_RVF] *= dr.ees;
+  double e = activation(x[CV_PHI], dr.hr, p), d;
   o->e = e;
   if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
     return 1;
@@ -268,10 +376,26 @@ typedef struct cv_ws {
   int have;
 } cv_ws;
 
+/* Pharmacokinetics: first-order absorption from the gut (oral drugs),
+** first-order elimination from the central compartment; rates in /h. */
+static void pk(const double *x, const double *p, const double *u, double *dx)
+{
+  const double h = 1.0 / 3600;
+  double abb = P(BB_KA) * h * x[CV_BB_GUT];
+  double avd = P(VD_KA) * h * x[CV_VD_GUT];
+  double adi = P(DI_KA) * h * x[CV_DI_GUT];
+  dx[CV_BB_GUT] = u[CV_U_BB] - abb;
+  dx[CV_BB] = abb - P(BB_KE) * h * x[CV_BB];
+  dx[CV_VD_GUT] = u[CV_U_VD] - avd;
+  dx[CV_VD] = avd - P(VD_KE) * h * x[CV_VD];
+  dx[CV_DI_GUT] = u[CV_U_DI] - adi;
+  dx[CV_DI] = adi - P(DI_KE) * h * x[CV_DI];
+  dx[CV_IN] = u[CV_U_IN] - P(IN_KE) * h * x[CV_IN];
+}
+
 static int rhs(double t, const double *x, const double *p, const double *u,
                const double *mem, void *ws, double *dx)
 {
-  (void)u;
   cv_ws *w = ws;
   cv_press c;
   if (pressures(t, x, p, w->have ? w->vspt : NAN, &c))
@@ -285,13 +409,18 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   for (int k = 0; k < CV_NVALVE; k++)
     dx[CV_Q_MT + k] =
         mem[k] > 0.5 ? (dp[k] - R[k] * x[CV_Q_MT + k]) / L[k] : 0.0;
-  double qsys = (c.pao - c.pvc) / P(R_SYS), qpul = (c.ppa - c.ppu) / P(R_PUL);
+  cv_drug dr;
+  drug_effects(x, p, &dr);
+  double qsys = (c.pao - c.pvc) / dr.rsys, qpul = (c.ppa - c.ppu) / P(R_PUL);
   dx[CV_V_LV] = x[CV_Q_MT] - x[CV_Q_AV];
   dx[CV_V_AO] = x[CV_Q_AV] - qsys;
-  dx[CV_V_VC] = qsys - x[CV_Q_TC];
+  dx[CV_V_VC] = qsys - x[CV_Q_TC] - dr.loss;
   dx[CV_V_RV] = x[CV_Q_TC] - x[CV_Q_PV];
   dx[CV_V_PA] = x[CV_Q_PV] - qpul;
   dx[CV_V_PU] = qpul - x[CV_Q_MT];
+  dx[CV_PHI] = dr.hr / 60;
+  dx[CV_V_REM] = dr.loss;
+  pk(x, p, u, dx);
   return 0;
 }
 
@@ -312,7 +441,9 @@ static void observe(double t, const double *x, const double *p,
   y[CV_Y_V_SPT] = c.vspt;
   for (int k = 0; k < CV_NVALVE; k++)
     y[CV_Y_Q_MT + k] = x[CV_Q_MT + k];
-  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / P(R_SYS);
+  cv_drug dr;
+  drug_effects(x, p, &dr);
+  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / dr.rsys;
   y[CV_Y_Q_PUL] = (c.ppa - c.ppu) / P(R_PUL);
   y[CV_Y_ACT] = c.e;
 }
@@ -335,6 +466,8 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
   double s = P(V_TOT) / 1500.0;
   if (!(s > 0) || !(P(HR) > 0))
     return -1;
+  for (int i = 0; i < CV_NX; i++)
+    x0[i] = 0;
   for (int i = 0; i < 6; i++)
     x0[CV_V_LV + i] = v[i] * s;
   for (int k = 0; k < CV_NVALVE; k++)
@@ -397,9 +530,9 @@ const mt_model mt_model_circulation_smith2004 = {
          "beat-resolved",
   .time_unit = "s",
   .reference = "Smith, Chase, Nokes, Shaw, Wake, Med Eng Phys 26:131, 2004",
-  .n_state = CV_NX, .n_param = CV_NP, .n_input = 0, .n_obs = CV_NY,
+  .n_state = CV_NX, .n_param = CV_NP, .n_input = CV_NU, .n_obs = CV_NY,
   .n_mem = CV_NVALVE,
-  .state = state, .param = param, .obs = obs, .mem_doc = mem_doc,
+  .state = state, .param = param, .input = input, .obs = obs, .mem_doc = mem_doc,
   .ws_size = sizeof(cv_ws),
   .rhs = rhs, .observe = observe, .init = init,
   .n_root = 2 * CV_NVALVE, .roots = roots, .on_root = on_root,

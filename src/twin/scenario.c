@@ -27,6 +27,7 @@
 #define SC_MAX_UNITS     100.0    /* insulin of one bolus, U */
 #define SC_MAX_U_PER_H   50.0     /* basal rate, U/h */
 #define SC_MAX_PERCENT   500.0    /* temporary basal, % of the basal */
+#define SC_MAX_AMOUNT    1e6      /* one drug dose, mg or ug */
 #define SC_MAX_FILE      (16u << 20) /* bytes read by mt_scenario_load */
 #define SC_MAX_EVENTS    (1 << 24) /* events in one file */
 #define SC_SHOW_MAX      48       /* characters of an offending value shown */
@@ -60,6 +61,11 @@ static const num_key temp_basal_keys[] = {
   {"duration_min", EV_OFF(duration_min), 1, 0, 0, SC_MAX_MIN, 1, "min"},
   {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
+static const num_key dose_keys[] = {
+  {"amount", EV_OFF(amount), 1, 0, 0, SC_MAX_AMOUNT, 0, "mg or ug"},
+  {"duration_min", EV_OFF(duration_min), 0, 1, 0, SC_MAX_MIN, 1, "min"},
+  {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+
 typedef struct ev_kind {
   const char *name;
   mt_event_type type;
@@ -70,7 +76,8 @@ static const ev_kind ev_kinds[] = {
   {"meal", MT_EV_MEAL, meal_keys},
   {"bolus", MT_EV_BOLUS, bolus_keys},
   {"basal", MT_EV_BASAL, basal_keys},
-  {"temp_basal", MT_EV_TEMP_BASAL, temp_basal_keys}};
+  {"temp_basal", MT_EV_TEMP_BASAL, temp_basal_keys},
+  {"dose", MT_EV_DOSE, dose_keys}};
 #define N_EV_KIND (int)(sizeof ev_kinds / sizeof ev_kinds[0])
 
 /* Where messages go: the input's name and the caller's buffer. */
@@ -154,8 +161,8 @@ static int event_kind(const ctx *c, const json_t *o, const char *path,
   char got[SC_SHOW_MAX + 8];
   show(v, got, sizeof got);
   return fail(c, MT_EINVAL,
-              "%s.type: expected \"meal\", \"bolus\", \"basal\" or "
-              "\"temp_basal\", got %s", path, got);
+              "%s.type: expected \"meal\", \"bolus\", \"basal\", "
+              "\"temp_basal\" or \"dose\", got %s", path, got);
 }
 
 static int key_allowed(const ev_kind *k, const char *key)
@@ -163,6 +170,8 @@ static int key_allowed(const ev_kind *k, const char *key)
   if (is_ignored_key(key) || !strcmp(key, "type") || !strcmp(key, "t_min"))
     return 1;
   if (k->type == MT_EV_MEAL && !strcmp(key, "bolus"))
+    return 1;
+  if (k->type == MT_EV_DOSE && !strcmp(key, "drug"))
     return 1;
   for (const num_key *n = k->keys; n->key; n++)
     if (!strcmp(n->key, key))
@@ -218,6 +227,24 @@ static int meal_bolus(const ctx *c, const json_t *o, const char *path,
               got);
 }
 
+/* A dose's drug: a name of 1 to MT_DRUG_NAME_MAX - 1 characters. */
+static int dose_drug(const ctx *c, const json_t *o, const char *path,
+                     char *drug)
+{
+  const json_t *v = json_object_get(o, "drug");
+  if (!v)
+    return fail(c, MT_EINVAL, "%s.drug: missing required key", path);
+  const char *d = json_is_string(v) ? json_string_value(v) : NULL;
+  if (d && *d && strlen(d) < MT_DRUG_NAME_MAX) {
+    snprintf(drug, MT_DRUG_NAME_MAX, "%s", d);
+    return MT_OK;
+  }
+  char got[SC_SHOW_MAX + 8];
+  show(v, got, sizeof got);
+  return fail(c, MT_EINVAL, "%s.drug: expected a name of 1 to %d "
+              "characters, got %s", path, MT_DRUG_NAME_MAX - 1, got);
+}
+
 static int parse_event(const ctx *c, json_t *o, int i, double duration_min,
                        mt_scenario_event *ev)
 {
@@ -240,6 +267,8 @@ static int parse_event(const ctx *c, json_t *o, int i, double duration_min,
     rc = get_num(c, o, path, n, (double *)((char *)ev + n->off));
   if (!rc && k->type == MT_EV_MEAL)
     rc = meal_bolus(c, o, path, &ev->carb_ratio_bolus);
+  if (!rc && k->type == MT_EV_DOSE)
+    rc = dose_drug(c, o, path, ev->drug);
   return rc;
 }
 
@@ -480,6 +509,10 @@ static int schedule_event(const mt_scenario_event *e, const mt_patient *pt,
   case MT_EV_TEMP_BASAL:
     rc = mt_schedule_scale(s, ins, t, t + d, e->percent / 100.0);
     break;
+  case MT_EV_DOSE:
+    return fail(c, MT_EINVAL, "event at t_min %g: a drug dose (\"%s\") is "
+                "for a heart model, not for model %s", t, e->drug,
+                pt->model->name ? pt->model->name : "(unnamed)");
   }
   if (rc)
     return fail(c, rc, "event at t_min %g: cannot schedule: %s", t,
@@ -508,6 +541,44 @@ int mt_scenario_schedule(const mt_scenario *sc, const mt_patient *pt,
     return fail(&c, rc, "cannot create schedule: %s", mt_strerror(rc));
   for (int i = 0; !rc && i < sc->n_event; i++)
     rc = schedule_event(&sc->event[i], pt, cho, ins, s, &c);
+  if (rc) {
+    mt_schedule_free(s);
+    return rc;
+  }
+  *out = s;
+  return MT_OK;
+}
+
+int mt_scenario_schedule_doses(const mt_scenario *sc, const mt_model *m,
+                               mt_schedule **out, char *err, size_t errlen)
+{
+  ctx c = {"scenario", err, errlen};
+  *out = NULL;
+  if (err && errlen)
+    err[0] = '\0';
+  if (!sc || !m)
+    return fail(&c, MT_EINVAL, "no scenario or model");
+  mt_schedule *s;
+  int rc = mt_schedule_create(m->n_input, &s);
+  if (rc)
+    return fail(&c, rc, "cannot create schedule: %s", mt_strerror(rc));
+  for (int i = 0; !rc && i < sc->n_event; i++) {
+    const mt_scenario_event *e = &sc->event[i];
+    int k = e->type == MT_EV_DOSE ? mt_var_index(m->input, m->n_input, e->drug)
+                                  : -1;
+    if (e->type != MT_EV_DOSE)
+      rc = fail(&c, MT_EINVAL, "event at t_min %g: only drug doses drive "
+                "model %s", e->t_min, m->name ? m->name : "(unnamed)");
+    else if (k < 0)
+      rc = fail(&c, MT_EINVAL, "event at t_min %g: model %s has no input "
+                "\"%s\"", e->t_min, m->name ? m->name : "(unnamed)",
+                e->drug);
+    else if ((rc = mt_schedule_pulse(s, k, e->t_min * 60,
+                                     (e->t_min + e->duration_min) * 60,
+                                     e->amount / (e->duration_min * 60), 0)))
+      rc = fail(&c, rc, "event at t_min %g: cannot schedule: %s", e->t_min,
+                mt_strerror(rc));
+  }
   if (rc) {
     mt_schedule_free(s);
     return rc;

@@ -440,6 +440,18 @@ check "heart: a scenario with events exits 2" eq "$rc" 2
 check "heart: ... in one line" one_line "$T/stderr"
 run simulate --model circulation_smith2004 --duration 0.5
 check "heart: a run shorter than a beat exits 2" eq "$rc" 2
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json
+check "heart: dobutamine example exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_dobutamine.json"
+pycheck "$T/heart_hfref.json" "$T/heart_dobutamine.json" <<'EOF'
+f, d = (json.load(open(p)) for p in sys.argv[1:3])
+check("heart: dobutamine raises hfref EF by > 5 points and CO", d["last_beat"]["ef_pct"] > f["last_beat"]["ef_pct"] + 5 and d["last_beat"]["co_lmin"] > f["last_beat"]["co_lmin"], (d["last_beat"], f["last_beat"]))
+check("heart: dobutamine leaves HR at 80", close(d["last_beat"]["hr_bpm"], 80, 1e-6), d["last_beat"])
+EOF
+printf '%s' '{"duration_min": 2, "events": [{"t_min": 0, "type": "dose", "drug": "aspirin", "amount": 100}]}' >"$S/nodrug.json"
+run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
+check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
+check "heart: ... naming the drug" has "$T/stderr" aspirin
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

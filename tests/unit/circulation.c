@@ -15,7 +15,9 @@
 #include "medtwin/beats.h"
 #include "medtwin/error.h"
 #include "medtwin/patient.h"
+#include "medtwin/schedule.h"
 #include "medtwin/sim.h"
+#include "models/circulation.h"
 
 #define DT 1e-3 /* s between samples */
 #define N_BEATS 30
@@ -300,4 +302,241 @@ Test(beats, synthetic_trace)
   mt_beat_cols none;
   cr_expect_eq(mt_beat_cols_find(mt_model_find("uva_padova_t1d"), &none),
                MT_EINVAL);
+}
+
+/*
+** Drug therapy (docs/models/circulation_smith2004.md, "Drug therapy"). A
+** drug run starts from init() with chosen amounts in the PK compartments
+** (ke = ka = 0 where a concentration is to stay fixed), lasts n beats of the
+** period the drug gives (60 / HR_eff, computed by hand), sampled each DT.
+*/
+typedef struct drun {
+  double p[CV_NP], x0[CV_NX], mem0[CV_NVALVE];
+  mt_series o;
+  mt_beat b[400];
+  int nb;
+} drun;
+
+static void drun_init(drun *r)
+{
+  memset(r, 0, sizeof *r);
+  memcpy(r->p, mt_circ_healthy, sizeof r->p);
+}
+
+/* Run r for t_end s (the state from init() plus the amounts already in
+** r->x0's drug entries), measure beats of period T. */
+static void drun_go(drun *r, const mt_schedule *sch, double t_end, double T)
+{
+  const mt_model *m = model();
+  double drug[CV_NX], ub[CV_NU] = {0};
+  memcpy(drug, r->x0, sizeof drug);
+  cr_assert_eq(m->init(r->p, r->x0, r->mem0, ub), 0);
+  for (int k = CV_BB_GUT; k < CV_NX; k++)
+    r->x0[k] = drug[k];
+  int n = (int)floor(t_end / DT + 1e-9) + 1;
+  cr_assert_eq(mt_series_alloc(&r->o, m, n), 0);
+  for (int i = 0; i < n; i++)
+    r->o.t[i] = fmin(i * DT, t_end);
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s = NULL;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, r->p, r->x0, r->mem0, sch, 0, t_end, &r->o), 0,
+               "%s", mt_sim_errmsg(s));
+  mt_sim_free(s);
+  mt_beat_cols c;
+  cr_assert_eq(mt_beat_cols_find(m, &c), 0);
+  cr_assert_eq(mt_beats_compute(&r->o, &c, 0, T, r->b, 400, &r->nb), 0);
+  cr_assert(r->nb >= 1);
+}
+
+static double xat(const drun *r, int i, int k)
+{
+  return r->o.x[(size_t)i * CV_NX + (size_t)k];
+}
+
+static const mt_beat *dlast(const drun *r) { return &r->b[r->nb - 1]; }
+
+/* Sigmoid Emax by hand. */
+static double hill(double c, double emax, double ec50, double h)
+{
+  return emax * pow(c, h) / (pow(ec50, h) + pow(c, h));
+}
+
+/* A dose of zero (pulses of 0 on every input) leaves every sample bit for
+** bit as the drug-free run: equal inputs merge into one segment and every
+** effect is exactly 0 at a zero concentration. */
+Test(drugs, zero_dose_changes_nothing)
+{
+  drun a, b;
+  drun_init(&a), drun_init(&b);
+  drun_go(&a, NULL, 30 * 0.75, 0.75);
+  mt_schedule *sch = NULL;
+  cr_assert_eq(mt_schedule_create(CV_NU, &sch), 0);
+  for (int k = 0; k < CV_NU; k++)
+    cr_assert_eq(mt_schedule_pulse(sch, k, 1.0 + k, 60, 0.0, 0), 0);
+  drun_go(&b, sch, 30 * 0.75, 0.75);
+  mt_schedule_free(sch);
+  size_t nx = (size_t)a.o.n * CV_NX, ny = (size_t)a.o.n * CV_NY;
+  cr_expect_eq(memcmp(a.o.x, b.o.x, nx * sizeof(double)), 0);
+  cr_expect_eq(memcmp(a.o.y, b.o.y, ny * sizeof(double)), 0);
+  mt_series_clear(&a.o), mt_series_clear(&b.o);
+}
+
+/* Beta-blocker held at C = EC50 (ke = 0): HR falls by Emax_HR / 2 = 15 %,
+** to 68 /min (the phase advances at exactly that rate), the free-wall Ees
+** by 10 %; CO falls. The run matches a drug-free run with HR and Ees set
+** to those values by hand (beat figures within 1e-6 relative). */
+Test(drugs, beta_blocker_lowers_hr_and_co)
+{
+  drun base, bb, hand;
+  drun_init(&base), drun_init(&bb), drun_init(&hand);
+  drun_go(&base, NULL, 30 * 0.75, 0.75);
+  bb.p[CV_BB_KE] = 0;
+  bb.x0[CV_BB] = bb.p[CV_BB_EC50] * bb.p[CV_BB_V];
+  double hr = 80 * (1 - 0.5 * bb.p[CV_BB_EMAX_HR]), T = 60 / hr;
+  cr_assert(fabs(hr - 68) < 1e-12);
+  drun_go(&bb, NULL, 30 * T, T);
+  int n = bb.o.n - 1;
+  double rate = xat(&bb, n, CV_PHI) / bb.o.t[n] * 60;
+  cr_expect(fabs(rate - 68) < 1e-9, "phase rate %.12f /min", rate);
+  cr_expect_lt(dlast(&bb)->co_lmin, dlast(&base)->co_lmin, "CO %.4f vs %.4f",
+               dlast(&bb)->co_lmin, dlast(&base)->co_lmin);
+  hand.p[CV_HR] = hr;
+  hand.p[CV_EES_LVF] *= 1 - 0.5 * hand.p[CV_BB_EMAX_EES];
+  hand.p[CV_EES_RVF] *= 1 - 0.5 * hand.p[CV_BB_EMAX_EES];
+  drun_go(&hand, NULL, 30 * T, T);
+  const mt_beat *x = dlast(&bb), *y = dlast(&hand);
+  cr_expect(fabs(x->co_lmin / y->co_lmin - 1) < 1e-6, "CO %.8f vs %.8f",
+            x->co_lmin, y->co_lmin);
+  cr_expect(fabs(x->map_mmhg / y->map_mmhg - 1) < 1e-6, "MAP %.8f vs %.8f",
+            x->map_mmhg, y->map_mmhg);
+  cr_log_info("beta-blocker at EC50: HR 68, CO %.3f (drug-free %.3f) L/min",
+              x->co_lmin, dlast(&base)->co_lmin);
+  mt_series_clear(&base.o), mt_series_clear(&bb.o), mt_series_clear(&hand.o);
+}
+
+/* Vasodilator at C = EC50: R_sys falls by 15 %; MAP falls, SV and CO rise
+** (no baroreflex: HR stays 80). */
+Test(drugs, vasodilator_lowers_map_raises_sv)
+{
+  drun base, vd;
+  drun_init(&base), drun_init(&vd);
+  drun_go(&base, NULL, 30 * 0.75, 0.75);
+  vd.p[CV_VD_KE] = 0;
+  vd.x0[CV_VD] = vd.p[CV_VD_EC50] * vd.p[CV_VD_V];
+  drun_go(&vd, NULL, 30 * 0.75, 0.75);
+  const mt_beat *x = dlast(&vd), *y = dlast(&base);
+  cr_expect_lt(x->map_mmhg, y->map_mmhg, "MAP %.3f vs %.3f", x->map_mmhg,
+               y->map_mmhg);
+  cr_expect_gt(x->sv_ml, y->sv_ml, "SV %.3f vs %.3f", x->sv_ml, y->sv_ml);
+  cr_expect_gt(x->co_lmin, y->co_lmin);
+  cr_log_info("vasodilator at EC50: MAP %.2f (%.2f), SV %.2f (%.2f) mL",
+              x->map_mmhg, y->map_mmhg, x->sv_ml, y->sv_ml);
+  mt_series_clear(&base.o), mt_series_clear(&vd.o);
+}
+
+/* Inotrope at a steady infusion r = 5.83 ug/s (5 ug/kg/min at 70 kg),
+** started at its steady amount: C = r / (ke V) stays put (to 1e-9
+** relative), Ees rises by Emax C^h / (EC50^h + C^h) (a drug-free run with
+** Ees scaled so by hand agrees to 1e-6 in EF), and EF rises. */
+Test(drugs, inotrope_steady_infusion_raises_ef)
+{
+  drun base, in, hand;
+  drun_init(&base), drun_init(&in), drun_init(&hand);
+  drun_go(&base, NULL, 30 * 0.75, 0.75);
+  double r = 350.0 / 60, ke = in.p[CV_IN_KE] / 3600, V = in.p[CV_IN_V];
+  double c = r / (ke * V);
+  in.x0[CV_IN] = c * V;
+  mt_schedule *sch = NULL;
+  cr_assert_eq(mt_schedule_create(CV_NU, &sch), 0);
+  cr_assert_eq(mt_schedule_level(sch, CV_U_IN, 0, r), 0);
+  drun_go(&in, sch, 30 * 0.75, 0.75);
+  mt_schedule_free(sch);
+  int n = in.o.n - 1;
+  cr_expect(fabs(xat(&in, n, CV_IN) / V / c - 1) < 1e-9, "C %.9g vs %.9g",
+            xat(&in, n, CV_IN) / V, c);
+  double e = hill(c, in.p[CV_IN_EMAX], in.p[CV_IN_EC50], in.p[CV_IN_H]);
+  hand.p[CV_EES_LVF] *= 1 + e;
+  hand.p[CV_EES_RVF] *= 1 + e;
+  drun_go(&hand, NULL, 30 * 0.75, 0.75);
+  const mt_beat *x = dlast(&in), *y = dlast(&hand), *z = dlast(&base);
+  cr_expect(fabs(x->ef_pct / y->ef_pct - 1) < 1e-6, "EF %.8f vs %.8f",
+            x->ef_pct, y->ef_pct);
+  cr_expect_gt(x->ef_pct, z->ef_pct, "EF %.3f vs %.3f", x->ef_pct, z->ef_pct);
+  cr_log_info("inotrope C %.2f ug/L, effect %.4f, EF %.2f (drug-free %.2f)",
+              c, e, x->ef_pct, z->ef_pct);
+  mt_series_clear(&base.o), mt_series_clear(&in.o), mt_series_clear(&hand.o);
+}
+
+/* Oral time course: a dose put in the gut at t = 0 peaks in the central
+** compartment at t_max = ln(ka/ke) / (ka - ke). With ka = 100 /h and
+** ke = 20 /h (sped up so that the run stays short), t_max = ln 5 / 80 h =
+** 72.42 s; the sampled peak lies within 2 ms of it. */
+Test(drugs, oral_peak_at_tmax)
+{
+  drun bb;
+  drun_init(&bb);
+  bb.p[CV_BB_KA] = 100, bb.p[CV_BB_KE] = 20;
+  bb.x0[CV_BB_GUT] = 100;
+  drun_go(&bb, NULL, 120, 0.75);
+  int best = 0;
+  for (int i = 1; i < bb.o.n; i++)
+    if (xat(&bb, i, CV_BB) > xat(&bb, best, CV_BB))
+      best = i;
+  double tmax = log(100.0 / 20) / 80 * 3600;
+  cr_expect(fabs(bb.o.t[best] - tmax) <= 2e-3, "peak at %.4f s, t_max %.4f s",
+            bb.o.t[best], tmax);
+  cr_log_info("peak at %.4f s, t_max %.4f s", bb.o.t[best], tmax);
+  mt_series_clear(&bb.o);
+}
+
+/* An oral dose given through the schedule (100 mg as a pulse over 60 s)
+** ends up whole in gut + central (ke = 0) to 1e-9 relative. */
+Test(drugs, oral_dose_through_schedule)
+{
+  drun vd;
+  drun_init(&vd);
+  vd.p[CV_VD_KE] = 0;
+  mt_schedule *sch = NULL;
+  cr_assert_eq(mt_schedule_create(CV_NU, &sch), 0);
+  cr_assert_eq(mt_schedule_pulse(sch, CV_U_VD, 0, 60, 100.0 / 60, 0), 0);
+  drun_go(&vd, sch, 90, 0.75);
+  mt_schedule_free(sch);
+  int n = vd.o.n - 1;
+  double tot = xat(&vd, n, CV_VD_GUT) + xat(&vd, n, CV_VD);
+  cr_expect(fabs(tot / 100 - 1) < 1e-9, "amount %.12g mg", tot);
+  mt_series_clear(&vd.o);
+}
+
+/* Diuretic held at C = EC50 with Emax 100 mL/min (raised to keep the run
+** short): 50 mL/min leave the vena cava; after 120 s V_rem = 100 mL (1e-9
+** relative), the six volumes + V_rem = V_tot at every sample (1e-12
+** relative), and CVP and EDV are lower than drug-free. */
+Test(drugs, diuretic_removes_volume)
+{
+  drun base, di;
+  drun_init(&base), drun_init(&di);
+  drun_go(&base, NULL, 120, 0.75);
+  di.p[CV_DI_KE] = 0, di.p[CV_DI_EMAX] = 100;
+  di.x0[CV_DI] = di.p[CV_DI_EC50] * di.p[CV_DI_V];
+  drun_go(&di, NULL, 120, 0.75);
+  int n = di.o.n - 1;
+  cr_expect(fabs(xat(&di, n, CV_V_REM) / 100 - 1) < 1e-9, "removed %.12g",
+            xat(&di, n, CV_V_REM));
+  double worst = 0;
+  for (int i = 0; i < di.o.n; i++) {
+    double s = xat(&di, i, CV_V_REM);
+    for (int k = CV_V_LV; k <= CV_V_PU; k++)
+      s += xat(&di, i, k);
+    worst = fmax(worst, fabs(s / 1500 - 1));
+  }
+  cr_expect_leq(worst, 1e-12, "bookkeeping drift %.3g", worst);
+  const mt_beat *x = dlast(&di), *y = dlast(&base);
+  cr_expect_lt(x->cvp_mmhg, y->cvp_mmhg, "CVP %.3f vs %.3f", x->cvp_mmhg,
+               y->cvp_mmhg);
+  cr_expect_lt(x->edv_ml, y->edv_ml, "EDV %.3f vs %.3f", x->edv_ml, y->edv_ml);
+  cr_log_info("diuretic 100 mL: CVP %.3f (%.3f), EDV %.2f (%.2f), drift %.2g",
+              x->cvp_mmhg, y->cvp_mmhg, x->edv_ml, y->edv_ml, worst);
+  mt_series_clear(&base.o), mt_series_clear(&di.o);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "medtwin/error.h"
+#include "medtwin/model.h"
 #include "medtwin/scenario.h"
 
 #define DAY_JSON                                                              \
@@ -619,6 +620,9 @@ Test(scenario, schema_bounds_match_parser)
   check_bound(schema, "temp_basal", "percent",
               "{\"t_min\": 1, \"type\": \"temp_basal\", \"percent\": "
               "%.17g, \"duration_min\": 5}");
+  check_bound(schema, "dose", "amount",
+              "{\"t_min\": 1, \"type\": \"dose\", \"drug\": \"x\", "
+              "\"amount\": %.17g}");
   double dmax = json_number_value(json_object_get(
       json_object_get(json_object_get(schema, "properties"), "duration_min"),
       "maximum"));
@@ -649,4 +653,47 @@ Test(scenario, basal_ties_and_changes_under_temp_basal)
   cr_assert_float_eq(input_at(&sg, 0, 30), 0.04, eps);
   cr_assert_float_eq(input_at(&sg, 0, 50), 0.02, eps);
   mt_segments_clear(&sg);
+}
+
+/* A dose: drug and amount required, duration_min 1 by default; scheduled
+** for a heart model (time in s) as a pulse of amount / (60 d) per s on the
+** input named drug from 60 t_min; refused by a metabolic model's schedule
+** and for a drug the model lacks. */
+Test(scenario, dose_events)
+{
+  mt_scenario *sc;
+  cr_assert_eq(parse("{\"duration_min\": 30, \"events\": ["
+                     "{\"t_min\": 2, \"type\": \"dose\", \"drug\": "
+                     "\"inotrope\", \"amount\": 600, \"duration_min\": 10},"
+                     "{\"t_min\": 1, \"type\": \"dose\", \"drug\": "
+                     "\"beta_blocker\", \"amount\": 50}]}", "dose.json", &sc),
+               0, "%s", err);
+  cr_assert_eq(sc->n_event, 2);
+  cr_expect_str_eq(sc->event[0].drug, "beta_blocker");
+  cr_expect_eq(sc->event[0].duration_min, 1);
+  const mt_model *m = mt_model_find("circulation_smith2004");
+  cr_assert_not_null(m);
+  mt_schedule *sch = NULL;
+  cr_assert_eq(mt_scenario_schedule_doses(sc, m, &sch, err, sizeof err), 0,
+               "%s", err);
+  mt_schedule_event e;
+  cr_assert_eq(mt_schedule_event_at(sch, 1, &e), 0);
+  cr_expect_eq(e.k, mt_var_index(m->input, m->n_input, "inotrope"));
+  cr_expect_eq(e.t0, 120);
+  cr_expect_eq(e.t1, 720);
+  cr_expect_float_eq(e.value, 1.0, 1e-15);
+  mt_schedule_free(sch);
+  mt_scenario_free(sc);
+  cr_assert_eq(parse("{\"duration_min\": 30, \"events\": [{\"t_min\": 2, "
+                     "\"type\": \"dose\", \"drug\": \"aspirin\", "
+                     "\"amount\": 1}]}", "dose.json", &sc), 0);
+  cr_expect_eq(mt_scenario_schedule_doses(sc, m, &sch, err, sizeof err),
+               MT_EINVAL);
+  cr_expect_null(sch);
+  cr_expect(strstr(err, "aspirin") != NULL, "%s", err);
+  mt_scenario_free(sc);
+  cr_expect_eq(parse("{\"duration_min\": 30, \"events\": [{\"t_min\": 2, "
+                     "\"type\": \"dose\", \"amount\": 1}]}", "dose.json",
+                     &sc), MT_EINVAL);
+  cr_expect(strstr(err, "events[0].drug") != NULL, "%s", err);
 }
