@@ -11,6 +11,14 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 int cmd_models(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+/* A run as CSV (`medtwin simulate --csv`): t_<time unit>, every observable,
+** input and state a column, then medtwin_version, model, patient and the
+** parameter hash on every row. */
+struct mt_model;
+struct mt_series;
+struct mt_patient;
+void cli_series_csv(FILE *f, const struct mt_model *m,
+                    const struct mt_series *s, const struct mt_patient *pt);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
 ** patient NULL for the model's first; csv NULL for none; sch NULL for no
 ** inputs (drug doses, in s). An exit status. */

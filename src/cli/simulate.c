@@ -167,11 +167,12 @@ static int simulate(const opts *o, run *r)
   return 0;
 }
 
-static void write_csv(FILE *f, const run *r)
+void cli_series_csv(FILE *f, const mt_model *m, const mt_series *s,
+                    const mt_patient *pt)
 {
-  const mt_model *m = r->m;
-  const mt_series *s = &r->out;
-  fputs("t_min", f);
+  char hash[33];
+  mt_patient_param_hash(pt, hash);
+  fprintf(f, "t_%s", m->time_unit);
   for (int k = 0; k < m->n_obs; k++) fprintf(f, ",%s", m->obs[k].name);
   for (int k = 0; k < m->n_input; k++) fprintf(f, ",%s", m->input[k].name);
   for (int k = 0; k < m->n_state; k++) fprintf(f, ",%s", m->state[k].name);
@@ -184,7 +185,7 @@ static void write_csv(FILE *f, const run *r)
       fprintf(f, ",%.10g", s->u[(size_t)i * m->n_input + k]);
     for (int k = 0; k < m->n_state; k++)
       fprintf(f, ",%.10g", s->x[(size_t)i * m->n_state + k]);
-    fprintf(f, ",%s,%s,%s,%s\n", MT_VERSION, m->name, r->pt->id, r->hash);
+    fprintf(f, ",%s,%s,%s,%s\n", MT_VERSION, m->name, pt->id, hash);
   }
 }
 
@@ -225,7 +226,7 @@ static int write_outputs(const opts *o, const run *r)
   mt_afile *f[2] = {NULL, NULL};
   int rc = 0, n = 0;
   if (o->csv && !(rc = mt_afile_open(o->csv, &f[n], err, sizeof err)))
-    write_csv(mt_afile_stream(f[n++]), r);
+    cli_series_csv(mt_afile_stream(f[n++]), r->m, &r->out, r->pt);
   if (!rc && o->svg && !(rc = mt_afile_open(o->svg, &f[n], err, sizeof err)) &&
       (rc = write_svg(mt_afile_stream(f[n++]), r)))
     snprintf(err, sizeof err, "%s: cannot write the plot", o->svg);

@@ -102,23 +102,6 @@ static int heart_run(const mt_model *m, const mt_sim_config *cfg,
   return rc ? EXIT_RUNTIME : 0;
 }
 
-static void write_csv(FILE *f, const mt_model *m, const heart *h)
-{
-  const mt_series *s = &h->out;
-  fputs("t_s", f);
-  for (int k = 0; k < m->n_obs; k++) fprintf(f, ",%s", m->obs[k].name);
-  for (int k = 0; k < m->n_state; k++) fprintf(f, ",%s", m->state[k].name);
-  fputs(",medtwin_version,model,patient\n", f);
-  for (int i = 0; i < s->n; i++) {
-    fprintf(f, "%.10g", s->t[i]);
-    for (int k = 0; k < m->n_obs; k++)
-      fprintf(f, ",%.10g", s->y[(size_t)i * m->n_obs + k]);
-    for (int k = 0; k < m->n_state; k++)
-      fprintf(f, ",%.10g", s->x[(size_t)i * m->n_state + k]);
-    fprintf(f, ",%s,%s,%s\n", MT_VERSION, m->name, h->pt->id);
-  }
-}
-
 /* The mean of the last k beats (k at most nb). */
 static mt_beat mean_beat(const heart *h, int k)
 {
@@ -211,7 +194,7 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
   if (!rc && csv) {
     mt_afile *f = NULL;
     if ((rc = mt_afile_open(csv, &f, err, sizeof err)) == 0) {
-      write_csv(mt_afile_stream(f), m, &h);
+      cli_series_csv(mt_afile_stream(f), m, &h.out, h.pt);
       rc = mt_afile_commit_all(&f, 1, err, sizeof err);
     }
     if (rc)

@@ -431,7 +431,7 @@ check("heart: hfref lowers EF, raises EDV", f["last_beat"]["ef_pct"] < b["ef_pct
 rows = list(csv.reader(open(sys.argv[3])))
 check("heart: CSV header t_s, P_lv first", rows[0][:2] == ["t_s", "P_lv"], rows[0][:3])
 check("heart: CSV every 1 ms for 15 s", len(rows) == 15002 and close(float(rows[-1][0]), 15, 1e-9), len(rows))
-check("heart: CSV provenance", rows[1][-2:] == ["circulation_smith2004", "hfref"], rows[1][-3:])
+check("heart: CSV provenance", rows[1][-3:-1] == ["circulation_smith2004", "hfref"] and rows[0][-1] == "param_hash", rows[1][-4:])
 EOF
 run simulate --model circulation_smith2004 --patient 'adult#001'
 check "heart: unknown condition exits 2" eq "$rc" 2
