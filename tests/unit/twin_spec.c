@@ -352,7 +352,7 @@ Test(twin_spec, cardio_hypotension_alert, .timeout = 120)
 {
   double p[256], map_min;
   /* the prior's median but a lower systemic resistance: MAP near 80 */
-  static const double f[3] = {1, 0.62, 1};
+  static const double f[3] = {1, 0.70, 1};
   truth_params(cardio_model(), f, p);
   /* no drug: MAP stays near 80 */
   int quiet = hypotension_alerts(p, 0, &map_min);
