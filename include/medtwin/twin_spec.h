@@ -18,6 +18,11 @@ typedef struct mt_twin_spec_obs {
   int cgm;              /* 1: the CGM sensor path (Breton-Kovatchev error
                         ** model from cfg.sensor, sensor-fault judging);
                         ** sd_abs and sd_rel are then unused */
+  int relative;         /* 1: only changes are informative (body weight
+                        ** against a model's nominal baseline): the first
+                        ** reading in arrival order is not assimilated but
+                        ** sets the offset reading - members' mean there;
+                        ** later readings are assimilated less the offset */
 } mt_twin_spec_obs;
 
 typedef enum mt_twin_spec_how {

@@ -15,7 +15,9 @@
 **   clock          f64 t_now; i64 readings; i32 fault episode; f64 ess,
 **                  ess_sum; i64 analyses; i32 length of the course ahead
 **   alerts         n_alert of the model's twin spec x (i32 armed, f64
-**                  clear_since); i32 n; n x (i32 kind,
+**                  clear_since); per relative reading of the spec (none
+**                  for the glucose model) f64 offset, t_base; i32 n; n x
+**                  (i32 kind,
 **                  f64 t, probability, predicted_t)
 **   detector       i32 MT_FAULT_HIST; f64 x 21 (its configuration); i32
 **                  n_read, n_hist, run_flat, ep, confirmed; f64 t_last,
@@ -189,6 +191,11 @@ static void write_clock_alerts(wbuf *w, const mt_twin *tw)
     put_i32(w, tw->episode[k].armed);
     put_f64(w, tw->episode[k].clear_since);
   }
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->spec->obs[k].relative) {
+      put_f64(w, tw->offset[k]);
+      put_f64(w, tw->t_base[k]);
+    }
   put_i32(w, tw->n_alert);
   for (int k = 0; k < tw->n_alert; k++) {
     const mt_twin_alert *a = &tw->alert[k];
@@ -522,6 +529,12 @@ static void read_clock_alerts(rbuf *r, mt_twin *tw)
     tw->episode[k].clear_since = get_f64(r, w);
     expect(r, armed == 0 || armed == 1, w);
   }
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->spec->obs[k].relative) {
+      tw->offset[k] = get_f64(r, w);
+      tw->t_base[k] = get_f64(r, w);
+      expect(r, !isnan(tw->offset[k]) == !isnan(tw->t_base[k]), w);
+    }
   int32_t n = get_i32(r, w);
   if (!expect(r, n >= 0 && n <= MT_ALERT_NKIND, w))
     return;

@@ -208,7 +208,7 @@ static int setup(mt_twin *tw, char *err, size_t errlen)
   tw->ns = m->n_state, tw->np = m->n_param, tw->nm = m->n_mem;
   tw->ne = mt_prior_n(pr);
   tw->n = tw->ns + tw->ne;
-  if (tw->ne > 64 || m->n_input > 16 || !m->init)
+  if (tw->ne > 64 || m->n_input > 16 || m->n_obs > 64 || !m->init)
     rc = MT_EINVAL;
   if (!rc)
     rc = alloc_members(tw);
@@ -298,6 +298,8 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
   for (int k = 0; k < MT_ALERT_NKIND; k++)
     mt_alert_episode_init(&tw->episode[k]);
+  for (int k = 0; k < MT_SPEC_MAX; k++)
+    tw->offset[k] = tw->t_base[k] = NAN;
   mt_fault_init(&tw->fd, NULL);
   int rc = missing ? MT_EINVAL : 0;
   if (rc)
@@ -657,6 +659,20 @@ static long log_insert(mt_twin *tw, const mt_datum *d)
 static int take_reading(mt_twin *tw, int ko, double t, double value, int use)
 {
   int rc = advance(tw, t);
+  if (!rc && tw->spec->obs[ko].relative) {
+    /* the baseline (the first reading in arrival order, at its time when
+    ** taken again) sets the offset and is not assimilated */
+    if (isnan(tw->offset[ko])) {
+      double m = 0;
+      for (int i = 0; i < tw->N; i++)
+        m += member_obs(tw, i, tw->X + (size_t)i * tw->ns, tw->obs_ix[ko]);
+      tw->offset[ko] = value - m / tw->N;
+      tw->t_base[ko] = t;
+    }
+    if (t == tw->t_base[ko])
+      use = 0;
+    value -= tw->offset[ko];
+  }
   if (!rc && use && !tw->cfg.open_loop)
     rc = assimilate(tw, ko, value);
   if (!rc) {
@@ -954,8 +970,10 @@ static int forecast(mt_twin *tw, int ko, const double *horizons, int nh,
           *x = mt_cgm_reading(sn, g,
                               sn->xi + sn->lambda *
                                            sinh((e - sn->gamma) / sn->delta));
-        else /* a generic reading: Gaussian noise of its spec */
-          *x = g + (so->sd_abs + so->sd_rel * fabs(g)) * z;
+        else /* a generic reading: Gaussian noise of its spec, a relative
+             ** one on the patient's own baseline */
+          *x = g + (so->sd_abs + so->sd_rel * fabs(g)) * z +
+               (so->relative && !isnan(tw->offset[ko]) ? tw->offset[ko] : 0);
         sum += *x;
       }
     }

@@ -42,6 +42,9 @@ struct mt_twin {
   int in_ix[MT_SPEC_MAX];    /* the spec's inputs: input indices */
   int alert_ix[MT_ALERT_NKIND]; /* the spec's alerts: observable indices */
   int primary;               /* the forecast observable */
+  double offset[MT_SPEC_MAX]; /* relative readings: reading - members' mean
+                             ** at the baseline, NAN before it */
+  double t_base[MT_SPEC_MAX]; /* and the baseline reading's time */
   int cgm;                   /* the CGM-path observable, or -1 */
   int ins;                   /* the input a basal row drives, or -1 (the
                              ** what-if's basal factor) */

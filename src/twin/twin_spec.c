@@ -34,7 +34,8 @@ static const mt_twin_spec specs[] = {
     ** echo LVEF, Otterstad et al., Eur Heart J 18:507, 1997); cardiac
     ** output 12 % relative (thermodilution reproducibility about 10-15 %,
     ** Stetz et al., Am Rev Respir Dis 126:1001, 1982); scale weight
-    ** 0.2 kg. Heart rate is an input (HR_obs, the rate as measured);
+    ** 0.2 kg, relative: the model's weight is its nominal W0 plus fluid
+    ** gained, so only changes from the first reading inform. Heart rate is an input (HR_obs, the rate as measured);
     ** oral doses enter the gut over 1 min (mg -> mg/min), the inotrope is
     ** an infusion rate from t on. Hypotension: MAP < 65 mmHg within 30
     ** min (the MAP target of the Surviving Sepsis Campaign guidelines,
@@ -48,7 +49,7 @@ static const mt_twin_spec specs[] = {
              {MT_DATA_DBP, "DBP", 5, 0, 0},
              {MT_DATA_EF, "EF", 5, 0, 0},
              {MT_DATA_CO, "CO", 0, 0.12, 0},
-             {MT_DATA_WEIGHT, "weight", 0.2, 0, 0}},
+             {MT_DATA_WEIGHT, "weight", 0.2, 0, 0, 1}},
      .n_input = 5,
      .input = {{MT_DATA_HR, "HR_obs", MT_SPEC_LEVEL, 1, 1, 0},
                {MT_DATA_BETA_BLOCKER, "beta_blocker", MT_SPEC_PULSE, 1, 1, 1},
