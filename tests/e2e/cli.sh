@@ -463,7 +463,7 @@ j = json.load(open(sys.argv[1]))
 rows = list(csv.DictReader(open(sys.argv[2])))
 head = open(sys.argv[3]).readline().strip()
 data = list(csv.DictReader(open(sys.argv[4])))
-nread = sum(d["kind"] in ("map", "sbp", "dbp", "ef", "co") for d in data)
+nread = sum(d["kind"] in ("map", "sbp", "dbp", "ef", "co", "weight") for d in data)
 check("heart twin: model in the summary", j["model"] == "circulation_beatavg", j)
 check("heart twin: every reading assimilated", j["cgm"] == nread and j["quarantined"] == 0, (j, nread))
 check("heart twin: two forecast rows (30, 60 min) per reading", len(rows) == 2 * nread and j["forecasts"] == len(rows), (len(rows), nread))
@@ -475,6 +475,9 @@ last = [r for r in rows if float(r["t_min"]) == 240 and float(r["horizon_min"]) 
 check("heart twin: the last 95 % interval holds the last MAP reading", float(last["MAP_p025"]) <= 79 <= float(last["MAP_p975"]), last)
 check("heart twin: alerts file has its header", head == "t_min,kind,probability,predicted_t_min", head)
 EOF
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_svg.csv" --svg "$T/hf.svg"
+check "heart twin: --svg exits 0" eq "$rc" 0
+check "heart twin: ... a MAP axis" has "$T/hf.svg" "mean arterial pressure, mmHg"
 run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_co.csv" --forecast-obs CO
 check "heart twin: --forecast-obs CO exits 0" eq "$rc" 0
 check "heart twin: ... CO columns" has "$T/hf_co.csv" "t_min,horizon_min,CO_mean,CO_p025"
