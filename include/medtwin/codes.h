@@ -13,6 +13,12 @@
 **   85354-9, 55284-4     8480-6 and 8462-4 mm[Hg], from the components
 **     blood pressure     (systolic, diastolic) in either order
 **   8480-6, 8462-4       themselves, mm[Hg]
+**   8478-0 mean arterial 8478-0 mm[Hg]   mm[Hg]
+**     pressure
+**   10230-1 LV ejection  10230-1 %       % (a fraction of 0-100 %)
+**     fraction
+**   8741-1 cardiac       8741-1 L/min    L/min
+**     output
 **   2708-6, 59408-5 SpO2 59408-5 %        %
 **   4548-4 HbA1c (NGSP)  4548-4 %         % only: mmol/mol (IFCC) is code
 **                                         59261-8, never converted silently
@@ -23,8 +29,10 @@
 ** mmol/L to mg/dL: 18.016, glucose's molar mass / 10 (docs/import.md).
 ** Physically impossible values (a negative concentration, rate or mass,
 ** SpO2 or HbA1c above 100 %) are refused; possible but implausible ones
-** (SpO2 below 80 %, heart rate above 250 /min, glucose above 1000 mg/dL)
-** are accepted and flagged.
+** (SpO2 below 80 %, heart rate above 250 /min, glucose above 1000 mg/dL,
+** MAP outside 20-250 mmHg, EF outside 5-90 %, cardiac output outside
+** 0.5-20 L/min: the twin's ranges of docs/stream.md) are accepted and
+** flagged.
 */
 #ifndef MEDTWIN_CODES_H
 #define MEDTWIN_CODES_H

@@ -202,11 +202,84 @@ static int obs_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
   return 0;
 }
 
+/* The heart drugs a cardiovascular twin takes, by RxNorm ingredient code
+** (RxNorm, U.S. National Library of Medicine: metoprolol 6918, enalapril
+** 3827, furosemide 4603, dobutamine 3616), each as its model input's
+** class: the oral ones a dose in mg, dobutamine an infusion rate in
+** ug/min from its time on (docs/API.md, "Twins"). */
+#define RXNORM "http://www.nlm.nih.gov/research/umls/rxnorm"
+static const struct heart_drug {
+  const char *rxnorm, *code;
+  int rate; /* 1: rateQuantity in ug/min; 0: dose in mg */
+} heart_drugs[] = {{"6918", CODE_BETA_BLOCKER, 0},  /* metoprolol */
+                   {"3827", CODE_VASODILATOR, 0},   /* enalapril */
+                   {"4603", CODE_DIURETIC, 0},      /* furosemide */
+                   {"3616", CODE_INOTROPE, 1}};     /* dobutamine */
+
+/* The heart drug a MedicationAdministration names in
+** medicationCodeableConcept (an RxNorm coding), or NULL. */
+static const struct heart_drug *heart_drug_of(json_t *res)
+{
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(json_object_get(
+                         res, "medicationCodeableConcept"), "coding"),
+                     i, c) {
+    const char *sys = json_string_value(json_object_get(c, "system"));
+    const char *code = json_string_value(json_object_get(c, "code"));
+    if (!sys || !code || strcmp(sys, RXNORM))
+      continue;
+    for (size_t k = 0; k < sizeof heart_drugs / sizeof *heart_drugs; k++)
+      if (!strcmp(code, heart_drugs[k].rxnorm))
+        return &heart_drugs[k];
+  }
+  return NULL;
+}
+
+/* A heart drug's row: metoprolol, enalapril, furosemide as dosage.dose in
+** mg (an oral dose), dobutamine as dosage.rateQuantity in ug/min. */
+static int heart_drug_row(const struct heart_drug *d, json_t *dosage,
+                          const char *prefix, mt_obs *r, const char **why,
+                          char *path, size_t pathlen)
+{
+  const char *key = d->rate ? "rateQuantity" : "dose";
+  const char *other = d->rate ? "dose" : "rateQuantity";
+  if (json_object_get(dosage, other)) {
+    snprintf(path, pathlen, "%sdosage.%s", prefix, other);
+    *why = d->rate ? "dose: dobutamine is recorded as dosage.rateQuantity "
+                     "in ug/min (an infusion rate)"
+                   : "rateQuantity: metoprolol, enalapril and furosemide are "
+                     "recorded as dosage.dose in mg (an oral dose)";
+    return -1;
+  }
+  json_t *q = json_object_get(dosage, key);
+  snprintf(path, pathlen, "%sdosage.%s", prefix, key);
+  double x;
+  if (!num(json_object_get(q, "value"), &x) || !(x >= 0)) {
+    *why = d->rate ? "value: expected an infusion rate >= 0"
+                   : "value: expected a dose >= 0";
+    return -1;
+  }
+  const char *unit = json_string_value(json_object_get(q, "code"));
+  if (!unit)
+    unit = json_string_value(json_object_get(q, "unit"));
+  if (!unit || strcmp(unit, d->rate ? "ug/min" : "mg")) {
+    *why = d->rate ? "unit: expected ug/min" : "unit: expected mg";
+    return -1;
+  }
+  snprintf(r->code, sizeof r->code, "%s", d->code);
+  snprintf(r->unit, sizeof r->unit, "%s", unit);
+  r->value = x;
+  return 1;
+}
+
 /*
 ** The insulin a MedicationAdministration records for a twin: dosage.dose in
 ** U ([iU] or U) is a bolus, dosage.rateQuantity in U/h ([iU]/h or U/h) a
-** basal rate from its time on. A negative amount or another unit is -1
-** (422) with the path; without a patient subject or a time, no rows.
+** basal rate from its time on. A heart drug (heart_drugs, by its RxNorm
+** code in medicationCodeableConcept) instead gives its own row. A negative
+** amount or another unit is -1 (422) with the path; without a patient
+** subject or a time, no rows.
 */
 static int med_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
                     const char **why, char *path, size_t pathlen)
@@ -222,6 +295,16 @@ static int med_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
     t = json_string_value(json_object_get(eff, "start"));
   int timed = t && mt_import_parse_iso(t, &base.t_ms) == 0;
   json_t *dosage = json_object_get(res, "dosage");
+  const struct heart_drug *drug = heart_drug_of(res);
+  if (drug) {
+    mt_obs r = base;
+    if (heart_drug_row(drug, dosage, prefix, &r, why, path, pathlen) < 0)
+      return -1;
+    rows[(*n)++] = r;
+    if (!timed || !base.patient[0])
+      *n = 0;
+    return 0;
+  }
   static const struct {
     const char *key, *code, *u1, *u2;
   } part[2] = {{"dose", CODE_BOLUS, "[iU]", "U"},

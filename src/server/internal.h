@@ -362,6 +362,11 @@ int fhir_store_own(mt_store *st, const char *type, const char *id,
 /* twins.c */
 #define CODE_BOLUS "medtwin-bolus"
 #define CODE_BASAL "medtwin-basal"
+/* heart drugs (MedicationAdministration by RxNorm code, fhir.c) */
+#define CODE_BETA_BLOCKER "medtwin-beta-blocker"
+#define CODE_VASODILATOR "medtwin-vasodilator"
+#define CODE_DIURETIC "medtwin-diuretic"
+#define CODE_INOTROPE "medtwin-inotrope"
 int twin_code(const char *code); /* its mt_stream_kind, or -1 */
 /* After a commit: the patient's twin (if any) takes what it has not. */
 void twins_feed(mt_server *s, mt_store *rd, const char *patient);

@@ -24,6 +24,7 @@
 #include "medtwin/import.h"
 #include "medtwin/model.h"
 #include "medtwin/stream.h"
+#include "medtwin/twin_spec.h"
 #include "medtwin/whatif.h"
 #include "server/internal.h"
 #include "server/jsonx.h"
@@ -36,13 +37,28 @@ static json_t *dec1(double v)
   return mtj_decimal(buf);
 }
 
+/* The stored rows' canonical codes (include/medtwin/codes.h; the doses'
+** local codes from fhir.c) and the stream kinds they feed. A twin takes
+** only the kinds its model's twin spec reads; the others stay stored and
+** are ignored by it (docs/API.md, "Twins"). */
 static const struct {
   const char *code;
   mt_stream_kind kind;
 } twin_codes[] = {{"99504-3", MT_DATA_CGM},
                   {"9059-7", MT_DATA_CARBS},
                   {CODE_BOLUS, MT_DATA_BOLUS},
-                  {CODE_BASAL, MT_DATA_BASAL}};
+                  {CODE_BASAL, MT_DATA_BASAL},
+                  {"8478-0", MT_DATA_MAP},
+                  {"8480-6", MT_DATA_SBP},
+                  {"8462-4", MT_DATA_DBP},
+                  {"8867-4", MT_DATA_HR},
+                  {"10230-1", MT_DATA_EF},
+                  {"8741-1", MT_DATA_CO},
+                  {"29463-7", MT_DATA_WEIGHT},
+                  {CODE_BETA_BLOCKER, MT_DATA_BETA_BLOCKER},
+                  {CODE_VASODILATOR, MT_DATA_VASODILATOR},
+                  {CODE_DIURETIC, MT_DATA_DIURETIC},
+                  {CODE_INOTROPE, MT_DATA_INOTROPE}};
 #define N_TWIN_CODES (sizeof twin_codes / sizeof *twin_codes)
 
 int twin_code(const char *code)
@@ -51,6 +67,36 @@ int twin_code(const char *code)
     if (!strcmp(code, twin_codes[k].code))
       return (int)twin_codes[k].kind;
   return -1;
+}
+
+/* The order of stream kinds at equal times: 0 the heart rate (a level
+** measured with the readings, an input of the heart twin), 1 readings (an
+** observable of some model's twin spec), 2 the other inputs (doses, meals,
+** basal rates: given after the reading of their time). */
+static int order_class(int kind)
+{
+  static const char *const models[] = {"uva_padova_t1d",
+                                       "circulation_beatavg"};
+  if (kind == MT_DATA_HR)
+    return 0;
+  for (size_t k = 0; kind >= 0 && k < sizeof models / sizeof *models; k++) {
+    const mt_twin_spec *sp = mt_twin_spec_find(models[k]);
+    if (sp && mt_twin_spec_obs_of(sp, (mt_stream_kind)kind))
+      return 1;
+  }
+  return 2;
+}
+
+/* What a twin of this model makes of a stream kind: 1 a reading, 2 an
+** input, 0 nothing (the other model's kinds: ignored). */
+static int spec_use(const char *model, int kind)
+{
+  const mt_twin_spec *sp = mt_twin_spec_find(model);
+  if (!sp || kind < 0)
+    return 0;
+  if (mt_twin_spec_obs_of(sp, (mt_stream_kind)kind))
+    return 1;
+  return mt_twin_spec_input_of(sp, (mt_stream_kind)kind) ? 2 : 0;
 }
 
 static twin_slot *slot_of(mt_server *s, const char *patient)
@@ -264,10 +310,11 @@ static int canonical(const void *a, const void *b)
   const mt_obs *x = a, *y = b;
   if (x->t_ms != y->t_ms)
     return (x->t_ms > y->t_ms) - (x->t_ms < y->t_ms);
-  int kx = twin_code(x->code) != MT_DATA_CGM;
-  int ky = twin_code(y->code) != MT_DATA_CGM;
+  int kx = order_class(twin_code(x->code));
+  int ky = order_class(twin_code(y->code));
   if (kx != ky)
-    return kx - ky; /* at equal times a reading first, as in a stream */
+    return kx - ky; /* at equal times a reading before the doses, as in a
+                    ** stream; a heart rate measured with it before it */
   return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -428,7 +475,8 @@ static void take(mt_server *s, mt_store *rd, twin_slot *w, const mt_obs *rows,
     int kind = twin_code(o->code);
     if (o->seq > w->fed_seq)
       w->fed_seq = o->seq;
-    if (kind < 0)
+    int use = spec_use(w->model, kind);
+    if (!use)
       continue;
     if (!w->started)
       w->t0_ms = o->t_ms, w->started = 1;
@@ -437,8 +485,8 @@ static void take(mt_server *s, mt_store *rd, twin_slot *w, const mt_obs *rows,
     const char *why = NULL;
     int rc = mt_twin_ingest(w->tw, &d, &why);
     if (rc == 0) {
-      *(kind == MT_DATA_CGM ? &w->readings : &w->inputs) += 1;
-      if (kind == MT_DATA_CGM) {
+      *(use == 1 ? &w->readings : &w->inputs) += 1;
+      if (use == 1) {
         w->since_snap++;
         if (o->resource[0])
           snprintf(w->last_ref, sizeof w->last_ref, "%s", o->resource);
@@ -629,9 +677,28 @@ int twins_restore(mt_server *s, char *err, size_t errlen)
   mt_store_twin_key *keys = NULL;
   size_t n = 0;
   int rc = mt_store_snapshot_keys(s->store, &keys, &n, err, errlen);
-  for (size_t k = 0; !rc && k < n; k++)
-    rc = restore_one(s, s->store, keys[k].patient, keys[k].model, err,
-                     errlen);
+  for (size_t k = 0; !rc && k < n;) {
+    /* a patient whose twin changed model has snapshots of each: the one
+    ** set last is the twin (keys come ordered by patient) */
+    size_t e = k + 1, best = k;
+    while (e < n && !strcmp(keys[e].patient, keys[k].patient))
+      e++;
+    int64_t best_at = INT64_MIN;
+    for (size_t i = k; e > k + 1 && !rc && i < e; i++) {
+      void *blob = NULL;
+      size_t len = 0;
+      int64_t at;
+      rc = mt_store_snapshot_latest(s->store, keys[i].patient, keys[i].model,
+                                    &at, &blob, &len, err, errlen);
+      free(blob);
+      if (!rc && at >= best_at)
+        best_at = at, best = i;
+    }
+    if (!rc)
+      rc = restore_one(s, s->store, keys[best].patient, keys[best].model,
+                       err, errlen);
+    k = e;
+  }
   free(keys);
   return rc;
 }
@@ -698,14 +765,28 @@ void twins_wake(mt_server *s)
 
 /* ---- the twin API ------------------------------------------------------------ */
 
+/* The forecast observable of a slot's twin and its UCUM unit ("CGM",
+** "mg/dL"; "MAP", "mm[Hg]"), from the model's table. */
+static void primary_of(twin_slot *w, const char **name, const char **unit)
+{
+  const mt_model *m = w->tw ? mt_twin_model(w->tw) : NULL;
+  int k = w->tw ? mt_twin_primary(w->tw) : -1;
+  *name = m && k >= 0 ? m->obs[k].name : "";
+  *unit = m && k >= 0 ? m->obs[k].unit : "";
+}
+
 static json_t *twin_json(twin_slot *w)
 {
   double t = w->tw ? mt_twin_time(w->tw) : NAN;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "patient",
-                        w->patient, "model", w->model, "prior_group",
-                        w->group, "readings", (json_int_t)w->readings,
-                        "inputs", (json_int_t)w->inputs, "refused",
-                        (json_int_t)w->refused, "seq", (json_int_t)w->fed_seq);
+  const char *obs, *unit;
+  primary_of(w, &obs, &unit);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s}",
+                        "patient", w->patient, "model", w->model,
+                        "prior_group", w->group, "readings",
+                        (json_int_t)w->readings, "inputs",
+                        (json_int_t)w->inputs, "refused",
+                        (json_int_t)w->refused, "seq", (json_int_t)w->fed_seq,
+                        "observable", obs, "unit", unit);
   json_object_set_new(o, "t_min", isnan(t) ? json_null() : json_real(t));
   if (!isnan(t)) {
     char when[40];
@@ -751,21 +832,41 @@ void h_twin_put(ctx *c, reply *r)
          "expected a JSON object {\"model\": ..., \"prior\": ..., ...}");
     return;
   }
-  if (!model || strcmp(model, "uva_padova_t1d")) {
+  if (!model || !mt_twin_spec_find(model)) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "model",
-         "model: expected \"uva_padova_t1d\" (the metabolic twin)");
+         "model: expected \"uva_padova_t1d\" (the metabolic twin) or "
+         "\"circulation_beatavg\" (the cardiovascular twin)");
     return;
   }
-  if (prior && strcmp(prior, "population")) {
-    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "prior",
-         "prior: expected \"population\"");
+  /* the prior groups of each model's population */
+  int heart = !strcmp(model, "circulation_beatavg");
+  const char *groups = heart ? "adult" : "adult, adolescent or child";
+  int prior_group = prior && strcmp(prior, "population") &&
+                    (!strcmp(prior, "adult") ||
+                     (!heart && (!strcmp(prior, "adolescent") ||
+                                 !strcmp(prior, "child"))));
+  if ((json_object_get(c->body, "prior") && !prior) ||
+      (prior && strcmp(prior, "population") && !prior_group)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "prior: expected \"population\" or a prior "
+             "group of %s: %s", model, groups);
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "prior", msg);
     return;
   }
-  if ((json_object_get(c->body, "group") && !group) ||
-      (group && strcmp(group, "adult") && strcmp(group, "adolescent") &&
-       strcmp(group, "child"))) {
+  if (prior_group && group && strcmp(group, prior)) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "group",
-         "group: expected adult, adolescent or child");
+         "group: differs from the prior group named in prior");
+    return;
+  }
+  if (prior_group)
+    group = prior;
+  if ((json_object_get(c->body, "group") && !group) ||
+      (group && strcmp(group, "adult") &&
+       (heart || (strcmp(group, "adolescent") && strcmp(group, "child"))))) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "group: expected %s (the prior groups of %s)",
+             groups, model);
+    fail(r, MHD_HTTP_BAD_REQUEST, "invalid", "group", msg);
     return;
   }
   if (seed && !(json_is_integer(seed) && json_integer_value(seed) >= 0)) {
@@ -784,7 +885,7 @@ void h_twin_put(ctx *c, reply *r)
     mt_twin_config cfg;
     mt_twin *probe = NULL;
     mt_twin_config_init(&cfg);
-    cfg.group = a.tmp.group, cfg.seed = a.tmp.seed;
+    cfg.model = a.tmp.model, cfg.group = a.tmp.group, cfg.seed = a.tmp.seed;
     if (mt_twin_create(&cfg, &probe, err, sizeof err)) {
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL, err);
       return;
@@ -901,8 +1002,9 @@ void h_twin_get(ctx *c, reply *r)
 
 /*
 ** GET /api/twins/{patient}/forecast: the forecast as FHIR: a collection
-** Bundle of one Observation per horizon (LOINC 99504-3, the predicted
-** reading: valueQuantity the mean, its quantiles as components, derivedFrom
+** Bundle of one Observation per horizon (the predicted reading of the
+** twin's primary observable: LOINC 99504-3 in mg/dL for the glucose twin,
+** 8478-0 mean blood pressure in mm[Hg] for the heart: valueQuantity the mean, its quantiles as components, derivedFrom
 ** the last reading assimilated, effectiveDateTime the time predicted) and
 ** the patient's alerts as Flags.
 */
@@ -912,6 +1014,15 @@ void h_twin_forecast(ctx *c, reply *r)
   if (!w)
     return;
   json_t *f = forecast_json(w);
+  const char *pobs, *unit;
+  primary_of(w, &pobs, &unit);
+  int heart = !strcmp(pobs, "MAP");
+  const char *loinc = heart ? "8478-0" : "99504-3";
+  const char *display = heart ? "Mean blood pressure"
+                              : "Glucose [Mass/volume] in Interstitial fluid";
+  char method[96];
+  snprintf(method, sizeof method, "medtwin ensemble forecast (%s)",
+           w->model);
   char subject[80], issued[40], from[80] = "";
   snprintf(subject, sizeof subject, "Patient/%s", w->patient);
   iso_ms(now_ms(), issued, sizeof issued);
@@ -939,8 +1050,8 @@ void h_twin_forecast(ctx *c, reply *r)
                     "valueQuantity", "value",
                     dec1(json_real_value(json_object_get(h,
                                                                      qk[k]))),
-                    "unit", "mg/dL", "system", "http://unitsofmeasure.org",
-                    "code", "mg/dL"));
+                    "unit", unit, "system", "http://unitsofmeasure.org",
+                    "code", unit));
     }
     json_t *o = json_pack(
         "{s:s, s:s, s:[{s:[{s:s, s:s}]}], s:{s:[{s:s, s:s, s:s}], s:s}, "
@@ -948,19 +1059,19 @@ void h_twin_forecast(ctx *c, reply *r)
         "resourceType", "Observation", "status", "preliminary", "category",
         "coding", "system",
         "http://terminology.hl7.org/CodeSystem/observation-category", "code",
-        "laboratory", "code", "coding", "system", "http://loinc.org", "code",
-        "99504-3", "display", "Glucose [Mass/volume] in Interstitial fluid",
-        "text", "forecast CGM reading", "subject", "reference", subject,
+        heart ? "vital-signs" : "laboratory", "code", "coding", "system",
+        "http://loinc.org", "code", loinc, "display", display, "text",
+        heart ? "forecast MAP reading" : "forecast CGM reading", "subject",
+        "reference", subject,
         "effectiveDateTime",
         json_string_value(json_object_get(h, "time")), "issued", issued,
         "valueQuantity", "value",
         dec1(json_real_value(json_object_get(h, "mean"))),
-        "unit", "mg/dL", "system", "http://unitsofmeasure.org", "code",
-        "mg/dL", "component", comp, "method", "");
+        "unit", unit, "system", "http://unitsofmeasure.org", "code",
+        unit, "component", comp, "method", "");
     json_object_del(o, "method");
     json_object_set_new(o, "method",
-                        json_pack("{s:s}", "text",
-                                  "medtwin ensemble forecast (uva_padova_t1d)"));
+                        json_pack("{s:s}", "text", method));
     if (from[0])
       json_object_set_new(o, "derivedFrom",
                           json_pack("[{s:s}]", "reference", from));
