@@ -5,14 +5,19 @@
  *   #/patient/{id}   one patient: 24 h of readings with the forecast bands,
  *                    meals and insulin, alerts, a what-if comparison and the
  *                    estimated parameters when the server gives them; live
- *                    over server-sent events (/api/twins/{id}/events).
+ *                    over server-sent events (/api/twins/{id}/events). A
+ *                    patient whose twin is the cardiovascular one
+ *                    (circulation_beatavg) gets the heart page instead: mean
+ *                    arterial pressure (mmHg) with its forecast median and
+ *                    bands, the 65 mmHg hypotension line, drugs and alerts.
  * Sign-in first: GET /api/me, and on 401 a form that POSTs /api/login; the
  * session is the HttpOnly cookie, its CSRF token is kept in memory only and
  * sent as X-CSRF-Token on every request that is not a GET. A 401 later
  * (the session ended) or no input for the session's idle time returns to
  * the form.
  * Plain JavaScript, no build step; charts by uPlot (MIT), served by the
- * binary from /assets. Glucose in mg/dL throughout; times shown local.
+ * binary from /assets. Glucose in mg/dL, blood pressure in mmHg; times
+ * shown local.
  */
 (function () {
   'use strict';
@@ -20,6 +25,9 @@
   var CGM = 'http://loinc.org|99504-3';
   var CARBS = 'http://loinc.org|9059-7';
   var LOW = 70, HIGH = 180;
+  var MAP = 'http://loinc.org|8478-0';
+  var HEART = 'circulation_beatavg';
+  var HYPOTENSION = 65; /* mmHg: the heart twin's alert level */
   var MIN = 60000;
   var main = document.getElementById('main');
   var statusEl = document.getElementById('status');
@@ -127,6 +135,18 @@
       }).sort(function (a, b) { return a.t - b.t; });
     });
   }
+  /* The patient's MAP readings (LOINC 8478-0, mm[Hg]), oldest first. */
+  function mapReadings(p, since, count) {
+    return search('Observation', p, MAP, since, count).then(function (rs) {
+      return rs.map(function (r) {
+        return { t: fhirTime(r), v: Number((r.valueQuantity || {}).value) };
+      }).filter(function (x) {
+        return isFinite(x.t) && isFinite(x.v) && (since === null || x.t >= since);
+      }).sort(function (a, b) { return a.t - b.t; });
+    });
+  }
+  function mapClass(v) { return v < HYPOTENSION ? 'low' : v > 110 ? 'high' : 'ok'; }
+  function mapWord(v) { return v < HYPOTENSION ? 'below 65' : v > 110 ? 'high' : 'at or above 65'; }
   function patientName(p) {
     return api('/fhir/Patient/' + encodeURIComponent(p)).then(function (r) {
       var n = r && r.name && r.name[0];
@@ -225,6 +245,7 @@
     }
     function rowData(tw) {
       var p = tw.patient, midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+      if (tw.model === HEART) return heartRowData(tw);
       return Promise.all([
         api('/api/twins/' + encodeURIComponent(p)).catch(function () { return null; }),
         readings(p, null, 12).catch(function () { return []; }),
@@ -236,8 +257,45 @@
                  active: activeAlerts(full.alerts) };
       });
     }
+    function heartRowData(tw) {
+      var p = tw.patient;
+      return Promise.all([
+        api('/api/twins/' + encodeURIComponent(p)).catch(function () { return null; }),
+        mapReadings(p, null, 12).catch(function () { return []; }),
+        patientName(p)
+      ]).then(function (x) {
+        var full = x[0] || tw;
+        return { p: p, twin: full, name: x[2] || p, last: x[1], heart: true,
+                 active: activeAlerts(full.alerts) };
+      });
+    }
+    /* A heart twin's row: its latest MAP and the 60-min forecast median in
+    ** the glucose columns; time in range does not apply. */
+    function heartRow(r, open) {
+      var latest = r.last.length ? r.last[r.last.length - 1] : null;
+      var f60 = (r.twin.forecast || []).filter(function (f) { return f.horizon_min === 60; })[0];
+      var fresh = latest ? latest.t : null;
+      var stale = fresh === null || Date.now() - fresh > 60 * MIN;
+      return h('tr.row.heart', { tabindex: 0, role: 'link', 'data-patient': r.p, 'data-model': HEART,
+                                 'aria-label': 'Open ' + r.name, onclick: open,
+                                 onkeydown: function (e) {
+                                   if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); }
+                                 } },
+        h('td', null, h('a', { href: '#/patient/' + encodeURIComponent(r.p), tabindex: -1 }, r.name),
+          r.name !== r.p ? h('div.muted.small', null, r.p) : null),
+        h('td.map-latest', null, latest ? [h('span.small', null, 'MAP '),
+          h('span.glucose.' + mapClass(latest.v), null, mg(latest.v)), ' mmHg ',
+          h('span.small', null, mapWord(latest.v))] : h('span.muted', null, 'no MAP readings')),
+        h('td', null, f60 ? ['MAP ' + mg(f60.p50) + ' mmHg ',
+          h('span.muted.small', null, '(80 %: ' + mg(f60.p10) + '–' + mg(f60.p90) + ')')] : '–'),
+        h('td', null, h('span.muted', null, 'heart twin: not applicable')),
+        h('td', null, r.active.length ? r.active.map(alertBadge) : h('span.muted', null, '✓ none')),
+        h('td', null, stale && fresh !== null ? h('span.badge.stale', null, '⏱ ', ago(fresh), ' (stale)') :
+          ago(fresh)));
+    }
     function row(r) {
       var open = function () { location.hash = '#/patient/' + encodeURIComponent(r.p); };
+      if (r.heart) return heartRow(r, open);
       var latest = r.last.length ? r.last[r.last.length - 1] : null;
       var tr = trend(r.last);
       var f60 = (r.twin.forecast || []).filter(function (f) { return f.horizon_min === 60; })[0];
@@ -663,6 +721,311 @@
     } };
   }
 
+  /* ---- one patient: which page --------------------------------------------- */
+
+  /* The heart page for a cardiovascular twin, the glucose page otherwise (and
+  ** when the twin cannot be read: that page says why). */
+  function openPatient(p) {
+    var inner = null, closed = false;
+    clear(main);
+    add(main, h('p.muted', null, 'Loading…'));
+    api('/api/twins/' + encodeURIComponent(p)).then(function (tw) {
+      if (!closed) inner = tw && tw.model === HEART ? heartPage(p) : patientPage(p);
+    }, function () {
+      if (!closed) inner = patientPage(p);
+    });
+    return { close: function () { closed = true; if (inner) inner.close(); } };
+  }
+
+  /* ---- the heart ------------------------------------------------------------ */
+
+  function fmtMmHg(u, v) { return v === null ? '–' : Math.round(v) + ' mmHg'; }
+
+  /* The MAP chart: readings, forecast median with 80 % and 95 % bands, a
+  ** dashed line at 65 mmHg (hypotension), markers for drugs (◆) and alerts
+  ** (⚠). The line's position is kept on the element (data-line65-y, device
+  ** pixels of the canvas) for the browser test. */
+  function mapChart(el, st) {
+    if (!hasPlot) {
+      add(el, h('p.muted', null, 'Charts are not part of this build (uPlot missing: npm ci).'));
+      return { update: function () {}, destroy: function () {} };
+    }
+    var plot = null;
+    function points() {
+      var fc = st.forecast || [];
+      var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
+      var pts = [];
+      if (!fc.length) return pts;
+      var first = Date.parse(fc[0].time) - fc[0].horizon_min * MIN;
+      if (last && Math.abs(last.t - first) < 60 * MIN)
+        pts.push({ t: last.t, p50: last.v, p10: last.v, p90: last.v, p025: last.v, p975: last.v });
+      fc.forEach(function (f) {
+        pts.push({ t: Date.parse(f.time), p50: f.p50, p10: f.p10, p90: f.p90, p025: f.p025, p975: f.p975 });
+      });
+      return last ? pts.filter(function (q) { return q.t >= last.t; }) : pts;
+    }
+    function data() {
+      var xs = {}, fc = points();
+      st.readings.forEach(function (r) { xs[r.t] = 1; });
+      fc.forEach(function (f) { xs[f.t] = 1; });
+      var x = Object.keys(xs).map(Number).sort(function (a, b) { return a - b; });
+      var at = {}; x.forEach(function (t, i) { at[t] = i; });
+      var cols = [x.map(function (t) { return t / 1000; })];
+      for (var k = 0; k < 6; k++) cols.push(x.map(function () { return null; }));
+      st.readings.forEach(function (r) { cols[1][at[r.t]] = r.v; });
+      fc.forEach(function (f) {
+        var i = at[f.t];
+        cols[2][i] = f.p50; cols[3][i] = f.p10; cols[4][i] = f.p90;
+        cols[5][i] = f.p025; cols[6][i] = f.p975;
+      });
+      return cols;
+    }
+    function line65(u) {
+      var ctx = u.ctx, y = u.valToPos(HYPOTENSION, 'y', true), px = devicePixelRatio || 1;
+      ctx.save();
+      ctx.strokeStyle = 'rgb(220, 38, 38)';
+      ctx.lineWidth = 2 * px;
+      ctx.setLineDash([8 * px, 5 * px]);
+      ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = 'rgb(220, 38, 38)';
+      ctx.font = Math.round(11 * px) + 'px system-ui, sans-serif';
+      ctx.textAlign = 'left';
+      ctx.fillText('65 mmHg', u.bbox.left + 4 * px, y - 4 * px);
+      ctx.restore();
+      el.setAttribute('data-line65-y', String(Math.round(y)));
+    }
+    function markers(u) {
+      var ctx = u.ctx, top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+      var lo = u.scales.x.min, hi = u.scales.x.max, px = devicePixelRatio || 1;
+      ctx.save();
+      ctx.font = Math.round(11 * px) + 'px system-ui, sans-serif';
+      ctx.textAlign = 'center';
+      function x(t) { return u.valToPos(t / 1000, 'x', true); }
+      function inside(t) { return t / 1000 >= lo && t / 1000 <= hi; }
+      st.drugs.forEach(function (m) {
+        if (!inside(m.t)) return;
+        ctx.fillStyle = '#6b46c1';
+        ctx.fillText('◆', x(m.t), bottom - 16 * px);
+        ctx.fillText(m.label, x(m.t), bottom - 4 * px);
+      });
+      st.alerts.forEach(function (a) {
+        var t = Date.parse(a.time);
+        if (!inside(t)) return;
+        ctx.fillStyle = '#c53030';
+        ctx.fillText('⚠', x(t), top + 12 * px);
+      });
+      ctx.restore();
+    }
+    plot = new uPlot({
+      title: 'Mean arterial pressure, last 24 h, and forecast',
+      width: sizeOf(el, 340).width, height: 340,
+      scales: { x: { time: true }, y: { range: function (u, a, b) {
+        return [Math.min(40, a === null ? 40 : a - 5), Math.max(120, b === null ? 120 : b + 5)];
+      } } },
+      axes: axes('MAP (mmHg)'),
+      series: [
+        { label: 'Time', value: function (u, v) { return v === null ? '–' : clock(v * 1000); } },
+        { label: 'MAP reading (mmHg)', stroke: '#1a56db', width: 1.5,
+          points: { show: true, size: 5 }, spanGaps: false, value: fmtMmHg },
+        { label: 'Forecast median', stroke: '#111827', width: 2, dash: [6, 4], spanGaps: true, value: fmtMmHg },
+        { label: 'p10 (80 % band)', stroke: 'rgba(234, 88, 12, 0.8)', width: 1, spanGaps: true, value: fmtMmHg },
+        { label: 'p90 (80 % band)', stroke: 'rgba(234, 88, 12, 0.8)', width: 1, spanGaps: true, value: fmtMmHg },
+        { label: 'p2.5 (95 % band)', stroke: 'rgba(234, 88, 12, 0.35)', width: 1, dash: [2, 3], spanGaps: true, value: fmtMmHg },
+        { label: 'p97.5 (95 % band)', stroke: 'rgba(234, 88, 12, 0.35)', width: 1, dash: [2, 3], spanGaps: true, value: fmtMmHg }
+      ],
+      bands: [
+        { series: [4, 3], fill: 'rgba(234, 88, 12, 0.22)' },
+        { series: [6, 4], fill: 'rgba(234, 88, 12, 0.09)' },
+        { series: [3, 5], fill: 'rgba(234, 88, 12, 0.09)' }
+      ],
+      hooks: { draw: [line65, markers] }
+    }, data(), el);
+    var ro = new ResizeObserver(function () { if (plot) plot.setSize(sizeOf(el, 340)); });
+    ro.observe(el);
+    return {
+      update: function () { plot.setData(data()); },
+      destroy: function () { ro.disconnect(); plot.destroy(); }
+    };
+  }
+
+  /* A heart drug's MedicationAdministration → {t, label} (RxNorm codes as
+  ** the server takes them: docs/API.md). */
+  var DRUGS = { '6918': 'metoprolol', '3827': 'enalapril', '4603': 'furosemide', '3616': 'dobutamine' };
+  function drug(r) {
+    var name = null;
+    ((r.medicationCodeableConcept || {}).coding || []).forEach(function (c) {
+      if (DRUGS[c.code]) name = DRUGS[c.code];
+    });
+    var d = r.dosage || {}, t = fhirTime(r);
+    if (!name || !isFinite(t)) return null;
+    if (d.dose && d.dose.value !== undefined) return { t: t, label: name + ' ' + Number(d.dose.value) + ' mg' };
+    if (d.rateQuantity && d.rateQuantity.value !== undefined)
+      return { t: t, label: name + ' ' + Number(d.rateQuantity.value) + ' µg/min' };
+    return null;
+  }
+
+  function heartPage(p) {
+    var alive = true, es = null, chart = null, pending = null;
+    var st = { readings: [], drugs: [], alerts: [], forecast: [], twin: null, name: p, vitals: {} };
+    clear(main);
+    var head = h('div.phead');
+    var chartBox = h('div.chart', { id: 'map-chart', role: 'img',
+                                    'aria-label': 'Mean arterial pressure readings of the last 24 hours and the forecast' });
+    var key = h('p.key.small', null,
+      h('span.k-line65', null, '- - 65 mmHg (hypotension: the twin alerts when MAP below it is likely within 30 min)'), ' · ',
+      h('span.k-ins', null, '◆ heart drug'), ' · ',
+      h('span.k-alert', null, '⚠ alert'), ' · forecast median; shaded: 80 % (p10–p90) and 95 % (p2.5–p97.5) bands');
+    var summary = h('div.summary');
+    var alertsBox = h('ol.timeline', { 'aria-label': 'Alerts, newest first' });
+    var paramsBox = h('div');
+    add(main, [
+      h('p', null, h('a', { href: '#/' }, '← All patients')),
+      head,
+      h('section.card', { 'aria-labelledby': 'h-map' },
+        h('h2', { id: 'h-map' }, 'Mean arterial pressure'), summary, chartBox, key),
+      h('div.cols', null,
+        h('section.card', { 'aria-labelledby': 'h-alerts' },
+          h('h2', { id: 'h-alerts' }, 'Alert timeline'), alertsBox),
+        h('section.card', { 'aria-labelledby': 'h-params' },
+          h('h2', { id: 'h-params' }, 'Estimated parameters'), paramsBox))
+    ]);
+    function stat(label, value) { return h('div.stat', null, h('div.label', null, label), h('div.value', null, value)); }
+    function num(x) { return typeof x === 'number' ? Number(x.toPrecision(3)).toString() : '–'; }
+    function render() {
+      pending = null;
+      if (!alive) return;
+      var tw = st.twin || {};
+      clear(head);
+      add(head, [h('h1', null, st.name),
+        h('p.muted', null, (st.name !== p ? p + ' · ' : '') + 'model ' + (tw.model || '–') +
+          ' (' + (tw.prior_group || '–') + ') · ' + (tw.readings || 0) + ' readings, ' +
+          (tw.inputs || 0) + ' inputs, ' + (tw.refused || 0) + ' refused')]);
+      var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
+      var f = {}; (st.forecast || []).forEach(function (x) { f[x.horizon_min] = x; });
+      var v = st.vitals;
+      clear(summary);
+      add(summary, [
+        stat('Latest MAP', last ? [h('span.glucose.' + mapClass(last.v), null, mg(last.v)), ' mmHg',
+          h('div.small', null, mapWord(last.v))] : 'no readings'),
+        stat('Blood pressure', v.sbp && v.dbp ? [mg(v.sbp) + '/' + mg(v.dbp) + ' mmHg'] : '–'),
+        stat('Heart rate', v.hr ? [mg(v.hr) + ' /min'] : '–'),
+        stat('Data freshness', last ? [ago(last.t), h('div.small', null, 'at ' + clock(last.t))] : '–'),
+        [30, 60, 120].map(function (m) {
+          return stat('Forecast ' + m + ' min', f[m] ? ['MAP ' + mg(f[m].p50) + ' mmHg',
+            h('div.small', null, '80 %: ' + mg(f[m].p10) + '–' + mg(f[m].p90) +
+              ' · 95 %: ' + mg(f[m].p025) + '–' + mg(f[m].p975))] : '–');
+        })
+      ]);
+      if (!chart) chart = mapChart(chartBox, st); else chart.update();
+      clear(alertsBox);
+      var list = st.alerts.slice().sort(function (a, b) { return Date.parse(b.time) - Date.parse(a.time); });
+      if (!list.length) add(alertsBox, h('li.muted', null, '✓ No alerts raised'));
+      var act = activeAlerts(list);
+      list.slice(0, 50).forEach(function (a) {
+        var on = act.indexOf(a) >= 0;
+        add(alertsBox, h('li' + (on ? '.active' : ''), null,
+          h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
+          h('strong', null, '⚠ ' + alertLabel(a)), ' ', on ? h('span.badge.alert', null, 'active') : null,
+          h('div.small', null, 'probability ' + pct(a.probability) +
+            (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
+      });
+      clear(paramsBox);
+      var ps = Array.isArray(tw.parameters) ? tw.parameters : [];
+      if (!ps.length) add(paramsBox, h('p.muted', null, 'This server does not report parameter estimates for this twin.'));
+      else add(paramsBox, h('div.scroll', null, h('table.params', null,
+        h('thead', null, h('tr', null, ['Parameter', 'Mean ± SD', '80 % (p10–p90)', 'Unit'].map(
+          function (c) { return h('th', { scope: 'col' }, c); }))),
+        h('tbody', null, ps.map(function (q) {
+          return h('tr', null, h('th', { scope: 'row' }, q.name, q.doc ? h('div.small.muted', null, q.doc) : null),
+            h('td.num', null, num(q.mean) + ' ± ' + num(q.sd)),
+            h('td.num', null, num(q.p10) + '–' + num(q.p90)),
+            h('td', null, q.unit || ''));
+        })))));
+    }
+    function later() { if (!pending) pending = setTimeout(render, 200); }
+    function latestOf(code, key) {
+      return search('Observation', p, 'http://loinc.org|' + code, null, 1).then(function (rs) {
+        if (rs[0] && rs[0].valueQuantity) st.vitals[key] = Number(rs[0].valueQuantity.value);
+      }, function () {});
+    }
+    function loadTwin() {
+      return api('/api/twins/' + encodeURIComponent(p)).then(function (tw) {
+        if (!tw) throw new Error('no twin for patient ' + p);
+        st.twin = tw; st.forecast = tw.forecast || []; st.alerts = tw.alerts || [];
+      });
+    }
+    function loadAll() {
+      var since = Date.now() - 24 * 60 * MIN;
+      return Promise.all([
+        loadTwin(),
+        mapReadings(p, since, 1000).then(function (rs) { st.readings = rs; }),
+        search('MedicationAdministration', p, null, since, 1000).then(function (rs) {
+          st.drugs = rs.map(drug).filter(function (m) { return m && m.t >= since; });
+        }),
+        latestOf('8867-4', 'hr'),
+        search('Observation', p, 'http://loinc.org|85354-9', null, 1).then(function (rs) {
+          ((rs[0] || {}).component || []).forEach(function (c) {
+            var code = ((c.code || {}).coding || [{}])[0].code, val = Number((c.valueQuantity || {}).value);
+            if (code === '8480-6') st.vitals.sbp = val;
+            if (code === '8462-4') st.vitals.dbp = val;
+          });
+        }, function () {}),
+        patientName(p).then(function (n) { if (n) st.name = n; })
+      ]);
+    }
+    function listen() {
+      es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
+      es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
+      es.onerror = function () {
+        if (es.readyState !== EventSource.CLOSED) { say('Live updates interrupted; reconnecting…'); return; }
+        api('/api/me').then(function () {
+          if (alive) say('Live updates stopped: reload the page to resume');
+        }, function () {});
+      };
+      es.addEventListener('assimilation', function (e) {
+        var d = JSON.parse(e.data), t = Date.parse(d.time);
+        if (!d.accepted || !isFinite(t)) return;
+        if (d.kind === 'map') {
+          if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
+          var cut = Date.now() - 24 * 60 * MIN;
+          while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
+        } else if (d.kind === 'sbp' || d.kind === 'dbp' || d.kind === 'hr') st.vitals[d.kind] = d.value;
+        if (st.twin && /^(map|sbp|dbp|ef|co|weight)$/.test(d.kind)) st.twin.readings += 1;
+        later();
+      });
+      es.addEventListener('forecast', function (e) {
+        var d = JSON.parse(e.data);
+        if (Array.isArray(d.forecast)) st.forecast = d.forecast;
+        if (Array.isArray(d.parameters) && st.twin) st.twin.parameters = d.parameters;
+        later();
+      });
+      es.addEventListener('alert', function (e) {
+        var a = JSON.parse(e.data);
+        st.alerts.push(a);
+        say('New alert: ' + alertLabel(a) + ' at ' + clock(Date.parse(a.time)));
+        later();
+      });
+    }
+    loadAll().then(function () {
+      if (!alive) return;
+      document.title = 'medtwin — ' + st.name;
+      render();
+      listen();
+    }).catch(function (e) {
+      if (!alive) return;
+      clear(main);
+      add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
+        h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
+    });
+    return { close: function () {
+      alive = false;
+      if (es) es.close();
+      if (pending) clearTimeout(pending);
+      if (chart) chart.destroy();
+    } };
+  }
+
   /* ---- what-if --------------------------------------------------------------- */
 
   function whatifPanel(p, st) {
@@ -856,7 +1219,7 @@
     if (!me) return; /* signed out: the form stays */
     say('');
     var m = /^#\/patient\/(.+)$/.exec(location.hash);
-    page = m ? patientPage(decodeURIComponent(m[1])) : listPage();
+    page = m ? openPatient(decodeURIComponent(m[1])) : listPage();
     main.focus({ preventScroll: true });
   }
   window.addEventListener('hashchange', route);

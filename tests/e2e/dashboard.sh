@@ -9,8 +9,11 @@
 # tests/browser/dashboard.mjs drives headless Chromium (playwright-core from
 # the root node_modules): sign-in, the list, one patient's chart with the
 # forecast bands, a what-if, sign-out; a second run against a server with
-# --session-idle 3 checks the automatic sign-out. Screenshots:
-# dashboard-list.png, dashboard-patient.png in the working directory (the
+# --session-idle 3 checks the automatic sign-out. A fifth patient with a
+# cardiovascular twin (circulation_beatavg) and falling blood pressure is
+# then opened by tests/browser/heart.mjs: its MAP in the list, its MAP
+# chart with the 65 mmHg line. Screenshots: dashboard-list.png,
+# dashboard-patient.png, dashboard-heart.png in the working directory (the
 # build directory under ctest).
 set -u
 BIN=$1
@@ -98,6 +101,59 @@ rc=$?
 sed 's/^/  browser: /' "$T/browser.txt"
 check "browser checks pass" '[ $rc -eq 0 ]'
 check "screenshots written" '[ -s "$PWD/dashboard-list.png" ] && [ -s "$PWD/dashboard-patient.png" ]'
+
+# A patient whose twin is the cardiovascular one (circulation_beatavg):
+# four hours of vitals ending now as FHIR Observations (MAP 8478-0, the
+# 85354-9 panel, heart rate 8867-4), MAP flat at 82 mmHg then falling 0.2
+# mmHg/min for the last two hours to 58 mmHg, and a furosemide dose (RxNorm
+# 4603); its twin warns of hypotension. tests/browser/heart.mjs checks the
+# list's MAP and the page's MAP chart with its 65 mmHg line. The nurse's
+# care team gets it, so the idle run below lists N + 1 patients.
+CID=$(curl -s -X POST -H "$AUTH" -H "Content-Type: application/fhir+json" \
+  -d '{"resourceType":"Patient","name":[{"given":["Florence"],"family":"Nightingale"}]}' \
+  "$U/fhir/Patient" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -s -o /dev/null -X PUT -H "$AUTH" -H "Content-Type: application/json" \
+  -d '{"model":"circulation_beatavg","prior":"adult","seed":1}' "$U/api/twins/$CID"
+LAST_MAP=$(python3 - "$U" "$TOKEN" "$CID" <<'PY'
+import datetime, json, sys, urllib.request
+U, TOKEN, P = sys.argv[1:4]
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+t0 = now - datetime.timedelta(minutes=241)
+iso = lambda m: (t0 + datetime.timedelta(minutes=m)).isoformat().replace("+00:00", "Z")
+def post(body):
+    r = urllib.request.Request(U + "/fhir/" + body["resourceType"], method="POST", data=json.dumps(body).encode(),
+                               headers={"Content-Type": "application/fhir+json", "Authorization": "Bearer " + TOKEN})
+    urllib.request.urlopen(r).read()
+q = lambda v, u: {"value": v, "unit": u, "system": "http://unitsofmeasure.org", "code": u}
+cc = lambda c: {"coding": [{"system": "http://loinc.org", "code": c}]}
+def obs(t, **kw):
+    return dict({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/" + P},
+                 "effectiveDateTime": iso(t)}, **kw)
+post(obs(0, code=cc("8867-4"), valueQuantity=q(80, "/min")))
+m = 0
+for t in range(0, 241, 15):
+    m = round(82 if t < 120 else 82 - (t - 120) * 0.2)
+    post(obs(t, code=cc("85354-9"), component=[{"code": cc("8480-6"), "valueQuantity": q(m + 30, "mm[Hg]")},
+                                              {"code": cc("8462-4"), "valueQuantity": q(m - 15, "mm[Hg]")}]))
+    post(obs(t, code=cc("8478-0"), valueQuantity=q(m, "mm[Hg]")))
+    if t == 60:  # in time order: data over an hour late are quarantined
+        post({"resourceType": "MedicationAdministration", "status": "completed", "subject": {"reference": "Patient/" + P},
+              "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "4603"}]},
+              "effectiveDateTime": iso(60), "dosage": {"dose": q(40, "mg")}})
+print(m)
+PY
+)
+"$BIN" careteam add --data "$T/data" --user nurse --patient "$CID" > /dev/null 2>&1 || echo "careteam add $CID failed"
+check "the heart twin took the vitals and warns of hypotension" 'curl -s -H "$AUTH" "$U/api/twins/$CID" | python3 -c "
+import json,sys
+j=json.load(sys.stdin)
+sys.exit(not (j[\"model\"]==\"circulation_beatavg\" and j[\"readings\"]==51 and j[\"inputs\"]==2 and j[\"refused\"]==0 and j[\"unit\"]==\"mm[Hg]\" and any(a[\"kind\"]==\"hypotension\" for a in j[\"alerts\"])))"'
+MEDTWIN_USER=nurse MEDTWIN_PASSWORD=$PW MEDTWIN_LAST_MAP=$LAST_MAP \
+  node "$SRC/tests/browser/heart.mjs" "$U" "$CID" "$PWD" > "$T/browser.txt" 2>&1
+rc=$?
+sed 's/^/  browser (heart): /' "$T/browser.txt"
+check "browser: the heart patient's MAP chart and its 65 mmHg line" '[ $rc -eq 0 ] && [ -s "$PWD/dashboard-heart.png" ]'
+N=$((N + 1))
 
 kill -TERM $PID; wait $PID; code=$?; PID=
 check "SIGTERM exits 0" '[ $code -eq 0 ]'
