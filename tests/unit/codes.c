@@ -88,3 +88,29 @@ Test(codes, carbohydrate_intake_in_grams)
   cr_assert_eq(mt_norm_quantity("9059-7", -1, "g", &o, &why), -1);
   cr_assert_eq(mt_norm_quantity("9059-7", 45, "kg", &o, &why), -1);
 }
+
+/* The cardiovascular twin's readings: MAP 8478-0 in mm[Hg], EF 10230-1 in %
+** (a fraction 0-100: 0.35 written as "1" is another unit, refused), cardiac
+** output 8741-1 in L/min; the plausible ranges are the stream kinds' of
+** docs/stream.md (map 20-250 mmHg, ef 5-90 %, co 0.5-20 L/min). */
+Test(codes, vital_signs_of_the_heart_twin)
+{
+  mt_norm_obs o;
+  const char *why;
+  mt_norm_obs m = norm("8478-0", 78, "mm[Hg]");
+  cr_assert_str_eq(m.code, "8478-0");
+  cr_assert_str_eq(m.unit, "mm[Hg]");
+  cr_assert_eq(m.value, 78);
+  cr_assert_eq(m.flagged, 0);
+  cr_assert_eq(norm("8478-0", 15, "mm[Hg]").flagged, 1);
+  cr_assert_eq(mt_norm_quantity("8478-0", 78, "mmHg", &o, &why), -1);
+  cr_assert_not_null(strstr(why, "unit"));
+  cr_assert_eq(mt_norm_quantity("8478-0", -1, "mm[Hg]", &o, &why), -1);
+  cr_assert_eq(norm("10230-1", 35, "%").value, 35);
+  cr_assert_eq(norm("10230-1", 3, "%").flagged, 1);
+  cr_assert_eq(mt_norm_quantity("10230-1", 0.35, "1", &o, &why), -1);
+  cr_assert_eq(mt_norm_quantity("10230-1", 101, "%", &o, &why), -1);
+  cr_assert_eq(norm("8741-1", 4.2, "L/min").value, 4.2);
+  cr_assert_eq(norm("8741-1", 25, "L/min").flagged, 1);
+  cr_assert_eq(mt_norm_quantity("8741-1", 4.2, "mL/min", &o, &why), -1);
+}
