@@ -7,7 +7,8 @@
 // The list shows the patient's latest MAP in mmHg; the patient's page shows
 // the MAP chart (not the glucose chart) with its legend (readings, forecast
 // median, 80 % and 95 % bands), the dashed 65 mmHg line painted across the
-// plot, the forecast in mmHg and the hypotension alert in the timeline.
+// plot, the forecast in mmHg and the hypotension alert in the timeline; a
+// MAP reading posted now appears live.
 // Screenshot dashboard-heart.png goes to OUT_DIR. Exit 0 when every check
 // passes, 1 otherwise.
 import { createRequire } from 'node:module';
@@ -75,8 +76,10 @@ try {
   check('legend: MAP readings, forecast median, 80 % and 95 % bands',
         /MAP reading \(mmHg\)/.test(legend) && /Forecast median/.test(legend) && /80 % band/.test(legend) &&
         /95 % band/.test(legend), legend.replace(/\s+/g, ' '));
-  // The 65 mmHg line: where the chart says it drew it, a dashed red run of
-  // pixels across most of the plot's width.
+  // The 65 mmHg line: where the chart says it drew it, a dashed run of the
+  // line's red, rgb(220, 38, 38) (nothing else on the chart has it: the
+  // alert marker is rgb(197, 48, 48), the bands orange), across most of
+  // the plot's width.
   await page.waitForFunction(() => document.getElementById('map-chart') &&
     document.getElementById('map-chart').hasAttribute('data-line65-y'), null, { timeout: 5000 }).catch(() => {});
   const line = await page.evaluate(() => {
@@ -88,7 +91,7 @@ try {
     const d = c.getContext('2d').getImageData(0, Math.max(0, y - 1), c.width, 3).data;
     const seen = new Set();
     for (let i = 0; i < d.length; i += 4)
-      if (d[i + 3] > 0 && d[i] > 180 && d[i + 1] < 90 && d[i + 2] < 90) seen.add((i / 4) % c.width);
+      if (d[i + 3] > 200 && Math.abs(d[i] - 220) <= 12 && d[i + 1] <= 50 && d[i + 2] <= 50) seen.add((i / 4) % c.width);
     red = seen.size;
     return { y, red, width: c.width, height: c.height };
   });
@@ -101,6 +104,24 @@ try {
         /Forecast 60 min\s*MAP \d+ mmHg/i.test(summary) && !/mg\/dL/.test(summary), summary.replace(/\s+/g, ' '));
   const alerts = await page.locator('ol.timeline').innerText().catch(() => '');
   check('the hypotension alert in the timeline', /hypotension/.test(alerts), alerts.replace(/\s+/g, ' '));
+  // Live: a MAP reading posted now (FHIR, LOINC 8478-0) reaches the page
+  // over server-sent events.
+  await page.waitForFunction(() => /Live/.test(document.getElementById('status').textContent),
+                             null, { timeout: 5000 }).catch(() => {});
+  const posted = await page.evaluate(async (p) => {
+    const csrf = (await (await fetch('/api/me')).json()).csrf;
+    const r = await fetch('/fhir/Observation', {
+      method: 'POST', headers: { 'Content-Type': 'application/fhir+json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ resourceType: 'Observation', status: 'final', subject: { reference: 'Patient/' + p },
+        code: { coding: [{ system: 'http://loinc.org', code: '8478-0' }] },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value: 53, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }) });
+    return r.status;
+  }, patient);
+  const live = await page.waitForFunction(
+    () => /\b53\b/.test(document.querySelector('.summary .stat .value').textContent),
+    null, { timeout: 5000 }).then(() => true, () => false);
+  check('a MAP reading posted now appears live (SSE)', posted === 201 && live, `POST ${posted}`);
   check('no what-if (glucose only) on the heart page', await page.locator('#wi-run').count() === 0);
   check('no script errors', errors.length === 0, errors.join('; '));
   await page.screenshot({ path: path.join(outDir, 'dashboard-heart.png'), fullPage: true });
