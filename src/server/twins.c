@@ -1004,9 +1004,10 @@ void h_twin_get(ctx *c, reply *r)
 ** GET /api/twins/{patient}/forecast: the forecast as FHIR: a collection
 ** Bundle of one Observation per horizon (the predicted reading of the
 ** twin's primary observable: LOINC 99504-3 in mg/dL for the glucose twin,
-** 8478-0 mean blood pressure in mm[Hg] for the heart: valueQuantity the mean, its quantiles as components, derivedFrom
-** the last reading assimilated, effectiveDateTime the time predicted) and
-** the patient's alerts as Flags.
+** 8478-0 mean blood pressure in mm[Hg] for the heart: valueQuantity the
+** mean, its quantiles as components, derivedFrom the last reading
+** assimilated, effectiveDateTime the time predicted) and the patient's
+** alerts as Flags.
 */
 void h_twin_forecast(ctx *c, reply *r)
 {
