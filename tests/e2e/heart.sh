@@ -235,8 +235,8 @@ done()
 PY'
 
 GET_HF=$(curl -s -H "Authorization: Bearer $TOKEN" "$U/api/twins/hf")
-kill -TERM $PID; wait $PID; PID=
-check "a clean stop" '[ $? -eq 0 ]'
+kill -TERM $PID; wait $PID; code=$?; PID=
+check "a clean stop" '[ $code -eq 0 ]'
 start
 check "after a restart: the heart twins as they were" 'PYTHONPATH="$T" python3 - "$U" "$GET_HF" <<PY
 import json, sys
@@ -251,7 +251,8 @@ st, j = req("GET", "/api/twins/sw")
 check("a twin that changed model comes back as the last set", st == 200 and j["model"] == "circulation_beatavg", j)
 done()
 PY'
-kill -TERM $PID; wait $PID; PID=
+kill -TERM $PID; wait $PID; code=$?; PID=
+check "a clean stop after the restart" '[ $code -eq 0 ]'
 
 check "every FHIR response validates ($(ls "$T/fhir-out" | wc -l) kept)" 'node "$SRC/tests/fhir/validate.mjs" "$T/fhir-out" > "$T/valid.txt" 2>&1 || { tail -20 "$T/valid.txt"; false; }'
 echo "$pass passed, $fail failed"
