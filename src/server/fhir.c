@@ -237,7 +237,8 @@ static const struct heart_drug *heart_drug_of(json_t *res)
 }
 
 /* A heart drug's row: metoprolol, enalapril, furosemide as dosage.dose in
-** mg (an oral dose), dobutamine as dosage.rateQuantity in ug/min. */
+** mg (an oral dose), dobutamine as dosage.rateQuantity in ug/min. 1 for a
+** row, 0 when no amount is recorded, -1 refused (*why, path). */
 static int heart_drug_row(const struct heart_drug *d, json_t *dosage,
                           const char *prefix, mt_obs *r, const char **why,
                           char *path, size_t pathlen)
@@ -253,6 +254,8 @@ static int heart_drug_row(const struct heart_drug *d, json_t *dosage,
     return -1;
   }
   json_t *q = json_object_get(dosage, key);
+  if (!q)
+    return 0; /* no amount recorded (as for insulin): no row */
   snprintf(path, pathlen, "%sdosage.%s", prefix, key);
   double x;
   if (!num(json_object_get(q, "value"), &x) || !(x >= 0)) {
@@ -298,9 +301,11 @@ static int med_rows(json_t *res, const char *prefix, mt_obs *rows, int *n,
   const struct heart_drug *drug = heart_drug_of(res);
   if (drug) {
     mt_obs r = base;
-    if (heart_drug_row(drug, dosage, prefix, &r, why, path, pathlen) < 0)
+    int k = heart_drug_row(drug, dosage, prefix, &r, why, path, pathlen);
+    if (k < 0)
       return -1;
-    rows[(*n)++] = r;
+    if (k)
+      rows[(*n)++] = r;
     if (!timed || !base.patient[0])
       *n = 0;
     return 0;

@@ -193,6 +193,8 @@ refused(med("hf", 300, "beta_blocker", 25, "g"), "MedicationAdministration.dosag
 refused(med("hf", 300, "diuretic", -40), "MedicationAdministration.dosage.dose", "dose")
 refused(med("hf", 300, "inotrope", 250, "mg"), "MedicationAdministration.dosage.rateQuantity", "ug/min")
 refused(med("hf", 300, "inotrope", 250, "ug/min", "dose"), "MedicationAdministration.dosage.dose", "rateQuantity")
+nodose = med("hf", 300, "diuretic", 40); del nodose["dosage"]
+check("a heart drug without an amount: stored, no row", req("POST", "/fhir/MedicationAdministration", nodose)[0] == 201)
 st, j = req("GET", "/api/twins/hf")
 check("nothing of them reached the twin", (j["readings"], j["inputs"], j["refused"], j["seq"]) ==
       (j0["readings"], j0["inputs"], j0["refused"], j0["seq"]), (j0, j))
