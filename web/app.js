@@ -210,11 +210,12 @@
     clear(main);
     document.title = 'medtwin — patients';
     var body = h('tbody');
+    var latestTh = h('th', { scope: 'col' }, 'Latest glucose');
     var table = h('table.patients', { 'aria-describedby': 'list-help' },
       h('caption', null, 'Patients with a digital twin'),
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Patient'),
-        h('th', { scope: 'col' }, 'Latest glucose'),
+        latestTh,
         h('th', { scope: 'col' }, 'Forecast 60 min'),
         h('th', { scope: 'col' }, 'Time in range today (70–180)'),
         h('th', { scope: 'col' }, 'Active alerts'),
@@ -236,6 +237,9 @@
                    String(a.name).localeCompare(String(b.name));
           });
           clear(body);
+          /* a heart twin's row shows MAP in that column */
+          latestTh.textContent = rows.some(function (r) { return r.heart; }) ?
+            'Latest glucose or MAP' : 'Latest glucose';
           rows.forEach(function (r) { body.appendChild(row(r)); });
           if (!rows.length)
             body.appendChild(h('tr', null, h('td', { colspan: 6 },

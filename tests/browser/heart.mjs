@@ -9,7 +9,8 @@
 // median, 80 % and 95 % bands), the dashed 65 mmHg line painted across the
 // plot, the forecast in mmHg and the hypotension alert in the timeline; a
 // MAP reading posted now appears live.
-// Screenshot dashboard-heart.png goes to OUT_DIR. Exit 0 when every check
+// Screenshots dashboard-heart-list.png and dashboard-heart.png go to
+// OUT_DIR. Exit 0 when every check
 // passes, 1 otherwise.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -64,6 +65,8 @@ try {
   check('list: the heart patient\'s latest MAP in mmHg', new RegExp(`MAP\\s*${Math.round(lastMap)}\\s*mmHg`).test(cell), cell);
   const rowText = await row.innerText().catch(() => '');
   check('list: no glucose units on the heart row', !/mg\/dL/.test(rowText), rowText.replace(/\s+/g, ' '));
+
+  await page.screenshot({ path: path.join(outDir, 'dashboard-heart-list.png'), fullPage: true });
 
   // The patient's page.
   await row.click().catch(() => {});
