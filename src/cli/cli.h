@@ -38,6 +38,7 @@ int cmd_token(int argc, char **argv);
 int cmd_careteam(int argc, char **argv);
 int cmd_research(int argc, char **argv);
 int cmd_twin_evaluate(int argc, char **argv);
+int cmd_twin_cv_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
 int cmd_twin_advisor_evaluate(int argc, char **argv);

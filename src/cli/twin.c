@@ -438,6 +438,8 @@ int cmd_twin(int argc, char **argv)
     return twin_run(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "evaluate"))
     return cmd_twin_evaluate(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "cv-evaluate"))
+    return cmd_twin_cv_evaluate(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "import"))
     return cmd_twin_import(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "whatif"))
@@ -449,5 +451,5 @@ int cmd_twin(int argc, char **argv)
     return EXIT_OK;
   }
   return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run, replay, "
-                  "evaluate, whatif, advisor-evaluate or import (run 'medtwin twin --help')");
+                  "evaluate, cv-evaluate, whatif, advisor-evaluate or import (run 'medtwin twin --help')");
 }
