@@ -342,6 +342,19 @@ int main(int argc, char **argv)
     printf("%.6g%s", hb->param[k], k < k1 ? ", " : ",\n");
   report(c, 0, "training");
   report(c, 1, "held out");
+  /* The conditions: beat-resolved and beat-averaged. */
+  printf("condition     (beat-resolved / beat-averaged)");
+  for (int k = 0; k < N_OBS; k++)
+    printf(" %s", obs_name[k]);
+  printf("\n");
+  for (int i = 0; i < N_COND; i++) {
+    double y[N_OBS];
+    beat_averaged(pts[i].pb, y);
+    printf("%-13s", sm->patients->name(i));
+    for (int k = 0; k < N_OBS; k++)
+      printf(" %.4g/%.4g", pts[i].y[k], y[k]);
+    printf("\n");
+  }
   /* Held-out points, for the unit test. */
   for (int i = 0; i < N_PT; i++)
     if (pts[i].held_out) {
