@@ -21,10 +21,10 @@
 ** do not depend on how many hours are asked for):
 **  - every bp_every_min (15: a cuff; 5: an arterial line) from t =
 **    bp_every_min on: `sbp`, `dbp` and `map` (the true values plus
-**    independent normal errors of SD 5, 5 and 4 mmHg, rounded to 1 mmHg:
-**    within the ISO 81060-2:2018 validation limit of a mean error
-**    <= 5 mmHg with SD <= 8 mmHg), then `hr` (true rate + N(0, 2^2),
-**    rounded), which the twin takes as its heart-rate input;
+**    independent normal errors of SD 5 mmHg, rounded to 1 mmHg: within
+**    the ISO 81060-2:2018 validation limit of a mean error <= 5 mmHg with
+**    SD <= 8 mmHg, and the SD the twin assumes), then `hr` (true rate +
+**    N(0, 2^2), rounded), which the twin takes as its heart-rate input;
 **  - every day at 07:00 `weight` (true + N(0, 0.3^2) kg, to 0.1 kg), at
 **    10:00 an echo `ef` (true + N(0, 5^2) %-points: echo LVEF
 **    test-retest SD about 5 %-points, e.g. Otterstad et al., Eur Heart J
@@ -96,9 +96,9 @@ enum { MT_CVEVAL_TWIN, MT_CVEVAL_OPEN, MT_CVEVAL_PERSIST, MT_CVEVAL_NMETH };
 typedef struct mt_cveval {
   int n[MT_CVEVAL_NH];                        /* forecasts scored */
   double rmse[MT_CVEVAL_NMETH][MT_CVEVAL_NH]; /* MAP, mmHg */
-  double cover80[MT_CVEVAL_NH]; /* fraction of true MAP inside the twin's
-                                ** 10-90 % interval (sensor noise included:
-                                ** a prediction interval for a reading) */
+  int n_cover[MT_CVEVAL_NH];    /* forecasts with a MAP reading at t + h */
+  double cover80[MT_CVEVAL_NH]; /* fraction of those readings inside the
+                                ** twin's 10-90 % prediction interval */
   int n_ees;
   double ees_mape[2];   /* twin, open loop: mean |rel. error| of Ees, % */
   double ees_end_err[2];/* at the last MAP reading: rel. error, % */

@@ -198,8 +198,9 @@ static void pool(const mt_cveval *e, int n, mt_cveval *all)
     for (int j = 0; j < MT_CVEVAL_NH; j++) {
       for (int k = 0; k < MT_CVEVAL_NMETH; k++)
         ss[k][j] += e[i].rmse[k][j] * e[i].rmse[k][j] * e[i].n[j];
-      cov[j] += e[i].cover80[j] * e[i].n[j];
+      cov[j] += e[i].cover80[j] * e[i].n_cover[j];
       all->n[j] += e[i].n[j];
+      all->n_cover[j] += e[i].n_cover[j];
     }
     for (int w = 0; w < 2; w++) {
       ae[w] += e[i].ees_mape[w] * e[i].n_ees;
@@ -214,7 +215,7 @@ static void pool(const mt_cveval *e, int n, mt_cveval *all)
   for (int j = 0; j < MT_CVEVAL_NH; j++) {
     for (int k = 0; k < MT_CVEVAL_NMETH; k++)
       all->rmse[k][j] = sqrt(ss[k][j] / all->n[j]);
-    all->cover80[j] = cov[j] / all->n[j];
+    all->cover80[j] = cov[j] / all->n_cover[j];
   }
   for (int w = 0; w < 2; w++) {
     all->ees_mape[w] = ae[w] / all->n_ees;
@@ -290,7 +291,7 @@ int cmd_twin_cv_evaluate(int argc, char **argv)
   printf("  %-12s %8s %8s\n", "method", "15 min", "60 min");
   for (int k = 0; k < MT_CVEVAL_NMETH; k++)
     printf("  %-12s %8.2f %8.2f\n", meth[k], all.rmse[k][0], all.rmse[k][1]);
-  printf("twin 10-90 %% interval holds the true MAP: %.0f %% (15 min), "
+  printf("twin 10-90 %% interval holds the MAP reading: %.0f %% (15 min), "
          "%.0f %% (60 min)\n", 100 * all.cover80[0], 100 * all.cover80[1]);
   printf("LV contractility error, mean |%%|: twin %.1f, open loop %.1f; "
          "twin 95 %% interval holds it %.0f %% of the time (width %.0f %%)\n",

@@ -227,7 +227,7 @@ static int derive(mt_cvreplay *r, const mt_model *m, const double *p,
       mt_rng_init(&g, c->seed, RNG_BP, (uint64_t)i, 0);
       double sbp = round(y[ks] + 5 * mt_rng_normal(&g));
       double dbp = round(y[kd] + 5 * mt_rng_normal(&g));
-      double map = round(y[kmap] + 4 * mt_rng_normal(&g));
+      double map = round(y[kmap] + 5 * mt_rng_normal(&g));
       double hr = round(y[kh] + 2 * mt_rng_normal(&g));
       rc = push(&rw, i, MT_DATA_SBP, sbp);
       if (!rc)
@@ -290,11 +290,11 @@ int mt_cvreplay_generate(const mt_cvreplay_config *cfg, mt_cvreplay **out,
   r->ees_k = mt_var_index(m->param, m->n_param, "Ees_lvf");
   r->fees_k = mt_var_index(m->state, m->n_state, "f_Ees");
   double *p = malloc((size_t)m->n_param * sizeof *p);
-  mt_series out = {0};
-  rc = p ? run_truth(r, m, pt, p, &out, err, errlen) : MT_ENOMEM;
+  mt_series run = {0};
+  rc = p ? run_truth(r, m, pt, p, &run, err, errlen) : MT_ENOMEM;
   if (!rc)
-    rc = derive(r, m, p, &out, err, errlen);
-  mt_series_clear(&out);
+    rc = derive(r, m, p, &run, err, errlen);
+  mt_series_clear(&run);
   free(p);
   mt_patient_free(pt);
   if (rc) {
@@ -343,6 +343,15 @@ int mt_cveval_run(const mt_cvreplay *r, const mt_twin_config *cfg,
   int cover[MT_CVEVAL_NH] = {0}, ecov = 0;
   double ewidth = 0, T = r->t[r->n - 1];
   const mt_stream *s = &r->stream;
+  /* the MAP reading of each minute, NaN where there is none */
+  double *rd = malloc((size_t)r->n * sizeof *rd);
+  if (!rc && !rd)
+    rc = MT_ENOMEM;
+  for (int i = 0; rd && i < r->n; i++)
+    rd[i] = NAN;
+  for (int j = 0; rd && j < s->n; j++)
+    if (s->d[j].kind == MT_DATA_MAP)
+      rd[(int)s->d[j].t_min] = s->d[j].value;
   for (int j = 0; !rc && j < s->n; j++) {
     const mt_datum *d = &s->d[j];
     const char *why;
@@ -374,7 +383,11 @@ int mt_cveval_run(const mt_cvreplay *r, const mt_twin_config *cfg,
       double pred[MT_CVEVAL_NMETH] = {f[0][h].q[3], f[1][h].q[3], d->value};
       for (int k = 0; k < MT_CVEVAL_NMETH; k++)
         se[k][h] += (pred[k] - truth) * (pred[k] - truth);
-      cover[h] += truth >= f[0][h].q[1] && truth <= f[0][h].q[5];
+      double y = rd[(int)(d->t_min + mt_cveval_horizons[h])];
+      if (!isnan(y)) {
+        cover[h] += y >= f[0][h].q[1] && y <= f[0][h].q[5];
+        out->n_cover[h]++;
+      }
       out->n[h]++;
     }
     double med, lo, hi, e_true = r->ees[(int)d->t_min];
@@ -394,12 +407,14 @@ int mt_cveval_run(const mt_cvreplay *r, const mt_twin_config *cfg,
   for (int h = 0; h < MT_CVEVAL_NH; h++) {
     for (int k = 0; k < MT_CVEVAL_NMETH; k++)
       out->rmse[k][h] = out->n[h] ? sqrt(se[k][h] / out->n[h]) : NAN;
-    out->cover80[h] = out->n[h] ? (double)cover[h] / out->n[h] : NAN;
+    out->cover80[h] =
+        out->n_cover[h] ? (double)cover[h] / out->n_cover[h] : NAN;
   }
   for (int w = 0; w < 2; w++)
     out->ees_mape[w] = out->n_ees ? ae[w] / out->n_ees : NAN;
   out->ees_cover95 = out->n_ees ? (double)ecov / out->n_ees : NAN;
   out->ees_width95 = out->n_ees ? ewidth / out->n_ees : NAN;
+  free(rd);
   mt_twin_free(tw[0]);
   mt_twin_free(tw[1]);
   clock_gettime(CLOCK_MONOTONIC, &t1);
