@@ -20,13 +20,16 @@ struct mt_patient;
 void cli_series_csv(FILE *f, const struct mt_model *m,
                     const struct mt_series *s, const struct mt_patient *pt);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
-** patient NULL for the model's first; csv NULL for none; sch NULL for no
-** inputs (drug doses, in s). An exit status. */
+** patient NULL for the model's first; csv and svg NULL for none (both are
+** written all or nothing); scenario names the scenario file in the plot,
+** NULL for none; sch NULL for no inputs (drug doses, in s). An exit
+** status. */
 struct mt_sim_config;
 struct mt_model;
 struct mt_schedule;
 int cli_simulate_beats(const struct mt_model *m, const char *patient,
-                       const char *csv, double t_end_s, int json,
+                       const char *csv, const char *svg,
+                       const char *scenario, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
                        const struct mt_schedule *sch);
 int cmd_twin(int argc, char **argv);

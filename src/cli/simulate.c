@@ -47,7 +47,8 @@ static const char usage_text[] =
     "                   patient defaults to the model's first, the scenario\n"
     "                   is optional and gives only the duration)\n"
     "  --csv OUT        write the minute-by-minute trace\n"
-    "  --svg OUT        write the glucose plot\n"
+    "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
@@ -297,9 +298,6 @@ static void print_text(const opts *o, const run *r)
 static int simulate_beats(const opts *o, const mt_model *m)
 {
   double t_end = o->duration_s > 0 ? o->duration_s : 60.0;
-  if (o->svg)
-    return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                    m->name);
   if (o->scenario) {
     char err[MT_ERRMSG_MAX];
     mt_scenario *sc = NULL;
@@ -320,13 +318,13 @@ static int simulate_beats(const opts *o, const mt_model *m)
                     "model runs", o->scenario, t_end);
     mt_scenario_free(sc);
     if (!rc)
-      rc = cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                              sch);
+      rc = cli_simulate_beats(m, o->patient, o->csv, o->svg, o->scenario,
+                              t_end, o->json, &o->cfg, sch);
     mt_schedule_free(sch);
     return rc;
   }
-  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                            NULL);
+  return cli_simulate_beats(m, o->patient, o->csv, o->svg, NULL, t_end,
+                            o->json, &o->cfg, NULL);
 }
 
 int cmd_simulate(int argc, char **argv)
