@@ -440,7 +440,7 @@ check "heart: a scenario with events exits 2" eq "$rc" 2
 check "heart: ... in one line" one_line "$T/stderr"
 run simulate --model circulation_smith2004 --duration 0.5
 check "heart: a run shorter than a beat exits 2" eq "$rc" 2
-run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json --svg "$T/heart_dob.svg"
 check "heart: dobutamine example exits 0" eq "$rc" 0
 cp "$T/stdout" "$T/heart_dobutamine.json"
 pycheck "$T/heart_hfref.json" "$T/heart_dobutamine.json" <<'EOF'
@@ -448,6 +448,47 @@ f, d = (json.load(open(p)) for p in sys.argv[1:3])
 check("heart: dobutamine raises hfref EF by > 5 points and CO", d["last_beat"]["ef_pct"] > f["last_beat"]["ef_pct"] + 5 and d["last_beat"]["co_lmin"] > f["last_beat"]["co_lmin"], (d["last_beat"], f["last_beat"]))
 check("heart: dobutamine leaves HR at 80", close(d["last_beat"]["hr_bpm"], 80, 1e-6), d["last_beat"])
 EOF
+# The heart plot: parses as XML (Python's expat), every panel present.
+run simulate --model circulation_smith2004 --duration 6 --json --svg "$T/heart.svg"
+check "heart svg: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_svg.json"
+pycheck "$T/heart.svg" "$T/heart_svg.json" "$T/heart_dob.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+def classes(root):
+    return {e.get("class") for e in root.iter() if e.get("class")}
+h = json.load(open(sys.argv[2]))
+for path, trend in ((sys.argv[1], False), (sys.argv[3], True)):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check("heart svg: %s parses as XML" % path, False, e)
+        continue
+    check("heart svg: root is <svg>", root.tag == ns + "svg", root.tag)
+    c = classes(root)
+    want = {"left-heart", "right-heart", "pv-lv", "pv-rv", "pv-lv-loop", "pv-rv-loop", "espvr", "edv-marker", "esv-marker", "beat-marker"}
+    check("heart svg: pressure panels, PV loops, ESPVR, markers", want <= c, want - c)
+    check("heart svg: trend panel only with doses", ({"trend-map", "trend-hr", "trend-co"} <= c) == trend, c)
+    text = " ".join(t.text or "" for t in root.iter(ns + "text"))
+    for w in ("aortic P_ao (mmHg)", "central venous P_vc (mmHg)", "pressure (mmHg)", "LV volume (mL)", "EDV", "ESV", "SV", "EF"):
+        check("heart svg: label %r" % w, w in text, path)
+root = ET.parse(sys.argv[1]).getroot()
+text = [t.text or "" for t in root.iter(ns + "text")]
+b = h["last_beat"]
+# the EDV/ESV labels (one decimal) agree with the JSON summary's last beat
+check("heart svg: EDV label is the summary's", "EDV %.1f mL" % b["edv_ml"] in text, b["edv_ml"])
+check("heart svg: ESV label is the summary's", "ESV %.1f mL" % b["esv_ml"] in text, b["esv_ml"])
+EOF
+IO2=$T/heart_io
+mkdir "$IO2"
+run simulate --model circulation_smith2004 --duration 2 --csv "$IO2/h.csv" --svg "$IO2/nodir/h.svg"
+check "heart svg in missing directory: exits 1" eq "$rc" 1
+check "heart svg in missing directory: names the path" has "$T/stderr" "nodir/h.svg"
+check "heart svg in missing directory: no csv, no svg, no temporary" eq "$(ls -A "$IO2" | tr '\n' ' ')" ""
+mkdir "$IO2/plot.svg"
+run simulate --model circulation_smith2004 --duration 2 --svg "$IO2/plot.svg"
+check "heart svg target is a directory: exits 1" eq "$rc" 1
+check "heart svg target is a directory: nothing else left" eq "$(ls -A "$IO2" | tr '\n' ' ')" "plot.svg "
 printf '%s' '{"duration_min": 2, "events": [{"t_min": 0, "type": "dose", "drug": "aspirin", "amount": 100}]}' >"$S/nodrug.json"
 run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
