@@ -37,6 +37,7 @@ typedef struct hp {
   double *bt;      /* time of each boundary, s */
   int nb;
   mt_beat *beat;   /* nb measured beats (hr_bpm 0 where not measured) */
+  double *xy;      /* trend panel scratch: 2 nb */
 } hp;
 
 static double yv(const hp *h, int i, int o)
@@ -121,7 +122,8 @@ static void measure(hp *h, int k)
 
 static int measure_all(hp *h)
 {
-  if (!(h->beat = malloc(h->nb * sizeof *h->beat)))
+  if (!(h->beat = malloc(h->nb * sizeof *h->beat)) ||
+      (h->pl->trend && !(h->xy = malloc(2 * (size_t)h->nb * sizeof *h->xy))))
     return MT_ENOMEM;
   for (int k = 0; k < h->nb; k++)
     measure(h, k);
@@ -279,7 +281,7 @@ static void espvr(FILE *f, const mt_panel *p, const loop *lp)
   snprintf(t, sizeof t, "ESPVR (parameters): Ees %.3g mmHg/mL, "
            "Vd %.3g mL%s", lp->ees, lp->vd, lp->drug ? ", no drug effect"
            : "");
-  mt_plot_text(f, p->x1 - 6, p->y1 - 8, "class=\"espvr-label\" "
+  mt_plot_text(f, p->x1, p->y1 + 44, "class=\"espvr-label\" "
                "font-size=\"10\" fill=\"#555\" text-anchor=\"end\"", t);
 }
 
@@ -350,11 +352,9 @@ static void trend_panel(FILE *f, const hp *h, double x0, double x1, int q,
   static const char *const name[3] = {"MAP (mmHg)", "HR (/min)",
                                       "CO (L/min)"};
   static const char *const cls[3] = {"trend-map", "trend-hr", "trend-co"};
-  double *xy = malloc(2 * (size_t)h->nb * sizeof *xy);
-  if (!xy)
-    return;
+  double *xy = h->xy;
   int n = 0;
-  mt_panel p = {x0, x1, 790, 930, 0, h->bt[h->nb] / tscale, 1e300, -1e300};
+  mt_panel p = {x0, x1, 805, 945, 0, h->bt[h->nb] / tscale, 1e300, -1e300};
   for (int k = 0; k < h->nb; k++) {
     const mt_beat *b = &h->beat[k];
     double v = q == 0 ? b->map_mmhg : q == 1 ? b->hr_bpm : b->co_lmin;
@@ -367,7 +367,7 @@ static void trend_panel(FILE *f, const hp *h, double x0, double x1, int q,
   }
   mt_plot_nice_range(&p.ylo, &p.yhi, 0.05);
   fprintf(f, "<g class=\"%s\">\n", cls[q]);
-  mt_plot_text(f, x0, 780, "font-size=\"12\" font-weight=\"bold\" fill=\""
+  mt_plot_text(f, x0, 795, "font-size=\"12\" font-weight=\"bold\" fill=\""
                MT_PLOT_TEXT "\"", name[q]);
   mt_panel_axes(f, &p, cls[q], xlab, name[q]);
   mt_panel_line(f, &p, "beat-points", xy, xy + h->nb, n, 1,
@@ -376,7 +376,6 @@ static void trend_panel(FILE *f, const hp *h, double x0, double x1, int q,
     fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.8\" fill=\"#1f4e9c\"/>"
             "\n", mt_panel_x(&p, xy[k]), mt_panel_y(&p, xy[h->nb + k]));
   fputs("</g>\n", f);
-  free(xy);
 }
 
 static void trends(FILE *f, const hp *h)
@@ -398,7 +397,7 @@ static int render(hp *h, FILE *f)
     rc = measure_all(h);
   if (rc)
     return rc;
-  emit_header(f, h->pl, h->pl->trend ? 980 : 770);
+  emit_header(f, h->pl, h->pl->trend ? 995 : 780);
   pressures(f, h);
   pv_loops(f, h);
   if (h->pl->trend)
@@ -420,5 +419,6 @@ int mt_plot_heart_svg(const mt_heart_plot *pl, FILE *f)
   free(h.bi);
   free(h.bt);
   free(h.beat);
+  free(h.xy);
   return rc;
 }
