@@ -479,6 +479,22 @@ b = h["last_beat"]
 check("heart svg: EDV label is the summary's", "EDV %.1f mL" % b["edv_ml"] in text, b["edv_ml"])
 check("heart svg: ESV label is the summary's", "ESV %.1f mL" % b["esv_ml"] in text, b["esv_ml"])
 EOF
+# A scenario whose file name needs escaping: the plot names it, escaped.
+ODD="$S/d&\"x'<y>.json"
+printf '%s' '{"duration_min": 0.1, "events": [{"t_min": 0, "type": "dose", "drug": "inotrope", "amount": 10, "duration_min": 0.05}]}' >"$ODD"
+run simulate --model circulation_smith2004 --scenario "$ODD" --svg "$T/heart_odd.svg"
+check "heart svg, odd scenario name: exits 0" eq "$rc" 0
+pycheck "$T/heart_odd.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except ET.ParseError as e:
+    check("heart svg, odd scenario name: parses as XML", False, e)
+    sys.exit(0)
+sub = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "subtitle"]
+check("heart svg, odd scenario name: named in the subtitle", len(sub) == 1 and sub[0].endswith("scenario d&\"x'<y>.json"), sub)
+check("heart svg, odd scenario name: trend panel with a dose", any(e.get("class") == "trend-co" for e in root.iter()), "")
+EOF
 IO2=$T/heart_io
 mkdir "$IO2"
 run simulate --model circulation_smith2004 --duration 2 --csv "$IO2/h.csv" --svg "$IO2/nodir/h.svg"
