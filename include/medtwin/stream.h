@@ -1,6 +1,7 @@
 /*
-** Data streams for a live metabolic twin: CGM readings, announced carbs,
-** insulin boluses and basal rates, read from a CSV in arrival order and
+** Data streams for a live twin: CGM readings, announced carbs, insulin
+** boluses and basal rates (metabolic); blood pressure, heart rate, EF,
+** cardiac output, weight and drug doses (cardiovascular); read from a CSV in arrival order and
 ** checked one by one before they may reach a twin. Format: docs/stream.md.
 */
 #ifndef MEDTWIN_STREAM_H
@@ -13,6 +14,18 @@ typedef enum mt_stream_kind {
   MT_DATA_CARBS,   /* announced carbohydrate at the start of a meal, g */
   MT_DATA_BOLUS,   /* insulin bolus delivered over 1 min, U */
   MT_DATA_BASAL,   /* basal rate from t on, U/h */
+  /* vital signs and heart-failure therapy (a cardiovascular twin) */
+  MT_DATA_MAP,     /* mean arterial pressure, mm[Hg] */
+  MT_DATA_SBP,     /* systolic arterial pressure, mm[Hg] */
+  MT_DATA_DBP,     /* diastolic arterial pressure, mm[Hg] */
+  MT_DATA_HR,      /* heart rate as measured, /min */
+  MT_DATA_EF,      /* left ventricular ejection fraction, % */
+  MT_DATA_CO,      /* cardiac output, L/min */
+  MT_DATA_WEIGHT,  /* body weight, kg */
+  MT_DATA_BETA_BLOCKER, /* oral beta-blocker dose, mg */
+  MT_DATA_VASODILATOR,  /* oral vasodilator (ACE inhibitor) dose, mg */
+  MT_DATA_DIURETIC,     /* oral loop diuretic dose, mg */
+  MT_DATA_INOTROPE,     /* IV inotrope infusion rate from t on, ug/min */
   MT_DATA_NKIND
 } mt_stream_kind;
 

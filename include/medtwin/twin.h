@@ -20,7 +20,7 @@ typedef enum mt_twin_method {
 } mt_twin_method;
 
 typedef struct mt_twin_config {
-  const char *model;   /* "uva_padova_t1d" */
+  const char *model;   /* "uva_padova_t1d", "circulation_beatavg" */
   const char *group;   /* population prior group: "adult", ... */
   const char *exclude; /* a patient kept out of the prior, or NULL */
   uint64_t seed;
@@ -58,7 +58,8 @@ typedef struct mt_twin_config {
 /* Probabilities and quantiles of a forecast reading at one horizon. */
 typedef struct mt_twin_forecast {
   double t_min, horizon_min;
-  double mean, q[7]; /* p2.5, p10, p25, p50, p75, p90, p97.5, mg/dL */
+  double mean, q[7]; /* p2.5, p10, p25, p50, p75, p90, p97.5, in the
+                     ** forecast observable's unit */
 } mt_twin_forecast;
 
 typedef enum mt_alert_kind {
@@ -68,6 +69,7 @@ typedef enum mt_alert_kind {
   MT_ALERT_SENSOR_FAULT, /* a gap, or the start of a fault episode
                          ** (include/medtwin/faults.h); probability 1,
                          ** predicted_t_min the time the fault began */
+  MT_ALERT_HYPOTENSION, /* MAP < 65 mmHg predicted within 30 min */
   MT_ALERT_NKIND,
   MT_ALERT_NGLUCOSE = MT_ALERT_SENSOR_FAULT /* the glucose kinds */
 } mt_alert_kind;
@@ -97,7 +99,9 @@ int mt_alert_episode_step(mt_alert_episode *e, double t, double prob,
 
 void mt_twin_config_init(mt_twin_config *cfg);
 /* A twin from the population prior of cfg->group (cfg->exclude left out).
-** 0, or MT_EINVAL / MT_ENOTFOUND / MT_ENOMEM with a message in err. */
+** The model needs a twin spec (include/medtwin/twin_spec.h) and time in
+** minutes. 0, or MT_EINVAL / MT_ENOTFOUND / MT_ENOMEM with a message in
+** err. */
 int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
                    size_t errlen);
 void mt_twin_free(mt_twin *tw);
@@ -106,20 +110,35 @@ const char *mt_alert_kind_name(mt_alert_kind k);
 
 /*
 ** Take one datum in arrival order. Returns 0 when it was used, 1 when it
-** was quarantined (*reason says why: implausible, late, duplicate), 2 for a
-** CGM reading the sensor-fault detector refused (*reason names the fault:
-** the members advance to its time but it is not assimilated), < 0 on
-** failure. A CGM reading advances every member to its time and assimilates
-** it; carbs, boluses and basal rates join the inputs from their time on.
-** Data stamped before the last reading (within late_window_min) are
-** re-assimilated from there.
+** was quarantined (*reason says why: implausible, late, duplicate, a kind
+** the model's twin spec does not read), 2 for a CGM reading the
+** sensor-fault detector refused (*reason names the fault: the members
+** advance to its time but it is not assimilated), < 0 on failure. A
+** reading (a kind the spec observes: CGM, or MAP, SBP, ... for the heart)
+** advances every member to its time and assimilates it; inputs (carbs,
+** boluses, basal rates; heart rate, doses) join the members' inputs from
+** their time on. Data stamped before the last reading (within
+** late_window_min), or a reading at its time of a kind already read then,
+** are re-assimilated from there.
 */
 int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason);
 
-/* Forecast the CGM reading at t_now + each horizon (minutes, <= 240),
-** sensor noise included, so the intervals are prediction intervals. */
+/* Forecast the reading of the primary observable of the model's twin spec
+** (CGM for the glucose model, MAP for the heart) at t_now + each horizon
+** (minutes, <= 240), the reading's noise included (the CGM sensor's error
+** model, or the spec's Gaussian noise), so the intervals are prediction
+** intervals. */
 int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
                         mt_twin_forecast *out);
+/* The same for any reading of the spec, named by its stream kind ("co")
+** or its observable ("CO"); MT_EINVAL (message in mt_twin_errmsg) for a
+** name the spec does not read. */
+int mt_twin_forecast_obs(mt_twin *tw, const char *kind_or_obs,
+                         const double *horizons, int nh,
+                         mt_twin_forecast *out);
+/* The model observable index of such a reading, or -1; the primary's. */
+int mt_twin_obs_index(const mt_twin *tw, const char *kind_or_obs);
+int mt_twin_primary(const mt_twin *tw);
 /* The same, without touching the course the twin keeps for its alerts and
 ** next forecasts: what the twin does afterwards is bit for bit what it would
 ** have done without this call (for plots of a run that must not change it;

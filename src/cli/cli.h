@@ -32,6 +32,12 @@ int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const char *scenario, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
                        const struct mt_schedule *sch);
+/* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
+** days (> 0) or the scenario's duration or 1 day; the scenario's doses
+** given per minute; patient NULL for the model's first. An exit status. */
+int cli_simulate_averaged(const struct mt_model *m, const char *patient,
+                          const char *scenario, const char *csv, double days,
+                          int json, const struct mt_sim_config *cfg);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
@@ -45,11 +51,21 @@ int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
 int cmd_twin_advisor_evaluate(int argc, char **argv);
 
+/* The vertical axis of a twin's plot: the reading's name, the axis label,
+** the range shown at least, the largest value shown at most, the tick step
+** and the shaded target band. */
+typedef struct twin_svg_axis {
+  const char *name, *label;
+  double lo, hi, cap, tick, band_lo, band_hi;
+} twin_svg_axis;
+extern const twin_svg_axis twin_svg_glucose, twin_svg_map;
+
 /* The live twin's run as SVG (src/cli/twin_svg.c): readings rt/rv, each
-** reading's forecast at its first horizon, the alerts. 0 or -1. */
-int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
-                   const mt_twin_forecast *fc, int nf,
-                   const mt_twin_alert *al, int na);
+** reading's forecast at its first horizon, the alerts, on axis ax. 0 or
+** -1. */
+int twin_svg_write(FILE *f, const twin_svg_axis *ax, const double *rt,
+                   const double *rv, int nr, const mt_twin_forecast *fc,
+                   int nf, const mt_twin_alert *al, int na);
 
 /*
 ** Options of a subcommand: --help prints usage_text and exits 0; --json sets

@@ -26,6 +26,7 @@ typedef struct opts {
   const char *model, *patient, *scenario, *csv, *svg;
   int json;
   double duration_s; /* heart models; 0 = not given */
+  double days;       /* beat-averaged heart models; 0 = not given */
   mt_sim_config cfg;
 } opts;
 
@@ -46,6 +47,9 @@ static const char usage_text[] =
     "  --duration S     heart models: seconds to simulate (default 60; the\n"
     "                   patient defaults to the model's first, the scenario\n"
     "                   is optional and gives only the duration)\n"
+    "  --days D         beat-averaged heart models (time in min): days to\n"
+    "                   simulate (default 1, or the scenario's duration;\n"
+    "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
     "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
     "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
@@ -93,6 +97,12 @@ static int parse_opts(int argc, char **argv, opts *o)
           !(o->duration_s <= 86400))
         return cli_fail(EXIT_USAGE, "simulate: --duration: expected seconds "
                         "in (0, 86400], got '%s'", v);
+    } else if (!strcmp(a, "--days")) {
+      char *end;
+      o->days = strtod(v, &end);
+      if (end == v || *end || !(o->days > 0) || !(o->days <= 3650))
+        return cli_fail(EXIT_USAGE, "simulate: --days: expected days in (0, "
+                        "3650], got '%s'", v);
     } else if (!strcmp(a, "--rtol")) rc = parse_tol(a, v, &o->cfg.rtol);
     else if (!strcmp(a, "--atol")) rc = parse_tol(a, v, &o->cfg.atol);
     else if (!strcmp(a, "--solver")) {
@@ -337,6 +347,22 @@ int cmd_simulate(int argc, char **argv)
   const mt_model *m = rc ? NULL : mt_model_find(o.model);
   if (m && mt_beat_cols_find(m, &bc) == 0)
     return simulate_beats(&o, m);
+  /* A beat-averaged heart model: time in min, MAP and EF observed. */
+  if (m && !strcmp(m->time_unit, "min") &&
+      mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
+      mt_var_index(m->obs, m->n_obs, "EF") >= 0) {
+    if (o.duration_s > 0)
+      return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
+                      "(--days D)", m->name);
+    if (o.svg)
+      return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
+                      m->name);
+    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
+                                 o.json, &o.cfg);
+  }
+  if (!rc && o.days > 0)
+    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
+                    "heart models");
   if (!rc)
     rc = check_required(&o);
   if (!rc)

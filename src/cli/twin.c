@@ -17,9 +17,11 @@
 #include "medtwin/replay.h"
 #include "medtwin/stream.h"
 #include "medtwin/twin.h"
+#include "medtwin/twin_spec.h"
 
 typedef struct topts {
   const char *stream, *out, *alerts, *quarantine, *svg, *patient, *dir;
+  const char *fobs; /* --forecast-obs, or NULL: the spec's primary */
   long days;
   double isf_drift;
   double h[16];
@@ -85,6 +87,9 @@ static void trace_free(trace *tr)
 
 static const char usage_text[] =
     "usage: medtwin twin run --stream IN.csv --out FORECASTS.csv [options]\n"
+    "  --model NAME     uva_padova_t1d (default) or circulation_beatavg\n"
+    "  --forecast-obs O forecast this reading (a stream kind or observable,\n"
+    "                   e.g. CO) instead of the primary one (CGM, MAP)\n"
     "  --horizons H,H   forecast horizons in minutes (default 30,60)\n"
     "  --alerts OUT     write the alerts raised\n"
     "  --quarantine OUT write the data refused, with the reasons\n"
@@ -169,6 +174,7 @@ static int parse_opt(void *ctx, const char *a, const char *v)
   else if (!strcmp(a, "--exclude")) o->cfg.exclude = v;
   else if (!strcmp(a, "--group")) snprintf(o->group, sizeof o->group, "%s", v);
   else if (!strcmp(a, "--model")) o->cfg.model = v;
+  else if (!strcmp(a, "--forecast-obs")) o->fobs = v;
   else if (!strcmp(a, "--prior")) {
     if (strcmp(v, "population"))
       rc = cli_fail(EXIT_USAGE, "twin: --prior: expected 'population', "
@@ -199,6 +205,10 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
       return cli_fail(EXIT_USAGE, "twin replay: --patient and --out DIR are "
                       "required; --stream, --alerts, --quarantine and "
                       "--exclude are not taken (run 'medtwin twin --help')");
+    if (strcmp(o->cfg.model, "uva_padova_t1d") || o->fobs)
+      return cli_fail(EXIT_USAGE, "twin replay: --model: the replay generates "
+                      "glucose data: expected uva_padova_t1d, got '%s' (and "
+                      "no --forecast-obs)", o->cfg.model);
     o->dir = o->out;
     o->cfg.exclude = o->patient; /* the twin never sees its truth */
   } else if (!o->stream || !o->out || o->patient || o->isf_drift > 0)
@@ -213,19 +223,69 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
   return 0;
 }
 
+/* Every datum's kind read or taken as an input by the model's twin spec:
+** else exit 2 naming the line and the kinds expected. */
+static int check_kinds(const mt_twin_spec *sp, const mt_stream *st,
+                       const char *name)
+{
+  for (int i = 0; i < st->n; i++) {
+    const mt_datum *d = &st->d[i];
+    if (mt_twin_spec_obs_of(sp, d->kind) || mt_twin_spec_input_of(sp, d->kind))
+      continue;
+    char list[512];
+    size_t n = 0;
+    for (int k = 0; k < sp->n_obs + sp->n_input; k++) {
+      mt_stream_kind kk = k < sp->n_obs ? sp->obs[k].kind
+                                        : sp->input[k - sp->n_obs].kind;
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "",
+                            mt_stream_kind_name(kk));
+      if (n >= sizeof list)
+        break;
+    }
+    return cli_fail(EXIT_USAGE, "%s: line %d: kind: the %s twin reads %s, "
+                    "got '%s'", name, d->line, sp->model, list,
+                    mt_stream_kind_name(d->kind));
+  }
+  return 0;
+}
+
+/* The forecast file's header: the glucose twin's CGM columns keep their
+** names (mean, p025, ...); any other observable's are prefixed with it
+** (MAP_mean, MAP_p025, ...). */
+static void forecast_header(FILE *ff, const mt_twin *tw, const topts *o)
+{
+  static const char *const col[8] = {"mean", "p025", "p10", "p25",
+                                     "p50",  "p75",  "p90", "p975"};
+  int obs = o->fobs ? mt_twin_obs_index(tw, o->fobs) : mt_twin_primary(tw);
+  const char *name = mt_twin_model(tw)->obs[obs].name;
+  int plain = !strcmp(name, "CGM");
+  fputs("t_min,horizon_min", ff);
+  for (int k = 0; k < 8; k++)
+    fprintf(ff, ",%s%s%s", plain ? "" : name, plain ? "" : "_", col[k]);
+  fputc('\n', ff);
+}
+
 static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
                 FILE *fa, counts *c)
 {
   mt_twin_forecast fc[16];
   mt_twin_alert al[MT_ALERT_NKIND];
+  const mt_twin_spec *sp = mt_twin_spec_find(o->cfg.model);
+  int fobs = o->fobs ? mt_twin_obs_index(tw, o->fobs) : mt_twin_primary(tw);
+  unsigned read_at_last = 0; /* kinds read at the last reading's time */
+  double t_seen = NAN;
   for (int i = 0; i < st->n; i++) {
     const mt_datum *d = &st->d[i];
     const char *why;
-    /* stamped before the last reading: re-assimilated, no forecast row
-    ** (its time has passed) */
+    const mt_twin_spec_obs *so = mt_twin_spec_obs_of(sp, d->kind);
+    /* stamped before the last reading, or a reading of a kind already read
+    ** at its time: re-assimilated, no forecast row (its time has passed) */
     double t_last = mt_twin_time(tw);
+    if (!(t_last == t_seen))
+      read_at_last = 0, t_seen = t_last;
     int late = d->t_min < t_last ||
-               (d->kind == MT_DATA_CGM && d->t_min == t_last);
+               (so && d->t_min == t_last &&
+                (read_at_last & (1u << d->kind)));
     int rc = mt_twin_ingest(tw, d, &why);
     c->data++;
     if (rc < 0)
@@ -234,11 +294,17 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
     c->quarantined += rc == 1;
     c->faults += rc == 2;
     c->late += rc == 0 && late;
-    c->cgm += rc == 0 && d->kind == MT_DATA_CGM;
+    c->cgm += rc == 0 && so;
+    if (rc != 1 && so && !late) {
+      if (!(mt_twin_time(tw) == t_seen))
+        read_at_last = 0, t_seen = mt_twin_time(tw);
+      read_at_last |= 1u << d->kind;
+    }
     /* a reading refused as a sensor fault: the twin keeps forecasting */
-    if (rc == 1 || d->kind != MT_DATA_CGM || late)
+    if (rc == 1 || !so || late)
       continue;
-    if (mt_twin_forecast_at(tw, o->h, o->nh, fc))
+    if (o->fobs ? mt_twin_forecast_obs(tw, o->fobs, o->h, o->nh, fc)
+                : mt_twin_forecast_at(tw, o->h, o->nh, fc))
       return cli_fail(EXIT_RUNTIME, "%s", mt_twin_errmsg(tw));
     for (int k = 0; k < o->nh; k++, c->forecasts++) {
       fprintf(ff, "%.10g,%.10g,%.4f", fc[k].t_min, fc[k].horizon_min,
@@ -253,7 +319,8 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
               mt_alert_kind_name(al[k].kind), al[k].probability,
               al[k].predicted_t_min);
     c->alerts += na;
-    if (c->tr && trace_reading(c->tr, d->t_min, d->value, &fc[0]))
+    if (c->tr && mt_twin_obs_index(tw, mt_stream_kind_name(d->kind)) == fobs &&
+        trace_reading(c->tr, d->t_min, d->value, &fc[0]))
       return cli_fail(EXIT_RUNTIME, "twin: out of memory");
     for (int k = 0; c->tr && k < na; k++)
       if (trace_alert(c->tr, &al[k]))
@@ -265,14 +332,17 @@ static int feed(mt_twin *tw, const topts *o, const mt_stream *st, FILE *ff,
 static void summary(const topts *o, const counts *c)
 {
   if (!o->json) {
-    printf("medtwin %s twin (%s, %s prior%s%s, %d members, seed %llu): %ld "
-           "data, %ld CGM readings, %ld quarantined, %ld sensor faults, %ld late "
-           "re-assimilated, "
+    int glucose = !strcmp(o->cfg.model, "uva_padova_t1d");
+    printf("medtwin %s %s%stwin (%s, %s prior%s%s, %d members, seed %llu): %ld "
+           "data, %ld %s readings, %ld quarantined, %ld sensor faults, %ld "
+           "late re-assimilated, "
            "%ld forecasts, %ld alerts",
-           MT_VERSION, o->cfg.method == MT_TWIN_PF ? "pf" : "enkf", o->group,
+           MT_VERSION, glucose ? "" : o->cfg.model, glucose ? "" : " ",
+           o->cfg.method == MT_TWIN_PF ? "pf" : "enkf", o->group,
            o->cfg.exclude ? ", excluding " : "",
            o->cfg.exclude ? o->cfg.exclude : "", o->cfg.members,
-           (unsigned long long)o->cfg.seed, c->data, c->cgm, c->quarantined,
+           (unsigned long long)o->cfg.seed, c->data, c->cgm,
+           glucose ? "CGM" : "vital-sign", c->quarantined,
            c->faults, c->late, c->forecasts, c->alerts);
     if (o->cfg.method == MT_TWIN_PF)
       printf(", mean effective sample size %.1f", c->mean_ess);
@@ -316,6 +386,30 @@ static int finish(mt_afile **f, int n, int rc, const topts *o,
   return rc;
 }
 
+/* The plot's axis: CGM's and MAP's are fixed; another reading's from 0 to
+** its largest value, ticks at a round step, no target band. */
+static void svg_axis(const mt_twin *tw, const topts *o, const trace *tr,
+                     twin_svg_axis *ax, char *label, size_t len)
+{
+  int obs = o->fobs ? mt_twin_obs_index(tw, o->fobs) : mt_twin_primary(tw);
+  const mt_var *v = &mt_twin_model(tw)->obs[obs];
+  if (!strcmp(v->name, "CGM") || !strcmp(v->name, "MAP")) {
+    *ax = !strcmp(v->name, "CGM") ? twin_svg_glucose : twin_svg_map;
+    return;
+  }
+  double hi = 0;
+  for (int k = 0; k < tr->nr; k++)
+    hi = fmax(hi, tr->rv[k]);
+  for (int k = 0; k < tr->nf; k++)
+    hi = fmax(hi, tr->fc[k].q[6]);
+  hi = hi > 0 ? 1.1 * hi : 1;
+  double step = pow(10, floor(log10(hi)));
+  if (hi / step < 3)
+    step /= 2;
+  snprintf(label, len, "%s, %s", v->name, v->unit);
+  *ax = (twin_svg_axis){v->name, label, 0, hi, hi, step, NAN, NAN};
+}
+
 static int twin_run(int argc, char **argv)
 {
   topts o;
@@ -333,6 +427,13 @@ static int twin_run(int argc, char **argv)
   int n = 0;
   if (mt_twin_create(&o.cfg, &tw, err, sizeof err))
     rc = cli_fail(EXIT_USAGE, "%s", err);
+  if (!rc)
+    rc = check_kinds(mt_twin_spec_find(o.cfg.model), &st, o.stream);
+  if (!rc && o.fobs && mt_twin_obs_index(tw, o.fobs) < 0)
+    rc = cli_fail(EXIT_USAGE, "twin: --forecast-obs: the %s twin reads no "
+                  "'%s' (a stream kind or observable it reads, e.g. %s)",
+                  o.cfg.model, o.fobs,
+                  mt_twin_spec_find(o.cfg.model)->obs[0].obs);
   if (!rc && mt_afile_open(o.out, &f[n++], err, sizeof err))
     rc = cli_fail(EXIT_RUNTIME, "%s", err);
   int ia = -1, iq = -1, is = -1;
@@ -349,7 +450,7 @@ static int twin_run(int argc, char **argv)
   if (!rc) {
     FILE *ff = mt_afile_stream(f[0]);
     FILE *fa = ia >= 0 ? mt_afile_stream(f[ia]) : NULL;
-    fputs("t_min,horizon_min,mean,p025,p10,p25,p50,p75,p90,p975\n", ff);
+    forecast_header(ff, tw, &o);
     if (fa)
       fputs("t_min,kind,probability,predicted_t_min\n", fa);
     rc = feed(tw, &o, &st, ff, fa, &c);
@@ -364,8 +465,12 @@ static int twin_run(int argc, char **argv)
               q[k].datum.t_min, mt_stream_kind_name(q[k].datum.kind),
               q[k].datum.value, q[k].reason);
   }
+  twin_svg_axis ax;
+  char label[96];
+  if (!rc && is >= 0)
+    svg_axis(tw, &o, &tr, &ax, label, sizeof label);
   if (!rc && is >= 0 &&
-      twin_svg_write(mt_afile_stream(f[is]), tr.rt, tr.rv, tr.nr, tr.fc,
+      twin_svg_write(mt_afile_stream(f[is]), &ax, tr.rt, tr.rv, tr.nr, tr.fc,
                      tr.nf, tr.al, tr.na))
     rc = cli_fail(EXIT_RUNTIME, "%s: no reading to plot, or cannot write",
                   o.svg);

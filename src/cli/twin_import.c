@@ -163,7 +163,8 @@ static int add_all(mt_import *im, const iopts *o)
 static json_t *summary_json(const mt_import_summary *s, const char *start)
 {
   json_t *kinds = json_object(), *dropped = json_object();
-  for (int k = 0; k < MT_DATA_NKIND; k++)
+  /* the metabolic kinds: an import reads no vital signs */
+  for (int k = 0; k <= MT_DATA_BASAL; k++)
     json_object_set_new(kinds, mt_stream_kind_name((mt_stream_kind)k),
                         json_integer(s->kept_by_kind[k]));
   for (int r = 0; r < MT_IMPORT_NREASON; r++)

@@ -14,7 +14,10 @@
 **   sizes          i32 n_state, n_param, n_mem, n_est, n_obs; i32 est[]
 **   clock          f64 t_now; i64 readings; i32 fault episode; f64 ess,
 **                  ess_sum; i64 analyses; i32 length of the course ahead
-**   alerts         3 x (i32 armed, f64 clear_since); i32 n; n x (i32 kind,
+**   alerts         n_alert of the model's twin spec x (i32 armed, f64
+**                  clear_since); per relative reading of the spec (none
+**                  for the glucose model) f64 offset, t_base; i32 n; n x
+**                  (i32 kind,
 **                  f64 t, probability, predicted_t)
 **   detector       i32 MT_FAULT_HIST; f64 x 21 (its configuration); i32
 **                  n_read, n_hist, run_flat, ep, confirmed; f64 t_last,
@@ -29,7 +32,8 @@
 **   log            i64 n; n x (datum, i32 verdict): the entries after the
 **                  oldest snapshot (the ones a late datum can reach)
 **   quarantine     i64 n; n x (datum, i32 reason: 0 mt_datum_check's, 1
-**                  late, 2 duplicate, 2 + k sensor fault k)
+**                  late, 2 duplicate, 2 + k sensor fault k, 2 +
+**                  MT_FAULT_NKIND a kind the model's twin does not read)
 ** A datum is f64 t_min, i32 kind, f64 value, i32 line.
 */
 #include <limits.h>
@@ -183,10 +187,15 @@ static void write_clock_alerts(wbuf *w, const mt_twin *tw)
   put_f64(w, tw->ess_sum);
   put_i64(w, tw->n_analysis);
   put_i32(w, tw->want_nt);
-  for (int k = 0; k < MT_ALERT_NGLUCOSE; k++) {
+  for (int k = 0; k < tw->spec->n_alert; k++) {
     put_i32(w, tw->episode[k].armed);
     put_f64(w, tw->episode[k].clear_since);
   }
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->spec->obs[k].relative) {
+      put_f64(w, tw->offset[k]);
+      put_f64(w, tw->t_base[k]);
+    }
   put_i32(w, tw->n_alert);
   for (int k = 0; k < tw->n_alert; k++) {
     const mt_twin_alert *a = &tw->alert[k];
@@ -261,6 +270,8 @@ static int32_t reason_code(const char *why)
   for (int k = 1; k < MT_FAULT_NKIND; k++)
     if (why == mt_twin_reason_fault[k])
       return 2 + k;
+  if (why == mt_twin_reason_unused)
+    return 2 + MT_FAULT_NKIND;
   return 0;
 }
 
@@ -512,12 +523,18 @@ static void read_clock_alerts(rbuf *r, mt_twin *tw)
   tw->n_reading = (long)nr, tw->fault_ep = (mt_fault_kind)ep;
   tw->n_analysis = (long)na, tw->want_nt = want;
   w = "alerts";
-  for (int k = 0; k < MT_ALERT_NGLUCOSE; k++) {
+  for (int k = 0; k < tw->spec->n_alert; k++) {
     int32_t armed = get_i32(r, w);
     tw->episode[k].armed = armed;
     tw->episode[k].clear_since = get_f64(r, w);
     expect(r, armed == 0 || armed == 1, w);
   }
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->spec->obs[k].relative) {
+      tw->offset[k] = get_f64(r, w);
+      tw->t_base[k] = get_f64(r, w);
+      expect(r, !isnan(tw->offset[k]) == !isnan(tw->t_base[k]), w);
+    }
   int32_t n = get_i32(r, w);
   if (!expect(r, n >= 0 && n <= MT_ALERT_NKIND, w))
     return;
@@ -684,7 +701,8 @@ static int read_quarantine(rbuf *r, mt_twin *tw)
                 : code == 2                     ? mt_twin_reason_duplicate
                 : code > 2 && code < 2 + MT_FAULT_NKIND
                     ? mt_twin_reason_fault[code - 2]
-                    : NULL;
+                : code == 2 + MT_FAULT_NKIND ? mt_twin_reason_unused
+                                             : NULL;
     /* a reason of its own only for data that passed the checks */
     expect(r, q->reason && (code == 0) == (check != NULL), w);
     tw->n_quar = (long)k + 1;

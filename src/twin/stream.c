@@ -25,6 +25,28 @@ static const struct {
   [MT_DATA_CARBS] = {"carbs", "g", 0, 500, 1, "carbs outside (0, 500] g"},
   [MT_DATA_BOLUS] = {"bolus", "[iU]", 0, 100, 1, "bolus outside (0, 100] U"},
   [MT_DATA_BASAL] = {"basal", "[iU]/h", 0, 50, 0, "basal outside 0-50 U/h"},
+  /* vital signs: the measuring range an automated monitor must cover
+  ** (IEC 80601-2-30 cuff pressure, IEC 60601-2-27 heart rate) and the
+  ** extremes of clinical series; sources in docs/stream.md */
+  [MT_DATA_MAP] = {"map", "mm[Hg]", 20, 250, 0, "map outside 20-250 mmHg"},
+  [MT_DATA_SBP] = {"sbp", "mm[Hg]", 40, 300, 0, "sbp outside 40-300 mmHg"},
+  [MT_DATA_DBP] = {"dbp", "mm[Hg]", 10, 200, 0, "dbp outside 10-200 mmHg"},
+  [MT_DATA_HR] = {"hr", "/min", 15, 300, 0, "hr outside 15-300 /min"},
+  [MT_DATA_EF] = {"ef", "%", 5, 90, 0, "ef outside 5-90 %"},
+  [MT_DATA_CO] = {"co", "L/min", 0.5, 20, 0, "co outside 0.5-20 L/min"},
+  [MT_DATA_WEIGHT] = {"weight", "kg", 20, 400, 0,
+                      "weight outside 20-400 kg"},
+  /* doses: above the largest single dose in the labels of metoprolol
+  ** (400 mg/day), enalapril (40 mg/day) and furosemide (600 mg/day);
+  ** dobutamine up to 40 ug/kg/min at 120 kg */
+  [MT_DATA_BETA_BLOCKER] = {"beta_blocker", "mg", 0, 400, 1,
+                            "beta_blocker outside (0, 400] mg"},
+  [MT_DATA_VASODILATOR] = {"vasodilator", "mg", 0, 40, 1,
+                           "vasodilator outside (0, 40] mg"},
+  [MT_DATA_DIURETIC] = {"diuretic", "mg", 0, 600, 1,
+                        "diuretic outside (0, 600] mg"},
+  [MT_DATA_INOTROPE] = {"inotrope", "ug/min", 0, 4800, 0,
+                        "inotrope outside 0-4800 ug/min"},
 };
 
 const char *mt_stream_kind_name(mt_stream_kind k)
@@ -97,8 +119,10 @@ static int parse_line(char *line, int lineno, const char *name, mt_datum *d,
   while (k < MT_DATA_NKIND && strcmp(f[1], kinds[k].name))
     k++;
   if (k == MT_DATA_NKIND) {
-    snprintf(err, errlen, "%s: line %d: kind: expected cgm, carbs, bolus or "
-             "basal, got '%.40s'", name, lineno, f[1]);
+    snprintf(err, errlen, "%s: line %d: kind: expected cgm, carbs, bolus, "
+             "basal, map, sbp, dbp, hr, ef, co, weight, beta_blocker, "
+             "vasodilator, diuretic or inotrope, got '%.40s'", name, lineno,
+             f[1]);
     return MT_EPARSE;
   }
   d->kind = (mt_stream_kind)k;

@@ -21,22 +21,19 @@
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 #include "medtwin/twin.h"
+#include "medtwin/twin_spec.h"
 #include "twin/twin_impl.h"
 
 /* Random stream purposes (the third key of mt_rng_init). */
 enum { RNG_PRIOR = 1, RNG_FORECAST = 2, RNG_MEAL = 3, RNG_PROCESS = 4 };
 
-/* Alert probability thresholds. hypo: chosen on the tuning replay (seed 2 of
-** `medtwin twin evaluate`, docs/VALIDATION.md) among 0.1-0.45 as the one
-** with a median lead >= 20 min and the highest sensitivity; the others are
-** not tuned (no scored events of their own). Alerts look at the members'
-** plasma glucose (the model's BG): hypoglycaemia is defined on blood
-** glucose, which the interstitial CGM follows about 10 min late. */
-static const double alert_prob[MT_ALERT_NGLUCOSE] = {0.3, 0.3, 0.5};
-static const double alert_level[MT_ALERT_NGLUCOSE] = {70, 54, 250};
+/* Alert levels, observables, windows and probability thresholds come from
+** the model's twin spec (src/twin/twin_spec.c). The glucose hypo
+** threshold was chosen on the tuning replay (seed 2 of `medtwin twin
+** evaluate`, docs/VALIDATION.md) among 0.1-0.45 as the one with a median
+** lead >= 20 min and the highest sensitivity; the others are not tuned. */
 static const char *const alert_name[MT_ALERT_NKIND] = {
-    "hypo", "hypo_severe", "hyper", "sensor_fault"};
-#define ALERT_WINDOW_MIN 30.0
+    "hypo", "hypo_severe", "hyper", "sensor_fault", "hypotension"};
 #define ALERT_STEP_MIN 5.0
 #define REARM_MIN 30.0
 #define MAX_HORIZON_MIN 240.0
@@ -211,7 +208,7 @@ static int setup(mt_twin *tw, char *err, size_t errlen)
   tw->ns = m->n_state, tw->np = m->n_param, tw->nm = m->n_mem;
   tw->ne = mt_prior_n(pr);
   tw->n = tw->ns + tw->ne;
-  if (tw->ne > 64 || m->n_input > 16 || !m->init)
+  if (tw->ne > 64 || m->n_input > 16 || m->n_obs > 64 || !m->init)
     rc = MT_EINVAL;
   if (!rc)
     rc = alloc_members(tw);
@@ -236,6 +233,17 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
 {
   *out = NULL;
   const mt_model *m = mt_model_find(cfg->model);
+  const mt_twin_spec *spec = mt_twin_spec_find(cfg->model);
+  if (m && !spec) {
+    snprintf(err, errlen, "twin: model '%s' has no twin spec (the twin "
+             "serves uva_padova_t1d and circulation_beatavg)", cfg->model);
+    return MT_EINVAL;
+  }
+  if (m && strcmp(m->time_unit, "min")) {
+    snprintf(err, errlen, "twin: model '%s' runs in '%s': the twin needs a "
+             "model in minutes", cfg->model, m->time_unit);
+    return MT_EINVAL;
+  }
   mt_cgm_sensor sensor;
   int src = mt_cgm_sensor_load(cfg->sensor, &sensor);
   if (src == MT_ENOMEM) { /* not the configuration's fault */
@@ -257,23 +265,46 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   mt_twin *tw = calloc(1, sizeof *tw);
   if (!tw)
     return MT_ENOMEM;
-  tw->cfg = *cfg, tw->m = m, tw->N = cfg->members;
-  tw->cho = mt_var_index(m->input, m->n_input, "CHO");
-  tw->ins = mt_var_index(m->input, m->n_input, "insulin");
-  tw->cgm = mt_var_index(m->obs, m->n_obs, "CGM");
-  tw->bg = mt_var_index(m->obs, m->n_obs, "BG");
+  tw->cfg = *cfg, tw->m = m, tw->N = cfg->members, tw->spec = spec;
+  int missing = 0;
+  const char *what = NULL;
+  tw->cgm = tw->ins = -1;
+  for (int k = 0; k < spec->n_obs; k++) {
+    tw->obs_ix[k] = mt_var_index(m->obs, m->n_obs, spec->obs[k].obs);
+    if (tw->obs_ix[k] < 0 && !what)
+      what = spec->obs[k].obs;
+    if (spec->obs[k].cgm)
+      tw->cgm = tw->obs_ix[k];
+  }
+  for (int k = 0; k < spec->n_input; k++) {
+    tw->in_ix[k] = mt_var_index(m->input, m->n_input, spec->input[k].input);
+    if (tw->in_ix[k] < 0 && !what)
+      what = spec->input[k].input;
+    if (spec->input[k].kind == MT_DATA_BASAL)
+      tw->ins = tw->in_ix[k];
+  }
+  for (int k = 0; k < spec->n_alert; k++) {
+    tw->alert_ix[k] = mt_var_index(m->obs, m->n_obs, spec->alert[k].obs);
+    if (tw->alert_ix[k] < 0 && !what)
+      what = spec->alert[k].obs;
+  }
+  tw->primary = mt_var_index(m->obs, m->n_obs, spec->primary);
+  if (tw->primary < 0 && !what)
+    what = spec->primary;
+  missing = what != NULL;
   tw->sensor_sd = sqrt(sensor_variance(&sensor));
   tw->sensor = sensor;
   tw->e_sd = sqrt(sensor.pacf * sensor.pacf / (1 - sensor.pacf * sensor.pacf));
   tw->r = cfg->r_scale * tw->sensor_sd * tw->sensor_sd;
-  for (int k = 0; k < MT_ALERT_NGLUCOSE; k++)
+  for (int k = 0; k < MT_ALERT_NKIND; k++)
     mt_alert_episode_init(&tw->episode[k]);
+  for (int k = 0; k < MT_SPEC_MAX; k++)
+    tw->offset[k] = tw->t_base[k] = NAN;
   mt_fault_init(&tw->fd, NULL);
-  int rc = tw->cho < 0 || tw->ins < 0 || tw->cgm < 0 || tw->bg < 0
-               ? MT_EINVAL : 0;
+  int rc = missing ? MT_EINVAL : 0;
   if (rc)
-    snprintf(err, errlen, "twin: model %s lacks CHO, insulin, CGM or BG",
-             m->name);
+    snprintf(err, errlen, "twin: model %s lacks '%s', named by its twin "
+             "spec", m->name, what);
   if (!rc)
     rc = setup(tw, err, errlen);
   if (!rc && (!(tw->sch = calloc((size_t)tw->N, sizeof *tw->sch)) ||
@@ -345,12 +376,33 @@ static int advance(mt_twin *tw, double t)
   return 0;
 }
 
-static double member_cgm(const mt_twin *tw, int i, const double *x)
+static double member_obs(const mt_twin *tw, int i, const double *x, int obs)
 {
-  double y[16];
+  double y[64];
   tw->m->observe(tw->t_now, x, tw->P + (size_t)i * tw->np,
                  tw->MEM + (size_t)i * tw->nm, y);
-  return y[tw->cgm];
+  return y[obs];
+}
+
+/* The spec's reading of a kind (its index), or -1: not a reading. */
+static int reading_of(const mt_twin *tw, mt_stream_kind kind)
+{
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->spec->obs[k].kind == kind)
+      return k;
+  return -1;
+}
+
+/* The observation variance of a reading of spec entry k: the CGM path's
+** from the sensor model, a generic reading's (sd_abs + sd_rel |value|)^2;
+** both times cfg.r_scale. */
+static double obs_variance(const mt_twin *tw, int k, double value)
+{
+  const mt_twin_spec_obs *o = &tw->spec->obs[k];
+  if (o->cgm)
+    return tw->r;
+  double sd = o->sd_abs + o->sd_rel * fabs(value);
+  return tw->cfg.r_scale * sd * sd;
 }
 
 /*
@@ -434,18 +486,18 @@ static void relax_spread(mt_twin *tw, const double *sb, double alpha)
   }
 }
 
-static int assimilate(mt_twin *tw, double reading)
+static int assimilate(mt_twin *tw, int ko, double reading)
 {
-  double sb[128];
+  double sb[128], r = obs_variance(tw, ko, reading);
   for (int i = 0; i < tw->N; i++) {
-    tw->Y[i] = member_cgm(tw, i, tw->X + (size_t)i * tw->ns);
+    tw->Y[i] = member_obs(tw, i, tw->X + (size_t)i * tw->ns, tw->obs_ix[ko]);
     to_filter(tw, i, tw->Z + (size_t)i * tw->n);
   }
   int rc;
   if (tw->pf) {
     /* resampled to equal weights at every reading (threshold 1), so the
     ** forecasts' quantiles stay unweighted; regularised by pf_h */
-    rc = mt_pf_update(tw->pf, tw->Z, tw->Y, &reading, &tw->r, MT_ENKF_R_DIAG,
+    rc = mt_pf_update(tw->pf, tw->Z, tw->Y, &reading, &r, MT_ENKF_R_DIAG,
                       tw->cfg.seed, (uint64_t)tw->n_reading, tw->cfg.pf_h,
                       &tw->ess);
     if (rc) {
@@ -457,7 +509,7 @@ static int assimilate(mt_twin *tw, double reading)
     tw->n_analysis++;
   } else {
     spread(tw, sb);
-    rc = mt_enkf_etkf(tw->kf, tw->Z, tw->Y, &reading, &tw->r, MT_ENKF_R_DIAG,
+    rc = mt_enkf_etkf(tw->kf, tw->Z, tw->Y, &reading, &r, MT_ENKF_R_DIAG,
                       tw->cfg.inflation);
     if (rc) {
       snprintf(tw->err, sizeof tw->err, "twin: %s", mt_enkf_errmsg(tw->kf));
@@ -470,13 +522,21 @@ static int assimilate(mt_twin *tw, double reading)
   return 0;
 }
 
-/* Inputs from a datum, on the model's inputs: an announced meal is eaten
-** as below, a bolus over one minute, a basal rate holds. */
+/* Inputs from a datum, on the model's inputs as the spec says: an
+** announced meal is eaten as below, a pulse over its duration, a level
+** holds from t on. */
 static int add_input1(mt_twin *tw, int i, const mt_datum *d)
 {
   double t = d->t_min, v = d->value;
-  switch (d->kind) {
-  case MT_DATA_CARBS: {
+  int k = 0;
+  while (k < tw->spec->n_input && tw->spec->input[k].kind != d->kind)
+    k++;
+  if (k == tw->spec->n_input)
+    return MT_EINVAL;
+  const mt_twin_spec_input *in = &tw->spec->input[k];
+  int u = tw->in_ix[k];
+  switch (in->how) {
+  case MT_SPEC_MEAL: {
     /* announced carbohydrate is a count, not a measurement, and nobody
     ** says how long eating takes: each member eats its own log-normal
     ** multiple of the count (SD meal_sd in log) over its own whole number
@@ -488,13 +548,14 @@ static int add_input1(mt_twin *tw, int i, const mt_datum *d)
     const mt_twin_config *c = &tw->cfg;
     double dur = round(c->meal_min_lo +
                        (c->meal_min_hi - c->meal_min_lo) * mt_rng_uniform(&r));
-    return mt_schedule_pulse(tw->sch[i], tw->cho, t, t + dur,
-                             v / dur, MT_PULSE_BITES);
+    return mt_schedule_pulse(tw->sch[i], u, t, t + dur, v / dur,
+                             MT_PULSE_BITES);
   }
-  case MT_DATA_BOLUS:
-    return mt_schedule_pulse(tw->sch[i], tw->ins, t, t + 1, v, 0);
-  case MT_DATA_BASAL:
-    return mt_schedule_level(tw->sch[i], tw->ins, t, v / 60.0);
+  case MT_SPEC_PULSE: /* amount v * scale over dur_min */
+    return mt_schedule_pulse(tw->sch[i], u, t, t + in->dur_min,
+                             v * in->scale / in->dur_min, 0);
+  case MT_SPEC_LEVEL:
+    return mt_schedule_level(tw->sch[i], u, t, v * in->scale / in->div);
   default:
     return MT_EINVAL;
   }
@@ -563,6 +624,16 @@ static int logged(const mt_twin *tw, const mt_datum *d)
   return 0;
 }
 
+/* Whether the log holds a datum of this kind at this time (already at its
+** place: called before the datum is logged). */
+static int logged_kind(const mt_twin *tw, const mt_datum *d)
+{
+  for (long k = tw->n_log - 1; k >= 0 && tw->log[k].d.t_min >= d->t_min; k--)
+    if (tw->log[k].d.t_min == d->t_min && tw->log[k].d.kind == d->kind)
+      return 1;
+  return 0;
+}
+
 /* Into the log by time, after the data of equal time. */
 static long log_insert(mt_twin *tw, const mt_datum *d)
 {
@@ -583,13 +654,27 @@ static long log_insert(mt_twin *tw, const mt_datum *d)
   return k;
 }
 
-/* One reading: members to its time, the analysis (not for a reading the
-** sensor-fault detector refused), a snapshot. */
-static int take_reading(mt_twin *tw, double t, double value, int use)
+/* One reading of spec entry ko: members to its time, the analysis (not for
+** a reading the sensor-fault detector refused), a snapshot. */
+static int take_reading(mt_twin *tw, int ko, double t, double value, int use)
 {
   int rc = advance(tw, t);
+  if (!rc && tw->spec->obs[ko].relative) {
+    /* the baseline (the first reading in arrival order, at its time when
+    ** taken again) sets the offset and is not assimilated */
+    if (isnan(tw->offset[ko])) {
+      double m = 0;
+      for (int i = 0; i < tw->N; i++)
+        m += member_obs(tw, i, tw->X + (size_t)i * tw->ns, tw->obs_ix[ko]);
+      tw->offset[ko] = value - m / tw->N;
+      tw->t_base[ko] = t;
+    }
+    if (t == tw->t_base[ko])
+      use = 0;
+    value -= tw->offset[ko];
+  }
   if (!rc && use && !tw->cfg.open_loop)
-    rc = assimilate(tw, value);
+    rc = assimilate(tw, ko, value);
   if (!rc) {
     tw->n_reading++;
     rc = snapshot_push(tw);
@@ -616,10 +701,12 @@ static int reassimilate(mt_twin *tw, double t)
     free(tw->snap[j].v);
   tw->n_snap = k + 1;
   int rc = 0;
-  for (long j = 0; !rc && j < tw->n_log; j++)
-    if (tw->log[j].d.kind == MT_DATA_CGM && tw->log[j].d.t_min > sn->t)
-      rc = take_reading(tw, tw->log[j].d.t_min, tw->log[j].d.value,
+  for (long j = 0; !rc && j < tw->n_log; j++) {
+    int ko = reading_of(tw, tw->log[j].d.kind);
+    if (ko >= 0 && tw->log[j].d.t_min > sn->t)
+      rc = take_reading(tw, ko, tw->log[j].d.t_min, tw->log[j].d.value,
                         tw->log[j].fault == MT_FAULT_NONE);
+  }
   return rc;
 }
 
@@ -629,6 +716,7 @@ const char *const mt_twin_reason_fault[MT_FAULT_NKIND] = {
 const char mt_twin_reason_late[] =
     "late: older than the re-assimilation window";
 const char mt_twin_reason_duplicate[] = "duplicate";
+const char mt_twin_reason_unused[] = "a kind this model's twin does not read";
 
 /* A sensor-fault alert, for a gap or the start of a fault episode:
 ** probability 1, predicted_t_min the time the fault began. */
@@ -708,33 +796,43 @@ int mt_twin_ingest(mt_twin *tw, const mt_datum *d, const char **reason)
     int rc = quarantine(tw, d, *reason);
     return rc ? rc : 1;
   }
-  /* late: before the last reading (a reading at its time too) */
+  int ko = reading_of(tw, d->kind);
+  if (ko < 0 && !mt_twin_spec_input_of(tw->spec, d->kind)) {
+    /* a kind this model's twin does not read */
+    *reason = mt_twin_reason_unused;
+    int rc = quarantine(tw, d, *reason);
+    return rc ? rc : 1;
+  }
+  /* late: before the last reading, or a reading at its time of a kind
+  ** already read then (readings of other kinds at the same time, as a
+  ** cuff's MAP, SBP and DBP, are taken in order) */
   int late = tw->n_reading && (d->t_min < tw->t_now ||
-                               (d->kind == MT_DATA_CGM &&
-                                d->t_min == tw->t_now));
+                               (ko >= 0 && d->t_min == tw->t_now &&
+                                logged_kind(tw, d)));
   /* new inputs change the course ahead; a reading in time order is first
   ** judged against it (the members have not changed since it was run) */
-  if (d->kind != MT_DATA_CGM || late)
+  if (ko < 0 || late)
     tw->ahead_ok = 0;
   long at = log_insert(tw, d);
   int rc = at < 0 ? (int)at : 0, fault = 0;
-  if (!rc && d->kind != MT_DATA_CGM)
+  if (!rc && ko < 0)
     rc = add_input(tw, d);
   if (!rc && late) /* a late reading is not judged: the sensor's sequence
                    ** has moved on */
     rc = reassimilate(tw, d->t_min);
-  else if (!rc && d->kind == MT_DATA_CGM) {
-    rc = judge(tw, d, &tw->log[at].fault);
+  else if (!rc && ko >= 0) {
+    if (tw->spec->obs[ko].cgm)
+      rc = judge(tw, d, &tw->log[at].fault);
     tw->ahead_ok = 0;
     fault = tw->log[at].fault != MT_FAULT_NONE;
     if (!rc)
-      rc = take_reading(tw, d->t_min, d->value, !fault);
+      rc = take_reading(tw, ko, d->t_min, d->value, !fault);
     if (fault) {
       *reason = mt_twin_reason_fault[tw->log[at].fault];
       rc = quarantine(tw, d, *reason);
     }
   }
-  if (!rc && d->kind == MT_DATA_CGM && tw->cfg.alerts)
+  if (!rc && ko >= 0 && tw->cfg.alerts)
     update_alerts(tw);
   return rc ? rc : fault ? 2 : 0;
 }
@@ -829,7 +927,7 @@ static double pred_quantile(const double *v, int n, double p)
 /* aside: a run of its own that leaves the course kept for the alerts and
 ** the horizon they reach as they were (the buffers are marked stale, and
 ** the next on-grid run recomputes exactly what was kept). */
-static int forecast(mt_twin *tw, const double *horizons, int nh,
+static int forecast(mt_twin *tw, int ko, const double *horizons, int nh,
                     mt_twin_forecast *out, int aside)
 {
   static const double qp[7] = {0.025, 0.10, 0.25, 0.50, 0.75, 0.90, 0.975};
@@ -844,8 +942,10 @@ static int forecast(mt_twin *tw, const double *horizons, int nh,
   }
   int ns = tw->N * NOISE_DRAWS;
   double *cgm = malloc(((size_t)tw->N * nh + (size_t)ns) * sizeof *cgm), *v;
-  int rc = cgm ? run_ahead(tw, ts, nh, tw->cgm, cgm, aside) : MT_ENOMEM;
+  int obs = ko >= 0 ? tw->obs_ix[ko] : tw->primary;
+  int rc = cgm ? run_ahead(tw, ts, nh, obs, cgm, aside) : MT_ENOMEM;
   v = cgm + (size_t)tw->N * nh;
+  const mt_twin_spec_obs *so = ko >= 0 ? &tw->spec->obs[ko] : NULL;
   for (int k = 0; !rc && k < nh; k++) {
     double sum = 0;
     for (int i = 0; i < tw->N; i++) {
@@ -862,10 +962,18 @@ static int forecast(mt_twin *tw, const double *horizons, int nh,
         double g = cgm[(size_t)i * nh + k] *
                    exp(tw->cfg.process_sd * sqrt(horizons[k] / 5.0) *
                        mt_rng_normal(&r));
-        double e = tw->e_sd * mt_rng_normal(&r), *x = &v[i * NOISE_DRAWS + d];
-        *x = mt_cgm_reading(sn, g,
-                            sn->xi + sn->lambda *
-                                         sinh((e - sn->gamma) / sn->delta));
+        double z = mt_rng_normal(&r), e = tw->e_sd * z;
+        double *x = &v[i * NOISE_DRAWS + d];
+        if (!so) /* not observed: the model's value, no reading's noise */
+          *x = g;
+        else if (so->cgm)
+          *x = mt_cgm_reading(sn, g,
+                              sn->xi + sn->lambda *
+                                           sinh((e - sn->gamma) / sn->delta));
+        else /* a generic reading: Gaussian noise of its spec, a relative
+             ** one on the patient's own baseline */
+          *x = g + (so->sd_abs + so->sd_rel * fabs(g)) * z +
+               (so->relative && !isnan(tw->offset[ko]) ? tw->offset[ko] : 0);
         sum += *x;
       }
     }
@@ -880,25 +988,58 @@ static int forecast(mt_twin *tw, const double *horizons, int nh,
   return rc;
 }
 
+/* The spec's reading that measures the primary observable, or -1. */
+static int primary_reading(const mt_twin *tw)
+{
+  for (int k = 0; k < tw->spec->n_obs; k++)
+    if (tw->obs_ix[k] == tw->primary)
+      return k;
+  return -1;
+}
+
 int mt_twin_forecast_at(mt_twin *tw, const double *horizons, int nh,
                         mt_twin_forecast *out)
 {
-  return forecast(tw, horizons, nh, out, 0);
+  return forecast(tw, primary_reading(tw), horizons, nh, out, 0);
 }
 
 int mt_twin_forecast_aside(mt_twin *tw, const double *horizons, int nh,
                            mt_twin_forecast *out)
 {
-  return forecast(tw, horizons, nh, out, 1);
+  return forecast(tw, primary_reading(tw), horizons, nh, out, 1);
 }
 
-/* Whether member trajectory c (n samples) crosses the kind's level; the
+int mt_twin_forecast_obs(mt_twin *tw, const char *kind_or_obs,
+                         const double *horizons, int nh,
+                         mt_twin_forecast *out)
+{
+  for (int k = 0; kind_or_obs && k < tw->spec->n_obs; k++)
+    if (!strcmp(tw->spec->obs[k].obs, kind_or_obs) ||
+        !strcmp(mt_stream_kind_name(tw->spec->obs[k].kind), kind_or_obs))
+      return forecast(tw, k, horizons, nh, out, 0);
+  snprintf(tw->err, sizeof tw->err, "twin: '%s' is not a reading of the "
+           "%s twin", kind_or_obs ? kind_or_obs : "(null)", tw->m->name);
+  return MT_EINVAL;
+}
+
+int mt_twin_obs_index(const mt_twin *tw, const char *kind_or_obs)
+{
+  for (int k = 0; kind_or_obs && k < tw->spec->n_obs; k++)
+    if (!strcmp(tw->spec->obs[k].obs, kind_or_obs) ||
+        !strcmp(mt_stream_kind_name(tw->spec->obs[k].kind), kind_or_obs))
+      return tw->obs_ix[k];
+  return -1;
+}
+
+int mt_twin_primary(const mt_twin *tw) { return tw->primary; }
+
+/* Whether member trajectory c (n samples) crosses the alert's level; the
 ** first crossing sample into *k. */
-static int crosses(mt_alert_kind kind, const double *c, int n, int *k)
+static int crosses(const mt_twin_spec_alert *al, const double *c, int n,
+                   int *k)
 {
   for (*k = 0; *k < n; (*k)++)
-    if (kind == MT_ALERT_HYPER ? c[*k] > alert_level[kind]
-                               : c[*k] < alert_level[kind])
+    if (al->above ? c[*k] > al->level : c[*k] < al->level)
       return 1;
   return 0;
 }
@@ -906,37 +1047,41 @@ static int crosses(mt_alert_kind kind, const double *c, int n, int *k)
 /* One alert kind after a reading: probability of crossing within the
 ** window, predicted crossing time (median over the members that cross),
 ** raised once per episode and re-armed after REARM_MIN clear. */
-static void alert_kind(mt_twin *tw, mt_alert_kind kind, const double *cgm,
+static void alert_kind(mt_twin *tw, int ka, const double *cgm,
                        const double *ts, int nt, double *tc)
 {
+  const mt_twin_spec_alert *al = &tw->spec->alert[ka];
   int n = 0, k;
   for (int i = 0; i < tw->N; i++)
-    if (crosses(kind, cgm + (size_t)i * nt, nt, &k))
+    if (crosses(al, cgm + (size_t)i * nt, nt, &k))
       tc[n++] = ts[k];
   double prob = (double)n / tw->N;
-  if (!mt_alert_episode_step(&tw->episode[kind], tw->t_now, prob,
-                             alert_prob[kind]))
+  if (!mt_alert_episode_step(&tw->episode[ka], tw->t_now, prob, al->prob))
     return;
   qsort(tc, (size_t)n, sizeof *tc, mt_cmp_double);
   mt_twin_alert *a = &tw->alert[tw->n_alert++];
-  a->kind = kind;
+  a->kind = al->kind;
   a->t_min = tw->t_now;
   a->probability = prob;
   a->predicted_t_min = mt_quantile7(tc, n, 0.5);
 }
 
+/* Every alert of the spec after a reading, each on its observable over
+** its window on the 5-min grid (one run ahead serves them all). */
 static void update_alerts(mt_twin *tw)
 {
-  enum { NT = (int)(ALERT_WINDOW_MIN / ALERT_STEP_MIN) };
-  double ts[NT];
-  for (int k = 0; k < NT; k++)
-    ts[k] = tw->t_now + ALERT_STEP_MIN * (k + 1);
-  double *cgm = malloc((size_t)tw->N * (NT + 1) * sizeof *cgm);
-  if (cgm && run_ahead(tw, ts, NT, tw->bg, cgm, 0) == 0)
-    for (int kind = 0; kind < MT_ALERT_NGLUCOSE; kind++)
-      alert_kind(tw, (mt_alert_kind)kind, cgm, ts, NT,
-                 cgm + (size_t)tw->N * NT);
-  free(cgm);
+  for (int ka = 0; ka < tw->spec->n_alert; ka++) {
+    int nt = (int)round(tw->spec->alert[ka].window_min / ALERT_STEP_MIN);
+    if (nt < 1 || nt > AHEAD_MAX)
+      continue;
+    double ts[AHEAD_MAX];
+    for (int k = 0; k < nt; k++)
+      ts[k] = tw->t_now + ALERT_STEP_MIN * (k + 1);
+    double *y = malloc((size_t)tw->N * (nt + 1) * sizeof *y);
+    if (y && run_ahead(tw, ts, nt, tw->alert_ix[ka], y, 0) == 0)
+      alert_kind(tw, ka, y, ts, nt, y + (size_t)tw->N * nt);
+    free(y);
+  }
 }
 
 int mt_twin_alerts(mt_twin *tw, mt_twin_alert *out)
@@ -971,7 +1116,7 @@ int mt_twin_run_with(mt_twin *tw, const mt_datum *extra, int n_extra,
 {
   if (nt < 1 || nt > AHEAD_MAX || obs < 0 || obs >= tw->m->n_obs ||
       n_extra < 0 || !(basal_factor >= 0) ||
-      (basal_factor != 1 && !(basal_until_min > tw->t_now)))
+      (basal_factor != 1 && (!(basal_until_min > tw->t_now) || tw->ins < 0)))
     return MT_EINVAL;
   int rc = 0;
   for (int i = 0; i < tw->N; i++)

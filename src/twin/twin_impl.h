@@ -16,6 +16,7 @@
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 #include "medtwin/twin.h"
+#include "medtwin/twin_spec.h"
 
 #define AHEAD_MAX 64  /* samples ahead kept: up to 320 min on the grid */
 
@@ -36,7 +37,17 @@ struct mt_twin {
   mt_twin_config cfg;
   const mt_model *m;
   int N, ns, np, nm, ne, n;  /* members, sizes, estimated, augmented */
-  int cho, ins, cgm, bg;     /* input and observable indices */
+  const mt_twin_spec *spec;  /* how the twin reads the model's data */
+  int obs_ix[MT_SPEC_MAX];   /* the spec's readings: observable indices */
+  int in_ix[MT_SPEC_MAX];    /* the spec's inputs: input indices */
+  int alert_ix[MT_ALERT_NKIND]; /* the spec's alerts: observable indices */
+  int primary;               /* the forecast observable */
+  double offset[MT_SPEC_MAX]; /* relative readings: reading - members' mean
+                             ** at the baseline, NAN before it */
+  double t_base[MT_SPEC_MAX]; /* and the baseline reading's time */
+  int cgm;                   /* the CGM-path observable, or -1 */
+  int ins;                   /* the input a basal row drives, or -1 (the
+                             ** what-if's basal factor) */
   int *est;                  /* ne parameter indices */
   double *P, *X, *MEM;       /* N x np, N x ns, N x nm (contiguous) */
   double *Z, *Y, *eps;       /* N x n, N, ns (state transform offsets) */
@@ -54,8 +65,8 @@ struct mt_twin {
   mt_pf *pf;                 /* with cfg.method MT_TWIN_PF */
   double ess, ess_sum;       /* last and summed effective sample size */
   long n_analysis;           /* analyses made (re-assimilations included) */
-  double r;                  /* observation variance, (mg/dL)^2 */
-  double sensor_sd;          /* sensor noise SD, mg/dL */
+  double r;                  /* CGM observation variance, (mg/dL)^2 */
+  double sensor_sd;          /* CGM sensor noise SD, mg/dL */
   mt_cgm_sensor sensor;      /* its error model, for forecast readings */
   double e_sd;               /* SD of the sensor's stationary latent noise */
   double t_now;
@@ -69,7 +80,7 @@ struct mt_twin {
   long n_quar, cap_quar;
   struct snapshot *snap;     /* the ensemble after recent readings */
   int n_snap, cap_snap;
-  mt_alert_episode episode[MT_ALERT_NGLUCOSE];
+  mt_alert_episode episode[MT_ALERT_NKIND]; /* by the spec's alerts */
   int n_alert;
   mt_twin_alert alert[MT_ALERT_NKIND];
   char err[MT_ERRMSG_MAX];
@@ -79,6 +90,7 @@ struct mt_twin {
 ** strings: the log holds these pointers). */
 extern const char mt_twin_reason_late[];
 extern const char mt_twin_reason_duplicate[];
+extern const char mt_twin_reason_unused[];
 extern const char *const mt_twin_reason_fault[MT_FAULT_NKIND];
 
 /* Doubles in one ensemble copy: P, X and MEM of every member. */

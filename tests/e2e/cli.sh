@@ -510,5 +510,50 @@ run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
 check "heart: ... naming the drug" has "$T/stderr" aspirin
 
+# ------------------------------------------------ the cardiovascular twin
+VITALS=$SRC/examples/streams/vitals-hf.csv
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_f.csv" --alerts "$T/hf_a.csv" --json
+check "heart twin: vitals-hf.csv exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/hf.json"
+pycheck "$T/hf.json" "$T/hf_f.csv" "$T/hf_a.csv" "$VITALS" <<'EOF'
+j = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+head = open(sys.argv[3]).readline().strip()
+data = list(csv.DictReader(open(sys.argv[4])))
+nread = sum(d["kind"] in ("map", "sbp", "dbp", "ef", "co", "weight") for d in data)
+check("heart twin: model in the summary", j["model"] == "circulation_beatavg", j)
+check("heart twin: every reading assimilated", j["cgm"] == nread and j["quarantined"] == 0, (j, nread))
+check("heart twin: two forecast rows (30, 60 min) per reading", len(rows) == 2 * nread and j["forecasts"] == len(rows), (len(rows), nread))
+check("heart twin: columns named by MAP", list(rows[0])[2:4] == ["MAP_mean", "MAP_p025"], list(rows[0]))
+ok = all(float(r["MAP_p025"]) <= float(r["MAP_p50"]) <= float(r["MAP_p975"]) and 30 < float(r["MAP_p50"]) < 150 for r in rows)
+check("heart twin: MAP quantiles ordered and in 30-150 mmHg", ok, rows[-1])
+last = [r for r in rows if float(r["t_min"]) == 240 and float(r["horizon_min"]) == 30][-1]
+# the last cuff MAP of the example is 79 mmHg (its 240-min row, 105/66)
+check("heart twin: the last 95 % interval holds the last MAP reading", float(last["MAP_p025"]) <= 79 <= float(last["MAP_p975"]), last)
+check("heart twin: alerts file has its header", head == "t_min,kind,probability,predicted_t_min", head)
+EOF
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_svg.csv" --svg "$T/hf.svg"
+check "heart twin: --svg exits 0" eq "$rc" 0
+check "heart twin: ... a MAP axis" has "$T/hf.svg" "mean arterial pressure, mmHg"
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_co.csv" --forecast-obs CO
+check "heart twin: --forecast-obs CO exits 0" eq "$rc" 0
+check "heart twin: ... CO columns" has "$T/hf_co.csv" "t_min,horizon_min,CO_mean,CO_p025"
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_x.csv" --forecast-obs BG
+check "heart twin: --forecast-obs of no reading exits 2" eq "$rc" 2
+check "heart twin: ... in one line" one_line "$T/stderr"
+printf 't_min,kind,value\n0,map,80\n5,pulse,70\n' >"$T/badkind.csv"
+run twin run --model circulation_beatavg --stream "$T/badkind.csv" --out "$T/hf_bad.csv"
+check "heart twin: an unknown kind exits 2" eq "$rc" 2
+check "heart twin: ... naming the line" has "$T/stderr" "line 3"
+check "heart twin: ... nothing written" eval '[ ! -e "$T/hf_bad.csv" ]'
+printf 't_min,kind,value\n0,map,80\n5,cgm,120\n' >"$T/cgmheart.csv"
+run twin run --model circulation_beatavg --stream "$T/cgmheart.csv" --out "$T/hf_bad.csv"
+check "heart twin: a kind the heart does not read exits 2" eq "$rc" 2
+check "heart twin: ... naming it" has "$T/stderr" "got 'cgm'"
+check "heart twin: ... nothing written" eval '[ ! -e "$T/hf_bad.csv" ]'
+run twin run --model circulation_smith2004 --stream "$VITALS" --out "$T/hf_bad.csv"
+check "heart twin: a model without a twin spec exits 2" eq "$rc" 2
+check "heart twin: ... in one line" one_line "$T/stderr"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
