@@ -390,3 +390,34 @@ Test(circulation_beatavg, solves_over_the_design_box)
   }
   cr_expect_eq(bad, 0, "%d of 3125 grid points without a steady state", bad);
 }
+
+/* HR_obs through a schedule: a level of 70 /min from t = 10 min is the
+** heart rate of the samples from then on (on_input keeps it in the
+** discrete memory for observe), 80 /min before, and 0 returns to the
+** model's own rate. */
+Test(circulation_beatavg, hr_obs_from_a_schedule)
+{
+  const mt_model *m = ba();
+  double pb[BA_NP];
+  load(m, "healthy", pb);
+  mt_schedule *sch;
+  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 10, 70), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 20, 0), 0);
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, 3), 0);
+  o.t[0] = 5, o.t[1] = 15, o.t[2] = 25;
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pb, NULL, NULL, sch, 0, 30, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  cr_expect_eq(o.y[BA_Y_HR], 80);
+  cr_expect_eq(o.y[BA_NY + BA_Y_HR], 70);
+  cr_expect_eq(o.y[2 * BA_NY + BA_Y_HR], 80);
+  cr_expect_lt(o.y[BA_NY + BA_Y_CO], o.y[BA_Y_CO]);
+  mt_sim_free(s);
+  mt_series_clear(&o);
+  mt_schedule_free(sch);
+}
