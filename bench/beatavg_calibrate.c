@@ -12,7 +12,8 @@
 ** turn the RV into a volume store of over 1 L: no longer a ventricle, though
 ** the errors fall by about a third). Every fourth hypercube point is held out; the
 ** coefficients are fitted to the rest by Levenberg-Marquardt (Marquardt's
-** scaling, forward-difference Jacobian) on the residuals beat-averaged minus
+** scaling, forward-difference Jacobian; written here, as cminpack is not
+** among the build's dependencies) on the residuals beat-averaged minus
 ** beat-resolved, each divided by its scale (1 mmHg; CVP 0.25 mmHg; 0.1
 ** L/min; 1 %; 1 mL). Prints the coefficients as the model's table wants
 ** them and, per observable, the mean and largest absolute error on the

@@ -345,12 +345,16 @@ int cmd_simulate(int argc, char **argv)
   int rc = parse_opts(argc, argv, &o);
   mt_beat_cols bc;
   const mt_model *m = rc ? NULL : mt_model_find(o.model);
+  /* A beat-averaged heart model: time in min, MAP and EF observed. */
+  int averaged = m && !strcmp(m->time_unit, "min") &&
+                 mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
+                 mt_var_index(m->obs, m->n_obs, "EF") >= 0;
+  if (!rc && o.days > 0 && !averaged)
+    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
+                    "heart models");
   if (m && mt_beat_cols_find(m, &bc) == 0)
     return simulate_beats(&o, m);
-  /* A beat-averaged heart model: time in min, MAP and EF observed. */
-  if (m && !strcmp(m->time_unit, "min") &&
-      mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
-      mt_var_index(m->obs, m->n_obs, "EF") >= 0) {
+  if (averaged) {
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
@@ -360,9 +364,6 @@ int cmd_simulate(int argc, char **argv)
     return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
                                  o.json, &o.cfg);
   }
-  if (!rc && o.days > 0)
-    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
-                    "heart models");
   if (!rc)
     rc = check_required(&o);
   if (!rc)

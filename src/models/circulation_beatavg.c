@@ -358,10 +358,16 @@ int mt_beatavg_solve(const double *x, const double *p, double hr_obs,
     z[0] = guess[0], z[1] = guess[1];
     ok = newton(p, &e, 1e-9, 100, z) == 0;
   }
-  if (!ok) {
-    z[0] = 80, z[1] = 3;
-    ok = newton(p, &e, 1e-9, 200, z) == 0;
-  }
+  /* Cold starts: the healthy solution's neighbourhood first, then a grid
+  ** of flows and venous pressures (far from healthy the basin of the
+  ** damped Newton can miss (80, 3)). */
+  static const double q0[5] = {80, 40, 150, 15, 300};
+  static const double c0[3] = {3, 0, 10};
+  for (int a = 0; !ok && a < 5; a++)
+    for (int b = 0; !ok && b < 3; b++) {
+      z[0] = q0[a], z[1] = c0[b];
+      ok = newton(p, &e, 1e-9, 200, z) == 0;
+    }
   if (ok && z[0] > 0) {
     z[0] = ldexp(nearbyint(ldexp(z[0], 24)), -24);
     z[1] = ldexp(nearbyint(ldexp(z[1], 24)), -24);

@@ -555,5 +555,30 @@ run twin run --model circulation_smith2004 --stream "$VITALS" --out "$T/hf_bad.c
 check "heart twin: a model without a twin spec exits 2" eq "$rc" 2
 check "heart twin: ... in one line" one_line "$T/stderr"
 
+# ------------------------------------------------- beat-averaged heart
+run simulate --model circulation_beatavg --patient hfref --days 30 --json --csv "$T/beatavg.csv"
+check "beatavg: 30 days exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/beatavg.json"
+pycheck "$T/beatavg.json" "$T/beatavg.csv" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: 43200 min, hfref, start = end without inputs", j["duration_min"] == 43200 and j["patient"] == "hfref" and j["start"] == j["end"], j)
+check("beatavg: hfref EF below 45 %, CO = SV HR", j["end"]["EF"] < 45 and close(j["end"]["CO"], j["end"]["SV"] * j["end"]["HR"] / 1000, 1e-9), j["end"])
+rows = list(csv.reader(open(sys.argv[2])))
+check("beatavg: CSV hourly, t_min", rows[0][0] == "t_min" and len(rows) == 722 and close(float(rows[-1][0]), 43200, 1e-9), len(rows))
+EOF
+run simulate --model circulation_beatavg --duration 60
+check "beatavg: --duration (seconds) refused, exits 2" eq "$rc" 2
+check "beatavg: ... naming --days" has "$T/stderr" "--days"
+run simulate --model circulation_beatavg --days 0
+check "beatavg: --days 0 exits 2" eq "$rc" 2
+run simulate --model circulation_smith2004 --days 1
+check "heart: --days on a beat-resolved model exits 2" eq "$rc" 2
+run simulate --model circulation_beatavg --patient hfref --scenario "$SRC/examples/scenarios/heart-beatavg-month.json" --json
+check "beatavg: month example exits 0" eq "$rc" 0
+pycheck "$T/stdout" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: a month of metoprolol and enalapril lowers MAP, raises EF", j["end"]["MAP"] < j["start"]["MAP"] - 5 and j["end"]["EF"] > j["start"]["EF"], j)
+EOF
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
