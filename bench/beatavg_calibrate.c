@@ -12,7 +12,8 @@
 ** turn the RV into a volume store of over 1 L: no longer a ventricle, though
 ** the errors fall by about a third). Every fourth hypercube point is held out; the
 ** coefficients are fitted to the rest by Levenberg-Marquardt (Marquardt's
-** scaling, forward-difference Jacobian) on the residuals beat-averaged minus
+** scaling, forward-difference Jacobian; written here, as cminpack is not
+** among the build's dependencies) on the residuals beat-averaged minus
 ** beat-resolved, each divided by its scale (1 mmHg; CVP 0.25 mmHg; 0.1
 ** L/min; 1 %; 1 mL). Prints the coefficients as the model's table wants
 ** them and, per observable, the mean and largest absolute error on the
@@ -36,14 +37,14 @@
 #define N_COND 6
 #define N_PT (N_COND + LHS_N)
 #define N_OBS 7
-#define N_COEF 9
+#define N_COEF 11
 
 static const char *const obs_name[N_OBS] = {"MAP", "SBP", "DBP", "CO",
                                             "EF", "EDV", "CVP"};
 static const double obs_scale[N_OBS] = {1, 1, 1, 0.1, 1, 1, 0.25};
 static const char *const coef_name[N_COEF] = {
   "k_fl", "c_fl", "k_fr", "c_fr", "k_esl", "v_spt", "k_pp", "k_tau",
-  "k_map"};
+  "k_map", "k_mt", "t_sys"};
 
 typedef struct point {
   double ps[128]; /* smith2004 parameters */
@@ -244,14 +245,22 @@ static void report(const double *c, int held, const char *what)
 {
   static double r[N_PT * N_OBS];
   int n = residuals(c, held, r) / N_OBS;
-  printf("%s (%d points): mean|max absolute error\n", what, n);
+  printf("%s (%d points): mean|max absolute error, the point of the max\n",
+         what, n);
+  int at[N_PT], m = 0;
+  for (int i = 0; i < N_PT; i++)
+    if (pts[i].held_out == held)
+      at[m++] = i;
   for (int k = 0; k < N_OBS; k++) {
     double s = 0, mx = 0;
+    int w = 0;
     for (int i = 0; i < n; i++) {
       double e = fabs(r[i * N_OBS + k]) * obs_scale[k];
-      s += e, mx = fmax(mx, e);
+      s += e;
+      if (e > mx)
+        mx = e, w = at[i];
     }
-    printf("  %-4s %8.3f %8.3f\n", obs_name[k], s / n, mx);
+    printf("  %-4s %8.3f %8.3f  %d\n", obs_name[k], s / n, mx, w);
   }
 }
 
@@ -335,7 +344,7 @@ int main(int argc, char **argv)
   ** as they are. */
   printf("\ninitialiser: ");
   int k0 = mt_var_index(ba->param, ba->n_param, "k_fl");
-  int k1 = mt_var_index(ba->param, ba->n_param, "k_map");
+  int k1 = mt_var_index(ba->param, ba->n_param, "t_sys");
   for (int k = 0; k < N_COEF; k++)
     hb->param[ci[k]] = c[k];
   for (int k = k0; k <= k1; k++)

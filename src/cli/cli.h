@@ -20,13 +20,16 @@ struct mt_patient;
 void cli_series_csv(FILE *f, const struct mt_model *m,
                     const struct mt_series *s, const struct mt_patient *pt);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
-** patient NULL for the model's first; csv NULL for none; sch NULL for no
-** inputs (drug doses, in s). An exit status. */
+** patient NULL for the model's first; csv and svg NULL for none (both are
+** written all or nothing); scenario names the scenario file in the plot,
+** NULL for none; sch NULL for no inputs (drug doses, in s). An exit
+** status. */
 struct mt_sim_config;
 struct mt_model;
 struct mt_schedule;
 int cli_simulate_beats(const struct mt_model *m, const char *patient,
-                       const char *csv, double t_end_s, int json,
+                       const char *csv, const char *svg,
+                       const char *scenario, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
                        const struct mt_schedule *sch);
 /* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
@@ -49,11 +52,21 @@ int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
 int cmd_twin_advisor_evaluate(int argc, char **argv);
 
+/* The vertical axis of a twin's plot: the reading's name, the axis label,
+** the range shown at least, the largest value shown at most, the tick step
+** and the shaded target band. */
+typedef struct twin_svg_axis {
+  const char *name, *label;
+  double lo, hi, cap, tick, band_lo, band_hi;
+} twin_svg_axis;
+extern const twin_svg_axis twin_svg_glucose, twin_svg_map;
+
 /* The live twin's run as SVG (src/cli/twin_svg.c): readings rt/rv, each
-** reading's forecast at its first horizon, the alerts. 0 or -1. */
-int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
-                   const mt_twin_forecast *fc, int nf,
-                   const mt_twin_alert *al, int na);
+** reading's forecast at its first horizon, the alerts, on axis ax. 0 or
+** -1. */
+int twin_svg_write(FILE *f, const twin_svg_axis *ax, const double *rt,
+                   const double *rv, int nr, const mt_twin_forecast *fc,
+                   int nf, const mt_twin_alert *al, int na);
 
 /*
 ** Options of a subcommand: --help prints usage_text and exits 0; --json sets

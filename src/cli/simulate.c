@@ -51,7 +51,8 @@ static const char usage_text[] =
     "                   simulate (default 1, or the scenario's duration;\n"
     "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
-    "  --svg OUT        write the glucose plot\n"
+    "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
@@ -307,9 +308,6 @@ static void print_text(const opts *o, const run *r)
 static int simulate_beats(const opts *o, const mt_model *m)
 {
   double t_end = o->duration_s > 0 ? o->duration_s : 60.0;
-  if (o->svg)
-    return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                    m->name);
   if (o->scenario) {
     char err[MT_ERRMSG_MAX];
     mt_scenario *sc = NULL;
@@ -330,13 +328,13 @@ static int simulate_beats(const opts *o, const mt_model *m)
                     "model runs", o->scenario, t_end);
     mt_scenario_free(sc);
     if (!rc)
-      rc = cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                              sch);
+      rc = cli_simulate_beats(m, o->patient, o->csv, o->svg, o->scenario,
+                              t_end, o->json, &o->cfg, sch);
     mt_schedule_free(sch);
     return rc;
   }
-  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                            NULL);
+  return cli_simulate_beats(m, o->patient, o->csv, o->svg, NULL, t_end,
+                            o->json, &o->cfg, NULL);
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -347,12 +345,16 @@ int cmd_simulate(int argc, char **argv)
   int rc = parse_opts(argc, argv, &o);
   mt_beat_cols bc;
   const mt_model *m = rc ? NULL : mt_model_find(o.model);
+  /* A beat-averaged heart model: time in min, MAP and EF observed. */
+  int averaged = m && !strcmp(m->time_unit, "min") &&
+                 mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
+                 mt_var_index(m->obs, m->n_obs, "EF") >= 0;
+  if (!rc && o.days > 0 && !averaged)
+    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
+                    "heart models");
   if (m && mt_beat_cols_find(m, &bc) == 0)
     return simulate_beats(&o, m);
-  /* A beat-averaged heart model: time in min, MAP and EF observed. */
-  if (m && !strcmp(m->time_unit, "min") &&
-      mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
-      mt_var_index(m->obs, m->n_obs, "EF") >= 0) {
+  if (averaged) {
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
@@ -362,9 +364,6 @@ int cmd_simulate(int argc, char **argv)
     return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
                                  o.json, &o.cfg);
   }
-  if (!rc && o.days > 0)
-    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
-                    "heart models");
   if (!rc)
     rc = check_required(&o);
   if (!rc)

@@ -3,7 +3,8 @@
 ** observables of medtwin/beats.h, e.g. circulation_smith2004): runs the
 ** condition (--patient, default the model's first) for --duration seconds
 ** (or a scenario's duration), sampled every millisecond, and prints the
-** beat-level observables of the last beat and the mean of the last five.
+** beat-level observables of the last beat and the mean of the last five;
+** --csv writes the samples, --svg the plot of medtwin/plot_heart.h.
 ** Output keys: docs/cli.md.
 */
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/patient.h"
+#include "medtwin/plot_heart.h"
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 
@@ -177,8 +179,46 @@ static int report(const mt_model *m, const mt_sim_config *cfg, double t_end,
   return 0;
 }
 
+/* The plot of the run (plot_heart.h); the beat-level trend panel when the
+** run has doses. */
+static int write_svg(FILE *f, const mt_model *m, const heart *h,
+                     const char *scenario, int doses)
+{
+  char title[160], sub[320], hash[33];
+  const char *base = scenario ? strrchr(scenario, '/') : NULL;
+  scenario = base ? base + 1 : scenario;
+  mt_patient_param_hash(h->pt, hash);
+  snprintf(title, sizeof title, "%s — %s", h->pt->id, m->name);
+  snprintf(sub, sizeof sub, "medtwin %s · parameter hash %s%s%s", MT_VERSION,
+           hash, scenario ? " · scenario " : "", scenario ? scenario : "");
+  mt_heart_plot pl = {title, sub, m, &h->out, h->pt->param, 3, doses};
+  return mt_plot_heart_svg(&pl, f);
+}
+
+/* Write the CSV and the SVG to temporaries, then rename both. */
+static int write_outputs(const mt_model *m, const heart *h, const char *csv,
+                         const char *svg, const char *scenario, int doses)
+{
+  char err[MT_ERRMSG_MAX] = "";
+  mt_afile *f[2] = {NULL, NULL};
+  int rc = 0, n = 0;
+  if (csv && !(rc = mt_afile_open(csv, &f[n], err, sizeof err)))
+    cli_series_csv(mt_afile_stream(f[n++]), m, &h->out, h->pt);
+  if (!rc && svg && !(rc = mt_afile_open(svg, &f[n], err, sizeof err)) &&
+      (rc = write_svg(mt_afile_stream(f[n++]), m, h, scenario, doses)))
+    snprintf(err, sizeof err, "%s: cannot write the plot (%s)", svg,
+             mt_strerror(rc));
+  if (!rc)
+    rc = mt_afile_commit_all(f, n, err, sizeof err);
+  else
+    for (int i = 0; i < n; i++)
+      mt_afile_abort(f[i]);
+  return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
+}
+
 int cli_simulate_beats(const mt_model *m, const char *patient,
-                       const char *csv, double t_end_s, int json,
+                       const char *csv, const char *svg,
+                       const char *scenario, double t_end_s, int json,
                        const mt_sim_config *cfg, const mt_schedule *sch)
 {
   heart h;
@@ -191,15 +231,8 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
     rc = cli_fail(EXIT_USAGE, "--patient: %s", err);
   if (!rc)
     rc = heart_run(m, cfg, sch, t_end_s, &h);
-  if (!rc && csv) {
-    mt_afile *f = NULL;
-    if ((rc = mt_afile_open(csv, &f, err, sizeof err)) == 0) {
-      cli_series_csv(mt_afile_stream(f), m, &h.out, h.pt);
-      rc = mt_afile_commit_all(&f, 1, err, sizeof err);
-    }
-    if (rc)
-      rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  }
+  if (!rc && (csv || svg))
+    rc = write_outputs(m, &h, csv, svg, scenario, sch != NULL);
   if (!rc)
     rc = report(m, cfg, t_end_s, json, &h);
   free(h.b);

@@ -386,6 +386,30 @@ static int finish(mt_afile **f, int n, int rc, const topts *o,
   return rc;
 }
 
+/* The plot's axis: CGM's and MAP's are fixed; another reading's from 0 to
+** its largest value, ticks at a round step, no target band. */
+static void svg_axis(const mt_twin *tw, const topts *o, const trace *tr,
+                     twin_svg_axis *ax, char *label, size_t len)
+{
+  int obs = o->fobs ? mt_twin_obs_index(tw, o->fobs) : mt_twin_primary(tw);
+  const mt_var *v = &mt_twin_model(tw)->obs[obs];
+  if (!strcmp(v->name, "CGM") || !strcmp(v->name, "MAP")) {
+    *ax = !strcmp(v->name, "CGM") ? twin_svg_glucose : twin_svg_map;
+    return;
+  }
+  double hi = 0;
+  for (int k = 0; k < tr->nr; k++)
+    hi = fmax(hi, tr->rv[k]);
+  for (int k = 0; k < tr->nf; k++)
+    hi = fmax(hi, tr->fc[k].q[6]);
+  hi = hi > 0 ? 1.1 * hi : 1;
+  double step = pow(10, floor(log10(hi)));
+  if (hi / step < 3)
+    step /= 2;
+  snprintf(label, len, "%s, %s", v->name, v->unit);
+  *ax = (twin_svg_axis){v->name, label, 0, hi, hi, step, NAN, NAN};
+}
+
 static int twin_run(int argc, char **argv)
 {
   topts o;
@@ -441,8 +465,12 @@ static int twin_run(int argc, char **argv)
               q[k].datum.t_min, mt_stream_kind_name(q[k].datum.kind),
               q[k].datum.value, q[k].reason);
   }
+  twin_svg_axis ax;
+  char label[96];
+  if (!rc && is >= 0)
+    svg_axis(tw, &o, &tr, &ax, label, sizeof label);
   if (!rc && is >= 0 &&
-      twin_svg_write(mt_afile_stream(f[is]), tr.rt, tr.rv, tr.nr, tr.fc,
+      twin_svg_write(mt_afile_stream(f[is]), &ax, tr.rt, tr.rv, tr.nr, tr.fc,
                      tr.nf, tr.al, tr.na))
     rc = cli_fail(EXIT_RUNTIME, "%s: no reading to plot, or cannot write",
                   o.svg);

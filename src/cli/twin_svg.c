@@ -8,20 +8,28 @@
 
 #include "cli.h"
 
-int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
-                   const mt_twin_forecast *fc, int nf,
-                   const mt_twin_alert *al, int na)
+/* CGM: the sensors' range, the 70-180 mg/dL time-in-range target
+** (Battelino et al., Diabetes Care 42:1593, 2019). MAP: 65-100 mmHg, from
+** the hypotension level to the upper end of normal. */
+const twin_svg_axis twin_svg_glucose = {"CGM", "glucose, mg/dL", 40, 300,
+                                        500, 50, 70, 180};
+const twin_svg_axis twin_svg_map = {"MAP", "mean arterial pressure, mmHg",
+                                    40, 140, 250, 20, 65, 100};
+
+int twin_svg_write(FILE *f, const twin_svg_axis *ax, const double *rt,
+                   const double *rv, int nr, const mt_twin_forecast *fc,
+                   int nf, const mt_twin_alert *al, int na)
 {
   if (nr < 1)
     return -1;
   const double W = 960, H = 400, L = 60, R = 20, T = 40, B = 40;
-  double t0 = rt[0], t1 = rt[nr - 1], lo = 40, hi = 300;
+  double t0 = rt[0], t1 = rt[nr - 1], lo = ax->lo, hi = ax->hi;
   for (int k = 0; k < nf; k++) {
     t1 = fmax(t1, fc[k].t_min + fc[k].horizon_min);
-    hi = fmax(hi, fmin(fc[k].q[6], 500));
+    hi = fmax(hi, fmin(fc[k].q[6], ax->cap));
   }
   for (int k = 0; k < nr; k++)
-    hi = fmax(hi, fmin(rv[k], 500));
+    hi = fmax(hi, fmin(rv[k], ax->cap));
   if (!(t1 > t0))
     t1 = t0 + 60;
 #define X(t) (L + ((t) - t0) / (t1 - t0) * (W - L - R))
@@ -29,13 +37,15 @@ int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" "
           "height=\"%g\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
   fprintf(f, "<title>medtwin live twin: readings, forecasts, alerts</title>\n");
-  fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"14\">CGM readings (dots), "
+  fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"14\">%s readings (dots), "
           "%g-min forecasts at the time they predict (median, 50 %% and "
-          "95 %% intervals), alerts (marks)</text>\n", L,
+          "95 %% intervals), alerts (marks)</text>\n", L, ax->name,
           nf ? fc[0].horizon_min : 0.0);
-  fprintf(f, "<rect x=\"%g\" y=\"%.1f\" width=\"%g\" height=\"%.1f\" "
-          "fill=\"#e8f5e9\"/>\n", L, Y(180), W - L - R, Y(70) - Y(180));
-  for (double g = 50; g <= hi; g += 50)
+  if (!isnan(ax->band_lo)) /* the target band */
+    fprintf(f, "<rect x=\"%g\" y=\"%.1f\" width=\"%g\" height=\"%.1f\" "
+            "fill=\"#e8f5e9\"/>\n", L, Y(ax->band_hi), W - L - R,
+            Y(ax->band_lo) - Y(ax->band_hi));
+  for (double g = ceil(lo / ax->tick) * ax->tick; g <= hi; g += ax->tick)
     fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
             L - 6, Y(g) + 4, g);
   double step = (t1 - t0) > 2880 ? 720 : (t1 - t0) > 720 ? 180 : 60;
@@ -43,7 +53,7 @@ int twin_svg_write(FILE *f, const double *rt, const double *rv, int nr,
     fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%g h"
             "</text>\n", X(t), H - B + 16, t / 60);
   fprintf(f, "<text x=\"14\" y=\"%g\" transform=\"rotate(-90 14 %g)\">"
-          "glucose, mg/dL</text>\n", H / 2, H / 2);
+          "%s</text>\n", H / 2, H / 2, ax->label);
   /* the fan: 95 % then 50 % bands, then the median */
   static const int band[2][2] = {{0, 6}, {2, 4}};
   static const char *const shade[2] = {"0.12", "0.25"};

@@ -15,16 +15,19 @@
 **   MAP  = CVP + Q R                       (systemic return = LV output)
 **   ESV  = Vd_lvf + k_esl MAP / Ees_l + v_spt     (ESPVR at k_esl MAP)
 **   EDV  = ESV + SV
-**   PCWP = (P0_lvf (exp(lambda_l (EDV - v_spt - V0_lvf)) - 1) - c_fl) / k_fl
-**                                          (EDPVR at the filling pressure)
+**   PCWP = (P0_lvf (exp(lambda_l (EDV - v_spt - V0_lvf)) - 1) + P_peri
+**           - c_fl) / k_fl + k_mt SV / (60 / HR - t_sys)
+**                 (EDPVR at the filling pressure, plus the pericardial
+**                  pressure and the drop driving the diastolic inflow)
+**   P_peri = P0_pcd (exp(lambda_pcd (EDV + EDVr - V0_pcd)) - 1)
 **   PAP  = PCWP + Q R_pul                  (pulmonary return = RV output)
-**   ESVr = Vd_rvf + k_esr PAP / Ees_r - v_spt,  EDVr = ESVr + SV
-**   EDVr = c_fr + k_fr CVP                 (RV filling, closes the loop)
+**   ESVr = Vd_rvf + k_esr PAP / Ees_r - v_spt
+**   EDVr = c_fr + k_fr CVP = ESVr + SV     (RV filling, closes the loop)
 **   MAP/E_ao + CVP/E_vc + (PAP - P_th)/E_pa + (PCWP - P_th)/E_pu
 **     + ESV + ESVr + 2 k_vm SV = V_tot - V_rem + V_gain   (stressed volume)
-** two equations in (Q, CVP), solved by Newton. The septum's and the
-** pericardium's interaction are summarised by the calibrated offsets c_fl,
-** c_fr, v_spt and the gains k_*.
+** two equations in (Q, CVP), solved by Newton (t_dia = 60 / HR - t_sys is
+** held at 0.05 s or more). The septum's interaction is summarised by the
+** calibrated offsets c_fl, c_fr, v_spt and the gains k_*.
 **   PP = k_pp E_ao SV / (1 + k_tau E_ao / R),  DBP = MAP - k_map PP,
 **   SBP = DBP + PP.
 ** Drugs: the PK/PD of smith2004 per minute. Drift: d f_Ees/dt = drift_Ees
@@ -101,6 +104,9 @@ static const mt_var param[BA_NP] = {
   {"P0_rvf", MMHG, "RV free wall end-diastolic pressure scale", 0.01, 5, 0},
   {"lambda_rvf", "/mL", "RV free wall end-diastolic stiffness", 0.001, 0.2,
    0},
+  {"P0_pcd", MMHG, "pericardium pressure scale", 0.01, 10, 0},
+  {"lambda_pcd", "/mL", "pericardium stiffness", 0.001, 0.2, 0},
+  {"V0_pcd", "mL", "pericardial volume at zero pressure", 0, 1000, 0},
   {"P_th", MMHG, "thoracic (pleural) pressure", -20, 20, 0},
   {"E_ao", ELAST, "aortic elastance", 0.05, 10, 0},
   {"E_vc", ELAST, "vena cava elastance", 0.0005, 0.1, 0},
@@ -158,6 +164,10 @@ static const mt_var param[BA_NP] = {
    0.01, 5, 0},
   {"k_tau", "s", "calibrated: run-off time of the pulse pressure", 0, 10, 0},
   {"k_map", "1", "calibrated: (MAP - DBP) / pulse pressure", 0, 1, 0},
+  {"k_mt", RES, "calibrated: resistance of LV filling (PCWP above the "
+   "filling pressure per mL/s of mean diastolic inflow)", 0, 1, 0},
+  {"t_sys", "s", "calibrated: systole's share of the beat (diastole = "
+   "60 / HR - t_sys)", 0, 0.6, 0},
   {"W0", "kg", "body weight at the start", 20, 300, 0},
   {"f_iv", "1", "intravascular (stressed) fraction of retained fluid "
    "(illustrative)", 0.01, 1, 0},
@@ -176,7 +186,7 @@ const double mt_beatavg_healthy[BA_NP] = {
   80,                                     /* HR */
   2.8798, 0, 0, 0.1203, 0.033,            /* LV free wall */
   0.585, 0, 0, 0.2157, 0.023,             /* RV free wall */
-  -4,                                     /* P_th */
+  0.5003, 0.03, 200, -4,                  /* pericardium, P_th */
   0.6913, 0.0059, 0.369, 0.0073,          /* E_ao, E_vc, E_pa, E_pu */
   1.0889, 0.1552,                         /* R_sys, R_pul */
   1500,                                   /* V_tot */
@@ -184,11 +194,12 @@ const double mt_beatavg_healthy[BA_NP] = {
   0.7 / 60, 0.063 / 60, 100, 0.3, 0.02, 1,         /* enalaprilat */
   1.2 / 60, 0.462 / 60, 9, 5, 1, 1.5,              /* furosemide */
   20.8 / 60, 14, 1.0, 100, 1,                      /* dobutamine */
-  /* k_fl, c_fl, k_fr, c_fr, k_esl, k_esr, v_spt, k_vm, k_pp, k_tau, k_map:
+  /* k_fl, c_fl, k_fr, c_fr, k_esl, k_esr, v_spt, k_vm, k_pp, k_tau, k_map,
+  ** k_mt, t_sys:
   ** fitted by bench/beatavg_calibrate (its "initialiser:" line; k_esr and
   ** k_vm held), errors in docs/models/circulation_beatavg.md. */
-  1.39643, 1.42852, 10.2057, 63.7005, 1.18886, 1, 6.19329, 0.5, 0.944613,
-  0.203606, 0.479736,
+  1.23724, 6.11472, 13.9456, 62.6455, 1.17565, 1, 5.69123, 0.5, 0.924234,
+  0.191526, 0.506174, 0.0150656, 0.496745,
   75, 0.25,                               /* W0, f_iv */
   0, 0, 0,                                /* drifts */
 };
@@ -242,8 +253,16 @@ static void loop(const double *p, const ba_eff *e, double q, double cvp,
   double edv = esv + sv, edv_q = esv_q + k, edv_c = esv_c;
   double xl = exp(e->lam_l * (edv - P(V_SPT) - P(V0_LVF)));
   double pl = P(P0_LVF) * (xl - 1), pl_d = P(P0_LVF) * e->lam_l * xl;
-  double pcwp = (pl - P(C_FL)) / P(K_FL);
-  double pcwp_q = pl_d * edv_q / P(K_FL), pcwp_c = pl_d * edv_c / P(K_FL);
+  /* Pericardium around both end-diastolic volumes (the RV's from CVP). */
+  double edr0 = P(C_FR) + P(K_FR) * cvp;
+  double xp = exp(P(LAM_PCD) * (edv + edr0 - P(V0_PCD)));
+  double ppc = P(P0_PCD) * (xp - 1), pp_d = P(P0_PCD) * P(LAM_PCD) * xp;
+  /* Diastolic inflow SV / t_dia through the filling resistance. */
+  double tdia = fmax(k - P(T_SYS), 0.05);
+  double drop = P(K_MT) * sv / tdia, drop_q = P(K_MT) * k / tdia;
+  double pcwp = (pl + ppc - P(C_FL)) / P(K_FL) + drop;
+  double pcwp_q = (pl_d + pp_d) * edv_q / P(K_FL) + drop_q;
+  double pcwp_c = ((pl_d + pp_d) * edv_c + pp_d * P(K_FR)) / P(K_FL);
   double pap = pcwp + q * P(R_PUL), pap_q = pcwp_q + P(R_PUL), pap_c = pcwp_c;
   double esr = P(VD_RVF) + P(K_ESR) * pap / e->ees_r - P(V_SPT);
   double esr_q = P(K_ESR) * pap_q / e->ees_r, esr_c = P(K_ESR) * pap_c /
@@ -339,10 +358,16 @@ int mt_beatavg_solve(const double *x, const double *p, double hr_obs,
     z[0] = guess[0], z[1] = guess[1];
     ok = newton(p, &e, 1e-9, 100, z) == 0;
   }
-  if (!ok) {
-    z[0] = 80, z[1] = 3;
-    ok = newton(p, &e, 1e-9, 200, z) == 0;
-  }
+  /* Cold starts: the healthy solution's neighbourhood first, then a grid
+  ** of flows and venous pressures (far from healthy the basin of the
+  ** damped Newton can miss (80, 3)). */
+  static const double q0[5] = {80, 40, 150, 15, 300};
+  static const double c0[3] = {3, 0, 10};
+  for (int a = 0; !ok && a < 5; a++)
+    for (int b = 0; !ok && b < 3; b++) {
+      z[0] = q0[a], z[1] = c0[b];
+      ok = newton(p, &e, 1e-9, 200, z) == 0;
+    }
   if (ok && z[0] > 0) {
     z[0] = ldexp(nearbyint(ldexp(z[0], 24)), -24);
     z[1] = ldexp(nearbyint(ldexp(z[1], 24)), -24);

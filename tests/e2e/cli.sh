@@ -440,7 +440,7 @@ check "heart: a scenario with events exits 2" eq "$rc" 2
 check "heart: ... in one line" one_line "$T/stderr"
 run simulate --model circulation_smith2004 --duration 0.5
 check "heart: a run shorter than a beat exits 2" eq "$rc" 2
-run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json --svg "$T/heart_dob.svg"
 check "heart: dobutamine example exits 0" eq "$rc" 0
 cp "$T/stdout" "$T/heart_dobutamine.json"
 pycheck "$T/heart_hfref.json" "$T/heart_dobutamine.json" <<'EOF'
@@ -448,6 +448,63 @@ f, d = (json.load(open(p)) for p in sys.argv[1:3])
 check("heart: dobutamine raises hfref EF by > 5 points and CO", d["last_beat"]["ef_pct"] > f["last_beat"]["ef_pct"] + 5 and d["last_beat"]["co_lmin"] > f["last_beat"]["co_lmin"], (d["last_beat"], f["last_beat"]))
 check("heart: dobutamine leaves HR at 80", close(d["last_beat"]["hr_bpm"], 80, 1e-6), d["last_beat"])
 EOF
+# The heart plot: parses as XML (Python's expat), every panel present.
+run simulate --model circulation_smith2004 --duration 6 --json --svg "$T/heart.svg"
+check "heart svg: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_svg.json"
+pycheck "$T/heart.svg" "$T/heart_svg.json" "$T/heart_dob.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+def classes(root):
+    return {e.get("class") for e in root.iter() if e.get("class")}
+h = json.load(open(sys.argv[2]))
+for path, trend in ((sys.argv[1], False), (sys.argv[3], True)):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check("heart svg: %s parses as XML" % path, False, e)
+        continue
+    check("heart svg: root is <svg>", root.tag == ns + "svg", root.tag)
+    c = classes(root)
+    want = {"left-heart", "right-heart", "pv-lv", "pv-rv", "pv-lv-loop", "pv-rv-loop", "espvr", "edv-marker", "esv-marker", "beat-marker"}
+    check("heart svg: pressure panels, PV loops, ESPVR, markers", want <= c, want - c)
+    check("heart svg: trend panel only with doses", ({"trend-map", "trend-hr", "trend-co"} <= c) == trend, c)
+    text = " ".join(t.text or "" for t in root.iter(ns + "text"))
+    for w in ("aortic P_ao (mmHg)", "central venous P_vc (mmHg)", "pressure (mmHg)", "LV volume (mL)", "EDV", "ESV", "SV", "EF"):
+        check("heart svg: label %r" % w, w in text, path)
+root = ET.parse(sys.argv[1]).getroot()
+text = [t.text or "" for t in root.iter(ns + "text")]
+b = h["last_beat"]
+# the EDV/ESV labels (one decimal) agree with the JSON summary's last beat
+check("heart svg: EDV label is the summary's", "EDV %.1f mL" % b["edv_ml"] in text, b["edv_ml"])
+check("heart svg: ESV label is the summary's", "ESV %.1f mL" % b["esv_ml"] in text, b["esv_ml"])
+EOF
+# A scenario whose file name needs escaping: the plot names it, escaped.
+ODD="$S/d&\"x'<y>.json"
+printf '%s' '{"duration_min": 0.1, "events": [{"t_min": 0, "type": "dose", "drug": "inotrope", "amount": 10, "duration_min": 0.05}]}' >"$ODD"
+run simulate --model circulation_smith2004 --scenario "$ODD" --svg "$T/heart_odd.svg"
+check "heart svg, odd scenario name: exits 0" eq "$rc" 0
+pycheck "$T/heart_odd.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except ET.ParseError as e:
+    check("heart svg, odd scenario name: parses as XML", False, e)
+    sys.exit(0)
+sub = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "subtitle"]
+check("heart svg, odd scenario name: named in the subtitle", len(sub) == 1 and sub[0].endswith("scenario d&\"x'<y>.json"), sub)
+check("heart svg, odd scenario name: trend panel with a dose", any(e.get("class") == "trend-co" for e in root.iter()), "")
+EOF
+IO2=$T/heart_io
+mkdir "$IO2"
+run simulate --model circulation_smith2004 --duration 2 --csv "$IO2/h.csv" --svg "$IO2/nodir/h.svg"
+check "heart svg in missing directory: exits 1" eq "$rc" 1
+check "heart svg in missing directory: names the path" has "$T/stderr" "nodir/h.svg"
+check "heart svg in missing directory: no csv, no svg, no temporary" eq "$(ls -A "$IO2" | tr '\n' ' ')" ""
+mkdir "$IO2/plot.svg"
+run simulate --model circulation_smith2004 --duration 2 --svg "$IO2/plot.svg"
+check "heart svg target is a directory: exits 1" eq "$rc" 1
+check "heart svg target is a directory: nothing else left" eq "$(ls -A "$IO2" | tr '\n' ' ')" "plot.svg "
 printf '%s' '{"duration_min": 2, "events": [{"t_min": 0, "type": "dose", "drug": "aspirin", "amount": 100}]}' >"$S/nodrug.json"
 run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
@@ -463,7 +520,7 @@ j = json.load(open(sys.argv[1]))
 rows = list(csv.DictReader(open(sys.argv[2])))
 head = open(sys.argv[3]).readline().strip()
 data = list(csv.DictReader(open(sys.argv[4])))
-nread = sum(d["kind"] in ("map", "sbp", "dbp", "ef", "co") for d in data)
+nread = sum(d["kind"] in ("map", "sbp", "dbp", "ef", "co", "weight") for d in data)
 check("heart twin: model in the summary", j["model"] == "circulation_beatavg", j)
 check("heart twin: every reading assimilated", j["cgm"] == nread and j["quarantined"] == 0, (j, nread))
 check("heart twin: two forecast rows (30, 60 min) per reading", len(rows) == 2 * nread and j["forecasts"] == len(rows), (len(rows), nread))
@@ -475,6 +532,9 @@ last = [r for r in rows if float(r["t_min"]) == 240 and float(r["horizon_min"]) 
 check("heart twin: the last 95 % interval holds the last MAP reading", float(last["MAP_p025"]) <= 79 <= float(last["MAP_p975"]), last)
 check("heart twin: alerts file has its header", head == "t_min,kind,probability,predicted_t_min", head)
 EOF
+run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_svg.csv" --svg "$T/hf.svg"
+check "heart twin: --svg exits 0" eq "$rc" 0
+check "heart twin: ... a MAP axis" has "$T/hf.svg" "mean arterial pressure, mmHg"
 run twin run --model circulation_beatavg --stream "$VITALS" --out "$T/hf_co.csv" --forecast-obs CO
 check "heart twin: --forecast-obs CO exits 0" eq "$rc" 0
 check "heart twin: ... CO columns" has "$T/hf_co.csv" "t_min,horizon_min,CO_mean,CO_p025"
@@ -494,6 +554,31 @@ check "heart twin: ... nothing written" eval '[ ! -e "$T/hf_bad.csv" ]'
 run twin run --model circulation_smith2004 --stream "$VITALS" --out "$T/hf_bad.csv"
 check "heart twin: a model without a twin spec exits 2" eq "$rc" 2
 check "heart twin: ... in one line" one_line "$T/stderr"
+
+# ------------------------------------------------- beat-averaged heart
+run simulate --model circulation_beatavg --patient hfref --days 30 --json --csv "$T/beatavg.csv"
+check "beatavg: 30 days exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/beatavg.json"
+pycheck "$T/beatavg.json" "$T/beatavg.csv" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: 43200 min, hfref, start = end without inputs", j["duration_min"] == 43200 and j["patient"] == "hfref" and j["start"] == j["end"], j)
+check("beatavg: hfref EF below 45 %, CO = SV HR", j["end"]["EF"] < 45 and close(j["end"]["CO"], j["end"]["SV"] * j["end"]["HR"] / 1000, 1e-9), j["end"])
+rows = list(csv.reader(open(sys.argv[2])))
+check("beatavg: CSV hourly, t_min", rows[0][0] == "t_min" and len(rows) == 722 and close(float(rows[-1][0]), 43200, 1e-9), len(rows))
+EOF
+run simulate --model circulation_beatavg --duration 60
+check "beatavg: --duration (seconds) refused, exits 2" eq "$rc" 2
+check "beatavg: ... naming --days" has "$T/stderr" "--days"
+run simulate --model circulation_beatavg --days 0
+check "beatavg: --days 0 exits 2" eq "$rc" 2
+run simulate --model circulation_smith2004 --days 1
+check "heart: --days on a beat-resolved model exits 2" eq "$rc" 2
+run simulate --model circulation_beatavg --patient hfref --scenario "$SRC/examples/scenarios/heart-beatavg-month.json" --json
+check "beatavg: month example exits 0" eq "$rc" 0
+pycheck "$T/stdout" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: a month of metoprolol and enalapril lowers MAP, raises EF", j["end"]["MAP"] < j["start"]["MAP"] - 5 and j["end"]["EF"] > j["start"]["EF"], j)
+EOF
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

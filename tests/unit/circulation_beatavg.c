@@ -23,13 +23,13 @@
 #include "models/circulation.h"
 #include "models/circulation_beatavg.h"
 
-/* Held-out maxima (bench/beatavg_calibrate: MAP 9.66, SBP 10.91, DBP 7.29
-** mmHg, CO 0.459 L/min, EF 1.11 %, EDV 9.37 mL, CVP 0.82 mmHg), rounded
+/* Held-out maxima (bench/beatavg_calibrate: MAP 2.75, SBP 2.57, DBP 2.79
+** mmHg, CO 0.096 L/min, EF 1.08 %, EDV 1.93 mL, CVP 0.89 mmHg), rounded
 ** up. */
 #define N_OBS 7
 static const char *const names[N_OBS] = {"MAP", "SBP", "DBP", "CO",
                                          "EF", "EDV", "CVP"};
-static const double bound[N_OBS] = {10, 11, 8, 0.5, 1.5, 10, 1};
+static const double bound[N_OBS] = {3, 3, 3, 0.1, 1.1, 2, 0.9};
 
 static const mt_model *ba(void)
 {
@@ -366,4 +366,58 @@ Test(circulation_beatavg, population_plausible_and_prior_fits)
   cr_expect_eq(mt_prior_n(pr), 4);
   cr_expect_eq(mt_prior_n_members(pr), 40);
   mt_prior_free(pr);
+}
+
+/* Every corner and centre of a 5^5 grid over the calibration design's box
+** (factors on the healthy Ees_lvf 0.4-1.3, R_sys 0.8-1.5, V_tot 2/3-4/3,
+** lambda_lvf 1-1.35, HR 60-100 /min) has a steady state with SV, ESV > 0. */
+Test(circulation_beatavg, solves_over_the_design_box)
+{
+  static const int idx[5] = {BA_EES_LVF, BA_R_SYS, BA_V_TOT, BA_LAM_LVF,
+                             BA_HR};
+  static const double lo[5] = {0.4, 0.8, 2.0 / 3, 1.0, 0.75};
+  static const double hi[5] = {1.3, 1.5, 4.0 / 3, 1.35, 1.25};
+  int bad = 0;
+  for (int g = 0; g < 3125; g++) {
+    double p[BA_NP], x0[BA_NX], mem[1], u[BA_NU], y[BA_NY];
+    memcpy(p, mt_beatavg_healthy, sizeof p);
+    for (int k = 0, r = g; k < 5; k++, r /= 5)
+      p[idx[k]] *= lo[k] + (hi[k] - lo[k]) * (r % 5) / 4.0;
+    if (ba()->init(p, x0, mem, u) ||
+        mt_beatavg_solve(x0, p, 0, NULL, y) || !(y[BA_Y_SV] > 0) ||
+        !(y[BA_Y_ESV] > 0))
+      bad++;
+  }
+  cr_expect_eq(bad, 0, "%d of 3125 grid points without a steady state", bad);
+}
+
+/* HR_obs through a schedule: a level of 70 /min from t = 10 min is the
+** heart rate of the samples from then on (on_input keeps it in the
+** discrete memory for observe), 80 /min before, and 0 returns to the
+** model's own rate. */
+Test(circulation_beatavg, hr_obs_from_a_schedule)
+{
+  const mt_model *m = ba();
+  double pb[BA_NP];
+  load(m, "healthy", pb);
+  mt_schedule *sch;
+  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 10, 70), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 20, 0), 0);
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, 3), 0);
+  o.t[0] = 5, o.t[1] = 15, o.t[2] = 25;
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pb, NULL, NULL, sch, 0, 30, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  cr_expect_eq(o.y[BA_Y_HR], 80);
+  cr_expect_eq(o.y[BA_NY + BA_Y_HR], 70);
+  cr_expect_eq(o.y[2 * BA_NY + BA_Y_HR], 80);
+  cr_expect_lt(o.y[BA_NY + BA_Y_CO], o.y[BA_Y_CO]);
+  mt_sim_free(s);
+  mt_series_clear(&o);
+  mt_schedule_free(sch);
 }
