@@ -117,6 +117,8 @@ void cli_print_erased(const char *id, const struct mt_store_erased *e,
 int cmd_keys(int argc, char **argv);
 int cmd_patient(int argc, char **argv);
 int cmd_trial(int argc, char **argv);
+/* medtwin whatif: rank drug regimens (src/cli/whatif_regimens.c). */
+int cmd_whatif(int argc, char **argv);
 /* medtwin trial report RESULTS.json --out FILE (src/cli/trial_report_cmd.c);
 ** argv[0] is "report". */
 int cmd_trial_report(int argc, char **argv);
