@@ -453,5 +453,35 @@ run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
 check "heart: ... naming the drug" has "$T/stderr" aspirin
 
+# whatif: rank regimens for a heart model (docs/regimens.md); 6 min of the
+# example's six regimens on hfref, then bad files.
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.1 --json
+check "whatif exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif.json"
+pycheck "$T/whatif.json" <<'EOF'
+w = json.load(open(sys.argv[1]))
+check("whatif: keys", {"model", "patient", "baroreflex", "horizon_h", "targets", "regimens", "cost"} <= set(w), sorted(w))
+r = w["regimens"]
+check("whatif: six regimens ranked 1..6", [x["rank"] for x in r] == list(range(1, 7)), [x["rank"] for x in r])
+check("whatif: regimen keys", all({"name", "missed", "distance", "map_mmhg", "co_lmin", "ef_pct", "worst_map_mmhg"} <= set(x) for x in r), r[0])
+check("whatif: missed never decreases down the ranking", all(a["missed"] <= b["missed"] for a, b in zip(r, r[1:])), [x["missed"] for x in r])
+names = [x["name"] for x in r]
+check("whatif: dobutamine above none for hfref", names.index("dobutamine 5 ug/kg/min") < names.index("none"), names)
+check("whatif: cost 6 x 360 s simulated", close(w["cost"]["simulated_s"], 2160, 1e-9), w["cost"])
+EOF
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "aspirin", "amount": 100, "t_min": 0}]}]}' >"$S/badreg.json"
+run whatif --regimens "$S/badreg.json"
+check "whatif: an unknown drug exits 2" eq "$rc" 2
+check "whatif: ... in one line" one_line "$T/stderr"
+check "whatif: ... naming the file" has "$T/stderr" badreg.json
+check "whatif: ... and the field" has "$T/stderr" "regimens[0].doses[0].drug"
+check "whatif: ... nothing on stdout" empty "$T/stdout"
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "diuretic", "amount": -1, "t_min": 0}]}]}' >"$S/negreg.json"
+run whatif --regimens "$S/negreg.json"
+check "whatif: a negative dose exits 2" eq "$rc" 2
+check "whatif: ... naming the field" has "$T/stderr" "regimens[0].doses[0].amount"
+run whatif --model circulation_smith2004
+check "whatif: no --regimens exits 2" eq "$rc" 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
