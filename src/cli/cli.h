@@ -21,14 +21,15 @@ void cli_series_csv(FILE *f, const struct mt_model *m,
                     const struct mt_series *s, const struct mt_patient *pt);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
 ** patient NULL for the model's first; csv NULL for none; sch NULL for no
-** inputs (drug doses, in s). An exit status. */
+** inputs (drug doses, in s); baroreflex 1 or 0 sets the model's
+** parameter baro_on, -1 leaves the condition's. An exit status. */
 struct mt_sim_config;
 struct mt_model;
 struct mt_schedule;
 int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const char *csv, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
-                       const struct mt_schedule *sch);
+                       const struct mt_schedule *sch, int baroreflex);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

@@ -453,6 +453,18 @@ run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
 check "heart: ... naming the drug" has "$T/stderr" aspirin
 
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-baroreflex.json" --json
+check "heart: baroreflex example exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_baro.json"
+pycheck "$T/heart_hfref.json" "$T/heart_baro.json" <<'EOF'
+f, b = (json.load(open(p)) for p in sys.argv[1:3])
+check("heart: baroreflex raises hfref HR above 90 and MAP", b["mean_of_last"]["hr_bpm"] > 90 and b["mean_of_last"]["map_mmhg"] > f["last_beat"]["map_mmhg"], (b["mean_of_last"], f["last_beat"]))
+EOF
+printf '%s' '{"duration_min": 1440, "baroreflex": true}' >"$S/barot1d.json"
+run simulate --model uva_padova_t1d --patient 'adult#001' --scenario "$S/barot1d.json"
+check "scenario: baroreflex for a metabolic model exits 2" eq "$rc" 2
+check "scenario: ... naming the field" has "$T/stderr" baroreflex
+
 # whatif: rank regimens for a heart model (docs/regimens.md); 6 min of the
 # example's six regimens on hfref, then bad files.
 run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.1 --json
