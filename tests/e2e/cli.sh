@@ -465,9 +465,9 @@ run simulate --model uva_padova_t1d --patient 'adult#001' --scenario "$S/barot1d
 check "scenario: baroreflex for a metabolic model exits 2" eq "$rc" 2
 check "scenario: ... naming the field" has "$T/stderr" baroreflex
 
-# whatif: rank regimens for a heart model (docs/regimens.md); 6 min of the
+# whatif: rank regimens for a heart model (docs/regimens.md); 3 min of the
 # example's six regimens on hfref, then bad files.
-run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.1 --json
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 2 --json
 check "whatif exits 0" eq "$rc" 0
 cp "$T/stdout" "$T/whatif.json"
 pycheck "$T/whatif.json" <<'EOF'
@@ -479,7 +479,15 @@ check("whatif: regimen keys", all({"name", "missed", "distance", "map_mmhg", "co
 check("whatif: missed never decreases down the ranking", all(a["missed"] <= b["missed"] for a, b in zip(r, r[1:])), [x["missed"] for x in r])
 names = [x["name"] for x in r]
 check("whatif: dobutamine above none for hfref", names.index("dobutamine 5 ug/kg/min") < names.index("none"), names)
-check("whatif: cost 6 x 360 s simulated", close(w["cost"]["simulated_s"], 2160, 1e-9), w["cost"])
+check("whatif: cost 6 x 180 s simulated", close(w["cost"]["simulated_s"], 1080, 1e-9), w["cost"])
+EOF
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 1 --json
+check "whatif --threads 1 exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif1.json"
+pycheck "$T/whatif.json" "$T/whatif1.json" <<'EOF'
+a, b = (json.load(open(p))["regimens"] for p in sys.argv[1:3])
+strip = lambda r: [{k: v for k, v in x.items() if k != "wall_s"} for x in r]
+check("whatif: 1 and 2 threads give the same ranking and figures", strip(a) == strip(b), (a[0], b[0]))
 EOF
 printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "aspirin", "amount": 100, "t_min": 0}]}]}' >"$S/badreg.json"
 run whatif --regimens "$S/badreg.json"
