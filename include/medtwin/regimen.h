@@ -121,7 +121,8 @@ int mt_regimen_simulate(const mt_model *m, const double *p,
 ** window's MAP, CO and EF outside their ranges, and the worst MAP below the
 ** MAP range's lower bound. distance sums, over the bounds missed, the
 ** distance to the bound divided by the bound (so 5 mmHg below 65 counts
-** 0.077).
+** 0.077; a bound of 0 divides by 1). A non-finite value misses with
+** distance 1.
 */
 void mt_regimen_score(const mt_regimen_targets *t, mt_regimen_outcome *o);
 

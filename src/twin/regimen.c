@@ -539,6 +539,12 @@ int mt_regimen_simulate(const mt_model *m, const double *p,
 
 /* ---- Score and rank ------------------------------------------------ */
 
+/* The scale of a bound's distance: the bound, or 1 for a bound of 0. */
+static double scale(double b)
+{
+  return b != 0 ? fabs(b) : 1;
+}
+
 /* Misses of value v against range r: 0 or 1, the relative distance added
 ** to *d. */
 static int miss(const mt_regimen_range *r, double v, double *d)
@@ -548,11 +554,11 @@ static int miss(const mt_regimen_range *r, double v, double *d)
     return 1;
   }
   if (!isnan(r->lo) && v < r->lo) {
-    *d += (r->lo - v) / fabs(r->lo);
+    *d += (r->lo - v) / scale(r->lo);
     return 1;
   }
   if (!isnan(r->hi) && v > r->hi) {
-    *d += (v - r->hi) / fabs(r->hi);
+    *d += (v - r->hi) / scale(r->hi);
     return 1;
   }
   return 0;
