@@ -163,6 +163,8 @@ static const mt_var param[CV_NP] = {
    100, 0},
   {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0},
   {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},
+  {"di_k_refill", "/h", "rate constant at which the removed volume returns "
+   "(interstitial refill and intake)", 0, 20, 0},
   {"in_ke", "/h", "inotrope elimination rate constant", 0, 200, 0},
   {"in_V", "L", "inotrope central volume", 1, 2000, 0},
   {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "
@@ -200,7 +202,7 @@ const double mt_circ_healthy[CV_NP] = {
   /* Enalaprilat (from oral enalapril): ka, ke (t1/2 11 h), V; PD. */
   0.7, 0.063, 100, 0.3, 0.02, 1,
   /* Furosemide: ka, ke (t1/2 1.5 h), V; PD (mL/min, mg/L). */
-  1.2, 0.462, 9, 5, 1, 1.5,
+  1.2, 0.462, 9, 2, 1, 1.5, 1.0 / 6, /* and refill (t 6 h) */
   /* Dobutamine: ke (t1/2 2 min), V; PD (ug/L). */
   20.8, 14, 1.0, 100, 1,
   /* Baroreflex (card, section 10): off; tau, set point (this model's
@@ -282,7 +284,9 @@ static void drug_effects(const double *x, const double *p, cv_drug *d)
     d->hr *= 1 + P(BARO_G_HR) * s;
     d->rsys *= 1 + P(BARO_G_R) * s;
   }
-  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60;
+  /* net: the diuretic's removal less the refill of what it removed */
+  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60 -
+            P(DI_KREF) / 3600 * x[CV_V_REM];
 }
 
 /* The activation e of Smith et al. 2004, eq. 1, at the time since the start

@@ -519,6 +519,7 @@ Test(drugs, diuretic_removes_volume)
   drun_init(&base), drun_init(&di);
   drun_go(&base, NULL, 120, 0.75);
   di.p[CV_DI_KE] = 0, di.p[CV_DI_EMAX] = 100;
+  di.p[CV_DI_KREF] = 0; /* removal alone: refill is checked below */
   di.x0[CV_DI] = di.p[CV_DI_EC50] * di.p[CV_DI_V];
   drun_go(&di, NULL, 120, 0.75);
   int n = di.o.n - 1;
@@ -539,6 +540,32 @@ Test(drugs, diuretic_removes_volume)
   cr_log_info("diuretic 100 mL: CVP %.3f (%.3f), EDV %.2f (%.2f), drift %.2g",
               x->cvp_mmhg, y->cvp_mmhg, x->edv_ml, y->edv_ml, worst);
   mt_series_clear(&base.o), mt_series_clear(&di.o);
+}
+
+/* Refill: with no diuretic in the body, a removed volume returns at the rate
+** constant di_k_refill, dV_rem/dt = -k V_rem, so 100 mL removed become
+** 100 exp(-k t) (closed form; k = 1/6 per hour, t = 120 s, to 1e-7
+** relative with rtol 1e-8), the returned volume going to the vena cava:
+** the six volumes + V_rem keep their sum (1e-12 relative). */
+Test(drugs, removed_volume_refills)
+{
+  drun r;
+  drun_init(&r);
+  r.x0[CV_V_REM] = 100;
+  drun_go(&r, NULL, 120, 0.75);
+  int n = r.o.n - 1;
+  double want = 100 * exp(-120.0 / 3600 / 6);
+  cr_expect(fabs(xat(&r, n, CV_V_REM) / want - 1) < 1e-7, "V_rem %.12g, "
+            "want %.12g", xat(&r, n, CV_V_REM), want);
+  double worst = 0;
+  for (int i = 0; i < r.o.n; i++) {
+    double s = xat(&r, i, CV_V_REM);
+    for (int k = CV_V_LV; k <= CV_V_PU; k++)
+      s += xat(&r, i, k);
+    worst = fmax(worst, fabs(s / 1600 - 1));
+  }
+  cr_expect_leq(worst, 1e-12, "bookkeeping drift %.3g", worst);
+  mt_series_clear(&r.o);
 }
 
 /*
