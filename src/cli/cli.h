@@ -22,7 +22,8 @@ void cli_series_csv(FILE *f, const struct mt_model *m,
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
 ** patient NULL for the model's first; csv and svg NULL for none (both are
 ** written all or nothing); scenario names the scenario file in the plot,
-** NULL for none; sch NULL for no inputs (drug doses, in s). An exit
+** NULL for none; sch NULL for no inputs (drug doses, in s); baroreflex 1 or
+** 0 sets the model's parameter baro_on, -1 leaves the condition's. An exit
 ** status. */
 struct mt_sim_config;
 struct mt_model;
@@ -31,7 +32,7 @@ int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const char *csv, const char *svg,
                        const char *scenario, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
-                       const struct mt_schedule *sch);
+                       const struct mt_schedule *sch, int baroreflex);
 /* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
 ** days (> 0) or the scenario's duration or 1 day; the scenario's doses
 ** given per minute; patient NULL for the model's first. An exit status. */
@@ -137,6 +138,8 @@ void cli_print_erased(const char *id, const struct mt_store_erased *e,
 int cmd_keys(int argc, char **argv);
 int cmd_patient(int argc, char **argv);
 int cmd_trial(int argc, char **argv);
+/* medtwin whatif: rank drug regimens (src/cli/whatif_regimens.c). */
+int cmd_whatif(int argc, char **argv);
 /* medtwin trial report RESULTS.json --out FILE (src/cli/trial_report_cmd.c);
 ** argv[0] is "report". */
 int cmd_trial_report(int argc, char **argv);

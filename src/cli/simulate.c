@@ -141,6 +141,9 @@ static int prepare(const opts *o, run *r)
   if (mt_scenario_load(o->scenario, &r->sc, err, sizeof err) ||
       mt_scenario_schedule(r->sc, r->pt, &r->sch, err, sizeof err))
     return cli_fail(EXIT_USAGE, "%s", err);
+  if (r->sc->baroreflex > 0)
+    return cli_fail(EXIT_USAGE, "%s: baroreflex: model %s has none",
+                    o->scenario, r->m->name);
   mt_patient_param_hash(r->pt, r->hash);
   return 0;
 }
@@ -326,15 +329,19 @@ static int simulate_beats(const opts *o, const mt_model *m)
     else if (t_end > 86400)
       rc = cli_fail(EXIT_USAGE, "%s: %g s, longer than the 86400 s a heart "
                     "model runs", o->scenario, t_end);
+    int baro = sc->baroreflex;
+    if (!rc && baro > 0 && mt_var_index(m->param, m->n_param, "baro_on") < 0)
+      rc = cli_fail(EXIT_USAGE, "%s: baroreflex: model %s has none",
+                    o->scenario, m->name);
     mt_scenario_free(sc);
     if (!rc)
       rc = cli_simulate_beats(m, o->patient, o->csv, o->svg, o->scenario,
-                              t_end, o->json, &o->cfg, sch);
+                              t_end, o->json, &o->cfg, sch, baro);
     mt_schedule_free(sch);
     return rc;
   }
   return cli_simulate_beats(m, o->patient, o->csv, o->svg, NULL, t_end,
-                            o->json, &o->cfg, NULL);
+                            o->json, &o->cfg, NULL, -1);
 }
 
 int cmd_simulate(int argc, char **argv)

@@ -94,11 +94,18 @@ static int heart_run(const mt_model *m, const mt_sim_config *cfg,
              mt_sim_errmsg(s));
   mt_sim_free(s);
   double t0 = 0;
-  if (!rc && sch && last_beats_window(m, &h->out, &t0, &T))
+  /* With the baroreflex on the rate changes beat to beat: every beat is
+  ** measured between the phase state's whole numbers. */
+  int kb = mt_var_index(m->param, m->n_param, "baro_on");
+  int by_phase = kb >= 0 && h->pt->param[kb] > 0.5;
+  if (!rc && sch && !by_phase && last_beats_window(m, &h->out, &t0, &T))
     return cli_fail(EXIT_RUNTIME, "cannot find the last beats");
   mt_beat_cols c;
   if (!rc && (mt_beat_cols_find(m, &c) ||
-              mt_beats_compute(&h->out, &c, t0, T, h->b, MAX_BEATS, &h->nb) ||
+              (by_phase ? mt_beats_by_phase(m, &h->out, &c, h->b, MAX_BEATS,
+                                            &h->nb)
+                        : mt_beats_compute(&h->out, &c, t0, T, h->b,
+                                           MAX_BEATS, &h->nb)) ||
               h->nb < 1))
     return cli_fail(EXIT_RUNTIME, "cannot measure the beats");
   return rc ? EXIT_RUNTIME : 0;
@@ -219,7 +226,8 @@ static int write_outputs(const mt_model *m, const heart *h, const char *csv,
 int cli_simulate_beats(const mt_model *m, const char *patient,
                        const char *csv, const char *svg,
                        const char *scenario, double t_end_s, int json,
-                       const mt_sim_config *cfg, const mt_schedule *sch)
+                       const mt_sim_config *cfg, const mt_schedule *sch,
+                       int baroreflex)
 {
   heart h;
   memset(&h, 0, sizeof h);
@@ -229,6 +237,9 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
   int rc = 0;
   if (mt_patient_load(m, patient, &h.pt, err, sizeof err))
     rc = cli_fail(EXIT_USAGE, "--patient: %s", err);
+  int kb = mt_var_index(m->param, m->n_param, "baro_on");
+  if (!rc && baroreflex >= 0 && kb >= 0)
+    h.pt->param[kb] = baroreflex;
   if (!rc)
     rc = heart_run(m, cfg, sch, t_end_s, &h);
   if (!rc && (csv || svg))

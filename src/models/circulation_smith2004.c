@@ -13,6 +13,10 @@
 **           inotrope: central, ke), sigmoid Emax effects on HR, the free
 **           walls' Ees, R_sys and a loss of stressed volume from the vena
 **           cava (card, section 9)
+** Baroreflex (optional, baro_on): dP_baro/dt = (P_ao - P_baro) / tau,
+**           s = -tanh((P_baro - P_set) / 2k), HR_eff and R_sys,eff scaled
+**           by (1 + G s) (after Ursino, Am J Physiol 275:H1733, 1998;
+**           card, section 10)
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
@@ -70,6 +74,8 @@ static const mt_var state[CV_NX] = {
    MT_VAR_NONNEG},
   {"V_rem", "mL", "stressed volume removed by the diuretic so far", 0, 4000,
    MT_VAR_NONNEG},
+  {"P_baro", MMHG, "baroreflex: aortic pressure through a first-order "
+   "filter (held at the set point while the reflex is off)", -50, 400, 0},
 };
 
 static const mt_var input[CV_NU] = {
@@ -157,12 +163,24 @@ static const mt_var param[CV_NP] = {
    100, 0},
   {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0},
   {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},
+  {"di_k_refill", "/h", "rate constant at which the removed volume returns "
+   "(interstitial refill and intake)", 0, 20, 0},
   {"in_ke", "/h", "inotrope elimination rate constant", 0, 200, 0},
   {"in_V", "L", "inotrope central volume", 1, 2000, 0},
   {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "
    "free-wall Ees", 0, 5, 0},
   {"in_EC50", "ug/L", "inotrope concentration at half effect", 1e-6, 1e4, 0},
   {"in_h", "1", "inotrope Hill coefficient", 0.1, 10, 0},
+  {"baro_on", "1", "baroreflex switch: 0 off (default), 1 on", 0, 1, 0},
+  {"baro_tau", "s", "baroreflex: time constant of the pressure filter", 0.1,
+   60, 0},
+  {"baro_Pset", MMHG, "baroreflex: set point of the filtered aortic "
+   "pressure", 40, 160, 0},
+  {"baro_k", MMHG, "baroreflex: slope of the afferent sigmoid", 1, 100, 0},
+  {"baro_G_HR", "1", "baroreflex: fractional gain on HR (HR x (1 + G s))", 0,
+   1, 0},
+  {"baro_G_R", "1", "baroreflex: fractional gain on R_sys (R_sys x (1 + G "
+   "s))", 0, 1, 0},
 };
 #undef E
 
@@ -184,9 +202,12 @@ const double mt_circ_healthy[CV_NP] = {
   /* Enalaprilat (from oral enalapril): ka, ke (t1/2 11 h), V; PD. */
   0.7, 0.063, 100, 0.3, 0.02, 1,
   /* Furosemide: ka, ke (t1/2 1.5 h), V; PD (mL/min, mg/L). */
-  1.2, 0.462, 9, 5, 1, 1.5,
+  1.2, 0.462, 9, 2, 1, 1.5, 1.0 / 6, /* and refill (t 6 h) */
   /* Dobutamine: ke (t1/2 2 min), V; PD (ug/L). */
   20.8, 14, 1.0, 100, 1,
+  /* Baroreflex (card, section 10): off; tau, set point (this model's
+  ** healthy MAP), slope k_a of Ursino 1998; gains illustrative. */
+  0, 5, 97.8, 11.758, 0.5, 0.3,
 };
 
 static const mt_var obs[CV_NY] = {
@@ -235,6 +256,19 @@ typedef struct cv_drug {
   double hr, ees, rsys, loss;
 } cv_drug;
 
+/*
+** Baroreflex drive at state x: s = -tanh((P_baro - P_set) / (2 k)), in
+** (-1, 1), 0 at the set point, positive when the pressure is low (the
+** normalised afferent sigmoid of Ursino 1998, eq. 2, mirrored: less
+** afferent firing, more sympathetic drive). 0 exactly while the reflex is off.
+*/
+static double baro_drive(const double *x, const double *p)
+{
+  if (!(P(BARO_ON) > 0.5))
+    return 0;
+  return -tanh((x[CV_P_BARO] - P(BARO_PSET)) / (2 * P(BARO_K)));
+}
+
 static void drug_effects(const double *x, const double *p, cv_drug *d)
 {
   double cbb = x[CV_BB] / P(BB_V);
@@ -242,10 +276,17 @@ static void drug_effects(const double *x, const double *p, cv_drug *d)
   double bb_ees = emax(cbb, P(BB_EMAX_EES), P(BB_EC50), P(BB_H));
   double in = emax(x[CV_IN] / P(IN_V), P(IN_EMAX), P(IN_EC50), P(IN_H));
   double vd = emax(x[CV_VD] / P(VD_V), P(VD_EMAX), P(VD_EC50), P(VD_H));
+  double s = baro_drive(x, p);
   d->hr = P(HR) * (1 - bb_hr);
   d->ees = (1 - bb_ees) * (1 + in);
   d->rsys = P(R_SYS) * (1 - vd);
-  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60;
+  if (s != 0) {
+    d->hr *= 1 + P(BARO_G_HR) * s;
+    d->rsys *= 1 + P(BARO_G_R) * s;
+  }
+  /* net: the diuretic's removal less the refill of what it removed */
+  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60 -
+            P(DI_KREF) / 3600 * x[CV_V_REM];
 }
 
 /* The activation e of Smith et al. 2004, eq. 1, at the time since the start
@@ -420,6 +461,8 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   dx[CV_V_PU] = qpul - x[CV_Q_MT];
   dx[CV_PHI] = dr.hr / 60;
   dx[CV_V_REM] = dr.loss;
+  dx[CV_P_BARO] = P(BARO_ON) > 0.5
+                      ? (c.pao - x[CV_P_BARO]) / P(BARO_TAU) : 0.0;
   pk(x, p, u, dx);
   return 0;
 }
@@ -472,6 +515,7 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
     x0[CV_V_LV + i] = v[i] * s;
   for (int k = 0; k < CV_NVALVE; k++)
     x0[CV_Q_MT + k] = q[k] * s;
+  x0[CV_P_BARO] = P(BARO_PSET);
   cv_press c;
   double dp[CV_NVALVE];
   if (pressures(0, x0, p, NAN, &c))

@@ -580,5 +580,55 @@ j = json.load(open(sys.argv[1]))
 check("beatavg: a month of metoprolol and enalapril lowers MAP, raises EF", j["end"]["MAP"] < j["start"]["MAP"] - 5 and j["end"]["EF"] > j["start"]["EF"], j)
 EOF
 
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-baroreflex.json" --json
+check "heart: baroreflex example exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_baro.json"
+pycheck "$T/heart_hfref.json" "$T/heart_baro.json" <<'EOF'
+f, b = (json.load(open(p)) for p in sys.argv[1:3])
+check("heart: baroreflex raises hfref HR above 90 and MAP", b["mean_of_last"]["hr_bpm"] > 90 and b["mean_of_last"]["map_mmhg"] > f["last_beat"]["map_mmhg"], (b["mean_of_last"], f["last_beat"]))
+EOF
+printf '%s' '{"duration_min": 1440, "baroreflex": true}' >"$S/barot1d.json"
+run simulate --model uva_padova_t1d --patient 'adult#001' --scenario "$S/barot1d.json"
+check "scenario: baroreflex for a metabolic model exits 2" eq "$rc" 2
+check "scenario: ... naming the field" has "$T/stderr" baroreflex
+
+# whatif: rank regimens for a heart model (docs/regimens.md); 3 min of the
+# example's six regimens on hfref, then bad files.
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 2 --json
+check "whatif exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif.json"
+pycheck "$T/whatif.json" <<'EOF'
+w = json.load(open(sys.argv[1]))
+check("whatif: keys", {"model", "patient", "baroreflex", "horizon_h", "targets", "regimens", "cost"} <= set(w), sorted(w))
+r = w["regimens"]
+check("whatif: six regimens ranked 1..6", [x["rank"] for x in r] == list(range(1, 7)), [x["rank"] for x in r])
+check("whatif: regimen keys", all({"name", "missed", "distance", "map_mmhg", "co_lmin", "ef_pct", "worst_map_mmhg"} <= set(x) for x in r), r[0])
+check("whatif: missed never decreases down the ranking", all(a["missed"] <= b["missed"] for a, b in zip(r, r[1:])), [x["missed"] for x in r])
+names = [x["name"] for x in r]
+check("whatif: dobutamine above none for hfref", names.index("dobutamine 5 ug/kg/min") < names.index("none"), names)
+check("whatif: cost 6 x 180 s simulated", close(w["cost"]["simulated_s"], 1080, 1e-9), w["cost"])
+EOF
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 1 --json
+check "whatif --threads 1 exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif1.json"
+pycheck "$T/whatif.json" "$T/whatif1.json" <<'EOF'
+a, b = (json.load(open(p))["regimens"] for p in sys.argv[1:3])
+strip = lambda r: [{k: v for k, v in x.items() if k != "wall_s"} for x in r]
+check("whatif: 1 and 2 threads give the same ranking and figures", strip(a) == strip(b), (a[0], b[0]))
+EOF
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "aspirin", "amount": 100, "t_min": 0}]}]}' >"$S/badreg.json"
+run whatif --regimens "$S/badreg.json"
+check "whatif: an unknown drug exits 2" eq "$rc" 2
+check "whatif: ... in one line" one_line "$T/stderr"
+check "whatif: ... naming the file" has "$T/stderr" badreg.json
+check "whatif: ... and the field" has "$T/stderr" "regimens[0].doses[0].drug"
+check "whatif: ... nothing on stdout" empty "$T/stdout"
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "diuretic", "amount": -1, "t_min": 0}]}]}' >"$S/negreg.json"
+run whatif --regimens "$S/negreg.json"
+check "whatif: a negative dose exits 2" eq "$rc" 2
+check "whatif: ... naming the field" has "$T/stderr" "regimens[0].doses[0].amount"
+run whatif --model circulation_smith2004
+check "whatif: no --regimens exits 2" eq "$rc" 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -274,6 +274,7 @@ Test(circulation_beatavg, pk_and_diuretic)
   const mt_model *m = ba();
   double pb[BA_NP];
   load(m, "healthy", pb);
+  pb[BA_DI_KREF] = 0; /* removal alone: refill is checked below */
   mt_schedule *sch;
   cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
   cr_assert_eq(mt_schedule_pulse(sch, BA_U_BB, 0, 1, 50, 0), 0);
@@ -306,6 +307,37 @@ Test(circulation_beatavg, pk_and_diuretic)
   mt_sim_free(s);
   mt_series_clear(&o);
   mt_schedule_free(sch);
+}
+
+/* Refill: 100 mL removed and no diuretic in the body return at the rate
+** constant di_k_refill (1/360 per min): V_rem = 100 exp(-t / 360) (closed
+** form, to 1e-6 relative at 1 and 24 h), and EDV and weight rise back. */
+Test(circulation_beatavg, removed_volume_refills)
+{
+  const mt_model *m = ba();
+  double pb[BA_NP], x0[BA_NX], mem[16], ub[BA_NU];
+  load(m, "healthy", pb);
+  cr_assert_eq(m->init(pb, x0, mem, ub), 0);
+  x0[BA_V_REM] = 100;
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, 3), 0);
+  o.t[0] = 0, o.t[1] = 60, o.t[2] = 1440;
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pb, x0, mem, NULL, 0, 1440, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  for (int i = 1; i < 3; i++) {
+    double want = 100 * exp(-o.t[i] / 360);
+    cr_expect_leq(fabs(o.x[i * BA_NX + BA_V_REM] / want - 1), 1e-6,
+                  "t %g: V_rem %.10g, want %.10g", o.t[i],
+                  o.x[i * BA_NX + BA_V_REM], want);
+  }
+  cr_expect_gt(o.y[2 * BA_NY + BA_Y_EDV], o.y[BA_Y_EDV]);
+  cr_expect_gt(o.y[2 * BA_NY + BA_Y_WEIGHT], o.y[BA_Y_WEIGHT]);
+  mt_sim_free(s);
+  mt_series_clear(&o);
 }
 
 /* Drift: drift_Ees = -0.002 /day for 365 days gives f_Ees = exp(-0.73)

@@ -302,7 +302,9 @@ Test(plot_heart, structure_labels_and_pv_loop)
 Test(plot_heart, trend_panel)
 {
   heart_run r;
-  heart_simulate(&r, 6.0);
+  /* 6.05 s: 8 whole beats of 0.75 s and a part; a run ending exactly at
+  ** 6 s would put the last boundary within rounding of the last sample */
+  heart_simulate(&r, 6.05);
   mt_heart_plot pl = {"healthy", NULL, r.m, &r.o, r.pt->param, 2, 1};
   char *s = NULL;
   size_t len = 0;
