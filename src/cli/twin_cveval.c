@@ -35,6 +35,8 @@ static const char usage_text[] =
     "  --drift-v X      stressed volume retained per day, mL (150)\n"
     "  --doses 0|1      daily furosemide and twice-daily metoprolol (1)\n"
     "  --seed N --members N  random seed (1) and ensemble size (64)\n"
+    "  --process-sd X --rtps X --r-scale X  the twin's settings (default:\n"
+    "                   the model's twin spec, docs/cli.md 'twin run')\n"
     "  --out DIR        also write DIR/<patient>-stream.csv and -truth.csv\n"
     "  --json           print the report as JSON\n";
 
@@ -85,6 +87,15 @@ static int opt(void *ctx, const char *a, const char *v)
   } else if (!strcmp(a, "--seed")) {
     if (!(rc = num(a, v, 0, 4e9, &x)))
       o->rc.seed = o->tc.seed = (uint64_t)x;
+  } else if (!strcmp(a, "--process-sd")) {
+    if (!(rc = num(a, v, 0, 1, &x)))
+      o->tc.process_sd = x;
+  } else if (!strcmp(a, "--rtps")) {
+    if (!(rc = num(a, v, 0, 1, &x)))
+      o->tc.rtps = x;
+  } else if (!strcmp(a, "--r-scale")) {
+    if (!(rc = num(a, v, 0.01, 100, &x)))
+      o->tc.r_scale = x;
   } else if (!strcmp(a, "--members")) {
     if (!(rc = num(a, v, 4, 4096, &x)))
       o->tc.members = (int)x;
