@@ -149,8 +149,9 @@ static double sumsq(const double *r, int n)
   return s;
 }
 
-/* lmdif's callback: the training residuals at x (p: the -v flag). With -v, the
-** sum of squares at each new iterate (iflag 0, every nprint iterations). */
+/* lmdif's callback: the training residuals at x (p: the -v flag). With -v,
+** the sum of squares at each new iterate (iflag 0, every nprint
+** iterations). */
 static int lm_fcn(void *p, int m, int n, const double *x, double *fvec,
                   int iflag)
 {
