@@ -220,6 +220,7 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
              o->cfg.exclude ? (int)strcspn(o->cfg.exclude, "#") : 5,
              o->cfg.exclude ? o->cfg.exclude : "adult");
   o->cfg.group = o->group;
+  mt_twin_config_use_spec(&o->cfg); /* no option sets these two */
   return 0;
 }
 
