@@ -16,6 +16,7 @@
 #include "medtwin/error.h"
 #include "medtwin/model.h"
 #include "medtwin/replay.h"
+#include "medtwin/twin_spec.h"
 
 #define MODEL "circulation_beatavg"
 #define MAXPT 64
@@ -244,6 +245,7 @@ int cmd_twin_cv_evaluate(int argc, char **argv)
   mt_twin_config_init(&o.tc);
   o.tc.model = MODEL;
   o.tc.group = "adult";
+  mt_twin_config_use_spec(&o.tc); /* before --process-sd, --rtps */
   int rc = cli_parse(argc, argv, "twin cv-evaluate", usage_text, &o.json,
                      opt, &o);
   if (rc)

@@ -630,5 +630,29 @@ check "whatif: ... naming the field" has "$T/stderr" "regimens[0].doses[0].amoun
 run whatif --model circulation_smith2004
 check "whatif: no --regimens exits 2" eq "$rc" 2
 
+# ------------------------------------------- the cardiovascular replay
+mkdir -p "$T/cv"
+run twin cv-evaluate --patients 'adult#001,adult#002' --hours 6 --members 16 --out "$T/cv" --json
+check "cv-evaluate: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/cv.json"
+pycheck "$T/cv.json" "$T/cv/adult_001-stream.csv" "$T/cv/adult_001-truth.csv" <<'EOF'
+j = json.load(open(sys.argv[1]))
+p = j["pooled"]
+check("cv-evaluate: two patients, 6 h", sorted(j["patients"]) == ["adult#001", "adult#002"] and j["hours"] == 6, j.keys())
+check("cv-evaluate: RMSE per method and horizon", all(isinstance(p["map_rmse_mmhg"][m][h], float) for m in ("twin", "open_loop", "persistence") for h in ("15", "60")), p)
+# 6 h, BP every 15 min: forecasts from 60 min on whose 60-min horizon ends
+# by 360 min, i.e. at 60, 75, ..., 300: 17 per patient
+check("cv-evaluate: 17 forecasts a patient", p["forecasts"] == 34, p["forecasts"])
+rows = list(csv.DictReader(open(sys.argv[2])))
+check("cv-evaluate: stream in the stream.md format", set(r["kind"] for r in rows) == {"sbp", "dbp", "map", "hr"} and len(rows) == 96, len(rows))
+truth = list(csv.DictReader(open(sys.argv[3])))
+check("cv-evaluate: truth one row a minute", len(truth) == 361 and truth[0]["t_min"] == "0", len(truth))
+EOF
+run twin cv-evaluate --patients 'adult#999'
+check "cv-evaluate: an unknown patient exits 2" eq "$rc" 2
+check "cv-evaluate: ... naming it" has "$T/stderr" "adult#999"
+run twin cv-evaluate --hours 0
+check "cv-evaluate: --hours 0 exits 2" eq "$rc" 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,6 +14,7 @@
 #include "medtwin/error.h"
 #include "medtwin/model.h"
 #include "medtwin/patient.h"
+#include "medtwin/twin_spec.h"
 
 static mt_cvreplay *make(int hours, uint64_t seed)
 {
@@ -172,6 +173,7 @@ Test(cvreplay, twin_beats_open_loop, .timeout = 120)
   mt_twin_config_init(&tc);
   tc.model = "circulation_beatavg";
   tc.group = "adult";
+  mt_twin_config_use_spec(&tc);
   tc.exclude = "adult#001";
   tc.members = 32;
   mt_cveval e;
