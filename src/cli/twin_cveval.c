@@ -64,7 +64,7 @@ static int num(const char *a, const char *v, double lo, double hi, double *x)
 static int opt(void *ctx, const char *a, const char *v)
 {
   opts *o = ctx;
-  double x;
+  double x = 0;
   int rc = 0;
   if (!strcmp(a, "--patients"))
     o->patients = v;
