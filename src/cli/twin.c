@@ -360,6 +360,8 @@ static void summary(const topts *o, const counts *c)
                         "late", (json_int_t)c->late,
                         "forecasts", (json_int_t)c->forecasts, "alerts",
                         (json_int_t)c->alerts);
+  /* "cgm" kept for the metabolic twin's readers; "readings" for any model */
+  json_object_set_new(j, "readings", json_integer(c->cgm));
   json_object_set_new(j, "sensor_faults", json_integer(c->faults));
   json_object_set_new(j, "method", json_string(o->cfg.method == MT_TWIN_PF
                                                    ? "pf" : "enkf"));
