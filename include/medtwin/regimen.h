@@ -9,7 +9,12 @@
 **
 ** The functions need only what medtwin/beats.h needs (observables P_ao,
 ** P_lv, V_lv, P_vc, P_pa), a time unit of seconds, and either the beat
-** phase state "phi" or a parameter "HR" (a fixed beat period). Simulations
+** phase state "phi" or a parameter "HR" (a fixed beat period). A
+** beat-averaged model (time unit min, observables MAP, CO, EF, HR, SBP,
+** DBP: circulation_beatavg) is run over the horizon in one piece sampled
+** every check_s: its figures are those at the horizon's end (its
+** observables are beat means already), the worst MAP the lowest sample's,
+** n_beats 0; horizons of days to months cost milliseconds. Simulations
 ** share nothing: mt_regimen_simulate may run for several regimens at once
 ** on different threads.
 */

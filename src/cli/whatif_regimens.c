@@ -48,9 +48,9 @@ static int opt(void *ctx, const char *a, const char *v)
     o->file = v;
   else if (!strcmp(a, "--horizon-h")) {
     o->horizon_h = strtod(v, &end);
-    if (*end || end == v || !(o->horizon_h > 0 && o->horizon_h <= 24))
+    if (*end || end == v || !(o->horizon_h > 0 && o->horizon_h <= 2160))
       return cli_fail(EXIT_USAGE, "whatif: --horizon-h: expected hours in "
-                      "(0, 24], got '%s'", v);
+                      "(0, 2160], got '%s'", v);
   } else if (!strcmp(a, "--baroreflex")) {
     if (strcmp(v, "on") && strcmp(v, "off"))
       return cli_fail(EXIT_USAGE, "whatif: --baroreflex: expected on or "
@@ -74,7 +74,7 @@ typedef struct job {
   mt_regimen_config cfg;
   mt_regimen_outcome *out;
   double *wall;
-  int *order, baro, threads;
+  int *order, baro, threads, avg; /* avg: a beat-averaged model */
   double wall_total;
 } job;
 
@@ -160,10 +160,15 @@ static int print_json(const job *j)
 
 static void print_text(const job *j)
 {
-  printf("medtwin %s — whatif, %s, %s%s, horizon %.2f h (last %.0f s "
-         "measured)\n", MT_VERSION, j->m->name, j->pt->id,
-         j->baro ? " with baroreflex" : "", j->cfg.horizon_s / 3600,
-         j->cfg.window_s);
+  if (j->avg)
+    printf("medtwin %s — whatif, %s, %s, horizon %.2f h (values at its "
+           "end; worst MAP hourly)\n", MT_VERSION, j->m->name, j->pt->id,
+           j->cfg.horizon_s / 3600);
+  else
+    printf("medtwin %s — whatif, %s, %s%s, horizon %.2f h (last %.0f s "
+           "measured)\n", MT_VERSION, j->m->name, j->pt->id,
+           j->baro ? " with baroreflex" : "", j->cfg.horizon_s / 3600,
+           j->cfg.window_s);
   printf("%4s  %-28s %6s %7s %6s %6s %6s %9s\n", "rank", "regimen",
          "missed", "MAP", "CO", "EF", "HR", "worst MAP");
   for (int r = 0; r < j->set->n; r++) {
@@ -198,6 +203,13 @@ static int prepare(const opts *o, job *j)
   mt_regimen_config_init(&j->cfg);
   double h = o->horizon_h > 0 ? o->horizon_h
              : j->set->horizon_h > 0 ? j->set->horizon_h : 2;
+  j->avg = j->m->time_unit && !strcmp(j->m->time_unit, "min");
+  if (!j->avg && h > 24)
+    return cli_fail(EXIT_USAGE, "whatif: horizon %g h: a beat-resolved model "
+                    "(%s) runs at most 24 h; a beat-averaged one "
+                    "(circulation_beatavg) up to 2160 h", h, j->m->name);
+  if (j->avg)
+    j->cfg.check_s = 3600; /* the worst MAP hour by hour */
   j->cfg.horizon_s = h * 3600;
   if (j->cfg.horizon_s < j->cfg.window_s)
     j->cfg.window_s = j->cfg.horizon_s;

@@ -18,10 +18,11 @@
 #include "medtwin/schedule.h"
 
 #define RG_MAX_REGIMENS 64
-#define RG_MAX_DOSES 64
-#define RG_MAX_MIN 10080.0   /* a dose's time and duration: up to a week */
+#define RG_MAX_DOSES 256
+#define RG_MAX_MIN 129600.0  /* a dose's time and duration: up to 90 days */
 #define RG_MAX_AMOUNT 1e6    /* mg or ug per dose */
-#define RG_MAX_HORIZON_H 24.0
+#define RG_MAX_HORIZON_H 2160.0 /* 90 days (a beat-averaged model; the
+                             ** command holds a beat-resolved one to 24 h) */
 #define RG_MAX_FILE (1 << 20)
 #define RG_MAX_BEATS 4000
 
@@ -442,8 +443,11 @@ static int window(runner *rn, double t_end, double len, int last)
   return 0;
 }
 
+/* The doses on m's inputs; per_min: model time units per minute (60 for
+** a model in s, 1 for one in min). */
 static int build_schedule(const ctx *c, const mt_model *m,
-                          const mt_regimen *r, mt_schedule **out)
+                          const mt_regimen *r, double per_min,
+                          mt_schedule **out)
 {
   int rc = mt_schedule_create(m->n_input, out);
   if (rc)
@@ -454,9 +458,10 @@ static int build_schedule(const ctx *c, const mt_model *m,
     if (k < 0 || !(d->duration_min > 0) || !(d->amount >= 0))
       rc = fail(c, MT_EINVAL, "%s: dose %d: no input \"%s\" or a bad "
                 "amount or duration", r->name, i, d->drug);
-    else if ((rc = mt_schedule_pulse(*out, k, d->t_min * 60,
-                                     (d->t_min + d->duration_min) * 60,
-                                     d->amount / (d->duration_min * 60), 0)))
+    else if ((rc = mt_schedule_pulse(*out, k, d->t_min * per_min,
+                                     (d->t_min + d->duration_min) * per_min,
+                                     d->amount / (d->duration_min * per_min),
+                                     0)))
       rc = fail(c, rc, "%s: dose %d: cannot schedule", r->name, i);
   }
   if (rc) {
@@ -498,6 +503,69 @@ static int run_all(runner *rn)
   return rc ? rc : window(rn, g->horizon_s, g->window_s, 1);
 }
 
+/* Observables of a beat-averaged model, in this order. */
+static const char *const avg_obs[] = {"MAP", "CO", "EF", "HR", "SBP", "DBP"};
+#define N_AVG (int)(sizeof avg_obs / sizeof avg_obs[0])
+
+/* 1 when m is a beat-averaged heart model: time in min and the
+** observables avg_obs (their indices into k). */
+static int averaged(const mt_model *m, int *k)
+{
+  if (!m->time_unit || strcmp(m->time_unit, "min"))
+    return 0;
+  for (int i = 0; i < N_AVG; i++)
+    if ((k[i] = mt_var_index(m->obs, m->n_obs, avg_obs[i])) < 0)
+      return 0;
+  return 1;
+}
+
+/*
+** A beat-averaged model: the horizon in one run from the initial state,
+** sampled every check_s and at the end; the figures are the end's (the
+** model's observables are beat means already) and the worst MAP the lowest
+** sample's.
+*/
+static int simulate_averaged(ctx *c, const mt_model *m, const double *p,
+                             const mt_regimen *r, const mt_regimen_config *g,
+                             const int *k, mt_regimen_outcome *o)
+{
+  double T = g->horizon_s / 60, dt = g->check_s / 60;
+  if (!(T > 0) || !(dt > 0) || T / dt > 1e6)
+    return fail(c, MT_EINVAL, "bad configuration (horizon %g s, checks "
+                "every %g s)", g->horizon_s, g->check_s);
+  int n = (int)ceil(T / dt - 1e-9) + 1;
+  mt_schedule *sch = NULL;
+  mt_sim *sim = NULL;
+  mt_series s = {0};
+  int rc = build_schedule(c, m, r, 1, &sch);
+  if (!rc && (rc = mt_sim_create(m, &g->sim, &sim)))
+    fail(c, rc, "cannot create the simulation");
+  if (!rc && (rc = mt_series_alloc(&s, m, n)))
+    fail(c, rc, "out of memory");
+  if (!rc) {
+    for (int i = 0; i < n; i++)
+      s.t[i] = fmin(i * dt, T);
+    if ((rc = mt_sim_run(sim, p, NULL, NULL, sch, 0, T, &s)))
+      fail(c, rc, "%s", mt_sim_errmsg(sim));
+  }
+  if (!rc) {
+    const double *y = s.y + (size_t)(n - 1) * m->n_obs;
+    o->map_mmhg = y[k[0]], o->co_lmin = y[k[1]], o->ef_pct = y[k[2]];
+    o->hr_bpm = y[k[3]], o->sbp_mmhg = y[k[4]], o->dbp_mmhg = y[k[5]];
+    for (int i = 0; i < n; i++) {
+      double v = s.y[(size_t)i * m->n_obs + k[0]];
+      if (!(v >= o->worst_map_mmhg)) /* a NaN is the worst */
+        o->worst_map_mmhg = v, o->worst_map_t_s = s.t[i] * 60;
+    }
+    o->simulated_s = g->horizon_s;
+    o->stats = *mt_sim_last_stats(sim);
+  }
+  mt_series_clear(&s);
+  mt_sim_free(sim);
+  mt_schedule_free(sch);
+  return rc;
+}
+
 int mt_regimen_simulate(const mt_model *m, const double *p,
                         const mt_regimen *r, const mt_regimen_config *cfg,
                         mt_regimen_outcome *o, char *err, size_t errlen)
@@ -509,6 +577,9 @@ int mt_regimen_simulate(const mt_model *m, const double *p,
     return fail(&c, MT_EINVAL, "missing argument");
   memset(o, 0, sizeof *o);
   o->worst_map_mmhg = INFINITY;
+  int kav[N_AVG];
+  if (averaged(m, kav))
+    return simulate_averaged(&c, m, p, r, cfg, kav, o);
   int rc = check_config(&c, m, cfg);
   if (rc)
     return rc;
@@ -523,7 +594,7 @@ int mt_regimen_simulate(const mt_model *m, const double *p,
       mt_series_alloc(&rn.dense, m, nd))
     rc = fail(&c, MT_ENOMEM, "out of memory");
   if (!rc)
-    rc = build_schedule(&c, m, r, &sch);
+    rc = build_schedule(&c, m, r, 60, &sch);
   rn.sch = sch;
   if (!rc && (rc = mt_sim_create(m, &cfg->sim, &rn.sim)))
     fail(&c, rc, "cannot create the simulation");

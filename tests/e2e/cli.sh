@@ -654,5 +654,17 @@ check "cv-evaluate: ... naming it" has "$T/stderr" "adult#999"
 run twin cv-evaluate --hours 0
 check "cv-evaluate: --hours 0 exits 2" eq "$rc" 2
 
+run whatif --model circulation_beatavg --patient hfref --regimens "$SRC/examples/whatif/heart-beatavg-month.json" --json
+check "whatif: a month on the beat-averaged model exits 0" eq "$rc" 0
+pycheck "$T/stdout" <<'EOF'
+j = json.load(open(sys.argv[1]))
+r = {x["name"]: x for x in j["regimens"]}
+check("whatif beatavg: 720 h, six regimens ranked 1-6", j["horizon_h"] == 720 and sorted(x["rank"] for x in j["regimens"]) == list(range(1, 7)), j["horizon_h"])
+check("whatif beatavg: enalapril lowers MAP, raises CO and EF", r["enalapril 10 mg daily"]["map_mmhg"] < r["none"]["map_mmhg"] and r["enalapril 10 mg daily"]["co_lmin"] > r["none"]["co_lmin"] and r["enalapril 10 mg daily"]["ef_pct"] > r["none"]["ef_pct"], r)
+EOF
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 48
+check "whatif: 48 h on the beat-resolved model exits 2" eq "$rc" 2
+check "whatif: ... naming the 24 h limit" has "$T/stderr" "24 h"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
