@@ -38,6 +38,8 @@ static int fail(const char *what)
 }
 
 /* DOPRI5 run from x0 (NULL: rest) with stimuli at ts[0..ns) of amp for dur. */
+static mt_solver solver = MT_SOLVER_DOPRI5;
+
 static void run(const mt_model *m, const double *p, const double *x0, int ns,
                 const double *ts, double amp, double dur, double t_end,
                 trace *tr)
@@ -52,6 +54,7 @@ static void run(const mt_model *m, const double *p, const double *x0, int ns,
     if (mt_schedule_pulse(sch, 0, ts[i], ts[i] + dur, amp, 0))
       fail("pulse");
   mt_sim_config_init(&cfg);
+  cfg.solver = solver;
   cfg.h_max = 1.0;
   int n = (int)lround(t_end / DT) + 1;
   if (mt_sim_create(m, &cfg, &sim) || mt_series_alloc(&s, m, n))
@@ -192,8 +195,19 @@ static void model_figures(const char *name)
       trace_free(&t2);
     }
   }
+  double smax = -INFINITY;
+  for (int i = 0; i < tr.n; i++)
+    smax = fmax(smax, xv(&tr, i, 1));
+  printf("%s: largest %s %.4f\n", name, m->state[1].name, smax);
   printf("%s: threshold (initial V, other states at rest) %.3f mV\n", name,
          threshold(m, p));
+  trace tc;
+  solver = MT_SOLVER_CVODE;
+  run(m, p, NULL, 1, &t0, 50, 1, t_end, &tc);
+  solver = MT_SOLVER_DOPRI5;
+  printf("%s: CVODE - DOPRI5: APD90 %.2e ms, peak %.2e mV\n", name,
+         apd90(&tc, rest, vmax(&tc, 0), 0) - a90, vmax(&tc, 0) - pk);
+  trace_free(&tc);
   double speed = 0;
   for (int j = 0; j < 3; j++) {
     double dt = 0.04 / (1 << j);
