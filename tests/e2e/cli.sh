@@ -410,6 +410,12 @@ check "three-meals example (\$ keys, carb ratio): exits 0" eq "$rc" 0
 # ---------------------------------------------------------------- heart
 run models
 check "models lists circulation_smith2004" has "$T/stdout" circulation_smith2004
+check "models lists aliev_panfilov_1996" has_re "$T/stdout" '^aliev_panfilov_1996 '
+check "models lists mitchell_schaeffer_2003" has_re "$T/stdout" '^mitchell_schaeffer_2003 '
+run models show mitchell_schaeffer_2003
+check "cell model: time unit ms" has "$T/stdout" "time unit: ms"
+check "cell model: state V in mV" has_re "$T/stdout" '^  V +mV '
+check "cell model: input I_stim in uA/cm2" has_re "$T/stdout" '^  I_stim +uA/cm2 '
 run simulate --model circulation_smith2004
 check "heart: simulate with defaults exits 0" eq "$rc" 0
 check "heart: default is the healthy condition, 60 s, 80 beats" has "$T/stdout" "healthy, 60.0 s (80 beats)"
