@@ -169,7 +169,7 @@ static void apply_L(const mt_tissue *t, const double *restrict v,
 {
   int nx = t->nx, ny = t->ny, nz = t->nz;
   long rows = (long)ny * nz;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * nx >= MT_TISSUE_PAR_MIN)
   for (long r = 0; r < rows; r++) {
     int j = (int)(r % ny), k = (int)(r / ny);
     long base = r * nx;
@@ -194,7 +194,7 @@ static int explicit_step(mt_tissue *t)
 {
   double *v = t->x[0], *lv = t->v_new, dt = t->dt;
   apply_L(t, v, lv);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
   for (long i = 0; i < t->n; i++)
     v[i] += dt * lv[i];
   return 0;
@@ -203,7 +203,7 @@ static int explicit_step(mt_tissue *t)
 static double dot(long n, const double *a, const double *b)
 {
   double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n >= MT_TISSUE_PAR_MIN)
   for (long i = 0; i < n; i++)
     s += a[i] * b[i];
   return s;
@@ -214,7 +214,7 @@ static void apply_A(const mt_tissue *t, const double *p, double *q)
 {
   apply_L(t, p, q);
   double dt = t->dt;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
   for (long i = 0; i < t->n; i++)
     q[i] = t->vol[i] * (p[i] - dt * q[i]);
 }
@@ -229,7 +229,7 @@ static int implicit_step(mt_tissue *t)
   for (long i = 0; i < n; i++)
     bb += t->vol[i] * y[i] * t->vol[i] * y[i];
   apply_L(t, y, r); /* r = b - A y = dt M L y at y = v */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
   for (long i = 0; i < n; i++) {
     r[i] *= dt * t->vol[i];
     z[i] = r[i] / dg[i];
@@ -247,7 +247,7 @@ static int implicit_step(mt_tissue *t)
     }
     apply_A(t, p, q);
     double alpha = rz / dot(n, p, q);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
     for (long i = 0; i < n; i++) {
       y[i] += alpha * p[i];
       r[i] -= alpha * q[i];
@@ -255,7 +255,7 @@ static int implicit_step(mt_tissue *t)
     }
     double rz1 = dot(n, r, z), beta = rz1 / rz;
     rz = rz1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
     for (long i = 0; i < n; i++)
       p[i] = z[i] + beta * p[i];
   }

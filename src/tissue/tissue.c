@@ -333,7 +333,7 @@ static int react(mt_tissue *t, double tn)
 {
   long bad = -1;
   int badrc = 0;
-#pragma omp parallel
+#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
   {
     int tid = 0;
 #ifdef _OPENMP
@@ -373,7 +373,7 @@ static void record(mt_tissue *t, double t0)
                frac = t->cfg.apd_fraction, vrest = t->x_rest[0], dt = t->dt;
   const double *v = t->x[0], *vo = t->v_old;
   const int after = t0 >= t->cfg.act_after_ms - 1e-9 * dt;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
   for (long i = 0; i < t->n; i++) {
     if (isnan(t->act[i])) {
       if (after && vo[i] < thr && v[i] >= thr) {

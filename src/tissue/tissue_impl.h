@@ -5,7 +5,10 @@
 #include "medtwin/error.h"
 #include "medtwin/tissue.h"
 
-#define MT_TISSUE_NOFF 26 /* neighbour offsets in {-1,0,1}^3 minus (0,0,0) */
+#define MT_TISSUE_NOFF 26
+/* Grids smaller than this run their node loops on one thread: a parallel
+** region costs more than their work. */
+#define MT_TISSUE_PAR_MIN 4096 /* neighbour offsets in {-1,0,1}^3 minus (0,0,0) */
 
 typedef struct mt_tissue_stim_nodes {
   mt_tissue_stim s;
