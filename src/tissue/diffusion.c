@@ -163,13 +163,17 @@ int mt_tissue__assemble(mt_tissue *t, const double *fibre)
   return 0;
 }
 
-/* out = L v: out_i = sum_o coef[o][i] (v[i + off_o] - v[i]). */
-static void apply_L(const mt_tissue *t, const double *restrict v,
-                    double *restrict out)
+/*
+** out = L v: out_i = sum_o coef[o][i] (v[i + off_o] - v[i]), the rows of the
+** grid shared out by an orphaned `omp for` (serial outside a parallel
+** region), with the implicit barrier at its end.
+*/
+void mt_tissue__apply_L_rows(const mt_tissue *t, const double *restrict v,
+                             double *restrict out)
 {
   int nx = t->nx, ny = t->ny, nz = t->nz;
   long rows = (long)ny * nz;
-#pragma omp parallel for schedule(static) if (rows * nx >= MT_TISSUE_PAR_MIN)
+#pragma omp for schedule(static)
   for (long r = 0; r < rows; r++) {
     int j = (int)(r % ny), k = (int)(r / ny);
     long base = r * nx;
@@ -188,6 +192,12 @@ static void apply_L(const mt_tissue *t, const double *restrict v,
         o[i] += c[i] * (vn[i] - vi[i]);
     }
   }
+}
+
+static void apply_L(const mt_tissue *t, const double *v, double *out)
+{
+#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+  mt_tissue__apply_L_rows(t, v, out);
 }
 
 static int explicit_step(mt_tissue *t)

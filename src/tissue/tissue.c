@@ -17,6 +17,7 @@
 #include "tissue/tissue_impl.h"
 
 #define MAX_STATE 64 /* states of a cell model the reaction step handles */
+#define BLOCK 512    /* nodes updated together, then recorded */
 
 void mt_tissue_config_init(mt_tissue_config *cfg)
 {
@@ -293,14 +294,15 @@ static int stim_on(const mt_tissue_stim *s, double tm)
   return tm >= t0 && tm < t0 + s->duration_ms;
 }
 
-static void apply_stim(mt_tissue *t, double tm, int on)
+/* Add the stimuli on at tm to istim (the reaction step consumes it). */
+static void apply_stim(mt_tissue *t, double tm)
 {
   for (int k = 0; k < t->n_stim; k++) {
     const mt_tissue_stim_nodes *s = &t->stim[k];
     if (!stim_on(&s->s, tm))
       continue;
     for (long j = 0; j < s->n; j++)
-      t->istim[s->node[j]] = on ? t->istim[s->node[j]] + s->s.amplitude : 0;
+      t->istim[s->node[j]] += s->s.amplitude;
   }
 }
 
@@ -313,6 +315,7 @@ static int react_node(mt_tissue *t, long i, double tn, double *u, void *ws)
   for (int s = 0; s < ns; s++)
     x[s] = t->x[s][i];
   u[0] = t->u_basal[0] + t->istim[i];
+  t->istim[i] = 0;
   int rc = m->rhs(tn, x, t->param, u, t->mem, ws, dx);
   if (rc)
     return rc;
@@ -329,81 +332,152 @@ static int react_node(mt_tissue *t, long i, double tn, double *u, void *ws)
   return isfinite(t->x[0][i]) ? 0 : 1;
 }
 
-static int react(mt_tissue *t, double tn)
+typedef struct fail {
+  long node; /* first failing node, -1 */
+  int rc;
+} fail;
+
+/* This thread's scratch: inputs at their basal values, the model's ws. */
+static void *thread_ws(mt_tissue *t, double *u)
 {
-  long bad = -1;
-  int badrc = 0;
-#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
-  {
-    int tid = 0;
+  int tid = 0;
 #ifdef _OPENMP
-    tid = omp_get_thread_num();
+  tid = omp_get_thread_num();
 #endif
-    double u[MAX_STATE];
-    int nin = t->m->n_input < MAX_STATE ? t->m->n_input : MAX_STATE;
-    for (int k = 0; k < nin; k++)
-      u[k] = t->u_basal[k];
-    void *ws = t->ws + (size_t)tid * (t->m->ws_size + 1);
-#pragma omp for schedule(static)
-    for (long i = 0; i < t->n; i++) {
-      if (!t->tissue[i])
-        continue;
-      int rc = react_node(t, i, tn, u, ws);
-      if (rc) {
-#pragma omp critical(mt_tissue_fail)
-        if (bad < 0 || i < bad)
-          bad = i, badrc = rc;
-      }
-    }
-  }
-  if (bad >= 0) {
-    snprintf(t->err, sizeof t->err, "model %s: %s at node %ld (%ld, %ld, "
-             "%ld), t = %g ms", t->m->name, badrc < 0 ? "rhs failed"
-             : "non-finite state", bad, bad % t->nx, (bad / t->nx) % t->ny,
-             bad / ((long)t->nx * t->ny), tn);
-    return MT_ESOLVER;
-  }
-  return 0;
+  int nin = t->m->n_input < MAX_STATE ? t->m->n_input : MAX_STATE;
+  for (int k = 0; k < nin; k++)
+    u[k] = t->u_basal[k];
+  return t->ws + (size_t)tid * (t->m->ws_size + 1);
 }
 
-/* Activation and repolarisation crossings between V_old at t0 and V. */
-static void record(mt_tissue *t, double t0)
+/* Reaction of every tissue node (orphaned omp for, barrier at the end),
+** after keeping V in v_old. */
+static void react_rows(mt_tissue *t, double tn, double *u, void *ws, fail *f)
 {
-  const double thr = t->cfg.act_threshold_mV, rep = t->cfg.repol_threshold_mV,
-               frac = t->cfg.apd_fraction, vrest = t->x_rest[0], dt = t->dt;
-  const double *v = t->x[0], *vo = t->v_old;
-  const int after = t0 >= t->cfg.act_after_ms - 1e-9 * dt;
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp for schedule(static)
   for (long i = 0; i < t->n; i++) {
-    if (isnan(t->act[i])) {
-      if (after && vo[i] < thr && v[i] >= thr) {
-        t->act[i] = t0 + dt * (thr - vo[i]) / (v[i] - vo[i]);
-        t->vmax[i] = v[i];
-      }
-    } else if (isnan(t->apd[i])) {
-      if (v[i] > t->vmax[i])
-        t->vmax[i] = v[i];
-      double lv = isfinite(rep) ? rep : vrest + (1 - frac) * (t->vmax[i] - vrest);
-      if (vo[i] > lv && v[i] <= lv)
-        t->apd[i] = t0 + dt * (vo[i] - lv) / (vo[i] - v[i]) - t->act[i];
+    t->v_old[i] = t->x[0][i];
+    if (!t->tissue[i])
+      continue;
+    int rc = react_node(t, i, tn, u, ws);
+    if (rc) {
+#pragma omp critical(mt_tissue_fail)
+      if (f->node < 0 || i < f->node)
+        f->node = i, f->rc = rc;
     }
   }
+}
+
+static int react_failed(mt_tissue *t, const fail *f, double tn)
+{
+  long b = f->node;
+  snprintf(t->err, sizeof t->err, "model %s: %s at node %ld (%ld, %ld, "
+           "%ld), t = %g ms", t->m->name, f->rc < 0 ? "rhs failed"
+           : "non-finite state", b, b % t->nx, (b / t->nx) % t->ny,
+           b / ((long)t->nx * t->ny), tn);
+  return MT_ESOLVER;
+}
+
+/* Activation and repolarisation crossings of node i between V_old at t0
+** and V at t0 + dt. */
+static inline void record_node(mt_tissue *t, long i, double t0, int after)
+{
+  const double thr = t->cfg.act_threshold_mV, dt = t->dt;
+  const double v = t->x[0][i], vo = t->v_old[i];
+  if (isnan(t->act[i])) {
+    if (after && vo < thr && v >= thr) {
+      t->act[i] = t0 + dt * (thr - vo) / (v - vo);
+      t->vmax[i] = v;
+    }
+  } else if (isnan(t->apd[i])) {
+    double rep = t->cfg.repol_threshold_mV, vr = t->x_rest[0];
+    if (v > t->vmax[i])
+      t->vmax[i] = v;
+    double lv = isfinite(rep) ? rep
+                              : vr + (1 - t->cfg.apd_fraction) * (t->vmax[i] - vr);
+    if (vo > lv && v <= lv)
+      t->apd[i] = t0 + dt * (vo - lv) / (vo - v) - t->act[i];
+  }
+}
+
+static int after_ms(const mt_tissue *t, double t0)
+{
+  return t0 >= t->cfg.act_after_ms - 1e-9 * t->dt;
+}
+
+/*
+** Explicit steps in one parallel region: per step a stimulus update (one
+** thread), the reaction, the operator and the update with the recording,
+** each an `omp for` over the nodes with its barrier.
+*/
+static int steps_explicit(mt_tissue *t, long n_steps)
+{
+  fail f = {-1, 0};
+  long done = 0;
+  double *v = t->x[0], *lv = t->v_new, dt = t->dt;
+#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+  {
+    double u[MAX_STATE];
+    void *ws = thread_ws(t, u);
+    long k;
+    for (k = 0; k < n_steps; k++) {
+      double t0 = (t->step + k) * dt;
+#pragma omp single
+      apply_stim(t, t0 + 0.5 * dt);
+      react_rows(t, t0, u, ws, &f);
+      if (f.node >= 0) /* read by all after the barrier: the same exit */
+        break;
+      if (t->n_off)
+        mt_tissue__apply_L_rows(t, v, lv);
+      int after = after_ms(t, t0);
+#pragma omp for schedule(static)
+      for (long b = 0; b < t->n; b += BLOCK) { /* update, then record */
+        long e = b + BLOCK < t->n ? b + BLOCK : t->n;
+        if (t->n_off)
+          for (long i = b; i < e; i++)
+            v[i] += dt * lv[i];
+        for (long i = b; i < e; i++)
+          record_node(t, i, t0, after);
+      }
+    }
+#pragma omp master
+    done = k;
+  }
+  t->step += done;
+  return f.node >= 0 ? react_failed(t, &f, t->step * dt) : 0;
+}
+
+/* Semi-implicit steps: the conjugate gradients run their own regions. */
+static int steps_split(mt_tissue *t, long n_steps)
+{
+  for (long k = 0; k < n_steps; k++) {
+    double t0 = t->step * t->dt;
+    fail f = {-1, 0};
+    apply_stim(t, t0 + 0.5 * t->dt);
+#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+    {
+      double u[MAX_STATE];
+      void *ws = thread_ws(t, u);
+      react_rows(t, t0, u, ws, &f);
+    }
+    if (f.node >= 0)
+      return react_failed(t, &f, t0);
+    int rc = mt_tissue__diffuse(t);
+    if (rc)
+      return rc;
+    t->step++;
+    int after = after_ms(t, t0);
+#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+    for (long i = 0; i < t->n; i++)
+      record_node(t, i, t0, after);
+  }
+  return 0;
 }
 
 int mt_tissue_step(mt_tissue *t, long n_steps)
 {
-  for (long k = 0; k < n_steps; k++) {
-    double t0 = t->step * t->dt;
-    memcpy(t->v_old, t->x[0], (size_t)t->n * sizeof(double));
-    apply_stim(t, t0 + 0.5 * t->dt, 1);
-    int rc = react(t, t0);
-    apply_stim(t, t0 + 0.5 * t->dt, 0);
-    if (rc || (rc = mt_tissue__diffuse(t)))
-      return rc;
-    t->step++;
-    record(t, t0);
-  }
-  return 0;
+  return t->cfg.diffusion == MT_TISSUE_SEMI_IMPLICIT
+             ? steps_split(t, n_steps) : steps_explicit(t, n_steps);
 }
 
 int mt_tissue_run(mt_tissue *t, double t_end_ms)

@@ -48,5 +48,7 @@ struct mt_tissue {
 /* src/tissue/diffusion.c */
 int mt_tissue__assemble(mt_tissue *t, const double *fibre);
 int mt_tissue__diffuse(mt_tissue *t);
+void mt_tissue__apply_L_rows(const mt_tissue *t, const double *v,
+                             double *out);
 
 #endif
