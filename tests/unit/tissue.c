@@ -542,3 +542,40 @@ Test(tissue, apd_of_a_cable_matches_the_cell_model_closed_form)
   cr_assert(fabs(apd - 282.4) < 10, "APD %g ms", apd);
   mt_tissue_free(t);
 }
+
+/* A cell whose rhs fails above +50 mV: the run stops with MT_ESOLVER and
+** names the first failing node (a grid large enough for the threads). */
+static int failing_rhs(double t, const double *x, const double *p,
+                       const double *u, const double *mem, void *ws,
+                       double *dx)
+{
+  (void)t, (void)p, (void)mem, (void)ws;
+  dx[0] = u[0];
+  return x[0] > 50 ? -1 : 0;
+}
+
+Test(tissue, a_failing_cell_stops_the_run_with_its_node_named)
+{
+  mt_model bad = passive;
+  bad.name = "failing";
+  bad.rhs = failing_rhs;
+  for (int how = 0; how < 2; how++) {
+    mt_tissue_config c;
+    mt_tissue_config_init(&c);
+    c.nx = c.ny = 100, c.dx_mm = 0.1, c.dt_ms = 0.01, c.D_l = c.D_t = 1e-4;
+    c.diffusion = how ? MT_TISSUE_SEMI_IMPLICIT : MT_TISSUE_EXPLICIT;
+    mt_tissue *t = make(&bad, &c);
+    /* node (3, 2) only: 100 uA/cm2 for 1 ms reaches 100 mV */
+    mt_tissue_stim s = {.x0_mm = 0.3, .x1_mm = 0.3, .y0_mm = 0.2,
+                        .y1_mm = 0.2, .start_ms = 1, .duration_ms = 1,
+                        .amplitude = 100, .count = 1};
+    cr_assert_eq(mt_tissue_add_stim(t, &s), 0);
+    cr_assert_eq(mt_tissue_run(t, 10), MT_ESOLVER);
+    cr_assert(strstr(mt_tissue_errmsg(t), "node 203 (3, 2, 0)"), "%s",
+              mt_tissue_errmsg(t));
+    /* stopped at the failing step: just after 1.5 ms, before 2 ms */
+    cr_assert(mt_tissue_time(t) > 1.4 && mt_tissue_time(t) < 2.0, "%g",
+              mt_tissue_time(t));
+    mt_tissue_free(t);
+  }
+}
