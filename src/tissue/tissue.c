@@ -66,8 +66,16 @@ static int check_config(const mt_model *m, const mt_tissue_config *c,
   if (m->n_state < 1 || m->n_state > MAX_STATE || strcmp(m->state[0].name, "V"))
     return FAIL("tissue: model %s: state 0 must be V (mV), at most %d states",
                 m->name, MAX_STATE);
-  if (m->n_input < 1 || strcmp(m->input[0].name, "I_stim"))
-    return FAIL("tissue: model %s: input 0 must be I_stim (uA/cm2)", m->name);
+  if (m->n_input < 1 || m->n_input > MAX_STATE ||
+      strcmp(m->input[0].name, "I_stim"))
+    return FAIL("tissue: model %s: input 0 must be I_stim (uA/cm2), at most "
+                "%d inputs", m->name, MAX_STATE);
+  if (m->gates && (m->gates->n < 0 || m->gates->n > m->n_state))
+    return FAIL("tissue: model %s: gates: expected at most n_state", m->name);
+  if (m->on_input || m->n_root > 0)
+    return FAIL("tissue: model %s: input-driven memory (on_input) and state "
+                "events (roots) are not supported by the tissue engine",
+                m->name);
   if (c->nx < 1 || c->ny < 1 || c->nz < 1 ||
       (double)c->nx * c->ny * c->nz > 2e9)
     return FAIL("tissue: grid nx, ny, nz = %d, %d, %d: expected each >= 1",
