@@ -314,17 +314,41 @@ static void apply_stim(mt_tissue *t, double tm)
   }
 }
 
+/*
+** A thread's scratch: the inputs, the model's ws, and for each gate the last
+** two (tau, exp(-dt / tau)) pairs: models whose tau takes few values
+** (Mitchell-Schaeffer's tau_open / tau_close) skip the exp; the result is
+** the same bit for bit.
+*/
+typedef struct scratch {
+  double u[MAX_STATE];
+  double ctau[MAX_STATE][2], cexp[MAX_STATE][2];
+  void *ws;
+} scratch;
+
+static double decay(const mt_tissue *t, scratch *w, int g, double tau)
+{
+  if (tau == w->ctau[g][0])
+    return w->cexp[g][0];
+  if (tau == w->ctau[g][1])
+    return w->cexp[g][1];
+  double e = exp(-t->dt / tau);
+  w->ctau[g][1] = w->ctau[g][0], w->cexp[g][1] = w->cexp[g][0];
+  w->ctau[g][0] = tau, w->cexp[g][0] = e;
+  return e;
+}
+
 /* One cell's reaction step of length dt; 0 or the rhs's failure. */
-static int react_node(mt_tissue *t, long i, double tn, double *u, void *ws)
+static int react_node(mt_tissue *t, long i, double tn, scratch *w)
 {
   const mt_model *m = t->m;
   int ns = m->n_state;
   double x[MAX_STATE], dx[MAX_STATE], inf[MAX_STATE], tau[MAX_STATE];
   for (int s = 0; s < ns; s++)
     x[s] = t->x[s][i];
-  u[0] = t->u_basal[0] + t->istim[i];
+  w->u[0] = t->u_basal[0] + t->istim[i];
   t->istim[i] = 0;
-  int rc = m->rhs(tn, x, t->param, u, t->mem, ws, dx);
+  int rc = m->rhs(tn, x, t->param, w->u, t->mem, w->ws, dx);
   if (rc)
     return rc;
   for (int s = 0; s < ns; s++)
@@ -334,7 +358,7 @@ static int react_node(mt_tissue *t, long i, double tn, double *u, void *ws)
     m->gates->inf_tau(tn, x, t->param, inf, tau);
     for (int g = 0; g < m->gates->n; g++) {
       int s = m->gates->state_index[g];
-      t->x[s][i] = inf[g] + (x[s] - inf[g]) * exp(-t->dt / tau[g]);
+      t->x[s][i] = inf[g] + (x[s] - inf[g]) * decay(t, w, g, tau[g]);
     }
   }
   return isfinite(t->x[0][i]) ? 0 : 1;
@@ -345,29 +369,31 @@ typedef struct fail {
   int rc;
 } fail;
 
-/* This thread's scratch: inputs at their basal values, the model's ws. */
-static void *thread_ws(mt_tissue *t, double *u)
+/* This thread's scratch: inputs at their basal values, the model's ws, an
+** empty decay cache. */
+static void thread_init(mt_tissue *t, scratch *w)
 {
   int tid = 0;
 #ifdef _OPENMP
   tid = omp_get_thread_num();
 #endif
-  int nin = t->m->n_input < MAX_STATE ? t->m->n_input : MAX_STATE;
-  for (int k = 0; k < nin; k++)
-    u[k] = t->u_basal[k];
-  return t->ws + (size_t)tid * (t->m->ws_size + 1);
+  for (int k = 0; k < t->m->n_input; k++)
+    w->u[k] = t->u_basal[k];
+  for (int g = 0; g < MAX_STATE; g++)
+    w->ctau[g][0] = w->ctau[g][1] = NAN; /* never equal */
+  w->ws = t->ws + (size_t)tid * (t->m->ws_size + 1);
 }
 
 /* Reaction of every tissue node (orphaned omp for, barrier at the end),
 ** after keeping V in v_old. */
-static void react_rows(mt_tissue *t, double tn, double *u, void *ws, fail *f)
+static void react_rows(mt_tissue *t, double tn, scratch *w, fail *f)
 {
 #pragma omp for schedule(static)
   for (long i = 0; i < t->n; i++) {
     t->v_old[i] = t->x[0][i];
     if (!t->tissue[i])
       continue;
-    int rc = react_node(t, i, tn, u, ws);
+    int rc = react_node(t, i, tn, w);
     if (rc) {
 #pragma omp critical(mt_tissue_fail)
       if (f->node < 0 || i < f->node)
@@ -425,14 +451,14 @@ static int steps_explicit(mt_tissue *t, long n_steps)
   double *v = t->x[0], *lv = t->v_new, dt = t->dt;
 #pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
   {
-    double u[MAX_STATE];
-    void *ws = thread_ws(t, u);
+    scratch w;
+    thread_init(t, &w);
     long k;
     for (k = 0; k < n_steps; k++) {
       double t0 = (t->step + k) * dt;
 #pragma omp single
       apply_stim(t, t0 + 0.5 * dt);
-      react_rows(t, t0, u, ws, &f);
+      react_rows(t, t0, &w, &f);
       if (f.node >= 0) /* read by all after the barrier: the same exit */
         break;
       if (t->n_off)
@@ -464,9 +490,9 @@ static int steps_split(mt_tissue *t, long n_steps)
     apply_stim(t, t0 + 0.5 * t->dt);
 #pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
     {
-      double u[MAX_STATE];
-      void *ws = thread_ws(t, u);
-      react_rows(t, t0, u, ws, &f);
+      scratch w;
+      thread_init(t, &w);
+      react_rows(t, t0, &w, &f);
     }
     if (f.node >= 0)
       return react_failed(t, &f, t0);
