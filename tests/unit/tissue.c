@@ -579,3 +579,44 @@ Test(tissue, a_failing_cell_stops_the_run_with_its_node_named)
     mt_tissue_free(t);
   }
 }
+
+/* Planar-wave speed along x in a 2D strip of mitchell_schaeffer_2003 paced
+** from its left edge, fibres along the given axis (mm/ms). */
+static double strip_cv(double fx, double fy, double dl, double dtr)
+{
+  const mt_model *m = mt_model_find("mitchell_schaeffer_2003");
+  cr_assert_not_null(m);
+  mt_tissue_config c;
+  mt_tissue_config_init(&c);
+  c.nx = 101, c.ny = 11, c.dx_mm = 0.1, c.dt_ms = 0.01, c.D_l = dl,
+  c.D_t = dtr, c.act_threshold_mV = -40;
+  double *f = malloc(3 * 101 * 11 * sizeof *f);
+  for (int i = 0; i < 101 * 11; i++)
+    f[3 * i] = fx, f[3 * i + 1] = fy, f[3 * i + 2] = 0;
+  c.fibre = f;
+  mt_tissue *t = make(m, &c);
+  free(f);
+  mt_tissue_stim s = {.x1_mm = 0.5, .y1_mm = 1.0, .duration_ms = 2,
+                      .amplitude = 50, .count = 1};
+  cr_assert_eq(mt_tissue_add_stim(t, &s), 0);
+  cr_assert_eq(mt_tissue_run(t, 80), 0, "%s", mt_tissue_errmsg(t));
+  /* along the middle row, 3 to 7 mm; the front is planar: every row alike */
+  const double *act = mt_tissue_activation(t);
+  for (int j = 0; j < 11; j++)
+    cr_assert_float_eq(act[70 + 101 * j], act[70 + 101 * 5], 1e-9);
+  double cv = mt_tissue_cv(t, 30 + 101 * 5, 70 + 101 * 5, 41);
+  mt_tissue_free(t);
+  return cv;
+}
+
+/* Fibres along x then along y, D_l = 4 D_t: the wave along x runs
+** sqrt(D_l / D_t) = 2 times faster along the fibres (c ~ sqrt(D)), each
+** within 2 % of the closed form 1.0866 sqrt(D) (card, section 4a). */
+Test(tissue, planar_wave_in_2d_runs_sqrt_dl_over_dt_faster_along_fibres)
+{
+  double along = strip_cv(1, 0, 0.1, 0.025), across = strip_cv(0, 1, 0.1, 0.025);
+  cr_log_info("2D strip: cv along %.5f, across %.5f mm/ms", along, across);
+  cr_assert(fabs(along / across - 2) < 0.02 * 2, "%g / %g", along, across);
+  cr_assert(fabs(along - 1.0866 * sqrt(0.1)) < 0.02 * 1.0866 * sqrt(0.1));
+  cr_assert(fabs(across - 1.0866 * sqrt(0.025)) < 0.02 * 1.0866 * sqrt(0.025));
+}
