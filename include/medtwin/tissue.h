@@ -62,6 +62,8 @@ typedef struct mt_tissue_config {
   mt_tissue_diffusion diffusion;
   double cg_tol;       /* semi-implicit: relative residual (default 1e-10) */
   int cg_max_iter;     /* semi-implicit: iterations before failure (2000) */
+  int threads;         /* OpenMP threads of the node loops; 0: OpenMP's
+                       ** default at creation (OMP_NUM_THREADS) */
   /* Borrowed for mt_tissue_create only (copied): */
   const unsigned char *mask; /* nx*ny*nz, nonzero = tissue; NULL: all tissue */
   const double *fibre; /* 3 per node (fx, fy, fz), normalised on copy;

@@ -196,7 +196,7 @@ void mt_tissue__apply_L_rows(const mt_tissue *t, const double *restrict v,
 
 static void apply_L(const mt_tissue *t, const double *v, double *out)
 {
-#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel MT_TISSUE_TEAM(t)
   mt_tissue__apply_L_rows(t, v, out);
 }
 
@@ -204,16 +204,17 @@ static int explicit_step(mt_tissue *t)
 {
   double *v = t->x[0], *lv = t->v_new, dt = t->dt;
   apply_L(t, v, lv);
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
   for (long i = 0; i < t->n; i++)
     v[i] += dt * lv[i];
   return 0;
 }
 
-static double dot(long n, const double *a, const double *b)
+static double dot(const mt_tissue *t, long n, const double *a,
+                  const double *b)
 {
   double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for reduction(+ : s) schedule(static) MT_TISSUE_TEAM(t)
   for (long i = 0; i < n; i++)
     s += a[i] * b[i];
   return s;
@@ -224,7 +225,7 @@ static void apply_A(const mt_tissue *t, const double *p, double *q)
 {
   apply_L(t, p, q);
   double dt = t->dt;
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
   for (long i = 0; i < t->n; i++)
     q[i] = t->vol[i] * (p[i] - dt * q[i]);
 }
@@ -239,15 +240,15 @@ static int implicit_step(mt_tissue *t)
   for (long i = 0; i < n; i++)
     bb += t->vol[i] * y[i] * t->vol[i] * y[i];
   apply_L(t, y, r); /* r = b - A y = dt M L y at y = v */
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
   for (long i = 0; i < n; i++) {
     r[i] *= dt * t->vol[i];
     z[i] = r[i] / dg[i];
     p[i] = z[i];
   }
-  double rz = dot(n, r, z), tol2 = t->cfg.cg_tol * t->cfg.cg_tol * bb;
+  double rz = dot(t, n, r, z), tol2 = t->cfg.cg_tol * t->cfg.cg_tol * bb;
   int it = 0;
-  while (dot(n, r, r) > tol2) {
+  while (dot(t, n, r, r) > tol2) {
     if (++it > t->cfg.cg_max_iter) {
       snprintf(t->err, sizeof t->err,
                "conjugate gradients: no convergence to %g in %d iterations "
@@ -256,16 +257,16 @@ static int implicit_step(mt_tissue *t)
       return MT_ESOLVER;
     }
     apply_A(t, p, q);
-    double alpha = rz / dot(n, p, q);
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+    double alpha = rz / dot(t, n, p, q);
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
     for (long i = 0; i < n; i++) {
       y[i] += alpha * p[i];
       r[i] -= alpha * q[i];
       z[i] = r[i] / dg[i];
     }
-    double rz1 = dot(n, r, z), beta = rz1 / rz;
+    double rz1 = dot(t, n, r, z), beta = rz1 / rz;
     rz = rz1;
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
     for (long i = 0; i < n; i++)
       p[i] = z[i] + beta * p[i];
   }

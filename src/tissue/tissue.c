@@ -95,6 +95,9 @@ static int check_config(const mt_model *m, const mt_tissue_config *c,
   if (!(c->cg_tol > 0) || c->cg_max_iter < 1)
     return FAIL("tissue: cg_tol = %g, cg_max_iter = %d: expected > 0",
                 c->cg_tol, c->cg_max_iter);
+  if (c->threads < 0 || c->threads > 1024)
+    return FAIL("tissue: threads = %d: expected 0 (OpenMP's default) to 1024",
+                c->threads);
   if (!(c->apd_fraction > 0 && c->apd_fraction < 1))
     return FAIL("tissue: apd_fraction = %g: expected in (0, 1)",
                 c->apd_fraction);
@@ -163,10 +166,9 @@ static int alloc_scratch(mt_tissue *t)
   t->apd = alloc_fill(n, NAN), t->vmax = alloc_fill(n, -INFINITY);
   if (!t->v_new || !t->v_old || !t->istim || !t->act || !t->apd || !t->vmax)
     return MT_ENOMEM;
+  t->n_threads = 1; /* the team size of every parallel region */
 #ifdef _OPENMP
-  t->n_threads = omp_get_max_threads();
-#else
-  t->n_threads = 1;
+  t->n_threads = t->cfg.threads > 0 ? t->cfg.threads : omp_get_max_threads();
 #endif
   if (!(t->ws = calloc((size_t)t->n_threads, t->m->ws_size + 1)))
     return MT_ENOMEM;
@@ -427,8 +429,8 @@ static inline void record_node(mt_tissue *t, long i, double t0, int after)
     double rep = t->cfg.repol_threshold_mV, vr = t->x_rest[0];
     if (v > t->vmax[i])
       t->vmax[i] = v;
-    double lv = isfinite(rep) ? rep
-                              : vr + (1 - t->cfg.apd_fraction) * (t->vmax[i] - vr);
+    double amp = t->vmax[i] - vr,
+           lv = isfinite(rep) ? rep : vr + (1 - t->cfg.apd_fraction) * amp;
     if (vo > lv && v <= lv)
       t->apd[i] = t0 + dt * (vo - lv) / (vo - v) - t->act[i];
   }
@@ -449,7 +451,7 @@ static int steps_explicit(mt_tissue *t, long n_steps)
   fail f = {-1, 0};
   long done = 0;
   double *v = t->x[0], *lv = t->v_new, dt = t->dt;
-#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel MT_TISSUE_TEAM(t)
   {
     scratch w;
     thread_init(t, &w);
@@ -488,7 +490,7 @@ static int steps_split(mt_tissue *t, long n_steps)
     double t0 = t->step * t->dt;
     fail f = {-1, 0};
     apply_stim(t, t0 + 0.5 * t->dt);
-#pragma omp parallel if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel MT_TISSUE_TEAM(t)
     {
       scratch w;
       thread_init(t, &w);
@@ -501,7 +503,7 @@ static int steps_split(mt_tissue *t, long n_steps)
       return rc;
     t->step++;
     int after = after_ms(t, t0);
-#pragma omp parallel for schedule(static) if (t->n >= MT_TISSUE_PAR_MIN)
+#pragma omp parallel for schedule(static) MT_TISSUE_TEAM(t)
     for (long i = 0; i < t->n; i++)
       record_node(t, i, t0, after);
   }

@@ -8,7 +8,12 @@
 #define MT_TISSUE_NOFF 26
 /* Grids smaller than this run their node loops on one thread: a parallel
 ** region costs more than their work. */
-#define MT_TISSUE_PAR_MIN 4096 /* neighbour offsets in {-1,0,1}^3 minus (0,0,0) */
+#define MT_TISSUE_PAR_MIN 4096
+/* The clauses of every parallel region: the team of t->n_threads (whose
+** scratch was allocated), or one thread under MT_TISSUE_PAR_MIN nodes.
+** (OpenMP pragmas are macro-expanded.) */
+#define MT_TISSUE_TEAM(t)                                                   \
+  if ((t)->n >= MT_TISSUE_PAR_MIN) num_threads((t)->n_threads) /* neighbour offsets in {-1,0,1}^3 minus (0,0,0) */
 
 typedef struct mt_tissue_stim_nodes {
   mt_tissue_stim s;
