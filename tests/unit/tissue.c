@@ -142,10 +142,12 @@ Test(tissue, cosine_mode_is_an_exact_eigenmode_and_converges_second_order)
 {
   for (int dim = 1; dim <= 2; dim++) {
     double d1, d2, d3;
-    double e1 = cosine_mode(11, dim, 5.0, &d1), e2 = cosine_mode(21, dim, 5.0, &d2),
+    double e1 = cosine_mode(11, dim, 5.0, &d1),
+           e2 = cosine_mode(21, dim, 5.0, &d2),
            e3 = cosine_mode(41, dim, 5.0, &d3);
     /* the discrete eigenmode: exact to rounding */
-    cr_assert_lt(fmax(d1, fmax(d2, d3)), 1e-12, "dim %d: %g %g %g", dim, d1, d2, d3);
+    cr_assert_lt(fmax(d1, fmax(d2, d3)), 1e-12, "dim %d: %g %g %g", dim, d1,
+                 d2, d3);
     /* against the continuous decay: order 2 (dt scales with dx^2) */
     double p1 = log2(e1 / e2), p2 = log2(e2 / e3);
     cr_log_info("cosine mode %dD: errors %.3g %.3g %.3g, orders %.3f %.3f",
@@ -154,7 +156,8 @@ Test(tissue, cosine_mode_is_an_exact_eigenmode_and_converges_second_order)
               "dim %d: errors %g %g %g, orders %g %g", dim, e1, e2, e3, p1, p2);
     cr_assert_lt(e3, 1e-3);
   }
-  double d1, d2, e1 = cosine_mode(11, 3, 2.0, &d1), e2 = cosine_mode(21, 3, 2.0, &d2);
+  double d1, d2, e1 = cosine_mode(11, 3, 2.0, &d1),
+                 e2 = cosine_mode(21, 3, 2.0, &d2);
   cr_assert_lt(fmax(d1, d2), 1e-12, "3D: %g %g", d1, d2);
   cr_log_info("cosine mode 3D: errors %.3g %.3g, order %.3f", e1, e2,
               log2(e1 / e2));
@@ -168,7 +171,8 @@ Test(tissue, anisotropic_spread_in_3d_follows_the_fibre_tensor)
   mt_tissue_config c;
   mt_tissue_config_init(&c);
   int n = 51;
-  double dx = 0.2, h = (n - 1) * dx / 2, T = 0.5, f[3] = {1 / 3.0, 2 / 3.0, 2 / 3.0};
+  double dx = 0.2, h = (n - 1) * dx / 2, T = 0.5,
+         f[3] = {1 / 3.0, 2 / 3.0, 2 / 3.0};
   c.nx = c.ny = c.nz = n, c.dx_mm = dx, c.dt_ms = 0.01, c.D_l = 0.2,
   c.D_t = 0.02;
   long N = (long)n * n * n;
@@ -181,7 +185,8 @@ Test(tissue, anisotropic_spread_in_3d_follows_the_fibre_tensor)
   double *v = mt_tissue_state(t, 0);
   const double *w = mt_tissue_volume(t);
   for (long i = 0; i < N; i++) {
-    double x = (i % n) * dx - h, y = (i / n % n) * dx - h, z = (i / n / n) * dx - h;
+    double x = (i % n) * dx - h, y = (i / n % n) * dx - h,
+           z = (i / n / n) * dx - h;
     v[i] = exp(-(x * x + y * y + z * z) / (2 * 0.6 * 0.6));
   }
   double m0[6] = {0}, m1[6] = {0}, mass = 0;
@@ -190,7 +195,8 @@ Test(tissue, anisotropic_spread_in_3d_follows_the_fibre_tensor)
     if (pass)
       cr_assert_eq(mt_tissue_run(t, T), 0);
     for (long i = 0; i < N; i++) {
-      double r[3] = {(i % n) * dx - h, (i / n % n) * dx - h, (i / n / n) * dx - h};
+      double r[3] = {(i % n) * dx - h, (i / n % n) * dx - h,
+                     (i / n / n) * dx - h};
       double q = w[i] * v[i];
       mass += pass ? 0 : q;
       m[0] += q * r[0] * r[0], m[1] += q * r[1] * r[1], m[2] += q * r[2] * r[2];
@@ -300,7 +306,8 @@ Test(tissue, mass_is_conserved_with_a_mask_explicit_and_semi_implicit)
       mask[i + n * j] = !(i > 25 && i < 30 && j > 5 && j < 35);
   for (int how = 0; how < 2; how++) {
     mt_tissue *t = bump(0.7, n, 0.1, how ? 0.1 : 0.01,
-                        how ? MT_TISSUE_SEMI_IMPLICIT : MT_TISSUE_EXPLICIT, mask);
+                        how ? MT_TISSUE_SEMI_IMPLICIT : MT_TISSUE_EXPLICIT,
+                        mask);
     double *v = mt_tissue_state(t, 0);
     for (int i = 0; i < n * n; i++)
       if (!mask[i])
@@ -496,8 +503,14 @@ static void model_cv(const char *name, double coef)
             name, c1, c2, c3, want);
 }
 
-Test(tissue, planar_wave_speed_aliev_panfilov) { model_cv("aliev_panfilov_1996", 0.3898); }
-Test(tissue, planar_wave_speed_mitchell_schaeffer) { model_cv("mitchell_schaeffer_2003", 1.0866); }
+Test(tissue, planar_wave_speed_aliev_panfilov)
+{
+  model_cv("aliev_panfilov_1996", 0.3898);
+}
+Test(tissue, planar_wave_speed_mitchell_schaeffer)
+{
+  model_cv("mitchell_schaeffer_2003", 1.0866);
+}
 
 /* Semi-implicit diffusion at 8x the explicit bound keeps the planar-wave
 ** speed of mitchell_schaeffer_2003 within 3 % of its closed form (0.3436
@@ -618,7 +631,8 @@ static double strip_cv(double fx, double fy, double dl, double dtr)
 ** within 2 % of the closed form 1.0866 sqrt(D) (card, section 4a). */
 Test(tissue, planar_wave_in_2d_runs_sqrt_dl_over_dt_faster_along_fibres)
 {
-  double along = strip_cv(1, 0, 0.1, 0.025), across = strip_cv(0, 1, 0.1, 0.025);
+  double along = strip_cv(1, 0, 0.1, 0.025),
+         across = strip_cv(0, 1, 0.1, 0.025);
   cr_log_info("2D strip: cv along %.5f, across %.5f mm/ms", along, across);
   cr_assert(fabs(along / across - 2) < 0.02 * 2, "%g / %g", along, across);
   cr_assert(fabs(along - 1.0866 * sqrt(0.1)) < 0.02 * 1.0866 * sqrt(0.1));
