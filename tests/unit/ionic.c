@@ -4,7 +4,8 @@
 ** mt_sim_run (DOPRI5, and CVODE for agreement). Every expectation is a
 ** closed-form value of the published equations with the published
 ** parameters, derived in the model cards (docs/models/aliev_panfilov_1996.md,
-** docs/models/mitchell_schaeffer_2003.md, "Single-cell verification"):
+** docs/models/mitchell_schaeffer_2003.md, sections 4 and 4a), or another
+** integrator's result for the same equations:
 **
 ** Mitchell & Schaeffer, Bull Math Biol 65:767, 2003, with h fixed the
 ** fast equation dv/dt = v (h v (1 - v)/tau_in - 1/tau_out) has the roots
@@ -15,7 +16,7 @@
 ** interval DI, APD(DI) = tau_close ln((1 - (1 - h_min) exp(-DI/tau_open)) /
 ** h_min) (the paper's restitution curve). These are leading order in
 ** tau_in / tau_close; the next term is the slow passage through the
-** saddle-node at h_min (card, "Single-cell verification"): near it w = v -
+** saddle-node at h_min (card, section 4): near it w = v -
 ** 1/2 obeys dw/dt = -A s - B w^2 with A = h_min / (8 tau_in tau_close), B =
 ** h_min / (2 tau_in), s the time since h = h_min, a Riccati equation whose
 ** solution leaves the plateau Omega0 t* later, t* = (A B)^(-1/3) = (16
@@ -31,8 +32,7 @@
 ** so APD = T integral_0^{r_k} dr / (k a eps(u(r), r)), plus the slow
 ** passage through the knee as for Mitchell-Schaeffer: w = u - u_k obeys
 ** dw/dtau = -A s - B w^2 with A = u_k eps_k k a, B = u_k k (eps_k = eps at
-** the knee), a delay of Omega0 (A B)^(-1/3) time units (card, "Single-cell
-** verification").
+** the knee), a delay of Omega0 (A B)^(-1/3) time units (card, section 4).
 */
 #include <criterion/criterion.h>
 #include <math.h>
