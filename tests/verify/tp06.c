@@ -293,3 +293,29 @@ Test(tp06, rush_larsen_euler_matches_cvode_apd)
   free(xs);
   free(p);
 }
+
+Test(tp06, ical_is_continuous_at_15mV)
+{
+  /* I_CaL has (V - 15) / (exp(2 (V - 15) F / RT) - 1), 0/0 at V = 15 mV
+  ** exactly (a value a tissue node can hit). The rhs must be finite there
+  ** and within 1e-6 relative of its values 1e-7 mV either side (the
+  ** factor's slope is about 1/25 per mV, so the true change is ~1e-9). */
+  const mt_model *m = model();
+  double *p = epi_param(m);
+  double x[TP_NX], mem[1], u[1], d0[TP_NX], dm[TP_NX], dp[TP_NX];
+  cr_assert_eq(m->init(p, x, mem, u), 0);
+  x[TP_D] = 0.5; /* an open channel, so I_CaL matters */
+  x[TP_V] = 15.0;
+  cr_assert_eq(m->rhs(0, x, p, u, mem, NULL, d0), 0);
+  x[TP_V] = 15.0 - 1e-7;
+  cr_assert_eq(m->rhs(0, x, p, u, mem, NULL, dm), 0);
+  x[TP_V] = 15.0 + 1e-7;
+  cr_assert_eq(m->rhs(0, x, p, u, mem, NULL, dp), 0);
+  for (int i = 0; i < TP_NX; i++) {
+    cr_assert(isfinite(d0[i]), "d%s/dt at 15 mV", m->state[i].name);
+    double s = fmax(fabs(d0[i]), 1e-12);
+    cr_expect_leq(fabs(d0[i] - dm[i]), 1e-6 * s, "%s", m->state[i].name);
+    cr_expect_leq(fabs(d0[i] - dp[i]), 1e-6 * s, "%s", m->state[i].name);
+  }
+  free(p);
+}
