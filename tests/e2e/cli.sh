@@ -109,6 +109,16 @@ check "unknown command: nothing on stdout" empty "$T/stdout"
 run models
 check "models exits 0" eq "$rc" 0
 check "models lists uva_padova_t1d" has_re "$T/stdout" '^uva_padova_t1d '
+check "models lists tentusscher_panfilov_2006_epi" \
+  has_re "$T/stdout" '^tentusscher_panfilov_2006_epi '
+
+# The cell model: V first, the stimulus input in uA/cm2, time in ms.
+run models show tentusscher_panfilov_2006_epi
+check "models show tp06 exits 0" eq "$rc" 0
+check "models show tp06: time unit ms" has_re "$T/stdout" '^time unit: ms$'
+check "models show tp06: states (19)" has "$T/stdout" "states (19)"
+check "models show tp06: input I_stim in uA/cm2" \
+  has_re "$T/stdout" '^  I_stim +uA/cm2 '
 
 run models show uva_padova_t1d
 check "models show exits 0" eq "$rc" 0
