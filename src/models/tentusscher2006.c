@@ -166,7 +166,8 @@ static void gates_at(double V, double Cass, double *inf, double *tau)
   /* m */
   inf[0] = 1.0 / sq(1.0 + exp((-56.86 - V) / 9.03));
   a = 1.0 / (1.0 + exp((-60.0 - V) / 5.0));
-  b = 0.1 / (1.0 + exp((V + 35.0) / 5.0)) + 0.1 / (1.0 + exp((V - 50.0) / 200.0));
+  b = 0.1 / (1.0 + exp((V + 35.0) / 5.0)) +
+      0.1 / (1.0 + exp((V - 50.0) / 200.0));
   tau[0] = a * b;
   /* h, j: the same steady state */
   inf[1] = inf[2] = 1.0 / sq(1.0 + exp((V + 71.55) / 7.43));
