@@ -141,10 +141,10 @@ Test(tp06, resting_state_is_the_cellml_one)
 {
   /* The CellML initial state: V = -85.23 mV (brief: -85.2 to -86 mV), and
   ** nearly at rest: |dV/dt| < 0.01 mV/ms (a drift of 10 mV per second
-  ** would show; the state is the CellML's after pacing, not an exact fixed
-  ** point). The gates listed are exactly the 12 of the model, with tau > 0
-  ** and 0 <= inf <= 1, and the rhs's gate derivatives are (inf - x) / tau
-  ** to rounding (1e-12 relative). */
+  ** would show; the CellML state is not an exact fixed point). The gates
+  ** listed are exactly the 12 of the model, with tau > 0 and 0 <= inf <=
+  ** 1, and the rhs's gate derivatives are (inf - x) / tau to rounding
+  ** (1e-12 relative). */
   const mt_model *m = model();
   double *p = epi_param(m);
   double x[TP_NX], mem[1], ub[1], dx[TP_NX], inf[TP_NGATE], tau[TP_NGATE];
