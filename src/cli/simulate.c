@@ -365,11 +365,8 @@ int cmd_simulate(int argc, char **argv)
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
-    if (o.svg)
-      return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                      m->name);
-    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
-                                 o.json, &o.cfg);
+    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.svg,
+                                 o.days, o.json, &o.cfg);
   }
   if (!rc)
     rc = check_required(&o);
