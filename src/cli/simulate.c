@@ -52,7 +52,8 @@ static const char usage_text[] =
     "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
     "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
-    "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO;\n"
+    "                   beat-averaged: MAP, CO, EF, weight over days)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
