@@ -35,10 +35,12 @@ int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const struct mt_schedule *sch, int baroreflex);
 /* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
 ** days (> 0) or the scenario's duration or 1 day; the scenario's doses
-** given per minute; patient NULL for the model's first. An exit status. */
+** given per minute; patient NULL for the model's first; csv and svg NULL
+** for none (both written all or nothing). An exit status. */
 int cli_simulate_averaged(const struct mt_model *m, const char *patient,
-                          const char *scenario, const char *csv, double days,
-                          int json, const struct mt_sim_config *cfg);
+                          const char *scenario, const char *csv,
+                          const char *svg, double days, int json,
+                          const struct mt_sim_config *cfg);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

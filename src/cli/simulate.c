@@ -52,7 +52,8 @@ static const char usage_text[] =
     "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
     "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
-    "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO;\n"
+    "                   beat-averaged: MAP, CO, EF, weight over days)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
@@ -365,11 +366,8 @@ int cmd_simulate(int argc, char **argv)
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
-    if (o.svg)
-      return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                      m->name);
-    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
-                                 o.json, &o.cfg);
+    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.svg,
+                                 o.days, o.json, &o.cfg);
   }
   if (!rc)
     rc = check_required(&o);
