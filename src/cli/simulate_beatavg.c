@@ -85,27 +85,19 @@ static int write_svg(FILE *f, const mt_model *m, const mt_series *o,
   return rc;
 }
 
-/* Write the CSV and the SVG to temporaries, then rename both. */
-static int write_outputs(const mt_model *m, const mt_series *o,
-                         const mt_patient *pt, const mt_scenario *sc,
-                         const char *scenario, const char *csv,
-                         const char *svg)
+/* The plot's arguments, for cli_write_run. */
+typedef struct plot_args {
+  const mt_model *m;
+  const mt_series *o;
+  const mt_patient *pt;
+  const mt_scenario *sc;
+  const char *scenario;
+} plot_args;
+
+static int plot_run(FILE *f, const void *ctx)
 {
-  char err[MT_ERRMSG_MAX] = "";
-  mt_afile *f[2] = {NULL, NULL};
-  int rc = 0, n = 0;
-  if (csv && !(rc = mt_afile_open(csv, &f[n], err, sizeof err)))
-    cli_series_csv(mt_afile_stream(f[n++]), m, o, pt);
-  if (!rc && svg && !(rc = mt_afile_open(svg, &f[n], err, sizeof err)) &&
-      (rc = write_svg(mt_afile_stream(f[n++]), m, o, pt, sc, scenario)))
-    snprintf(err, sizeof err, "%s: cannot write the plot (%s)", svg,
-             mt_strerror(rc));
-  if (!rc)
-    rc = mt_afile_commit_all(f, n, err, sizeof err);
-  else
-    for (int i = 0; i < n; i++)
-      mt_afile_abort(f[i]);
-  return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
+  const plot_args *a = ctx;
+  return write_svg(f, a->m, a->o, a->pt, a->sc, a->scenario);
 }
 
 int cli_simulate_averaged(const mt_model *m, const char *patient,
@@ -157,8 +149,9 @@ int cli_simulate_averaged(const mt_model *m, const char *patient,
     rc = EXIT_RUNTIME;
     goto done;
   }
+  plot_args pa = {m, &o, pt, sc, scenario};
   if ((csv || svg) &&
-      (rc = write_outputs(m, &o, pt, sc, scenario, csv, svg)))
+      (rc = cli_write_run(csv, svg, m, &o, pt, plot_run, &pa)))
     goto done;
   char hash[33];
   mt_patient_param_hash(pt, hash);
