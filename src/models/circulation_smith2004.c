@@ -306,27 +306,60 @@ static double wall(const double *p, int k, double e, double v, double *dp)
   return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
 }
 
-/* Residual of the septal pressure balance at v and its derivative (> 0:
-** every term increases with v). */
+/* The three exponentials of the septal balance at septal volume v (septum,
+** LV free wall at vlv - v, RV free wall at vrv + v), as wall() forms them. */
+static void spt_exps(const double *p, double vlv, double vrv, double v,
+                     double *ex)
+{
+  ex[0] = exp(p[CV_LAM_SPT] * (v - p[CV_V0_SPT]));
+  ex[1] = exp(p[CV_LAM_LVF] * ((vlv - v) - p[CV_V0_LVF]));
+  ex[2] = exp(p[CV_LAM_RVF] * ((vrv + v) - p[CV_V0_RVF]));
+}
+
+/* Pressure of wall k at volume v and activation e from its exponential x
+** = exp(lambda (v - V0)); its slope in *dp (the arithmetic of wall()). */
+static double wall_x(const double *p, int k, double e, double v, double x,
+                     double *dp)
+{
+  *dp = e * p[k] + (1 - e) * p[k + 3] * p[k + 4] * x;
+  return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
+}
+
+/* Residual of the septal pressure balance at v, from its exponentials ex,
+** and its derivative (> 0: every term increases with v). */
 static double spt_residual(const double *p, double e, double vlv, double vrv,
-                           double v, double *df)
+                           double v, const double *ex, double *df)
 {
   double ds, dl, dr;
-  double f = wall(p, CV_EES_SPT, e, v, &ds) -
-             wall(p, CV_EES_LVF, e, vlv - v, &dl) +
-             wall(p, CV_EES_RVF, e, vrv + v, &dr);
+  double f = wall_x(p, CV_EES_SPT, e, v, ex[0], &ds) -
+             wall_x(p, CV_EES_LVF, e, vlv - v, ex[1], &dl) +
+             wall_x(p, CV_EES_RVF, e, vrv + v, ex[2], &dr);
   *df = ds + dl + dr;
   return f;
 }
 
+/* exp(z) for |z| <= 2^-10: Taylor to z^5 (the remainder, below z^6 / 720 =
+** 2e-21, is under a tenth of an ulp of 1). */
+static double exp_small(double z)
+{
+  return 1 + z * (1 + z * (1.0 / 2 + z * (1.0 / 6 + z * (1.0 / 24 +
+                                                         z * (1.0 / 120)))));
+}
+
 /* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
-** until the step or the bracket is below tol. Returns 0 or 1 if it did not converge. */
+** until the step or the bracket is below tol. The exponentials are formed
+** by exp() at the start and after a bisection or a long step; after a
+** Newton step d with |lambda d| <= 2^-10 for every wall they are carried
+** over, multiplied by exp_small(+-lambda d) (a relative change of a few
+** ulp, far below tol). Returns 0 or 1 if it did not converge. */
 static int newton(const double *p, double e, double vlv, double vrv,
                   double tol, int max_it, double *v)
 {
-  double a = -INFINITY, b = INFINITY, x = *v;
+  double a = -INFINITY, b = INFINITY, x = *v, ex[3];
+  double lmax = fmax(p[CV_LAM_SPT], fmax(p[CV_LAM_LVF], p[CV_LAM_RVF]));
+  spt_exps(p, vlv, vrv, x, ex);
   for (int it = 0; it < max_it; it++) {
-    double df, f = spt_residual(p, e, vlv, vrv, x, &df);
+    double df, f = spt_residual(p, e, vlv, vrv, x, ex, &df);
     if (!isfinite(f) || !(df > 0))
       return 1;
     if (f == 0) {
@@ -345,7 +378,20 @@ static int newton(const double *p, double e, double vlv, double vrv,
       *v = xn > a && xn < b ? xn : x;
       return 0;
     }
-    x = xn > a && xn < b ? xn : 0.5 * (a + b);
+    if (xn > a && xn < b) {
+      double d = xn - x;
+      if (fabs(d) * lmax <= 0x1p-10) {
+        ex[0] *= exp_small(p[CV_LAM_SPT] * d);
+        ex[1] *= exp_small(-p[CV_LAM_LVF] * d);
+        ex[2] *= exp_small(p[CV_LAM_RVF] * d);
+        x = xn;
+        continue;
+      }
+      x = xn;
+    } else {
+      x = 0.5 * (a + b);
+    }
+    spt_exps(p, vlv, vrv, x, ex);
   }
   return 1;
 }
@@ -356,8 +402,9 @@ static int newton(const double *p, double e, double vlv, double vrv,
 ** within about 1e-12 mL of the root: Newton converges quadratically, and
 ** |f''/2f'| is below 1 /mL here), then the result rounded to a grid of
 ** 2^-16 mL and polished from there by one Newton step (error at most
-** 0.22 (2^-17)^2 = 1.3e-11 mL), so that the answer does not depend (bit for
-** bit) on the guess, only on (e, vlv, vrv).
+** 0.22 (2^-17)^2 = 1.3e-11 mL; the polish forms its exponentials by exp()),
+** so that the answer does not depend (bit for bit) on the guess, only on
+** (e, vlv, vrv). The scaling by 2^16 and back is exact (as ldexp).
 */
 static int septum(const double *p, double e, double vlv, double vrv,
                   double guess, double *v)
@@ -365,7 +412,7 @@ static int septum(const double *p, double e, double vlv, double vrv,
   double x = isfinite(guess) ? guess : p[CV_VD_SPT];
   if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
     return 1;
-  x = ldexp(nearbyint(ldexp(x, 16)), -16);
+  x = nearbyint(x * 0x1p16) * 0x1p-16;
   if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
     return 1;
   *v = x;
