@@ -396,6 +396,15 @@ static int newton(const double *p, double e, double vlv, double vrv,
   return 1;
 }
 
+/* nearbyint(y) in the default rounding mode (to nearest, ties to even),
+** without the library call: for |y| < 2^51, y + 1.5 2^52 lies where the
+** spacing of doubles is 1, so the addition rounds y to an integer. */
+static double round_even(double y)
+{
+  const double big = 0x1.8p52;
+  return fabs(y) < 0x1p51 ? (y + big) - big : nearbyint(y);
+}
+
 /*
 ** Septal volume for chamber volumes vlv, vrv at activation e, from the
 ** guess: Newton until a step is below 1e-6 mL (the iterate after it is then
@@ -412,40 +421,46 @@ static int septum(const double *p, double e, double vlv, double vrv,
   double x = isfinite(guess) ? guess : p[CV_VD_SPT];
   if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
     return 1;
-  x = nearbyint(x * 0x1p16) * 0x1p-16;
+  x = round_even(x * 0x1p16) * 0x1p-16;
   if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
     return 1;
   *v = x;
   return 0;
 }
 
-/* Pressures at state x: the algebraic part of the model. */
+/* Pressures at state x: the algebraic part of the model (with the drug
+** effects they were formed with). */
 typedef struct cv_press {
   double e, vspt, plv, prv, pao, pvc, ppa, ppu, pperi;
+  cv_drug dr;
 } cv_press;
+
+/* The heart's parameters (driver and walls: the first CV_NHEART) with the
+** drugs' scaling of the free walls' Ees; the rest are read from p0. */
+#define CV_NHEART (CV_LAM_SPT + 1)
 
 static int pressures(double t, const double *x, const double *p0,
                      double guess, cv_press *o)
 {
   (void)t;
-  cv_drug dr;
-  drug_effects(x, p0, &dr);
-  double p[CV_NP];
+  drug_effects(x, p0, &o->dr);
+  double p[CV_NHEART];
   memcpy(p, p0, sizeof p);
-  p[CV_EES_LVF] *= dr.ees;
-  p[CV_EES_RVF] *= dr.ees;
-  double e = activation(x[CV_PHI], dr.hr, p), d;
+  p[CV_EES_LVF] *= o->dr.ees;
+  p[CV_EES_RVF] *= o->dr.ees;
+  double e = activation(x[CV_PHI], o->dr.hr, p), d;
   o->e = e;
   if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
     return 1;
   double vpcd = x[CV_V_LV] + x[CV_V_RV];
-  o->pperi = P(P0_PCD) * (exp(P(LAM_PCD) * (vpcd - P(V0_PCD))) - 1) + P(P_TH);
+  o->pperi = p0[CV_P0_PCD] * (exp(p0[CV_LAM_PCD] * (vpcd - p0[CV_V0_PCD])) - 1) +
+             p0[CV_P_TH];
   o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d) + o->pperi;
   o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d) + o->pperi;
-  o->pao = P(E_AO) * x[CV_V_AO];
-  o->pvc = P(E_VC) * x[CV_V_VC];
-  o->ppa = P(E_PA) * x[CV_V_PA] + P(P_TH);
-  o->ppu = P(E_PU) * x[CV_V_PU] + P(P_TH);
+  o->pao = p0[CV_E_AO] * x[CV_V_AO];
+  o->pvc = p0[CV_E_VC] * x[CV_V_VC];
+  o->ppa = p0[CV_E_PA] * x[CV_V_PA] + p0[CV_P_TH];
+  o->ppu = p0[CV_E_PU] * x[CV_V_PU] + p0[CV_P_TH];
   return 0;
 }
 
@@ -497,8 +512,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   for (int k = 0; k < CV_NVALVE; k++)
     dx[CV_Q_MT + k] =
         mem[k] > 0.5 ? (dp[k] - R[k] * x[CV_Q_MT + k]) / L[k] : 0.0;
-  cv_drug dr;
-  drug_effects(x, p, &dr);
+  const cv_drug dr = c.dr;
   double qsys = (c.pao - c.pvc) / dr.rsys, qpul = (c.ppa - c.ppu) / P(R_PUL);
   dx[CV_V_LV] = x[CV_Q_MT] - x[CV_Q_AV];
   dx[CV_V_AO] = x[CV_Q_AV] - qsys;
@@ -531,9 +545,7 @@ static void observe(double t, const double *x, const double *p,
   y[CV_Y_V_SPT] = c.vspt;
   for (int k = 0; k < CV_NVALVE; k++)
     y[CV_Y_Q_MT + k] = x[CV_Q_MT + k];
-  cv_drug dr;
-  drug_effects(x, p, &dr);
-  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / dr.rsys;
+  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / c.dr.rsys;
   y[CV_Y_Q_PUL] = (c.ppa - c.ppu) / P(R_PUL);
   y[CV_Y_ACT] = c.e;
 }
