@@ -20,7 +20,8 @@
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
-**           solved by Newton in every evaluation (warm start in ws)
+**           solved by Newton in every evaluation (warm start in ws;
+**           the samples' observables skip the final polish, card 2.2)
 ** Pericardium: P_peri = P0_pcd (exp(lambda_pcd (V_lv + V_rv - V0_pcd)) - 1)
 **           + P_th; P_lv = P_lvf + P_peri, P_rv = P_rvf + P_peri
 ** Vessels:  P_ao = E_ao V_ao, P_vc = E_vc V_vc (outside the thorax);
@@ -351,9 +352,10 @@ static double exp_small(double z)
 ** by exp() at the start and after a bisection or a long step; after a
 ** Newton step d with |lambda d| <= 2^-10 for every wall they are carried
 ** over, multiplied by exp_small(+-lambda d) (a relative change of a few
-** ulp, far below tol). Returns 0 or 1 if it did not converge. */
+** ulp, far below tol). The exponentials at the answer go to ex_out where
+** it is not NULL. Returns 0 or 1 if it did not converge. */
 static int newton(const double *p, double e, double vlv, double vrv,
-                  double tol, int max_it, double *v)
+                  double tol, int max_it, double *v, double *ex_out)
 {
   double a = -INFINITY, b = INFINITY, x = *v, ex[3];
   double lmax = fmax(p[CV_LAM_SPT], fmax(p[CV_LAM_LVF], p[CV_LAM_RVF]));
@@ -364,6 +366,8 @@ static int newton(const double *p, double e, double vlv, double vrv,
       return 1;
     if (f == 0) {
       *v = x;
+      if (ex_out)
+        memcpy(ex_out, ex, sizeof ex);
       return 0;
     }
     if (f > 0)
@@ -376,6 +380,16 @@ static int newton(const double *p, double e, double vlv, double vrv,
     double xn = x - step;
     if (fabs(step) <= tol || b - a <= tol) {
       *v = xn > a && xn < b ? xn : x;
+      if (ex_out) {
+        double d = *v - x;
+        if (fabs(d) * lmax <= 0x1p-10) {
+          ex_out[0] = ex[0] * exp_small(p[CV_LAM_SPT] * d);
+          ex_out[1] = ex[1] * exp_small(-p[CV_LAM_LVF] * d);
+          ex_out[2] = ex[2] * exp_small(p[CV_LAM_RVF] * d);
+        } else {
+          spt_exps(p, vlv, vrv, *v, ex_out);
+        }
+      }
       return 0;
     }
     if (xn > a && xn < b) {
@@ -413,16 +427,23 @@ static double round_even(double y)
 ** 2^-16 mL and polished from there by one Newton step (error at most
 ** 0.22 (2^-17)^2 = 1.3e-11 mL; the polish forms its exponentials by exp()),
 ** so that the answer does not depend (bit for bit) on the guess, only on
-** (e, vlv, vrv). The scaling by 2^16 and back is exact (as ldexp).
+** (e, vlv, vrv). The scaling by 2^16 and back is exact (as ldexp). Where ex
+** is not NULL (the sampled observables), the answer is the iterate itself,
+** within about 1e-12 mL of the root, not rounded nor polished, and ex gets
+** the three walls' exponentials at it.
 */
 static int septum(const double *p, double e, double vlv, double vrv,
-                  double guess, double *v)
+                  double guess, double *ex, double *v)
 {
   double x = isfinite(guess) ? guess : p[CV_VD_SPT];
-  if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
+  if (newton(p, e, vlv, vrv, 1e-6, 100, &x, ex))
     return 1;
+  if (ex) {
+    *v = x;
+    return 0;
+  }
   x = round_even(x * 0x1p16) * 0x1p-16;
-  if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
+  if (newton(p, e, vlv, vrv, INFINITY, 1, &x, NULL))
     return 1;
   *v = x;
   return 0;
@@ -440,7 +461,7 @@ typedef struct cv_press {
 #define CV_NHEART (CV_LAM_SPT + 1)
 
 static int pressures(double t, const double *x, const double *p0,
-                     double guess, cv_press *o)
+                     double guess, int polish, cv_press *o)
 {
   (void)t;
   drug_effects(x, p0, &o->dr);
@@ -450,13 +471,22 @@ static int pressures(double t, const double *x, const double *p0,
   p[CV_EES_RVF] *= o->dr.ees;
   double e = activation(x[CV_PHI], o->dr.hr, p), d;
   o->e = e;
-  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
+  double ex[3];
+  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, polish ? NULL : ex,
+             &o->vspt))
     return 1;
   double vpcd = x[CV_V_LV] + x[CV_V_RV];
   o->pperi = p0[CV_P0_PCD] * (exp(p0[CV_LAM_PCD] * (vpcd - p0[CV_V0_PCD])) - 1) +
              p0[CV_P_TH];
-  o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d) + o->pperi;
-  o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d) + o->pperi;
+  if (polish) {
+    o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d);
+    o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d);
+  } else {
+    o->plv = wall_x(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, ex[1], &d);
+    o->prv = wall_x(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, ex[2], &d);
+  }
+  o->plv += o->pperi;
+  o->prv += o->pperi;
   o->pao = p0[CV_E_AO] * x[CV_V_AO];
   o->pvc = p0[CV_E_VC] * x[CV_V_VC];
   o->ppa = p0[CV_E_PA] * x[CV_V_PA] + p0[CV_P_TH];
@@ -501,7 +531,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
 {
   cv_ws *w = ws;
   cv_press c;
-  if (pressures(t, x, p, w->have ? w->vspt : NAN, &c))
+  if (pressures(t, x, p, w->have ? w->vspt : NAN, 1, &c))
     return 1;
   w->vspt = c.vspt;
   w->have = 1;
@@ -533,7 +563,7 @@ static void observe(double t, const double *x, const double *p,
 {
   (void)mem;
   cv_press c;
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 0, &c)) {
     for (int k = 0; k < CV_NY; k++)
       y[k] = NAN;
     return;
@@ -577,7 +607,7 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
   x0[CV_P_BARO] = P(BARO_PSET);
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(0, x0, p, NAN, &c))
+  if (pressures(0, x0, p, NAN, 1, &c))
     return -1;
   valve_dp(&c, dp);
   for (int k = 0; k < CV_NVALVE; k++)
@@ -600,7 +630,7 @@ static void roots(double t, const double *x, const double *p, double *g)
 {
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 1, &c)) {
     for (int k = 0; k < 2 * CV_NVALVE; k++)
       g[k] = NAN;
     return;
