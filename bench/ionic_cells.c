@@ -195,6 +195,20 @@ static void model_figures(const char *name)
       trace_free(&t2);
     }
   }
+  if (iv_gate < 0) { /* Aliev-Panfilov: S1-S2 after S1's APD90 */
+    double lvl = rest + 0.1 * (pk - rest), u = cross(&tr, 0, lvl, 1, 0);
+    double rep = cross(&tr, 0, lvl, -1, u);
+    static const double di[] = {50, 100, 200, 400};
+    for (int i = 0; i < 4; i++) {
+      double ts[2] = {t0, rep + di[i]};
+      trace t2;
+      run(m, p, NULL, 2, ts, 50, 1, ts[1] + 500, &t2);
+      int k = (int)lround(ts[1] / DT);
+      printf("%s: S2 at DI %.0f ms: r there %.4f, APD90 %.2f ms\n", name,
+             di[i], xv(&t2, k, 1), apd90(&t2, rest, vmax(&t2, ts[1]), ts[1]));
+      trace_free(&t2);
+    }
+  }
   double smax = -INFINITY;
   for (int i = 0; i < tr.n; i++)
     smax = fmax(smax, xv(&tr, i, 1));

@@ -19,6 +19,13 @@ struct mt_series;
 struct mt_patient;
 void cli_series_csv(FILE *f, const struct mt_model *m,
                     const struct mt_series *s, const struct mt_patient *pt);
+/* A run's CSV (csv NULL for none) and its plot (svg NULL for none; drawn
+** by plot(f, ctx), 0 or an MT_E* code) written all or nothing: each to a
+** temporary, then both renamed. An exit status (1 with one line on
+** failure, no file left). */
+int cli_write_run(const char *csv, const char *svg, const struct mt_model *m,
+                  const struct mt_series *s, const struct mt_patient *pt,
+                  int (*plot)(FILE *f, const void *ctx), const void *ctx);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
 ** patient NULL for the model's first; csv and svg NULL for none (both are
 ** written all or nothing); scenario names the scenario file in the plot,
@@ -35,10 +42,12 @@ int cli_simulate_beats(const struct mt_model *m, const char *patient,
                        const struct mt_schedule *sch, int baroreflex);
 /* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
 ** days (> 0) or the scenario's duration or 1 day; the scenario's doses
-** given per minute; patient NULL for the model's first. An exit status. */
+** given per minute; patient NULL for the model's first; csv and svg NULL
+** for none (both written all or nothing). An exit status. */
 int cli_simulate_averaged(const struct mt_model *m, const char *patient,
-                          const char *scenario, const char *csv, double days,
-                          int json, const struct mt_sim_config *cfg);
+                          const char *scenario, const char *csv,
+                          const char *svg, double days, int json,
+                          const struct mt_sim_config *cfg);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

@@ -52,7 +52,8 @@ static const char usage_text[] =
     "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
     "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
-    "                   pressure-volume loops, and with doses MAP/HR/CO)\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO;\n"
+    "                   beat-averaged: MAP, CO, EF, weight over days)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
@@ -233,17 +234,19 @@ static int write_svg(FILE *f, const run *r)
   return rc;
 }
 
-/* Write both files to temporaries, then rename both: all or nothing. */
-static int write_outputs(const opts *o, const run *r)
+int cli_write_run(const char *csv, const char *svg, const mt_model *m,
+                  const mt_series *s, const mt_patient *pt,
+                  int (*plot)(FILE *f, const void *ctx), const void *ctx)
 {
   char err[MT_ERRMSG_MAX] = "";
   mt_afile *f[2] = {NULL, NULL};
   int rc = 0, n = 0;
-  if (o->csv && !(rc = mt_afile_open(o->csv, &f[n], err, sizeof err)))
-    cli_series_csv(mt_afile_stream(f[n++]), r->m, &r->out, r->pt);
-  if (!rc && o->svg && !(rc = mt_afile_open(o->svg, &f[n], err, sizeof err)) &&
-      (rc = write_svg(mt_afile_stream(f[n++]), r)))
-    snprintf(err, sizeof err, "%s: cannot write the plot", o->svg);
+  if (csv && !(rc = mt_afile_open(csv, &f[n], err, sizeof err)))
+    cli_series_csv(mt_afile_stream(f[n++]), m, s, pt);
+  if (!rc && svg && !(rc = mt_afile_open(svg, &f[n], err, sizeof err)) &&
+      (rc = plot(mt_afile_stream(f[n++]), ctx)))
+    snprintf(err, sizeof err, "%s: cannot write the plot (%s)", svg,
+             mt_strerror(rc));
   if (!rc)
     rc = mt_afile_commit_all(f, n, err, sizeof err);
   else
@@ -251,6 +254,8 @@ static int write_outputs(const opts *o, const run *r)
       mt_afile_abort(f[i]);
   return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
 }
+
+static int plot_run(FILE *f, const void *ctx) { return write_svg(f, ctx); }
 
 static int print_json(const opts *o, const run *r)
 {
@@ -365,11 +370,8 @@ int cmd_simulate(int argc, char **argv)
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
-    if (o.svg)
-      return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                      m->name);
-    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
-                                 o.json, &o.cfg);
+    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.svg,
+                                 o.days, o.json, &o.cfg);
   }
   if (!rc)
     rc = check_required(&o);
@@ -378,7 +380,7 @@ int cmd_simulate(int argc, char **argv)
   if (!rc)
     rc = simulate(&o, &r);
   if (!rc)
-    rc = write_outputs(&o, &r);
+    rc = cli_write_run(o.csv, o.svg, r.m, &r.out, r.pt, plot_run, &r);
   if (!rc && o.json)
     rc = print_json(&o, &r);
   else if (!rc)

@@ -202,25 +202,18 @@ static int write_svg(FILE *f, const mt_model *m, const heart *h,
   return mt_plot_heart_svg(&pl, f);
 }
 
-/* Write the CSV and the SVG to temporaries, then rename both. */
-static int write_outputs(const mt_model *m, const heart *h, const char *csv,
-                         const char *svg, const char *scenario, int doses)
+/* The plot's arguments, for cli_write_run. */
+typedef struct plot_args {
+  const mt_model *m;
+  const heart *h;
+  const char *scenario;
+  int doses;
+} plot_args;
+
+static int plot_run(FILE *f, const void *ctx)
 {
-  char err[MT_ERRMSG_MAX] = "";
-  mt_afile *f[2] = {NULL, NULL};
-  int rc = 0, n = 0;
-  if (csv && !(rc = mt_afile_open(csv, &f[n], err, sizeof err)))
-    cli_series_csv(mt_afile_stream(f[n++]), m, &h->out, h->pt);
-  if (!rc && svg && !(rc = mt_afile_open(svg, &f[n], err, sizeof err)) &&
-      (rc = write_svg(mt_afile_stream(f[n++]), m, h, scenario, doses)))
-    snprintf(err, sizeof err, "%s: cannot write the plot (%s)", svg,
-             mt_strerror(rc));
-  if (!rc)
-    rc = mt_afile_commit_all(f, n, err, sizeof err);
-  else
-    for (int i = 0; i < n; i++)
-      mt_afile_abort(f[i]);
-  return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
+  const plot_args *a = ctx;
+  return write_svg(f, a->m, a->h, a->scenario, a->doses);
 }
 
 int cli_simulate_beats(const mt_model *m, const char *patient,
@@ -242,8 +235,9 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
     h.pt->param[kb] = baroreflex;
   if (!rc)
     rc = heart_run(m, cfg, sch, t_end_s, &h);
+  plot_args pa = {m, &h, scenario, sch != NULL};
   if (!rc && (csv || svg))
-    rc = write_outputs(m, &h, csv, svg, scenario, sch != NULL);
+    rc = cli_write_run(csv, svg, m, &h.out, h.pt, plot_run, &pa);
   if (!rc)
     rc = report(m, cfg, t_end_s, json, &h);
   free(h.b);

@@ -20,7 +20,8 @@
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
-**           solved by Newton in every evaluation (warm start in ws)
+**           solved by Newton in every evaluation (warm start in ws;
+**           the samples' observables skip the final polish, card 2.2)
 ** Pericardium: P_peri = P0_pcd (exp(lambda_pcd (V_lv + V_rv - V0_pcd)) - 1)
 **           + P_th; P_lv = P_lvf + P_peri, P_rv = P_rvf + P_peri
 ** Vessels:  P_ao = E_ao V_ao, P_vc = E_vc V_vc (outside the thorax);
@@ -306,31 +307,67 @@ static double wall(const double *p, int k, double e, double v, double *dp)
   return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
 }
 
-/* Residual of the septal pressure balance at v and its derivative (> 0:
-** every term increases with v). */
+/* The three exponentials of the septal balance at septal volume v (septum,
+** LV free wall at vlv - v, RV free wall at vrv + v), as wall() forms them. */
+static void spt_exps(const double *p, double vlv, double vrv, double v,
+                     double *ex)
+{
+  ex[0] = exp(p[CV_LAM_SPT] * (v - p[CV_V0_SPT]));
+  ex[1] = exp(p[CV_LAM_LVF] * ((vlv - v) - p[CV_V0_LVF]));
+  ex[2] = exp(p[CV_LAM_RVF] * ((vrv + v) - p[CV_V0_RVF]));
+}
+
+/* Pressure of wall k at volume v and activation e from its exponential x
+** = exp(lambda (v - V0)); its slope in *dp (the arithmetic of wall()). */
+static double wall_x(const double *p, int k, double e, double v, double x,
+                     double *dp)
+{
+  *dp = e * p[k] + (1 - e) * p[k + 3] * p[k + 4] * x;
+  return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
+}
+
+/* Residual of the septal pressure balance at v, from its exponentials ex,
+** and its derivative (> 0: every term increases with v). */
 static double spt_residual(const double *p, double e, double vlv, double vrv,
-                           double v, double *df)
+                           double v, const double *ex, double *df)
 {
   double ds, dl, dr;
-  double f = wall(p, CV_EES_SPT, e, v, &ds) -
-             wall(p, CV_EES_LVF, e, vlv - v, &dl) +
-             wall(p, CV_EES_RVF, e, vrv + v, &dr);
+  double f = wall_x(p, CV_EES_SPT, e, v, ex[0], &ds) -
+             wall_x(p, CV_EES_LVF, e, vlv - v, ex[1], &dl) +
+             wall_x(p, CV_EES_RVF, e, vrv + v, ex[2], &dr);
   *df = ds + dl + dr;
   return f;
 }
 
-/* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
-** until the step or the bracket is below tol. Returns 0 or 1 if it did not converge. */
-static int newton(const double *p, double e, double vlv, double vrv,
-                  double tol, int max_it, double *v)
+/* exp(z) for |z| <= 2^-10: Taylor to z^5 (the remainder, below z^6 / 720 =
+** 2e-21, is under a tenth of an ulp of 1). */
+static double exp_small(double z)
 {
-  double a = -INFINITY, b = INFINITY, x = *v;
+  return 1 + z * (1 + z * (1.0 / 2 + z * (1.0 / 6 + z * (1.0 / 24 +
+                                                         z * (1.0 / 120)))));
+}
+
+/* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
+** until the step or the bracket is below tol. The exponentials are formed
+** by exp() at the start and after a bisection or a long step; after a
+** Newton step d with |lambda d| <= 2^-10 for every wall they are carried
+** over, multiplied by exp_small(+-lambda d) (a relative change of a few
+** ulp, far below tol). The exponentials at the answer go to ex_out where
+** it is not NULL. Returns 0 or 1 if it did not converge. */
+static int newton(const double *p, double e, double vlv, double vrv,
+                  double tol, int max_it, double *v, double *ex_out)
+{
+  double a = -INFINITY, b = INFINITY, x = *v, ex[3];
+  double lmax = fmax(p[CV_LAM_SPT], fmax(p[CV_LAM_LVF], p[CV_LAM_RVF]));
+  spt_exps(p, vlv, vrv, x, ex);
   for (int it = 0; it < max_it; it++) {
-    double df, f = spt_residual(p, e, vlv, vrv, x, &df);
+    double df, f = spt_residual(p, e, vlv, vrv, x, ex, &df);
     if (!isfinite(f) || !(df > 0))
       return 1;
     if (f == 0) {
       *v = x;
+      if (ex_out)
+        memcpy(ex_out, ex, sizeof ex);
       return 0;
     }
     if (f > 0)
@@ -343,11 +380,43 @@ static int newton(const double *p, double e, double vlv, double vrv,
     double xn = x - step;
     if (fabs(step) <= tol || b - a <= tol) {
       *v = xn > a && xn < b ? xn : x;
+      if (ex_out) {
+        double d = *v - x;
+        if (fabs(d) * lmax <= 0x1p-10) {
+          ex_out[0] = ex[0] * exp_small(p[CV_LAM_SPT] * d);
+          ex_out[1] = ex[1] * exp_small(-p[CV_LAM_LVF] * d);
+          ex_out[2] = ex[2] * exp_small(p[CV_LAM_RVF] * d);
+        } else {
+          spt_exps(p, vlv, vrv, *v, ex_out);
+        }
+      }
       return 0;
     }
-    x = xn > a && xn < b ? xn : 0.5 * (a + b);
+    if (xn > a && xn < b) {
+      double d = xn - x;
+      if (fabs(d) * lmax <= 0x1p-10) {
+        ex[0] *= exp_small(p[CV_LAM_SPT] * d);
+        ex[1] *= exp_small(-p[CV_LAM_LVF] * d);
+        ex[2] *= exp_small(p[CV_LAM_RVF] * d);
+        x = xn;
+        continue;
+      }
+      x = xn;
+    } else {
+      x = 0.5 * (a + b);
+    }
+    spt_exps(p, vlv, vrv, x, ex);
   }
   return 1;
+}
+
+/* nearbyint(y) in the default rounding mode (to nearest, ties to even),
+** without the library call: for |y| < 2^51, y + 1.5 2^52 lies where the
+** spacing of doubles is 1, so the addition rounds y to an integer. */
+static double round_even(double y)
+{
+  const double big = 0x1.8p52;
+  return fabs(y) < 0x1p51 ? (y + big) - big : nearbyint(y);
 }
 
 /*
@@ -356,49 +425,72 @@ static int newton(const double *p, double e, double vlv, double vrv,
 ** within about 1e-12 mL of the root: Newton converges quadratically, and
 ** |f''/2f'| is below 1 /mL here), then the result rounded to a grid of
 ** 2^-16 mL and polished from there by one Newton step (error at most
-** 0.22 (2^-17)^2 = 1.3e-11 mL), so that the answer does not depend (bit for
-** bit) on the guess, only on (e, vlv, vrv).
+** 0.22 (2^-17)^2 = 1.3e-11 mL; the polish forms its exponentials by exp()),
+** so that the answer does not depend (bit for bit) on the guess, only on
+** (e, vlv, vrv). The scaling by 2^16 and back is exact (as ldexp). Where ex
+** is not NULL (the sampled observables), the answer is the iterate itself,
+** within about 1e-12 mL of the root, not rounded nor polished, and ex gets
+** the three walls' exponentials at it.
 */
 static int septum(const double *p, double e, double vlv, double vrv,
-                  double guess, double *v)
+                  double guess, double *ex, double *v)
 {
   double x = isfinite(guess) ? guess : p[CV_VD_SPT];
-  if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
+  if (newton(p, e, vlv, vrv, 1e-6, 100, &x, ex))
     return 1;
-  x = ldexp(nearbyint(ldexp(x, 16)), -16);
-  if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
+  if (ex) {
+    *v = x;
+    return 0;
+  }
+  x = round_even(x * 0x1p16) * 0x1p-16;
+  if (newton(p, e, vlv, vrv, INFINITY, 1, &x, NULL))
     return 1;
   *v = x;
   return 0;
 }
 
-/* Pressures at state x: the algebraic part of the model. */
+/* Pressures at state x: the algebraic part of the model (with the drug
+** effects they were formed with). */
 typedef struct cv_press {
   double e, vspt, plv, prv, pao, pvc, ppa, ppu, pperi;
+  cv_drug dr;
 } cv_press;
 
+/* The heart's parameters (driver and walls: the first CV_NHEART) with the
+** drugs' scaling of the free walls' Ees; the rest are read from p0. */
+#define CV_NHEART (CV_LAM_SPT + 1)
+
 static int pressures(double t, const double *x, const double *p0,
-                     double guess, cv_press *o)
+                     double guess, int polish, cv_press *o)
 {
   (void)t;
-  cv_drug dr;
-  drug_effects(x, p0, &dr);
-  double p[CV_NP];
+  drug_effects(x, p0, &o->dr);
+  double p[CV_NHEART];
   memcpy(p, p0, sizeof p);
-  p[CV_EES_LVF] *= dr.ees;
-  p[CV_EES_RVF] *= dr.ees;
-  double e = activation(x[CV_PHI], dr.hr, p), d;
+  p[CV_EES_LVF] *= o->dr.ees;
+  p[CV_EES_RVF] *= o->dr.ees;
+  double e = activation(x[CV_PHI], o->dr.hr, p), d;
   o->e = e;
-  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
+  double ex[3];
+  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, polish ? NULL : ex,
+             &o->vspt))
     return 1;
   double vpcd = x[CV_V_LV] + x[CV_V_RV];
-  o->pperi = P(P0_PCD) * (exp(P(LAM_PCD) * (vpcd - P(V0_PCD))) - 1) + P(P_TH);
-  o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d) + o->pperi;
-  o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d) + o->pperi;
-  o->pao = P(E_AO) * x[CV_V_AO];
-  o->pvc = P(E_VC) * x[CV_V_VC];
-  o->ppa = P(E_PA) * x[CV_V_PA] + P(P_TH);
-  o->ppu = P(E_PU) * x[CV_V_PU] + P(P_TH);
+  o->pperi = p0[CV_P0_PCD] * (exp(p0[CV_LAM_PCD] * (vpcd - p0[CV_V0_PCD])) - 1) +
+             p0[CV_P_TH];
+  if (polish) {
+    o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d);
+    o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d);
+  } else {
+    o->plv = wall_x(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, ex[1], &d);
+    o->prv = wall_x(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, ex[2], &d);
+  }
+  o->plv += o->pperi;
+  o->prv += o->pperi;
+  o->pao = p0[CV_E_AO] * x[CV_V_AO];
+  o->pvc = p0[CV_E_VC] * x[CV_V_VC];
+  o->ppa = p0[CV_E_PA] * x[CV_V_PA] + p0[CV_P_TH];
+  o->ppu = p0[CV_E_PU] * x[CV_V_PU] + p0[CV_P_TH];
   return 0;
 }
 
@@ -439,7 +531,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
 {
   cv_ws *w = ws;
   cv_press c;
-  if (pressures(t, x, p, w->have ? w->vspt : NAN, &c))
+  if (pressures(t, x, p, w->have ? w->vspt : NAN, 1, &c))
     return 1;
   w->vspt = c.vspt;
   w->have = 1;
@@ -450,8 +542,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   for (int k = 0; k < CV_NVALVE; k++)
     dx[CV_Q_MT + k] =
         mem[k] > 0.5 ? (dp[k] - R[k] * x[CV_Q_MT + k]) / L[k] : 0.0;
-  cv_drug dr;
-  drug_effects(x, p, &dr);
+  const cv_drug dr = c.dr;
   double qsys = (c.pao - c.pvc) / dr.rsys, qpul = (c.ppa - c.ppu) / P(R_PUL);
   dx[CV_V_LV] = x[CV_Q_MT] - x[CV_Q_AV];
   dx[CV_V_AO] = x[CV_Q_AV] - qsys;
@@ -472,7 +563,7 @@ static void observe(double t, const double *x, const double *p,
 {
   (void)mem;
   cv_press c;
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 0, &c)) {
     for (int k = 0; k < CV_NY; k++)
       y[k] = NAN;
     return;
@@ -484,9 +575,7 @@ static void observe(double t, const double *x, const double *p,
   y[CV_Y_V_SPT] = c.vspt;
   for (int k = 0; k < CV_NVALVE; k++)
     y[CV_Y_Q_MT + k] = x[CV_Q_MT + k];
-  cv_drug dr;
-  drug_effects(x, p, &dr);
-  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / dr.rsys;
+  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / c.dr.rsys;
   y[CV_Y_Q_PUL] = (c.ppa - c.ppu) / P(R_PUL);
   y[CV_Y_ACT] = c.e;
 }
@@ -518,7 +607,7 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
   x0[CV_P_BARO] = P(BARO_PSET);
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(0, x0, p, NAN, &c))
+  if (pressures(0, x0, p, NAN, 1, &c))
     return -1;
   valve_dp(&c, dp);
   for (int k = 0; k < CV_NVALVE; k++)
@@ -541,7 +630,7 @@ static void roots(double t, const double *x, const double *p, double *g)
 {
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 1, &c)) {
     for (int k = 0; k < 2 * CV_NVALVE; k++)
       g[k] = NAN;
     return;

@@ -109,6 +109,16 @@ check "unknown command: nothing on stdout" empty "$T/stdout"
 run models
 check "models exits 0" eq "$rc" 0
 check "models lists uva_padova_t1d" has_re "$T/stdout" '^uva_padova_t1d '
+check "models lists tentusscher_panfilov_2006_epi" \
+  has_re "$T/stdout" '^tentusscher_panfilov_2006_epi '
+
+# The cell model: V first, the stimulus input in uA/cm2, time in ms.
+run models show tentusscher_panfilov_2006_epi
+check "models show tp06 exits 0" eq "$rc" 0
+check "models show tp06: time unit ms" has_re "$T/stdout" '^time unit: ms$'
+check "models show tp06: states (19)" has "$T/stdout" "states (19)"
+check "models show tp06: input I_stim in uA/cm2" \
+  has_re "$T/stdout" '^  I_stim +uA/cm2 '
 
 run models show uva_padova_t1d
 check "models show exits 0" eq "$rc" 0
@@ -585,6 +595,48 @@ pycheck "$T/stdout" <<'EOF'
 j = json.load(open(sys.argv[1]))
 check("beatavg: a month of metoprolol and enalapril lowers MAP, raises EF", j["end"]["MAP"] < j["start"]["MAP"] - 5 and j["end"]["EF"] > j["start"]["EF"], j)
 EOF
+# The beat-averaged plot (plot_trend.h): parses as XML (Python's expat);
+# the MAP panel's 65 mmHg line read back through its tick labels; a dose
+# tick per dose of the scenario on each of the four panels.
+run simulate --model circulation_beatavg --patient hfref --scenario "$SRC/examples/scenarios/heart-beatavg-month.json" --csv "$T/beatavg_m.csv" --svg "$T/beatavg_m.svg"
+check "beatavg svg: exits 0" eq "$rc" 0
+pycheck "$T/beatavg_m.svg" "$SRC/examples/scenarios/heart-beatavg-month.json" <<'EOF'
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except ET.ParseError as e:
+    check("beatavg svg: parses as XML", False, e)
+    sys.exit(0)
+check("beatavg svg: root is <svg>", root.tag == ns + "svg", root.tag)
+text = [t.text or "" for t in root.iter(ns + "text")]
+for w in ("MAP (mmHg)", "CO (L/min)", "EF (%)", "weight (kg)", "time (days)", "MAP 65 mmHg", "beta_blocker", "vasodilator"):
+    check("beatavg svg: label %r" % w, w in text, w)
+title = [t.text for t in root.iter(ns + "text") if t.get("class") == "title"]
+check("beatavg svg: title names model, patient, scenario", title == ["circulation_beatavg — patient hfref — scenario heart-beatavg-month.json"], title)
+ref = [e for e in root.iter(ns + "line") if e.get("class") == "ref-line"]
+ticks = [(float(t.get("y")) - 3.5, float(t.text)) for t in root.iter(ns + "text") if t.get("class") == "trend-MAP-ytick"]
+if len(ref) == 1 and len(ticks) >= 2:
+    (p0, v0), (p1, v1) = ticks[0], ticks[-1]
+    v = v0 + (float(ref[0].get("y1")) - p0) * (v1 - v0) / (p1 - p0)
+    # within half a pixel's worth of the axis
+    check("beatavg svg: the 65 mmHg line at 65 mmHg", abs(v - 65) <= 0.5 * abs((v1 - v0) / (p1 - p0)), v)
+else:
+    check("beatavg svg: one 65 mmHg line and MAP ticks", False, (len(ref), len(ticks)))
+n = len(json.load(open(sys.argv[2]))["events"])
+d = [e for e in root.iter(ns + "line") if e.get("class") == "dose"]
+check("beatavg svg: a dose tick per dose on each of 4 panels", len(d) == 4 * n, (len(d), n))
+EOF
+IO3=$T/beatavg_io
+mkdir "$IO3"
+run simulate --model circulation_beatavg --patient hfref --days 2 --csv "$IO3/b.csv" --svg "$IO3/nodir/b.svg"
+check "beatavg svg in missing directory: exits 1" eq "$rc" 1
+check "beatavg svg in missing directory: names the path" has "$T/stderr" "nodir/b.svg"
+check "beatavg svg in missing directory: no csv, no svg, no temporary" eq "$(ls -A "$IO3" | tr '\n' ' ')" ""
+mkdir "$IO3/plot.svg"
+run simulate --model circulation_beatavg --days 1 --svg "$IO3/plot.svg"
+check "beatavg svg target is a directory: exits 1" eq "$rc" 1
+check "beatavg svg target is a directory: nothing else left" eq "$(ls -A "$IO3" | tr '\n' ' ')" "plot.svg "
 
 run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-baroreflex.json" --json
 check "heart: baroreflex example exits 0" eq "$rc" 0

@@ -9,7 +9,7 @@
 ** Geometry references are independent of the renderer: the PV loop is
 ** compared with the extremes of the run's own V_lv samples over the last
 ** beat; the band plot with the synthetic arrays given to it. Tolerances:
-** 1 mL on the loop (the brief's figure; coordinates are printed to 0.01 px,
+** 1 mL on the loop (the agreement required; coordinates are printed to 0.01 px,
 ** about 0.005 mL), 0.05 units on the band plot (0.01 px is 0.003 units).
 */
 #include <ctype.h>
