@@ -707,3 +707,34 @@ Test(tissue, a_non_tissue_wall_blocks_conduction_and_a_gap_lets_it_through)
   cr_assert_gt(a2[far], a0[far] + 1.0, "%g %g", a2[far], a0[far]);
   mt_tissue_free(none), mt_tissue_free(full), mt_tissue_free(gap);
 }
+
+/* tentusscher_panfilov_2006_epi (an ionic model with 12 Rush-Larsen gates)
+** on a cable: the wave propagates, and its speed converges with dx (dt ~
+** dx^2): the change from dx 0.1 to 0.05 mm is under half the change from
+** 0.2 to 0.1 mm (order > 1), no stored speed involved. */
+static double tp06_cv(double dx)
+{
+  const mt_model *m = mt_model_find("tentusscher_panfilov_2006_epi");
+  cr_assert_not_null(m);
+  mt_tissue_config c;
+  mt_tissue_config_init(&c);
+  c.nx = (int)lround(10.0 / dx) + 1, c.dx_mm = dx, c.D_l = c.D_t = 0.1;
+  c.dt_ms = fmin(0.2 * dx * dx / 0.1, 0.02);
+  mt_tissue *t = make(m, &c);
+  mt_tissue_stim s = {.x1_mm = 0.5, .duration_ms = 2, .amplitude = 50,
+                      .count = 1};
+  cr_assert_eq(mt_tissue_add_stim(t, &s), 0);
+  cr_assert_eq(mt_tissue_run(t, 30), 0, "%s", mt_tissue_errmsg(t));
+  long a = lround(3.0 / dx), b = lround(7.0 / dx);
+  double cv = mt_tissue_cv(t, a, b, (int)(b - a + 1));
+  mt_tissue_free(t);
+  return cv;
+}
+
+Test(tissue, tentusscher_wave_speed_converges_with_dx)
+{
+  double c1 = tp06_cv(0.2), c2 = tp06_cv(0.1), c3 = tp06_cv(0.05);
+  cr_log_info("tp06 cable cv %.5f %.5f %.5f mm/ms", c1, c2, c3);
+  cr_assert(isfinite(c1) && isfinite(c2) && isfinite(c3));
+  cr_assert(fabs(c3 - c2) < 0.5 * fabs(c2 - c1), "%g %g %g", c1, c2, c3);
+}
