@@ -103,7 +103,8 @@ void mt_tissue_config_init(mt_tissue_config *cfg);
 /*
 ** A tissue at the model's resting state (init()) at time 0. Returns 0;
 ** MT_EINVAL with a message in err naming the field (grid sizes, dx, dt,
-** diffusivities, a model without state V / input I_stim, an explicit dt
+** diffusivities, a model without state V / input I_stim or with on_input
+** or state events, a zero fibre vector, an explicit dt
 ** beyond the stability bound: the message gives the bound); MT_ENOMEM. On
 ** failure *out is NULL.
 */
