@@ -11,18 +11,21 @@
 ** k_pp, k_tau, k_map; k_esr = 1 and k_vm = 0.5 are held (fitted too, they
 ** turn the RV into a volume store of over 1 L: no longer a ventricle, though
 ** the errors fall by about a third). Every fourth hypercube point is held out; the
-** coefficients are fitted to the rest by Levenberg-Marquardt (Marquardt's
-** scaling, forward-difference Jacobian) on the residuals beat-averaged minus
+** coefficients are fitted to the rest by Levenberg-Marquardt (MINPACK's
+** lmdif through cminpack: its variable scaling, forward-difference
+** Jacobian) on the residuals beat-averaged minus
 ** beat-resolved, each divided by its scale (1 mmHg; CVP 0.25 mmHg; 0.1
 ** L/min; 1 %; 1 mL). Prints the coefficients as the model's table wants
 ** them and, per observable, the mean and largest absolute error on the
-** training and held-out points.
+** training and held-out points. Exit 1 if lmdif stops short of convergence.
 ** usage: beatavg_calibrate [-v]
 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cminpack.h>
 
 #include "medtwin/beats.h"
 #include "medtwin/error.h"
@@ -146,98 +149,49 @@ static double sumsq(const double *r, int n)
   return s;
 }
 
-/* Solve a x = b (n x n, row-major, overwritten) by Gaussian elimination
-** with partial pivoting; 1 if singular. */
-static int gauss(int n, double *a, double *b)
+/* lmdif's callback: the training residuals at x (p: the -v flag). With -v,
+** the sum of squares at each new iterate (iflag 0, every nprint
+** iterations). */
+static int lm_fcn(void *p, int m, int n, const double *x, double *fvec,
+                  int iflag)
 {
-  for (int k = 0; k < n; k++) {
-    int piv = k;
-    for (int i = k + 1; i < n; i++)
-      if (fabs(a[i * n + k]) > fabs(a[piv * n + k]))
-        piv = i;
-    if (!(fabs(a[piv * n + k]) > 0))
-      return 1;
-    if (piv != k) {
-      for (int j = 0; j < n; j++) {
-        double t = a[k * n + j];
-        a[k * n + j] = a[piv * n + j], a[piv * n + j] = t;
-      }
-      double t = b[k];
-      b[k] = b[piv], b[piv] = t;
-    }
-    for (int i = k + 1; i < n; i++) {
-      double f = a[i * n + k] / a[k * n + k];
-      for (int j = k; j < n; j++)
-        a[i * n + j] -= f * a[k * n + j];
-      b[i] -= f * b[k];
-    }
+  (void)n;
+  int verbose = *(const int *)p;
+  if (iflag == 0) {
+    if (verbose)
+      fprintf(stderr, "lmdif iterate: sum of squares %.6g\n",
+              sumsq(fvec, m));
+    return 0;
   }
-  for (int k = n - 1; k >= 0; k--) {
-    double s = b[k];
-    for (int j = k + 1; j < n; j++)
-      s -= a[k * n + j] * b[j];
-    b[k] = s / a[k * n + k];
-  }
-  return 0;
+  return residuals(x, 0, fvec) == m ? 0 : -1;
 }
 
-/* Levenberg-Marquardt on the training residuals from c. */
-static double fit(double *c, int verbose)
+/* Levenberg-Marquardt on the training residuals from c: MINPACK's lmdif
+** (More, Garbow and Hillstrom, ANL-80-74, 1980) through cminpack, with its
+** own variable scaling (mode 1) and forward-difference Jacobian (relative
+** step sqrt(epsfcn) = 1e-7). It stops when the relative reduction of the
+** sum of squares or the relative step falls below 1e-10, or the cosine of
+** the angle between the residuals and the Jacobian's columns does. */
+static double fit(double *c, int verbose, int *converged)
 {
-  static double r[N_PT * N_OBS], rt[N_PT * N_OBS], J[N_PT * N_OBS][N_COEF];
+  enum { M = N_PT * N_OBS };
+  static double r[M], fjac[M * N_COEF], wa4[M];
+  double diag[N_COEF], qtf[N_COEF], wa1[N_COEF], wa2[N_COEF], wa3[N_COEF];
+  int ipvt[N_COEF], nfev = 0;
   int m = residuals(c, 0, r);
-  double f = sumsq(r, m), mu = 1e-3;
-  for (int it = 0; it < 400; it++) {
-    for (int k = 0; k < N_COEF; k++) {
-      double h = 1e-7 * fmax(fabs(c[k]), 1e-2), keep = c[k];
-      c[k] += h;
-      residuals(c, 0, rt);
-      c[k] = keep;
-      for (int i = 0; i < m; i++)
-        J[i][k] = (rt[i] - r[i]) / h;
-    }
-    double A[N_COEF * N_COEF], g[N_COEF];
-    for (int a = 0; a < N_COEF; a++) {
-      g[a] = 0;
-      for (int i = 0; i < m; i++)
-        g[a] -= J[i][a] * r[i];
-      for (int b = 0; b < N_COEF; b++) {
-        double s = 0;
-        for (int i = 0; i < m; i++)
-          s += J[i][a] * J[i][b];
-        A[a * N_COEF + b] = s;
-      }
-    }
-    int improved = 0;
-    while (mu < 1e12) {
-      double M[N_COEF * N_COEF], d[N_COEF], cn[N_COEF];
-      memcpy(M, A, sizeof M);
-      memcpy(d, g, sizeof d);
-      for (int a = 0; a < N_COEF; a++)
-        M[a * N_COEF + a] += mu * fmax(A[a * N_COEF + a], 1e-12);
-      if (!gauss(N_COEF, M, d)) {
-        for (int a = 0; a < N_COEF; a++)
-          cn[a] = c[a] + d[a];
-        residuals(cn, 0, rt);
-        double fn = sumsq(rt, m);
-        if (fn < f) {
-          double rel = (f - fn) / f;
-          memcpy(c, cn, sizeof cn);
-          memcpy(r, rt, sizeof(double) * (size_t)m);
-          f = fn;
-          mu = fmax(mu / 3, 1e-12);
-          improved = rel > 1e-12 ? 1 : 2;
-          break;
-        }
-      }
-      mu *= 4;
-    }
-    if (verbose)
-      fprintf(stderr, "it %d  sum of squares %.6g  mu %.3g\n", it, f, mu);
-    if (improved != 1)
-      break;
-  }
-  return f;
+  int info = lmdif(lm_fcn, &verbose, m, N_COEF, c, r, 1e-10, 1e-10, 1e-10,
+                   400 * (N_COEF + 1), 1e-14, diag, 1, 100, verbose ? 1 : 0,
+                   &nfev, fjac, m, ipvt, qtf, wa1, wa2, wa3, wa4);
+  if (verbose)
+    fprintf(stderr, "lmdif: info %d after %d evaluations\n", info, nfev);
+  /* info 1-4: converged; 5: out of evaluations; 6-8: the tolerances are
+  ** below what the arithmetic resolves (at the optimum, as far as it can
+  ** tell). */
+  *converged = info >= 1 && info != 5;
+  if (!*converged)
+    fprintf(stderr, "lmdif: stopped without convergence (info %d)\n", info);
+  residuals(c, 0, r);
+  return sumsq(r, m);
 }
 
 static void report(const double *c, int held, const char *what)
@@ -335,7 +289,8 @@ int main(int argc, char **argv)
   for (int k = 0; k < N_COEF; k++)
     c[k] = hb->param[ci[k]];
   report(c, 0, "before fitting, training");
-  double f = fit(c, verbose);
+  int converged = 0;
+  double f = fit(c, verbose, &converged);
   printf("sum of squares %.6g\ncoefficients:", f);
   for (int k = 0; k < N_COEF; k++)
     printf(" %s %.6g", coef_name[k], c[k]);
@@ -374,5 +329,5 @@ int main(int argc, char **argv)
     }
   mt_patient_free(hs);
   mt_patient_free(hb);
-  return 0;
+  return converged ? 0 : 1;
 }

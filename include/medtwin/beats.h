@@ -58,6 +58,20 @@ int mt_beats_compute(const mt_series *s, const mt_beat_cols *cols,
                      int max, int *n);
 
 /*
+** The same, with each beat's bounds taken from the model's beat phase state
+** "phi" (beats since the start; medtwin/model.h state names) instead of a
+** fixed period, so that a run whose heart rate changes (a drug, the
+** baroreflex) is measured beat by beat: beat k runs from the time phi
+** crosses an integer j to the time it crosses j + 1, both interpolated
+** linearly between samples; only beats inside the samples' span. Needs the
+** run's states (s->x). Returns 0, or MT_EINVAL (no state "phi", bad
+** arguments as for mt_beats_compute).
+*/
+int mt_beats_by_phase(const mt_model *m, const mt_series *s,
+                      const mt_beat_cols *cols, mt_beat *out, int max,
+                      int *n);
+
+/*
 ** The pressure-volume loop of the beat [t0_s, t1_s): the LV pressure and
 ** volume of every sample in it, at most max, into p_mmhg and v_ml. Returns
 ** the number of samples written (0 if none fall in the beat).

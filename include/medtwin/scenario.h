@@ -41,6 +41,8 @@ typedef struct mt_scenario_event {
 typedef struct mt_scenario {
   double duration_min;
   int start_clock_min; /* clock time of t = 0, minutes after midnight */
+  int baroreflex;      /* a heart model's baroreflex: 1 on, 0 off, -1 not
+                          given (the model's default, off) */
   int n_event;
   mt_scenario_event *event; /* n_event, sorted by t_min, stable (ties keep
                                file order); NULL when there are none */

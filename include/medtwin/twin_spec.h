@@ -58,11 +58,18 @@ typedef struct mt_twin_spec_alert {
 typedef struct mt_twin_spec {
   const char *model;
   const char *primary;  /* the forecast observable of mt_twin_forecast_at */
+  double process_sd, rtps; /* the twin settings tuned for the model
+                        ** (mt_twin_config_use_spec) */
   int n_obs, n_input, n_alert;
   mt_twin_spec_obs obs[MT_SPEC_MAX];
   mt_twin_spec_input input[MT_SPEC_MAX];
   mt_twin_spec_alert alert[MT_ALERT_NKIND];
 } mt_twin_spec;
+
+/* The settings tuned for cfg->model (its spec's process_sd and rtps; no
+** change for a model without a spec). Call before a user's own settings
+** are applied. */
+void mt_twin_config_use_spec(mt_twin_config *cfg);
 
 /* The spec of a model, or NULL if the twin does not serve it. */
 const mt_twin_spec *mt_twin_spec_find(const char *model);

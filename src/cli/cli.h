@@ -19,22 +19,35 @@ struct mt_series;
 struct mt_patient;
 void cli_series_csv(FILE *f, const struct mt_model *m,
                     const struct mt_series *s, const struct mt_patient *pt);
+/* A run's CSV (csv NULL for none) and its plot (svg NULL for none; drawn
+** by plot(f, ctx), 0 or an MT_E* code) written all or nothing: each to a
+** temporary, then both renamed. An exit status (1 with one line on
+** failure, no file left). */
+int cli_write_run(const char *csv, const char *svg, const struct mt_model *m,
+                  const struct mt_series *s, const struct mt_patient *pt,
+                  int (*plot)(FILE *f, const void *ctx), const void *ctx);
 /* medtwin simulate for a beat-resolved heart model (simulate_beats.c):
-** patient NULL for the model's first; csv NULL for none; sch NULL for no
-** inputs (drug doses, in s). An exit status. */
+** patient NULL for the model's first; csv and svg NULL for none (both are
+** written all or nothing); scenario names the scenario file in the plot,
+** NULL for none; sch NULL for no inputs (drug doses, in s); baroreflex 1 or
+** 0 sets the model's parameter baro_on, -1 leaves the condition's. An exit
+** status. */
 struct mt_sim_config;
 struct mt_model;
 struct mt_schedule;
 int cli_simulate_beats(const struct mt_model *m, const char *patient,
-                       const char *csv, double t_end_s, int json,
+                       const char *csv, const char *svg,
+                       const char *scenario, double t_end_s, int json,
                        const struct mt_sim_config *cfg,
-                       const struct mt_schedule *sch);
+                       const struct mt_schedule *sch, int baroreflex);
 /* medtwin simulate for a beat-averaged heart model (simulate_beatavg.c):
 ** days (> 0) or the scenario's duration or 1 day; the scenario's doses
-** given per minute; patient NULL for the model's first. An exit status. */
+** given per minute; patient NULL for the model's first; csv and svg NULL
+** for none (both written all or nothing). An exit status. */
 int cli_simulate_averaged(const struct mt_model *m, const char *patient,
-                          const char *scenario, const char *csv, double days,
-                          int json, const struct mt_sim_config *cfg);
+                          const char *scenario, const char *csv,
+                          const char *svg, double days, int json,
+                          const struct mt_sim_config *cfg);
 int cmd_twin(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
@@ -44,6 +57,7 @@ int cmd_token(int argc, char **argv);
 int cmd_careteam(int argc, char **argv);
 int cmd_research(int argc, char **argv);
 int cmd_twin_evaluate(int argc, char **argv);
+int cmd_twin_cv_evaluate(int argc, char **argv);
 int cmd_twin_import(int argc, char **argv);
 int cmd_twin_whatif(int argc, char **argv);
 int cmd_twin_advisor_evaluate(int argc, char **argv);
@@ -133,6 +147,8 @@ void cli_print_erased(const char *id, const struct mt_store_erased *e,
 int cmd_keys(int argc, char **argv);
 int cmd_patient(int argc, char **argv);
 int cmd_trial(int argc, char **argv);
+/* medtwin whatif: rank drug regimens (src/cli/whatif_regimens.c). */
+int cmd_whatif(int argc, char **argv);
 /* medtwin trial report RESULTS.json --out FILE (src/cli/trial_report_cmd.c);
 ** argv[0] is "report". */
 int cmd_trial_report(int argc, char **argv);

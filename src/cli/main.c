@@ -26,6 +26,7 @@ static const struct {
   {"keys", "master keys and the key store (encryption at rest)", cmd_keys},
   {"patient", "erase a patient (right to erasure)", cmd_patient},
   {"trial", "run a virtual clinical trial from a protocol file", cmd_trial},
+  {"whatif", "rank drug regimens for a heart model's patient", cmd_whatif},
 };
 
 int cli_fail(int status, const char *fmt, ...)

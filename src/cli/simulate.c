@@ -51,7 +51,9 @@ static const char usage_text[] =
     "                   simulate (default 1, or the scenario's duration;\n"
     "                   at most 3650), sampled hourly\n"
     "  --csv OUT        write the minute-by-minute trace\n"
-    "  --svg OUT        write the glucose plot\n"
+    "  --svg OUT        write the plot (glucose day; heart models: pressures,\n"
+    "                   pressure-volume loops, and with doses MAP/HR/CO;\n"
+    "                   beat-averaged: MAP, CO, EF, weight over days)\n"
     "  --json           print the summary as JSON (keys: docs/cli.md)\n"
     "  --solver NAME    dopri5 (default) or cvode\n"
     "  --rtol X --atol X  integrator tolerances (default 1e-8)\n";
@@ -140,6 +142,9 @@ static int prepare(const opts *o, run *r)
   if (mt_scenario_load(o->scenario, &r->sc, err, sizeof err) ||
       mt_scenario_schedule(r->sc, r->pt, &r->sch, err, sizeof err))
     return cli_fail(EXIT_USAGE, "%s", err);
+  if (r->sc->baroreflex > 0)
+    return cli_fail(EXIT_USAGE, "%s: baroreflex: model %s has none",
+                    o->scenario, r->m->name);
   mt_patient_param_hash(r->pt, r->hash);
   return 0;
 }
@@ -229,17 +234,19 @@ static int write_svg(FILE *f, const run *r)
   return rc;
 }
 
-/* Write both files to temporaries, then rename both: all or nothing. */
-static int write_outputs(const opts *o, const run *r)
+int cli_write_run(const char *csv, const char *svg, const mt_model *m,
+                  const mt_series *s, const mt_patient *pt,
+                  int (*plot)(FILE *f, const void *ctx), const void *ctx)
 {
   char err[MT_ERRMSG_MAX] = "";
   mt_afile *f[2] = {NULL, NULL};
   int rc = 0, n = 0;
-  if (o->csv && !(rc = mt_afile_open(o->csv, &f[n], err, sizeof err)))
-    cli_series_csv(mt_afile_stream(f[n++]), r->m, &r->out, r->pt);
-  if (!rc && o->svg && !(rc = mt_afile_open(o->svg, &f[n], err, sizeof err)) &&
-      (rc = write_svg(mt_afile_stream(f[n++]), r)))
-    snprintf(err, sizeof err, "%s: cannot write the plot", o->svg);
+  if (csv && !(rc = mt_afile_open(csv, &f[n], err, sizeof err)))
+    cli_series_csv(mt_afile_stream(f[n++]), m, s, pt);
+  if (!rc && svg && !(rc = mt_afile_open(svg, &f[n], err, sizeof err)) &&
+      (rc = plot(mt_afile_stream(f[n++]), ctx)))
+    snprintf(err, sizeof err, "%s: cannot write the plot (%s)", svg,
+             mt_strerror(rc));
   if (!rc)
     rc = mt_afile_commit_all(f, n, err, sizeof err);
   else
@@ -247,6 +254,8 @@ static int write_outputs(const opts *o, const run *r)
       mt_afile_abort(f[i]);
   return rc ? cli_fail(EXIT_RUNTIME, "%s", err) : 0;
 }
+
+static int plot_run(FILE *f, const void *ctx) { return write_svg(f, ctx); }
 
 static int print_json(const opts *o, const run *r)
 {
@@ -307,9 +316,6 @@ static void print_text(const opts *o, const run *r)
 static int simulate_beats(const opts *o, const mt_model *m)
 {
   double t_end = o->duration_s > 0 ? o->duration_s : 60.0;
-  if (o->svg)
-    return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                    m->name);
   if (o->scenario) {
     char err[MT_ERRMSG_MAX];
     mt_scenario *sc = NULL;
@@ -328,15 +334,19 @@ static int simulate_beats(const opts *o, const mt_model *m)
     else if (t_end > 86400)
       rc = cli_fail(EXIT_USAGE, "%s: %g s, longer than the 86400 s a heart "
                     "model runs", o->scenario, t_end);
+    int baro = sc->baroreflex;
+    if (!rc && baro > 0 && mt_var_index(m->param, m->n_param, "baro_on") < 0)
+      rc = cli_fail(EXIT_USAGE, "%s: baroreflex: model %s has none",
+                    o->scenario, m->name);
     mt_scenario_free(sc);
     if (!rc)
-      rc = cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                              sch);
+      rc = cli_simulate_beats(m, o->patient, o->csv, o->svg, o->scenario,
+                              t_end, o->json, &o->cfg, sch, baro);
     mt_schedule_free(sch);
     return rc;
   }
-  return cli_simulate_beats(m, o->patient, o->csv, t_end, o->json, &o->cfg,
-                            NULL);
+  return cli_simulate_beats(m, o->patient, o->csv, o->svg, NULL, t_end,
+                            o->json, &o->cfg, NULL, -1);
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -347,24 +357,22 @@ int cmd_simulate(int argc, char **argv)
   int rc = parse_opts(argc, argv, &o);
   mt_beat_cols bc;
   const mt_model *m = rc ? NULL : mt_model_find(o.model);
+  /* A beat-averaged heart model: time in min, MAP and EF observed. */
+  int averaged = m && !strcmp(m->time_unit, "min") &&
+                 mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
+                 mt_var_index(m->obs, m->n_obs, "EF") >= 0;
+  if (!rc && o.days > 0 && !averaged)
+    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
+                    "heart models");
   if (m && mt_beat_cols_find(m, &bc) == 0)
     return simulate_beats(&o, m);
-  /* A beat-averaged heart model: time in min, MAP and EF observed. */
-  if (m && !strcmp(m->time_unit, "min") &&
-      mt_var_index(m->obs, m->n_obs, "MAP") >= 0 &&
-      mt_var_index(m->obs, m->n_obs, "EF") >= 0) {
+  if (averaged) {
     if (o.duration_s > 0)
       return cli_fail(EXIT_USAGE, "simulate: --duration: %s runs in days "
                       "(--days D)", m->name);
-    if (o.svg)
-      return cli_fail(EXIT_USAGE, "simulate: --svg: no plot for %s yet",
-                      m->name);
-    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.days,
-                                 o.json, &o.cfg);
+    return cli_simulate_averaged(m, o.patient, o.scenario, o.csv, o.svg,
+                                 o.days, o.json, &o.cfg);
   }
-  if (!rc && o.days > 0)
-    return cli_fail(EXIT_USAGE, "simulate: --days: only for beat-averaged "
-                    "heart models");
   if (!rc)
     rc = check_required(&o);
   if (!rc)
@@ -372,7 +380,7 @@ int cmd_simulate(int argc, char **argv)
   if (!rc)
     rc = simulate(&o, &r);
   if (!rc)
-    rc = write_outputs(&o, &r);
+    rc = cli_write_run(o.csv, o.svg, r.m, &r.out, r.pt, plot_run, &r);
   if (!rc && o.json)
     rc = print_json(&o, &r);
   else if (!rc)

@@ -4,7 +4,10 @@
 ** (default the model's first) for --days days (or a scenario's duration;
 ** default 1 day), the scenario's drug doses given as rates over their
 ** duration (per minute), sampled every hour (and at the end), and prints
-** the observables at the start and at the end. Output keys: docs/cli.md.
+** the observables at the start and at the end; --csv writes the samples,
+** --svg the plot of medtwin/plot_trend.h (MAP with the 65 mmHg line, CO, EF,
+** weight; the doses on the time axis), both all or nothing. Output keys:
+** docs/cli.md.
 */
 #include <jansson.h>
 #include <math.h>
@@ -16,6 +19,7 @@
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/patient.h"
+#include "medtwin/plot_trend.h"
 #include "medtwin/scenario.h"
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
@@ -46,9 +50,60 @@ static int doses(const mt_scenario *sc, const char *file, const mt_model *m,
   return 0;
 }
 
+/* MAP below 65 mmHg: the usual floor of organ perfusion (Surviving Sepsis
+** Campaign guidelines, Evans et al., Crit Care Med 49:e1063, 2021). */
+#define MAP_FLOOR 65.0
+
+/* The plot (plot_trend.h): the observables of the heart the model has, the
+** scenario's doses on the time axis. */
+static int write_svg(FILE *f, const mt_model *m, const mt_series *o,
+                     const mt_patient *pt, const mt_scenario *sc,
+                     const char *scenario)
+{
+  static const mt_trend_panel want[4] = {
+    {"MAP", "MAP 65 mmHg", MAP_FLOOR}, {"CO", NULL, 0}, {"EF", NULL, 0},
+    {"weight", NULL, 0}};
+  mt_trend_panel pan[4];
+  int np = 0, nd = sc ? sc->n_event : 0, rc;
+  for (int k = 0; k < 4; k++)
+    if (mt_var_index(m->obs, m->n_obs, want[k].obs) >= 0)
+      pan[np++] = want[k];
+  mt_trend_dose *d = nd ? calloc(nd, sizeof *d) : NULL;
+  if (nd && !d)
+    return MT_ENOMEM;
+  for (int i = 0; i < nd; i++)
+    d[i] = (mt_trend_dose){sc->event[i].t_min, sc->event[i].drug};
+  char sub[160], hash[33];
+  const char *base = scenario ? strrchr(scenario, '/') : NULL;
+  mt_patient_param_hash(pt, hash);
+  snprintf(sub, sizeof sub, "medtwin %s · parameter hash %s · sampled "
+           "hourly", MT_VERSION, hash);
+  mt_trend_plot pl = {m, o, pt->id, base ? base + 1 : scenario, sub, np,
+                      pan, nd, d};
+  rc = mt_plot_trend_svg(&pl, f);
+  free(d);
+  return rc;
+}
+
+/* The plot's arguments, for cli_write_run. */
+typedef struct plot_args {
+  const mt_model *m;
+  const mt_series *o;
+  const mt_patient *pt;
+  const mt_scenario *sc;
+  const char *scenario;
+} plot_args;
+
+static int plot_run(FILE *f, const void *ctx)
+{
+  const plot_args *a = ctx;
+  return write_svg(f, a->m, a->o, a->pt, a->sc, a->scenario);
+}
+
 int cli_simulate_averaged(const mt_model *m, const char *patient,
-                          const char *scenario, const char *csv, double days,
-                          int json, const mt_sim_config *cfg)
+                          const char *scenario, const char *csv,
+                          const char *svg, double days, int json,
+                          const mt_sim_config *cfg)
 {
   char err[MT_ERRMSG_MAX];
   mt_patient *pt = NULL;
@@ -94,18 +149,10 @@ int cli_simulate_averaged(const mt_model *m, const char *patient,
     rc = EXIT_RUNTIME;
     goto done;
   }
-  if (csv) {
-    mt_afile *f = NULL;
-    if (mt_afile_open(csv, &f, err, sizeof err)) {
-      rc = cli_fail(EXIT_RUNTIME, "%s", err);
-      goto done;
-    }
-    cli_series_csv(mt_afile_stream(f), m, &o, pt);
-    if (mt_afile_commit_all(&f, 1, err, sizeof err)) {
-      rc = cli_fail(EXIT_RUNTIME, "%s", err);
-      goto done;
-    }
-  }
+  plot_args pa = {m, &o, pt, sc, scenario};
+  if ((csv || svg) &&
+      (rc = cli_write_run(csv, svg, m, &o, pt, plot_run, &pa)))
+    goto done;
   char hash[33];
   mt_patient_param_hash(pt, hash);
   const double *y0 = o.y, *y1 = &o.y[(size_t)(n - 1) * (size_t)m->n_obs];

@@ -3,7 +3,8 @@
 ** observables of medtwin/beats.h, e.g. circulation_smith2004): runs the
 ** condition (--patient, default the model's first) for --duration seconds
 ** (or a scenario's duration), sampled every millisecond, and prints the
-** beat-level observables of the last beat and the mean of the last five.
+** beat-level observables of the last beat and the mean of the last five;
+** --csv writes the samples, --svg the plot of medtwin/plot_heart.h.
 ** Output keys: docs/cli.md.
 */
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "medtwin/error.h"
 #include "medtwin/file.h"
 #include "medtwin/patient.h"
+#include "medtwin/plot_heart.h"
 #include "medtwin/schedule.h"
 #include "medtwin/sim.h"
 
@@ -92,11 +94,18 @@ static int heart_run(const mt_model *m, const mt_sim_config *cfg,
              mt_sim_errmsg(s));
   mt_sim_free(s);
   double t0 = 0;
-  if (!rc && sch && last_beats_window(m, &h->out, &t0, &T))
+  /* With the baroreflex on the rate changes beat to beat: every beat is
+  ** measured between the phase state's whole numbers. */
+  int kb = mt_var_index(m->param, m->n_param, "baro_on");
+  int by_phase = kb >= 0 && h->pt->param[kb] > 0.5;
+  if (!rc && sch && !by_phase && last_beats_window(m, &h->out, &t0, &T))
     return cli_fail(EXIT_RUNTIME, "cannot find the last beats");
   mt_beat_cols c;
   if (!rc && (mt_beat_cols_find(m, &c) ||
-              mt_beats_compute(&h->out, &c, t0, T, h->b, MAX_BEATS, &h->nb) ||
+              (by_phase ? mt_beats_by_phase(m, &h->out, &c, h->b, MAX_BEATS,
+                                            &h->nb)
+                        : mt_beats_compute(&h->out, &c, t0, T, h->b,
+                                           MAX_BEATS, &h->nb)) ||
               h->nb < 1))
     return cli_fail(EXIT_RUNTIME, "cannot measure the beats");
   return rc ? EXIT_RUNTIME : 0;
@@ -177,9 +186,41 @@ static int report(const mt_model *m, const mt_sim_config *cfg, double t_end,
   return 0;
 }
 
+/* The plot of the run (plot_heart.h); the beat-level trend panel when the
+** run has doses. */
+static int write_svg(FILE *f, const mt_model *m, const heart *h,
+                     const char *scenario, int doses)
+{
+  char title[160], sub[320], hash[33];
+  const char *base = scenario ? strrchr(scenario, '/') : NULL;
+  scenario = base ? base + 1 : scenario;
+  mt_patient_param_hash(h->pt, hash);
+  snprintf(title, sizeof title, "%s — %s", h->pt->id, m->name);
+  snprintf(sub, sizeof sub, "medtwin %s · parameter hash %s%s%s", MT_VERSION,
+           hash, scenario ? " · scenario " : "", scenario ? scenario : "");
+  mt_heart_plot pl = {title, sub, m, &h->out, h->pt->param, 3, doses};
+  return mt_plot_heart_svg(&pl, f);
+}
+
+/* The plot's arguments, for cli_write_run. */
+typedef struct plot_args {
+  const mt_model *m;
+  const heart *h;
+  const char *scenario;
+  int doses;
+} plot_args;
+
+static int plot_run(FILE *f, const void *ctx)
+{
+  const plot_args *a = ctx;
+  return write_svg(f, a->m, a->h, a->scenario, a->doses);
+}
+
 int cli_simulate_beats(const mt_model *m, const char *patient,
-                       const char *csv, double t_end_s, int json,
-                       const mt_sim_config *cfg, const mt_schedule *sch)
+                       const char *csv, const char *svg,
+                       const char *scenario, double t_end_s, int json,
+                       const mt_sim_config *cfg, const mt_schedule *sch,
+                       int baroreflex)
 {
   heart h;
   memset(&h, 0, sizeof h);
@@ -189,17 +230,14 @@ int cli_simulate_beats(const mt_model *m, const char *patient,
   int rc = 0;
   if (mt_patient_load(m, patient, &h.pt, err, sizeof err))
     rc = cli_fail(EXIT_USAGE, "--patient: %s", err);
+  int kb = mt_var_index(m->param, m->n_param, "baro_on");
+  if (!rc && baroreflex >= 0 && kb >= 0)
+    h.pt->param[kb] = baroreflex;
   if (!rc)
     rc = heart_run(m, cfg, sch, t_end_s, &h);
-  if (!rc && csv) {
-    mt_afile *f = NULL;
-    if ((rc = mt_afile_open(csv, &f, err, sizeof err)) == 0) {
-      cli_series_csv(mt_afile_stream(f), m, &h.out, h.pt);
-      rc = mt_afile_commit_all(&f, 1, err, sizeof err);
-    }
-    if (rc)
-      rc = cli_fail(EXIT_RUNTIME, "%s", err);
-  }
+  plot_args pa = {m, &h, scenario, sch != NULL};
+  if (!rc && (csv || svg))
+    rc = cli_write_run(csv, svg, m, &h.out, h.pt, plot_run, &pa);
   if (!rc)
     rc = report(m, cfg, t_end_s, json, &h);
   free(h.b);

@@ -220,6 +220,7 @@ static int parse_topts(int argc, char **argv, int replay, topts *o)
              o->cfg.exclude ? (int)strcspn(o->cfg.exclude, "#") : 5,
              o->cfg.exclude ? o->cfg.exclude : "adult");
   o->cfg.group = o->group;
+  mt_twin_config_use_spec(&o->cfg); /* no option sets these two */
   return 0;
 }
 
@@ -359,6 +360,8 @@ static void summary(const topts *o, const counts *c)
                         "late", (json_int_t)c->late,
                         "forecasts", (json_int_t)c->forecasts, "alerts",
                         (json_int_t)c->alerts);
+  /* "cgm" kept for the metabolic twin's readers; "readings" for any model */
+  json_object_set_new(j, "readings", json_integer(c->cgm));
   json_object_set_new(j, "sensor_faults", json_integer(c->faults));
   json_object_set_new(j, "method", json_string(o->cfg.method == MT_TWIN_PF
                                                    ? "pf" : "enkf"));
@@ -543,6 +546,8 @@ int cmd_twin(int argc, char **argv)
     return twin_run(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "evaluate"))
     return cmd_twin_evaluate(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "cv-evaluate"))
+    return cmd_twin_cv_evaluate(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "import"))
     return cmd_twin_import(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "whatif"))
@@ -554,5 +559,5 @@ int cmd_twin(int argc, char **argv)
     return EXIT_OK;
   }
   return cli_fail(EXIT_USAGE, "twin: expected a subcommand: run, replay, "
-                  "evaluate, whatif, advisor-evaluate or import (run 'medtwin twin --help')");
+                  "evaluate, cv-evaluate, whatif, advisor-evaluate or import (run 'medtwin twin --help')");
 }

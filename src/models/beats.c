@@ -134,3 +134,40 @@ int mt_beat_pv_loop(const mt_series *s, const mt_beat_cols *cols,
     }
   return n;
 }
+
+/* Time at which state k of s crosses level v between samples i - 1 and i. */
+static double cross_time(const mt_series *s, int k, int i, double v)
+{
+  size_t ns = (size_t)s->n_state;
+  double a = s->x[(size_t)(i - 1) * ns + k], b = s->x[(size_t)i * ns + k];
+  double t0 = s->t[i - 1], t1 = s->t[i];
+  return b > a ? t0 + (v - a) / (b - a) * (t1 - t0) : t1;
+}
+
+int mt_beats_by_phase(const mt_model *m, const mt_series *s,
+                      const mt_beat_cols *cols, mt_beat *out, int max,
+                      int *n)
+{
+  if (n)
+    *n = 0;
+  int k = m ? mt_var_index(m->state, m->n_state, "phi") : -1;
+  if (!n || k < 0 || (max > 0 && !out) || !valid(s, cols) || !s->x ||
+      s->n_state != m->n_state)
+    return MT_EINVAL;
+  size_t ns = (size_t)s->n_state;
+  double next = ceil(s->x[k]), t_prev = NAN;
+  int i_prev = 0;
+  for (int i = 1; i < s->n && *n < max; i++) {
+    double b = s->x[(size_t)i * ns + k];
+    if (!isfinite(b))
+      return MT_EINVAL;
+    while (b >= next && *n < max) {
+      double t = cross_time(s, k, i, next);
+      if (isfinite(t_prev) && t > t_prev)
+        measure(s, cols, i_prev, t_prev, t, &out[(*n)++]);
+      t_prev = t, i_prev = s->t[i] <= t ? i : i - 1;
+      next += 1;
+    }
+  }
+  return 0;
+}

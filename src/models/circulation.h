@@ -15,6 +15,7 @@ enum {
   CV_DI_GUT, CV_DI,           /* loop diuretic: gut, central (mg) */
   CV_IN,                      /* inotrope: central (ug) */
   CV_V_REM,                   /* stressed volume removed by the diuretic (mL) */
+  CV_P_BARO,                  /* baroreflex: filtered aortic pressure (mmHg) */
   CV_NX
 };
 
@@ -35,7 +36,12 @@ enum {
   CV_BB_H,
   CV_VD_KA, CV_VD_KE, CV_VD_V, CV_VD_EMAX, CV_VD_EC50, CV_VD_H,
   CV_DI_KA, CV_DI_KE, CV_DI_V, CV_DI_EMAX, CV_DI_EC50, CV_DI_H,
+  CV_DI_KREF, /* refill of the removed volume (/h) */
   CV_IN_KE, CV_IN_V, CV_IN_EMAX, CV_IN_EC50, CV_IN_H,
+  /* Baroreflex: on (0/1), filter time constant (s), set point (mmHg),
+  ** sigmoid slope (mmHg), fractional gains on HR and R_sys. */
+  CV_BARO_ON, CV_BARO_TAU, CV_BARO_PSET, CV_BARO_K, CV_BARO_G_HR,
+  CV_BARO_G_R,
   CV_NP
 };
 

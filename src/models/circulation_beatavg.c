@@ -140,6 +140,8 @@ static const mt_var param[BA_NP] = {
    100, 0},
   {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0},
   {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},
+  {"di_k_refill", "/min", "rate constant at which the removed volume returns "
+   "(interstitial refill and intake)", 0, 1, 0},
   {"in_ke", "/min", "inotrope elimination rate constant", 0, 4, 0},
   {"in_V", "L", "inotrope central volume", 1, 2000, 0},
   {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "
@@ -192,7 +194,7 @@ const double mt_beatavg_healthy[BA_NP] = {
   1500,                                   /* V_tot */
   1.0 / 60, 0.198 / 60, 390, 0.3, 0.2, 0.05, 1,    /* metoprolol */
   0.7 / 60, 0.063 / 60, 100, 0.3, 0.02, 1,         /* enalaprilat */
-  1.2 / 60, 0.462 / 60, 9, 5, 1, 1.5,              /* furosemide */
+  1.2 / 60, 0.462 / 60, 9, 2, 1, 1.5, 1.0 / 360,   /* furosemide */
   20.8 / 60, 14, 1.0, 100, 1,                      /* dobutamine */
   /* k_fl, c_fl, k_fr, c_fr, k_esl, k_esr, v_spt, k_vm, k_pp, k_tau, k_map,
   ** k_mt, t_sys:
@@ -358,10 +360,16 @@ int mt_beatavg_solve(const double *x, const double *p, double hr_obs,
     z[0] = guess[0], z[1] = guess[1];
     ok = newton(p, &e, 1e-9, 100, z) == 0;
   }
-  if (!ok) {
-    z[0] = 80, z[1] = 3;
-    ok = newton(p, &e, 1e-9, 200, z) == 0;
-  }
+  /* Cold starts: the healthy solution's neighbourhood first, then a grid
+  ** of flows and venous pressures (far from healthy the basin of the
+  ** damped Newton can miss (80, 3)). */
+  static const double q0[5] = {80, 40, 150, 15, 300};
+  static const double c0[3] = {3, 0, 10};
+  for (int a = 0; !ok && a < 5; a++)
+    for (int b = 0; !ok && b < 3; b++) {
+      z[0] = q0[a], z[1] = c0[b];
+      ok = newton(p, &e, 1e-9, 200, z) == 0;
+    }
   if (ok && z[0] > 0) {
     z[0] = ldexp(nearbyint(ldexp(z[0], 24)), -24);
     z[1] = ldexp(nearbyint(ldexp(z[1], 24)), -24);
@@ -398,7 +406,8 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   dx[BA_DI_GUT] = u[BA_U_DI] - adi;
   dx[BA_DI] = adi - P(DI_KE) * x[BA_DI];
   dx[BA_IN] = u[BA_U_IN] - P(IN_KE) * x[BA_IN];
-  dx[BA_V_REM] = emax(x[BA_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H));
+  dx[BA_V_REM] = emax(x[BA_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) -
+                 P(DI_KREF) * x[BA_V_REM];
   dx[BA_F_EES] = P(DRIFT_EES) * x[BA_F_EES] / 1440;
   dx[BA_F_LAM] = P(DRIFT_LAM) * x[BA_F_LAM] / 1440;
   dx[BA_V_GAIN] = P(DRIFT_V) / 1440;

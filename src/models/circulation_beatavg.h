@@ -23,6 +23,7 @@ enum {
   BA_BB_H,
   BA_VD_KA, BA_VD_KE, BA_VD_V, BA_VD_EMAX, BA_VD_EC50, BA_VD_H,
   BA_DI_KA, BA_DI_KE, BA_DI_V, BA_DI_EMAX, BA_DI_EC50, BA_DI_H,
+  BA_DI_KREF,
   BA_IN_KE, BA_IN_V, BA_IN_EMAX, BA_IN_EC50, BA_IN_H,
   /* Calibrated coefficients (bench/beatavg_calibrate.c). */
   BA_K_FL, BA_C_FL, BA_K_FR, BA_C_FR, BA_K_ESL, BA_K_ESR, BA_V_SPT,

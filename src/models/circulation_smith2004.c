@@ -13,10 +13,15 @@
 **           inotrope: central, ke), sigmoid Emax effects on HR, the free
 **           walls' Ees, R_sys and a loss of stressed volume from the vena
 **           cava (card, section 9)
+** Baroreflex (optional, baro_on): dP_baro/dt = (P_ao - P_baro) / tau,
+**           s = -tanh((P_baro - P_set) / 2k), HR_eff and R_sys,eff scaled
+**           by (1 + G s) (after Ursino, Am J Physiol 275:H1733, 1998;
+**           card, section 10)
 ** Chamber:  P(V) = e Ees (V - Vd) + (1 - e) P0 (exp(lambda (V - V0)) - 1)
 **           for the LV and RV free walls and the septum
 ** Septum:   P_spt(V_spt) = P_lvf(V_lv - V_spt) - P_rvf(V_rv + V_spt),
-**           solved by Newton in every evaluation (warm start in ws)
+**           solved by Newton in every evaluation (warm start in ws;
+**           the samples' observables skip the final polish, card 2.2)
 ** Pericardium: P_peri = P0_pcd (exp(lambda_pcd (V_lv + V_rv - V0_pcd)) - 1)
 **           + P_th; P_lv = P_lvf + P_peri, P_rv = P_rvf + P_peri
 ** Vessels:  P_ao = E_ao V_ao, P_vc = E_vc V_vc (outside the thorax);
@@ -70,6 +75,8 @@ static const mt_var state[CV_NX] = {
    MT_VAR_NONNEG},
   {"V_rem", "mL", "stressed volume removed by the diuretic so far", 0, 4000,
    MT_VAR_NONNEG},
+  {"P_baro", MMHG, "baroreflex: aortic pressure through a first-order "
+   "filter (held at the set point while the reflex is off)", -50, 400, 0},
 };
 
 static const mt_var input[CV_NU] = {
@@ -157,12 +164,24 @@ static const mt_var param[CV_NP] = {
    100, 0},
   {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0},
   {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},
+  {"di_k_refill", "/h", "rate constant at which the removed volume returns "
+   "(interstitial refill and intake)", 0, 20, 0},
   {"in_ke", "/h", "inotrope elimination rate constant", 0, 200, 0},
   {"in_V", "L", "inotrope central volume", 1, 2000, 0},
   {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "
    "free-wall Ees", 0, 5, 0},
   {"in_EC50", "ug/L", "inotrope concentration at half effect", 1e-6, 1e4, 0},
   {"in_h", "1", "inotrope Hill coefficient", 0.1, 10, 0},
+  {"baro_on", "1", "baroreflex switch: 0 off (default), 1 on", 0, 1, 0},
+  {"baro_tau", "s", "baroreflex: time constant of the pressure filter", 0.1,
+   60, 0},
+  {"baro_Pset", MMHG, "baroreflex: set point of the filtered aortic "
+   "pressure", 40, 160, 0},
+  {"baro_k", MMHG, "baroreflex: slope of the afferent sigmoid", 1, 100, 0},
+  {"baro_G_HR", "1", "baroreflex: fractional gain on HR (HR x (1 + G s))", 0,
+   1, 0},
+  {"baro_G_R", "1", "baroreflex: fractional gain on R_sys (R_sys x (1 + G "
+   "s))", 0, 1, 0},
 };
 #undef E
 
@@ -184,9 +203,12 @@ const double mt_circ_healthy[CV_NP] = {
   /* Enalaprilat (from oral enalapril): ka, ke (t1/2 11 h), V; PD. */
   0.7, 0.063, 100, 0.3, 0.02, 1,
   /* Furosemide: ka, ke (t1/2 1.5 h), V; PD (mL/min, mg/L). */
-  1.2, 0.462, 9, 5, 1, 1.5,
+  1.2, 0.462, 9, 2, 1, 1.5, 1.0 / 6, /* and refill (t 6 h) */
   /* Dobutamine: ke (t1/2 2 min), V; PD (ug/L). */
   20.8, 14, 1.0, 100, 1,
+  /* Baroreflex (card, section 10): off; tau, set point (this model's
+  ** healthy MAP), slope k_a of Ursino 1998; gains illustrative. */
+  0, 5, 97.8, 11.758, 0.5, 0.3,
 };
 
 static const mt_var obs[CV_NY] = {
@@ -235,6 +257,19 @@ typedef struct cv_drug {
   double hr, ees, rsys, loss;
 } cv_drug;
 
+/*
+** Baroreflex drive at state x: s = -tanh((P_baro - P_set) / (2 k)), in
+** (-1, 1), 0 at the set point, positive when the pressure is low (the
+** normalised afferent sigmoid of Ursino 1998, eq. 2, mirrored: less
+** afferent firing, more sympathetic drive). 0 exactly while the reflex is off.
+*/
+static double baro_drive(const double *x, const double *p)
+{
+  if (!(P(BARO_ON) > 0.5))
+    return 0;
+  return -tanh((x[CV_P_BARO] - P(BARO_PSET)) / (2 * P(BARO_K)));
+}
+
 static void drug_effects(const double *x, const double *p, cv_drug *d)
 {
   double cbb = x[CV_BB] / P(BB_V);
@@ -242,10 +277,17 @@ static void drug_effects(const double *x, const double *p, cv_drug *d)
   double bb_ees = emax(cbb, P(BB_EMAX_EES), P(BB_EC50), P(BB_H));
   double in = emax(x[CV_IN] / P(IN_V), P(IN_EMAX), P(IN_EC50), P(IN_H));
   double vd = emax(x[CV_VD] / P(VD_V), P(VD_EMAX), P(VD_EC50), P(VD_H));
+  double s = baro_drive(x, p);
   d->hr = P(HR) * (1 - bb_hr);
   d->ees = (1 - bb_ees) * (1 + in);
   d->rsys = P(R_SYS) * (1 - vd);
-  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60;
+  if (s != 0) {
+    d->hr *= 1 + P(BARO_G_HR) * s;
+    d->rsys *= 1 + P(BARO_G_R) * s;
+  }
+  /* net: the diuretic's removal less the refill of what it removed */
+  d->loss = emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60 -
+            P(DI_KREF) / 3600 * x[CV_V_REM];
 }
 
 /* The activation e of Smith et al. 2004, eq. 1, at the time since the start
@@ -265,31 +307,67 @@ static double wall(const double *p, int k, double e, double v, double *dp)
   return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
 }
 
-/* Residual of the septal pressure balance at v and its derivative (> 0:
-** every term increases with v). */
+/* The three exponentials of the septal balance at septal volume v (septum,
+** LV free wall at vlv - v, RV free wall at vrv + v), as wall() forms them. */
+static void spt_exps(const double *p, double vlv, double vrv, double v,
+                     double *ex)
+{
+  ex[0] = exp(p[CV_LAM_SPT] * (v - p[CV_V0_SPT]));
+  ex[1] = exp(p[CV_LAM_LVF] * ((vlv - v) - p[CV_V0_LVF]));
+  ex[2] = exp(p[CV_LAM_RVF] * ((vrv + v) - p[CV_V0_RVF]));
+}
+
+/* Pressure of wall k at volume v and activation e from its exponential x
+** = exp(lambda (v - V0)); its slope in *dp (the arithmetic of wall()). */
+static double wall_x(const double *p, int k, double e, double v, double x,
+                     double *dp)
+{
+  *dp = e * p[k] + (1 - e) * p[k + 3] * p[k + 4] * x;
+  return e * p[k] * (v - p[k + 1]) + (1 - e) * p[k + 3] * (x - 1);
+}
+
+/* Residual of the septal pressure balance at v, from its exponentials ex,
+** and its derivative (> 0: every term increases with v). */
 static double spt_residual(const double *p, double e, double vlv, double vrv,
-                           double v, double *df)
+                           double v, const double *ex, double *df)
 {
   double ds, dl, dr;
-  double f = wall(p, CV_EES_SPT, e, v, &ds) -
-             wall(p, CV_EES_LVF, e, vlv - v, &dl) +
-             wall(p, CV_EES_RVF, e, vrv + v, &dr);
+  double f = wall_x(p, CV_EES_SPT, e, v, ex[0], &ds) -
+             wall_x(p, CV_EES_LVF, e, vlv - v, ex[1], &dl) +
+             wall_x(p, CV_EES_RVF, e, vrv + v, ex[2], &dr);
   *df = ds + dl + dr;
   return f;
 }
 
-/* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
-** until the step or the bracket is below tol. Returns 0 or 1 if it did not converge. */
-static int newton(const double *p, double e, double vlv, double vrv,
-                  double tol, int max_it, double *v)
+/* exp(z) for |z| <= 2^-10: Taylor to z^5 (the remainder, below z^6 / 720 =
+** 2e-21, is under a tenth of an ulp of 1). */
+static double exp_small(double z)
 {
-  double a = -INFINITY, b = INFINITY, x = *v;
+  return 1 + z * (1 + z * (1.0 / 2 + z * (1.0 / 6 + z * (1.0 / 24 +
+                                                         z * (1.0 / 120)))));
+}
+
+/* Newton safeguarded by bisection from v, steps at most 20 mL; iterates
+** until the step or the bracket is below tol. The exponentials are formed
+** by exp() at the start and after a bisection or a long step; after a
+** Newton step d with |lambda d| <= 2^-10 for every wall they are carried
+** over, multiplied by exp_small(+-lambda d) (a relative change of a few
+** ulp, far below tol). The exponentials at the answer go to ex_out where
+** it is not NULL. Returns 0 or 1 if it did not converge. */
+static int newton(const double *p, double e, double vlv, double vrv,
+                  double tol, int max_it, double *v, double *ex_out)
+{
+  double a = -INFINITY, b = INFINITY, x = *v, ex[3];
+  double lmax = fmax(p[CV_LAM_SPT], fmax(p[CV_LAM_LVF], p[CV_LAM_RVF]));
+  spt_exps(p, vlv, vrv, x, ex);
   for (int it = 0; it < max_it; it++) {
-    double df, f = spt_residual(p, e, vlv, vrv, x, &df);
+    double df, f = spt_residual(p, e, vlv, vrv, x, ex, &df);
     if (!isfinite(f) || !(df > 0))
       return 1;
     if (f == 0) {
       *v = x;
+      if (ex_out)
+        memcpy(ex_out, ex, sizeof ex);
       return 0;
     }
     if (f > 0)
@@ -302,11 +380,43 @@ static int newton(const double *p, double e, double vlv, double vrv,
     double xn = x - step;
     if (fabs(step) <= tol || b - a <= tol) {
       *v = xn > a && xn < b ? xn : x;
+      if (ex_out) {
+        double d = *v - x;
+        if (fabs(d) * lmax <= 0x1p-10) {
+          ex_out[0] = ex[0] * exp_small(p[CV_LAM_SPT] * d);
+          ex_out[1] = ex[1] * exp_small(-p[CV_LAM_LVF] * d);
+          ex_out[2] = ex[2] * exp_small(p[CV_LAM_RVF] * d);
+        } else {
+          spt_exps(p, vlv, vrv, *v, ex_out);
+        }
+      }
       return 0;
     }
-    x = xn > a && xn < b ? xn : 0.5 * (a + b);
+    if (xn > a && xn < b) {
+      double d = xn - x;
+      if (fabs(d) * lmax <= 0x1p-10) {
+        ex[0] *= exp_small(p[CV_LAM_SPT] * d);
+        ex[1] *= exp_small(-p[CV_LAM_LVF] * d);
+        ex[2] *= exp_small(p[CV_LAM_RVF] * d);
+        x = xn;
+        continue;
+      }
+      x = xn;
+    } else {
+      x = 0.5 * (a + b);
+    }
+    spt_exps(p, vlv, vrv, x, ex);
   }
   return 1;
+}
+
+/* nearbyint(y) in the default rounding mode (to nearest, ties to even),
+** without the library call: for |y| < 2^51, y + 1.5 2^52 lies where the
+** spacing of doubles is 1, so the addition rounds y to an integer. */
+static double round_even(double y)
+{
+  const double big = 0x1.8p52;
+  return fabs(y) < 0x1p51 ? (y + big) - big : nearbyint(y);
 }
 
 /*
@@ -315,49 +425,72 @@ static int newton(const double *p, double e, double vlv, double vrv,
 ** within about 1e-12 mL of the root: Newton converges quadratically, and
 ** |f''/2f'| is below 1 /mL here), then the result rounded to a grid of
 ** 2^-16 mL and polished from there by one Newton step (error at most
-** 0.22 (2^-17)^2 = 1.3e-11 mL), so that the answer does not depend (bit for
-** bit) on the guess, only on (e, vlv, vrv).
+** 0.22 (2^-17)^2 = 1.3e-11 mL; the polish forms its exponentials by exp()),
+** so that the answer does not depend (bit for bit) on the guess, only on
+** (e, vlv, vrv). The scaling by 2^16 and back is exact (as ldexp). Where ex
+** is not NULL (the sampled observables), the answer is the iterate itself,
+** within about 1e-12 mL of the root, not rounded nor polished, and ex gets
+** the three walls' exponentials at it.
 */
 static int septum(const double *p, double e, double vlv, double vrv,
-                  double guess, double *v)
+                  double guess, double *ex, double *v)
 {
   double x = isfinite(guess) ? guess : p[CV_VD_SPT];
-  if (newton(p, e, vlv, vrv, 1e-6, 100, &x))
+  if (newton(p, e, vlv, vrv, 1e-6, 100, &x, ex))
     return 1;
-  x = ldexp(nearbyint(ldexp(x, 16)), -16);
-  if (newton(p, e, vlv, vrv, INFINITY, 1, &x))
+  if (ex) {
+    *v = x;
+    return 0;
+  }
+  x = round_even(x * 0x1p16) * 0x1p-16;
+  if (newton(p, e, vlv, vrv, INFINITY, 1, &x, NULL))
     return 1;
   *v = x;
   return 0;
 }
 
-/* Pressures at state x: the algebraic part of the model. */
+/* Pressures at state x: the algebraic part of the model (with the drug
+** effects they were formed with). */
 typedef struct cv_press {
   double e, vspt, plv, prv, pao, pvc, ppa, ppu, pperi;
+  cv_drug dr;
 } cv_press;
 
+/* The heart's parameters (driver and walls: the first CV_NHEART) with the
+** drugs' scaling of the free walls' Ees; the rest are read from p0. */
+#define CV_NHEART (CV_LAM_SPT + 1)
+
 static int pressures(double t, const double *x, const double *p0,
-                     double guess, cv_press *o)
+                     double guess, int polish, cv_press *o)
 {
   (void)t;
-  cv_drug dr;
-  drug_effects(x, p0, &dr);
-  double p[CV_NP];
+  drug_effects(x, p0, &o->dr);
+  double p[CV_NHEART];
   memcpy(p, p0, sizeof p);
-  p[CV_EES_LVF] *= dr.ees;
-  p[CV_EES_RVF] *= dr.ees;
-  double e = activation(x[CV_PHI], dr.hr, p), d;
+  p[CV_EES_LVF] *= o->dr.ees;
+  p[CV_EES_RVF] *= o->dr.ees;
+  double e = activation(x[CV_PHI], o->dr.hr, p), d;
   o->e = e;
-  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, &o->vspt))
+  double ex[3];
+  if (septum(p, e, x[CV_V_LV], x[CV_V_RV], guess, polish ? NULL : ex,
+             &o->vspt))
     return 1;
   double vpcd = x[CV_V_LV] + x[CV_V_RV];
-  o->pperi = P(P0_PCD) * (exp(P(LAM_PCD) * (vpcd - P(V0_PCD))) - 1) + P(P_TH);
-  o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d) + o->pperi;
-  o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d) + o->pperi;
-  o->pao = P(E_AO) * x[CV_V_AO];
-  o->pvc = P(E_VC) * x[CV_V_VC];
-  o->ppa = P(E_PA) * x[CV_V_PA] + P(P_TH);
-  o->ppu = P(E_PU) * x[CV_V_PU] + P(P_TH);
+  o->pperi = p0[CV_P0_PCD] * (exp(p0[CV_LAM_PCD] * (vpcd - p0[CV_V0_PCD])) - 1) +
+             p0[CV_P_TH];
+  if (polish) {
+    o->plv = wall(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, &d);
+    o->prv = wall(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, &d);
+  } else {
+    o->plv = wall_x(p, CV_EES_LVF, e, x[CV_V_LV] - o->vspt, ex[1], &d);
+    o->prv = wall_x(p, CV_EES_RVF, e, x[CV_V_RV] + o->vspt, ex[2], &d);
+  }
+  o->plv += o->pperi;
+  o->prv += o->pperi;
+  o->pao = p0[CV_E_AO] * x[CV_V_AO];
+  o->pvc = p0[CV_E_VC] * x[CV_V_VC];
+  o->ppa = p0[CV_E_PA] * x[CV_V_PA] + p0[CV_P_TH];
+  o->ppu = p0[CV_E_PU] * x[CV_V_PU] + p0[CV_P_TH];
   return 0;
 }
 
@@ -398,7 +531,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
 {
   cv_ws *w = ws;
   cv_press c;
-  if (pressures(t, x, p, w->have ? w->vspt : NAN, &c))
+  if (pressures(t, x, p, w->have ? w->vspt : NAN, 1, &c))
     return 1;
   w->vspt = c.vspt;
   w->have = 1;
@@ -409,8 +542,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   for (int k = 0; k < CV_NVALVE; k++)
     dx[CV_Q_MT + k] =
         mem[k] > 0.5 ? (dp[k] - R[k] * x[CV_Q_MT + k]) / L[k] : 0.0;
-  cv_drug dr;
-  drug_effects(x, p, &dr);
+  const cv_drug dr = c.dr;
   double qsys = (c.pao - c.pvc) / dr.rsys, qpul = (c.ppa - c.ppu) / P(R_PUL);
   dx[CV_V_LV] = x[CV_Q_MT] - x[CV_Q_AV];
   dx[CV_V_AO] = x[CV_Q_AV] - qsys;
@@ -420,6 +552,8 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   dx[CV_V_PU] = qpul - x[CV_Q_MT];
   dx[CV_PHI] = dr.hr / 60;
   dx[CV_V_REM] = dr.loss;
+  dx[CV_P_BARO] = P(BARO_ON) > 0.5
+                      ? (c.pao - x[CV_P_BARO]) / P(BARO_TAU) : 0.0;
   pk(x, p, u, dx);
   return 0;
 }
@@ -429,7 +563,7 @@ static void observe(double t, const double *x, const double *p,
 {
   (void)mem;
   cv_press c;
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 0, &c)) {
     for (int k = 0; k < CV_NY; k++)
       y[k] = NAN;
     return;
@@ -441,9 +575,7 @@ static void observe(double t, const double *x, const double *p,
   y[CV_Y_V_SPT] = c.vspt;
   for (int k = 0; k < CV_NVALVE; k++)
     y[CV_Y_Q_MT + k] = x[CV_Q_MT + k];
-  cv_drug dr;
-  drug_effects(x, p, &dr);
-  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / dr.rsys;
+  y[CV_Y_Q_SYS] = (c.pao - c.pvc) / c.dr.rsys;
   y[CV_Y_Q_PUL] = (c.ppa - c.ppu) / P(R_PUL);
   y[CV_Y_ACT] = c.e;
 }
@@ -472,9 +604,10 @@ static int init(const double *p, double *x0, double *mem, double *u_basal)
     x0[CV_V_LV + i] = v[i] * s;
   for (int k = 0; k < CV_NVALVE; k++)
     x0[CV_Q_MT + k] = q[k] * s;
+  x0[CV_P_BARO] = P(BARO_PSET);
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(0, x0, p, NAN, &c))
+  if (pressures(0, x0, p, NAN, 1, &c))
     return -1;
   valve_dp(&c, dp);
   for (int k = 0; k < CV_NVALVE; k++)
@@ -497,7 +630,7 @@ static void roots(double t, const double *x, const double *p, double *g)
 {
   cv_press c;
   double dp[CV_NVALVE];
-  if (pressures(t, x, p, NAN, &c)) {
+  if (pressures(t, x, p, NAN, 1, &c)) {
     for (int k = 0; k < 2 * CV_NVALVE; k++)
       g[k] = NAN;
     return;

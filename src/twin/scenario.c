@@ -373,11 +373,16 @@ static int parse_top(const ctx *c, json_t *root, mt_scenario *sc)
   json_t *v;
   json_object_foreach(root, key, v) {
     if (!is_ignored_key(key) && strcmp(key, "duration_min") &&
-        strcmp(key, "start_clock") && strcmp(key, "events"))
+        strcmp(key, "start_clock") && strcmp(key, "events") &&
+        strcmp(key, "baroreflex"))
       return fail(c, MT_EINVAL,
                   "%s: unknown key (expected duration_min, start_clock, "
-                  "events, or a key starting with '$')", key);
+                  "baroreflex, events, or a key starting with '$')", key);
   }
+  v = json_object_get(root, "baroreflex");
+  if (v && !json_is_boolean(v))
+    return fail(c, MT_EINVAL, "baroreflex: expected true or false");
+  sc->baroreflex = v ? json_is_true(v) : -1;
   static const num_key dur = {"duration_min", 0, 1, 0, 0, SC_MAX_MIN, 1,
                               "min"};
   int rc = get_num(c, root, "", &dur, &sc->duration_min);

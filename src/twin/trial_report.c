@@ -65,7 +65,7 @@ static int need(const json_t *o, const char *path, const char *k, int kind,
   if ((!j && optional) || (j && is_kind(j, kind)))
     return 0;
   char p[256], what[64];
-  snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", k);
+  snprintf(p, sizeof p, "%.190s%s%.60s", path, *path ? "." : "", k);
   snprintf(what, sizeof what, "%s%s", j ? "expected " : "missing (expected ",
            kind_text[kind]);
   if (!j)

@@ -335,6 +335,9 @@ int mt_twin_create(const mt_twin_config *cfg, mt_twin **out, char *err,
   return 0;
 }
 
+static int usable(const mt_twin *tw, int i, const double *x, const double *q,
+                  int check_init);
+
 /* Every member from t_now to t under the inputs received so far; each
 ** continues from its own state and memory (bit-identical to running it
 ** alone, mt_sim_run_many_from). */
@@ -360,16 +363,24 @@ static int advance(mt_twin *tw, double t)
   }
   if (tw->cfg.process_sd > 0) {
     /* model error: each non-negative state of each member takes a
-    ** log-normal factor, SD process_sd per sqrt(5 min) in log */
-    double sd = tw->cfg.process_sd * sqrt((t - tw->t_now) / 5.0);
+    ** log-normal factor, SD process_sd per sqrt(5 min) in log; a member
+    ** the factors would leave where the model is undefined keeps its
+    ** state (usable) */
+    double sd = tw->cfg.process_sd * sqrt((t - tw->t_now) / 5.0), xo[256];
+    tw->t_now = t;
     for (int i = 0; i < tw->N; i++) {
       mt_rng r;
       mt_rng_init(&r, tw->cfg.seed, (uint64_t)i, RNG_PROCESS,
                   (uint64_t)tw->n_reading);
       double *x = tw->X + (size_t)i * tw->ns;
+      int keep = tw->ns <= 256;
+      if (keep)
+        memcpy(xo, x, (size_t)tw->ns * sizeof *x);
       for (int j = 0; j < tw->ns; j++)
         if (tw->m->state[j].flags & MT_VAR_NONNEG)
           x[j] *= exp(sd * mt_rng_normal(&r));
+      if (keep && !usable(tw, i, x, tw->P + (size_t)i * tw->np, 0))
+        memcpy(x, xo, (size_t)tw->ns * sizeof *x);
     }
   }
   tw->t_now = t;
@@ -424,12 +435,35 @@ static void to_filter(const mt_twin *tw, int i, double *z)
     z[tw->ns + k] = log(p[tw->est[k]]);
 }
 
+/* Whether the model is defined for member i at (x, q): init() finds a
+** state for q and the observables at x are finite. A filter update can move
+** a member where a model has no solution (a circulation without a steady
+** state); such an update is not taken. */
+static int usable(const mt_twin *tw, int i, const double *x, const double *q,
+                  int check_init)
+{
+  const mt_model *m = tw->m;
+  double x0[256], mem[256], ub[16], y[64];
+  if (tw->ns > 256 || tw->nm > 256 || m->n_input > 16 || m->n_obs > 64)
+    return 1; /* beyond the scratch: trust the model */
+  if (check_init && m->init && m->init(q, x0, mem, ub) < 0)
+    return 0;
+  m->observe(tw->t_now, x, q, tw->MEM + (size_t)i * tw->nm, y);
+  for (int k = 0; k < m->n_obs; k++)
+    if (!isfinite(y[k]))
+      return 0;
+  return 1;
+}
+
 /* And back; parameters that derive() or the bounds reject keep their
-** previous values (the member's states are still updated). */
+** previous values (the member's states are still updated); an update that
+** leaves the model undefined (usable) is taken for the states alone, or not
+** at all. */
 static void from_filter(mt_twin *tw, int i, const double *z)
 {
   double *x = tw->X + (size_t)i * tw->ns, *p = tw->P + (size_t)i * tw->np;
-  double q[256];
+  double q[256], xo[256];
+  memcpy(xo, x, (size_t)(tw->ns < 256 ? tw->ns : 256) * sizeof *xo);
   for (int j = 0; j < tw->ns; j++) {
     const mt_var *v = &tw->m->state[j];
     double e = tw->eps[j], w = v->hi - v->lo + 2 * e;
@@ -438,12 +472,16 @@ static void from_filter(mt_twin *tw, int i, const double *z)
   memcpy(q, p, (size_t)tw->np * sizeof *q);
   for (int k = 0; k < tw->ne; k++)
     q[tw->est[k]] = exp(z[tw->ns + k]);
-  if (tw->m->derive && tw->m->derive(q) < 0)
-    return;
-  for (int k = 0; k < tw->np; k++)
+  int ok = !(tw->m->derive && tw->m->derive(q) < 0);
+  for (int k = 0; ok && k < tw->np; k++)
     if (!(q[k] >= tw->m->param[k].lo && q[k] <= tw->m->param[k].hi))
-      return;
-  memcpy(p, q, (size_t)tw->np * sizeof *q);
+      ok = 0;
+  if (ok && usable(tw, i, x, q, 1)) {
+    memcpy(p, q, (size_t)tw->np * sizeof *q);
+    return;
+  }
+  if (!usable(tw, i, x, p, 0) && tw->ns <= 256)
+    memcpy(x, xo, (size_t)tw->ns * sizeof *x); /* the member as it was */
 }
 
 /* Standard deviation of every component of Z (N x n) into sd. */

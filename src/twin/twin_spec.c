@@ -16,8 +16,9 @@ static const mt_twin_spec specs[] = {
     ** glucose, which the interstitial CGM follows about 10 min late */
     {.model = "uva_padova_t1d",
      .primary = "CGM",
+     .process_sd = 0.02, .rtps = 0.9, /* docs/VALIDATION.md (tuning) */
      .n_obs = 1,
-     .obs = {{MT_DATA_CGM, "CGM", 0, 0, 1}},
+     .obs = {{MT_DATA_CGM, "CGM", 0, 0, 1, 0}},
      .n_input = 3,
      .input = {{MT_DATA_CARBS, "CHO", MT_SPEC_MEAL, 1, 1, 0},
                {MT_DATA_BOLUS, "insulin", MT_SPEC_PULSE, 1, 1, 1},
@@ -43,12 +44,16 @@ static const mt_twin_spec specs[] = {
     ** glucose twin's hypo alert (not tuned) */
     {.model = "circulation_beatavg",
      .primary = "MAP",
+     /* process_sd and rtps chosen on tuning patients adult#011-#016 of
+     ** `medtwin twin cv-evaluate`, apart from the patients the
+     ** evaluation reports (docs/VALIDATION.md) */
+     .process_sd = 0.005, .rtps = 0.9,
      .n_obs = 6,
-     .obs = {{MT_DATA_MAP, "MAP", 5, 0, 0},
-             {MT_DATA_SBP, "SBP", 5, 0, 0},
-             {MT_DATA_DBP, "DBP", 5, 0, 0},
-             {MT_DATA_EF, "EF", 5, 0, 0},
-             {MT_DATA_CO, "CO", 0, 0.12, 0},
+     .obs = {{MT_DATA_MAP, "MAP", 5, 0, 0, 0},
+             {MT_DATA_SBP, "SBP", 5, 0, 0, 0},
+             {MT_DATA_DBP, "DBP", 5, 0, 0, 0},
+             {MT_DATA_EF, "EF", 5, 0, 0, 0},
+             {MT_DATA_CO, "CO", 0, 0.12, 0, 0},
              {MT_DATA_WEIGHT, "weight", 0.2, 0, 0, 1}},
      .n_input = 5,
      .input = {{MT_DATA_HR, "HR_obs", MT_SPEC_LEVEL, 1, 1, 0},
@@ -59,6 +64,13 @@ static const mt_twin_spec specs[] = {
      .n_alert = 1,
      .alert = {{MT_ALERT_HYPOTENSION, "MAP", 65, 0, 0.3, 30}}},
 };
+
+void mt_twin_config_use_spec(mt_twin_config *cfg)
+{
+  const mt_twin_spec *s = mt_twin_spec_find(cfg->model);
+  if (s)
+    cfg->process_sd = s->process_sd, cfg->rtps = s->rtps;
+}
 
 const mt_twin_spec *mt_twin_spec_find(const char *model)
 {

@@ -109,6 +109,16 @@ check "unknown command: nothing on stdout" empty "$T/stdout"
 run models
 check "models exits 0" eq "$rc" 0
 check "models lists uva_padova_t1d" has_re "$T/stdout" '^uva_padova_t1d '
+check "models lists tentusscher_panfilov_2006_epi" \
+  has_re "$T/stdout" '^tentusscher_panfilov_2006_epi '
+
+# The cell model: V first, the stimulus input in uA/cm2, time in ms.
+run models show tentusscher_panfilov_2006_epi
+check "models show tp06 exits 0" eq "$rc" 0
+check "models show tp06: time unit ms" has_re "$T/stdout" '^time unit: ms$'
+check "models show tp06: states (19)" has "$T/stdout" "states (19)"
+check "models show tp06: input I_stim in uA/cm2" \
+  has_re "$T/stdout" '^  I_stim +uA/cm2 '
 
 run models show uva_padova_t1d
 check "models show exits 0" eq "$rc" 0
@@ -410,6 +420,12 @@ check "three-meals example (\$ keys, carb ratio): exits 0" eq "$rc" 0
 # ---------------------------------------------------------------- heart
 run models
 check "models lists circulation_smith2004" has "$T/stdout" circulation_smith2004
+check "models lists aliev_panfilov_1996" has_re "$T/stdout" '^aliev_panfilov_1996 '
+check "models lists mitchell_schaeffer_2003" has_re "$T/stdout" '^mitchell_schaeffer_2003 '
+run models show mitchell_schaeffer_2003
+check "cell model: time unit ms" has "$T/stdout" "time unit: ms"
+check "cell model: state V in mV" has_re "$T/stdout" '^  V +mV '
+check "cell model: input I_stim in uA/cm2" has_re "$T/stdout" '^  I_stim +uA/cm2 '
 run simulate --model circulation_smith2004
 check "heart: simulate with defaults exits 0" eq "$rc" 0
 check "heart: default is the healthy condition, 60 s, 80 beats" has "$T/stdout" "healthy, 60.0 s (80 beats)"
@@ -440,7 +456,7 @@ check "heart: a scenario with events exits 2" eq "$rc" 2
 check "heart: ... in one line" one_line "$T/stderr"
 run simulate --model circulation_smith2004 --duration 0.5
 check "heart: a run shorter than a beat exits 2" eq "$rc" 2
-run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-dobutamine.json" --json --svg "$T/heart_dob.svg"
 check "heart: dobutamine example exits 0" eq "$rc" 0
 cp "$T/stdout" "$T/heart_dobutamine.json"
 pycheck "$T/heart_hfref.json" "$T/heart_dobutamine.json" <<'EOF'
@@ -448,6 +464,63 @@ f, d = (json.load(open(p)) for p in sys.argv[1:3])
 check("heart: dobutamine raises hfref EF by > 5 points and CO", d["last_beat"]["ef_pct"] > f["last_beat"]["ef_pct"] + 5 and d["last_beat"]["co_lmin"] > f["last_beat"]["co_lmin"], (d["last_beat"], f["last_beat"]))
 check("heart: dobutamine leaves HR at 80", close(d["last_beat"]["hr_bpm"], 80, 1e-6), d["last_beat"])
 EOF
+# The heart plot: parses as XML (Python's expat), every panel present.
+run simulate --model circulation_smith2004 --duration 6 --json --svg "$T/heart.svg"
+check "heart svg: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_svg.json"
+pycheck "$T/heart.svg" "$T/heart_svg.json" "$T/heart_dob.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+def classes(root):
+    return {e.get("class") for e in root.iter() if e.get("class")}
+h = json.load(open(sys.argv[2]))
+for path, trend in ((sys.argv[1], False), (sys.argv[3], True)):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check("heart svg: %s parses as XML" % path, False, e)
+        continue
+    check("heart svg: root is <svg>", root.tag == ns + "svg", root.tag)
+    c = classes(root)
+    want = {"left-heart", "right-heart", "pv-lv", "pv-rv", "pv-lv-loop", "pv-rv-loop", "espvr", "edv-marker", "esv-marker", "beat-marker"}
+    check("heart svg: pressure panels, PV loops, ESPVR, markers", want <= c, want - c)
+    check("heart svg: trend panel only with doses", ({"trend-map", "trend-hr", "trend-co"} <= c) == trend, c)
+    text = " ".join(t.text or "" for t in root.iter(ns + "text"))
+    for w in ("aortic P_ao (mmHg)", "central venous P_vc (mmHg)", "pressure (mmHg)", "LV volume (mL)", "EDV", "ESV", "SV", "EF"):
+        check("heart svg: label %r" % w, w in text, path)
+root = ET.parse(sys.argv[1]).getroot()
+text = [t.text or "" for t in root.iter(ns + "text")]
+b = h["last_beat"]
+# the EDV/ESV labels (one decimal) agree with the JSON summary's last beat
+check("heart svg: EDV label is the summary's", "EDV %.1f mL" % b["edv_ml"] in text, b["edv_ml"])
+check("heart svg: ESV label is the summary's", "ESV %.1f mL" % b["esv_ml"] in text, b["esv_ml"])
+EOF
+# A scenario whose file name needs escaping: the plot names it, escaped.
+ODD="$S/d&\"x'<y>.json"
+printf '%s' '{"duration_min": 0.1, "events": [{"t_min": 0, "type": "dose", "drug": "inotrope", "amount": 10, "duration_min": 0.05}]}' >"$ODD"
+run simulate --model circulation_smith2004 --scenario "$ODD" --svg "$T/heart_odd.svg"
+check "heart svg, odd scenario name: exits 0" eq "$rc" 0
+pycheck "$T/heart_odd.svg" <<'EOF'
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except ET.ParseError as e:
+    check("heart svg, odd scenario name: parses as XML", False, e)
+    sys.exit(0)
+sub = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "subtitle"]
+check("heart svg, odd scenario name: named in the subtitle", len(sub) == 1 and sub[0].endswith("scenario d&\"x'<y>.json"), sub)
+check("heart svg, odd scenario name: trend panel with a dose", any(e.get("class") == "trend-co" for e in root.iter()), "")
+EOF
+IO2=$T/heart_io
+mkdir "$IO2"
+run simulate --model circulation_smith2004 --duration 2 --csv "$IO2/h.csv" --svg "$IO2/nodir/h.svg"
+check "heart svg in missing directory: exits 1" eq "$rc" 1
+check "heart svg in missing directory: names the path" has "$T/stderr" "nodir/h.svg"
+check "heart svg in missing directory: no csv, no svg, no temporary" eq "$(ls -A "$IO2" | tr '\n' ' ')" ""
+mkdir "$IO2/plot.svg"
+run simulate --model circulation_smith2004 --duration 2 --svg "$IO2/plot.svg"
+check "heart svg target is a directory: exits 1" eq "$rc" 1
+check "heart svg target is a directory: nothing else left" eq "$(ls -A "$IO2" | tr '\n' ' ')" "plot.svg "
 printf '%s' '{"duration_min": 2, "events": [{"t_min": 0, "type": "dose", "drug": "aspirin", "amount": 100}]}' >"$S/nodrug.json"
 run simulate --model circulation_smith2004 --scenario "$S/nodrug.json"
 check "heart: a dose of a drug the model lacks exits 2" eq "$rc" 2
@@ -497,6 +570,159 @@ check "heart twin: ... nothing written" eval '[ ! -e "$T/hf_bad.csv" ]'
 run twin run --model circulation_smith2004 --stream "$VITALS" --out "$T/hf_bad.csv"
 check "heart twin: a model without a twin spec exits 2" eq "$rc" 2
 check "heart twin: ... in one line" one_line "$T/stderr"
+
+# ------------------------------------------------- beat-averaged heart
+run simulate --model circulation_beatavg --patient hfref --days 30 --json --csv "$T/beatavg.csv"
+check "beatavg: 30 days exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/beatavg.json"
+pycheck "$T/beatavg.json" "$T/beatavg.csv" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: 43200 min, hfref, start = end without inputs", j["duration_min"] == 43200 and j["patient"] == "hfref" and j["start"] == j["end"], j)
+check("beatavg: hfref EF below 45 %, CO = SV HR", j["end"]["EF"] < 45 and close(j["end"]["CO"], j["end"]["SV"] * j["end"]["HR"] / 1000, 1e-9), j["end"])
+rows = list(csv.reader(open(sys.argv[2])))
+check("beatavg: CSV hourly, t_min", rows[0][0] == "t_min" and len(rows) == 722 and close(float(rows[-1][0]), 43200, 1e-9), len(rows))
+EOF
+run simulate --model circulation_beatavg --duration 60
+check "beatavg: --duration (seconds) refused, exits 2" eq "$rc" 2
+check "beatavg: ... naming --days" has "$T/stderr" "--days"
+run simulate --model circulation_beatavg --days 0
+check "beatavg: --days 0 exits 2" eq "$rc" 2
+run simulate --model circulation_smith2004 --days 1
+check "heart: --days on a beat-resolved model exits 2" eq "$rc" 2
+run simulate --model circulation_beatavg --patient hfref --scenario "$SRC/examples/scenarios/heart-beatavg-month.json" --json
+check "beatavg: month example exits 0" eq "$rc" 0
+pycheck "$T/stdout" <<'EOF'
+j = json.load(open(sys.argv[1]))
+check("beatavg: a month of metoprolol and enalapril lowers MAP, raises EF", j["end"]["MAP"] < j["start"]["MAP"] - 5 and j["end"]["EF"] > j["start"]["EF"], j)
+EOF
+# The beat-averaged plot (plot_trend.h): parses as XML (Python's expat);
+# the MAP panel's 65 mmHg line read back through its tick labels; a dose
+# tick per dose of the scenario on each of the four panels.
+run simulate --model circulation_beatavg --patient hfref --scenario "$SRC/examples/scenarios/heart-beatavg-month.json" --csv "$T/beatavg_m.csv" --svg "$T/beatavg_m.svg"
+check "beatavg svg: exits 0" eq "$rc" 0
+pycheck "$T/beatavg_m.svg" "$SRC/examples/scenarios/heart-beatavg-month.json" <<'EOF'
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except ET.ParseError as e:
+    check("beatavg svg: parses as XML", False, e)
+    sys.exit(0)
+check("beatavg svg: root is <svg>", root.tag == ns + "svg", root.tag)
+text = [t.text or "" for t in root.iter(ns + "text")]
+for w in ("MAP (mmHg)", "CO (L/min)", "EF (%)", "weight (kg)", "time (days)", "MAP 65 mmHg", "beta_blocker", "vasodilator"):
+    check("beatavg svg: label %r" % w, w in text, w)
+title = [t.text for t in root.iter(ns + "text") if t.get("class") == "title"]
+check("beatavg svg: title names model, patient, scenario", title == ["circulation_beatavg — patient hfref — scenario heart-beatavg-month.json"], title)
+ref = [e for e in root.iter(ns + "line") if e.get("class") == "ref-line"]
+ticks = [(float(t.get("y")) - 3.5, float(t.text)) for t in root.iter(ns + "text") if t.get("class") == "trend-MAP-ytick"]
+if len(ref) == 1 and len(ticks) >= 2:
+    (p0, v0), (p1, v1) = ticks[0], ticks[-1]
+    v = v0 + (float(ref[0].get("y1")) - p0) * (v1 - v0) / (p1 - p0)
+    # within half a pixel's worth of the axis
+    check("beatavg svg: the 65 mmHg line at 65 mmHg", abs(v - 65) <= 0.5 * abs((v1 - v0) / (p1 - p0)), v)
+else:
+    check("beatavg svg: one 65 mmHg line and MAP ticks", False, (len(ref), len(ticks)))
+n = len(json.load(open(sys.argv[2]))["events"])
+d = [e for e in root.iter(ns + "line") if e.get("class") == "dose"]
+check("beatavg svg: a dose tick per dose on each of 4 panels", len(d) == 4 * n, (len(d), n))
+EOF
+IO3=$T/beatavg_io
+mkdir "$IO3"
+run simulate --model circulation_beatavg --patient hfref --days 2 --csv "$IO3/b.csv" --svg "$IO3/nodir/b.svg"
+check "beatavg svg in missing directory: exits 1" eq "$rc" 1
+check "beatavg svg in missing directory: names the path" has "$T/stderr" "nodir/b.svg"
+check "beatavg svg in missing directory: no csv, no svg, no temporary" eq "$(ls -A "$IO3" | tr '\n' ' ')" ""
+mkdir "$IO3/plot.svg"
+run simulate --model circulation_beatavg --days 1 --svg "$IO3/plot.svg"
+check "beatavg svg target is a directory: exits 1" eq "$rc" 1
+check "beatavg svg target is a directory: nothing else left" eq "$(ls -A "$IO3" | tr '\n' ' ')" "plot.svg "
+
+run simulate --model circulation_smith2004 --patient hfref --scenario "$SRC/examples/scenarios/heart-baroreflex.json" --json
+check "heart: baroreflex example exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/heart_baro.json"
+pycheck "$T/heart_hfref.json" "$T/heart_baro.json" <<'EOF'
+f, b = (json.load(open(p)) for p in sys.argv[1:3])
+check("heart: baroreflex raises hfref HR above 90 and MAP", b["mean_of_last"]["hr_bpm"] > 90 and b["mean_of_last"]["map_mmhg"] > f["last_beat"]["map_mmhg"], (b["mean_of_last"], f["last_beat"]))
+EOF
+printf '%s' '{"duration_min": 1440, "baroreflex": true}' >"$S/barot1d.json"
+run simulate --model uva_padova_t1d --patient 'adult#001' --scenario "$S/barot1d.json"
+check "scenario: baroreflex for a metabolic model exits 2" eq "$rc" 2
+check "scenario: ... naming the field" has "$T/stderr" baroreflex
+
+# whatif: rank regimens for a heart model (docs/regimens.md); 3 min of the
+# example's six regimens on hfref, then bad files.
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 2 --json
+check "whatif exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif.json"
+pycheck "$T/whatif.json" <<'EOF'
+w = json.load(open(sys.argv[1]))
+check("whatif: keys", {"model", "patient", "baroreflex", "horizon_h", "targets", "regimens", "cost"} <= set(w), sorted(w))
+r = w["regimens"]
+check("whatif: six regimens ranked 1..6", [x["rank"] for x in r] == list(range(1, 7)), [x["rank"] for x in r])
+check("whatif: regimen keys", all({"name", "missed", "distance", "map_mmhg", "co_lmin", "ef_pct", "worst_map_mmhg"} <= set(x) for x in r), r[0])
+check("whatif: missed never decreases down the ranking", all(a["missed"] <= b["missed"] for a, b in zip(r, r[1:])), [x["missed"] for x in r])
+names = [x["name"] for x in r]
+check("whatif: dobutamine above none for hfref", names.index("dobutamine 5 ug/kg/min") < names.index("none"), names)
+check("whatif: cost 6 x 180 s simulated", close(w["cost"]["simulated_s"], 1080, 1e-9), w["cost"])
+EOF
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 0.05 --threads 1 --json
+check "whatif --threads 1 exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/whatif1.json"
+pycheck "$T/whatif.json" "$T/whatif1.json" <<'EOF'
+a, b = (json.load(open(p))["regimens"] for p in sys.argv[1:3])
+strip = lambda r: [{k: v for k, v in x.items() if k != "wall_s"} for x in r]
+check("whatif: 1 and 2 threads give the same ranking and figures", strip(a) == strip(b), (a[0], b[0]))
+EOF
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "aspirin", "amount": 100, "t_min": 0}]}]}' >"$S/badreg.json"
+run whatif --regimens "$S/badreg.json"
+check "whatif: an unknown drug exits 2" eq "$rc" 2
+check "whatif: ... in one line" one_line "$T/stderr"
+check "whatif: ... naming the file" has "$T/stderr" badreg.json
+check "whatif: ... and the field" has "$T/stderr" "regimens[0].doses[0].drug"
+check "whatif: ... nothing on stdout" empty "$T/stdout"
+printf '%s' '{"regimens": [{"name": "x", "doses": [{"drug": "diuretic", "amount": -1, "t_min": 0}]}]}' >"$S/negreg.json"
+run whatif --regimens "$S/negreg.json"
+check "whatif: a negative dose exits 2" eq "$rc" 2
+check "whatif: ... naming the field" has "$T/stderr" "regimens[0].doses[0].amount"
+run whatif --model circulation_smith2004
+check "whatif: no --regimens exits 2" eq "$rc" 2
+
+# ------------------------------------------- the cardiovascular replay
+mkdir -p "$T/cv"
+run twin cv-evaluate --patients 'adult#001,adult#002' --hours 6 --members 16 --out "$T/cv" --json
+check "cv-evaluate: exits 0" eq "$rc" 0
+cp "$T/stdout" "$T/cv.json"
+pycheck "$T/cv.json" "$T/cv/adult_001-stream.csv" "$T/cv/adult_001-truth.csv" <<'EOF'
+j = json.load(open(sys.argv[1]))
+p = j["pooled"]
+check("cv-evaluate: two patients, 6 h", sorted(j["patients"]) == ["adult#001", "adult#002"] and j["hours"] == 6, j.keys())
+check("cv-evaluate: RMSE per method and horizon", all(isinstance(p["map_rmse_mmhg"][m][h], float) for m in ("twin", "open_loop", "persistence") for h in ("15", "60")), p)
+# 6 h, BP every 15 min: forecasts from 60 min on whose 60-min horizon ends
+# by 360 min, i.e. at 60, 75, ..., 300: 17 per patient
+check("cv-evaluate: 17 forecasts a patient", p["forecasts"] == 34, p["forecasts"])
+rows = list(csv.DictReader(open(sys.argv[2])))
+check("cv-evaluate: stream in the stream.md format", set(r["kind"] for r in rows) == {"sbp", "dbp", "map", "hr"} and len(rows) == 96, len(rows))
+truth = list(csv.DictReader(open(sys.argv[3])))
+check("cv-evaluate: truth one row a minute", len(truth) == 361 and truth[0]["t_min"] == "0", len(truth))
+EOF
+run twin cv-evaluate --patients 'adult#999'
+check "cv-evaluate: an unknown patient exits 2" eq "$rc" 2
+check "cv-evaluate: ... naming it" has "$T/stderr" "adult#999"
+run twin cv-evaluate --hours 0
+check "cv-evaluate: --hours 0 exits 2" eq "$rc" 2
+
+run whatif --model circulation_beatavg --patient hfref --regimens "$SRC/examples/whatif/heart-beatavg-month.json" --json
+check "whatif: a month on the beat-averaged model exits 0" eq "$rc" 0
+pycheck "$T/stdout" <<'EOF'
+j = json.load(open(sys.argv[1]))
+r = {x["name"]: x for x in j["regimens"]}
+check("whatif beatavg: 720 h, six regimens ranked 1-6", j["horizon_h"] == 720 and sorted(x["rank"] for x in j["regimens"]) == list(range(1, 7)), j["horizon_h"])
+check("whatif beatavg: enalapril lowers MAP, raises CO and EF", r["enalapril 10 mg daily"]["map_mmhg"] < r["none"]["map_mmhg"] and r["enalapril 10 mg daily"]["co_lmin"] > r["none"]["co_lmin"] and r["enalapril 10 mg daily"]["ef_pct"] > r["none"]["ef_pct"], r)
+EOF
+run whatif --patient hfref --regimens "$SRC/examples/whatif/heart-regimens.json" --horizon-h 48
+check "whatif: 48 h on the beat-resolved model exits 2" eq "$rc" 2
+check "whatif: ... naming the 24 h limit" has "$T/stderr" "24 h"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -331,7 +331,7 @@ static void drun_go(drun *r, const mt_schedule *sch, double t_end, double T)
   double drug[CV_NX], ub[CV_NU] = {0};
   memcpy(drug, r->x0, sizeof drug);
   cr_assert_eq(m->init(r->p, r->x0, r->mem0, ub), 0);
-  for (int k = CV_BB_GUT; k < CV_NX; k++)
+  for (int k = CV_BB_GUT; k <= CV_V_REM; k++)
     r->x0[k] = drug[k];
   int n = (int)floor(t_end / DT + 1e-9) + 1;
   cr_assert_eq(mt_series_alloc(&r->o, m, n), 0);
@@ -519,6 +519,7 @@ Test(drugs, diuretic_removes_volume)
   drun_init(&base), drun_init(&di);
   drun_go(&base, NULL, 120, 0.75);
   di.p[CV_DI_KE] = 0, di.p[CV_DI_EMAX] = 100;
+  di.p[CV_DI_KREF] = 0; /* removal alone: refill is checked below */
   di.x0[CV_DI] = di.p[CV_DI_EC50] * di.p[CV_DI_V];
   drun_go(&di, NULL, 120, 0.75);
   int n = di.o.n - 1;
@@ -539,4 +540,152 @@ Test(drugs, diuretic_removes_volume)
   cr_log_info("diuretic 100 mL: CVP %.3f (%.3f), EDV %.2f (%.2f), drift %.2g",
               x->cvp_mmhg, y->cvp_mmhg, x->edv_ml, y->edv_ml, worst);
   mt_series_clear(&base.o), mt_series_clear(&di.o);
+}
+
+/* Refill: with no diuretic in the body, a removed volume returns at the rate
+** constant di_k_refill, dV_rem/dt = -k V_rem, so 100 mL removed become
+** 100 exp(-k t) (closed form; k = 1/6 per hour, t = 120 s, to 1e-7
+** relative with rtol 1e-8), the returned volume going to the vena cava:
+** the six volumes + V_rem keep their sum (1e-12 relative). */
+Test(drugs, removed_volume_refills)
+{
+  drun r;
+  drun_init(&r);
+  r.x0[CV_V_REM] = 100;
+  drun_go(&r, NULL, 120, 0.75);
+  int n = r.o.n - 1;
+  double want = 100 * exp(-120.0 / 3600 / 6);
+  cr_expect(fabs(xat(&r, n, CV_V_REM) / want - 1) < 1e-7, "V_rem %.12g, "
+            "want %.12g", xat(&r, n, CV_V_REM), want);
+  double worst = 0;
+  for (int i = 0; i < r.o.n; i++) {
+    double s = xat(&r, i, CV_V_REM);
+    for (int k = CV_V_LV; k <= CV_V_PU; k++)
+      s += xat(&r, i, k);
+    worst = fmax(worst, fabs(s / 1600 - 1));
+  }
+  cr_expect_leq(worst, 1e-12, "bookkeeping drift %.3g", worst);
+  mt_series_clear(&r.o);
+}
+
+/*
+** Baroreflex (docs/models/circulation_smith2004.md, section 10). A reflex
+** run starts from init() (P_baro at the set point), lasts 120 s, sampled each
+** DT, measured beat by beat on the phase state (the heart rate changes); the
+** figures are the mean of the last 10 beats. The expected directions are
+** the physiology of the arterial baroreflex (Ursino 1998): a fall in
+** pressure raises heart rate and resistance, which buffers the fall.
+*/
+#define BARO_T 120.0
+
+typedef struct bsum {
+  double hr, map, co, ef, rsys, sbp, dbp;
+} bsum;
+
+static void baro_go(drun *r, bsum *o)
+{
+  const mt_model *m = model();
+  drun_go(r, NULL, BARO_T, 0.75);
+  mt_beat_cols c;
+  cr_assert_eq(mt_beat_cols_find(m, &c), 0);
+  cr_assert_eq(mt_beats_by_phase(m, &r->o, &c, r->b, 400, &r->nb), 0);
+  cr_assert(r->nb > 20, "%d beats", r->nb);
+  memset(o, 0, sizeof *o);
+  for (int j = r->nb - 10; j < r->nb; j++) {
+    o->hr += r->b[j].hr_bpm / 10, o->map += r->b[j].map_mmhg / 10;
+    o->co += r->b[j].co_lmin / 10, o->ef += r->b[j].ef_pct / 10;
+    o->sbp += r->b[j].sbp_mmhg / 10, o->dbp += r->b[j].dbp_mmhg / 10;
+  }
+  /* The effective resistance at the end, from the observables: Q_sys =
+  ** (P_ao - P_vc) / R_sys,eff. */
+  int n = r->o.n - 1;
+  const double *y = &r->o.y[(size_t)n * CV_NY];
+  o->rsys = (y[CV_Y_P_AO] - y[CV_Y_P_VC]) / y[CV_Y_Q_SYS];
+}
+
+/* Off (the default), the reflex changes nothing: with baro_on = 0, the
+** largest gains and the steepest sigmoid (which, on, would move HR and
+** R_sys even at the small start-up deviations) give every observable bit
+** for bit as the defaults. */
+Test(baroreflex, off_by_default)
+{
+  cr_expect_eq(mt_circ_healthy[CV_BARO_ON], 0);
+  drun a, b;
+  drun_init(&a), drun_init(&b);
+  b.p[CV_BARO_G_HR] = 1, b.p[CV_BARO_G_R] = 1, b.p[CV_BARO_K] = 1;
+  drun_go(&a, NULL, 10 * 0.75, 0.75);
+  drun_go(&b, NULL, 10 * 0.75, 0.75);
+  size_t ny = (size_t)a.o.n * CV_NY;
+  cr_expect_eq(memcmp(a.o.y, b.o.y, ny * sizeof(double)), 0);
+  mt_series_clear(&a.o), mt_series_clear(&b.o);
+}
+
+/* Healthy, reflex on, no perturbation: the set point is this model's
+** healthy MAP, so HR stays within 1 /min of 80, R_sys within 1 % of its
+** set value, MAP within 1 mmHg of the 97.8 mmHg set point, and the normal
+** adult ranges of the circulation suite hold (SBP 100-140, DBP 60-90, CO
+** 4-8 L/min, EF 55-70 %). */
+Test(baroreflex, healthy_stays_at_set_point)
+{
+  drun r;
+  bsum o;
+  drun_init(&r);
+  r.p[CV_BARO_ON] = 1;
+  baro_go(&r, &o);
+  cr_expect(fabs(o.hr - 80) < 1, "HR %.3f", o.hr);
+  cr_expect(fabs(o.rsys / r.p[CV_R_SYS] - 1) < 0.01, "R_sys %.5f", o.rsys);
+  cr_expect(fabs(o.map - r.p[CV_BARO_PSET]) < 1, "MAP %.3f", o.map);
+  cr_expect(o.sbp >= 100 && o.sbp <= 140, "SBP %.2f", o.sbp);
+  cr_expect(o.dbp >= 60 && o.dbp <= 90, "DBP %.2f", o.dbp);
+  cr_expect(o.co >= 4 && o.co <= 8, "CO %.3f", o.co);
+  cr_expect(o.ef >= 55 && o.ef <= 70, "EF %.2f", o.ef);
+  cr_log_info("reflex on, healthy: HR %.2f, MAP %.2f, CO %.3f, EF %.2f",
+              o.hr, o.map, o.co, o.ef);
+  mt_series_clear(&r.o);
+}
+
+/* Vasodilator at C = EC50 (R_sys x 0.85): with the reflex HR rises (reflex
+** tachycardia, at least 5 /min) and MAP falls less than without it. */
+Test(baroreflex, vasodilator_reflex_tachycardia)
+{
+  drun off, on;
+  bsum a, b;
+  drun_init(&off), drun_init(&on);
+  on.p[CV_BARO_ON] = 1;
+  for (drun *r = &off; r; r = r == &off ? &on : NULL) {
+    r->p[CV_VD_KE] = 0;
+    r->x0[CV_VD] = r->p[CV_VD_EC50] * r->p[CV_VD_V];
+  }
+  baro_go(&off, &a);
+  baro_go(&on, &b);
+  cr_expect(fabs(a.hr - 80) < 1e-6, "HR without the reflex %.6f", a.hr);
+  cr_expect_gt(b.hr, 85, "HR with the reflex %.3f", b.hr);
+  double fall_off = 97.8 - a.map, fall_on = 97.8 - b.map;
+  cr_expect_gt(fall_off, 0);
+  cr_expect_lt(fall_on, fall_off, "MAP fall %.3f with, %.3f without",
+               fall_on, fall_off);
+  cr_log_info("vasodilator: HR %.2f (%.2f without), MAP %.2f (%.2f)", b.hr,
+              a.hr, b.map, a.map);
+  mt_series_clear(&off.o), mt_series_clear(&on.o);
+}
+
+/* Haemorrhage-like loss: every stressed volume (and the filling flows)
+** scaled to 80 % at t = 0 (300 mL of 1500). With the reflex HR and the
+** effective R_sys rise above their set values (HR by at least 3 /min,
+** R_sys by at least 3 %), and MAP ends higher than without the reflex. */
+Test(baroreflex, volume_loss_raises_hr_and_resistance)
+{
+  drun off, on;
+  bsum a, b;
+  drun_init(&off), drun_init(&on);
+  on.p[CV_BARO_ON] = 1;
+  off.p[CV_V_TOT] = on.p[CV_V_TOT] = 1200;
+  baro_go(&off, &a);
+  baro_go(&on, &b);
+  cr_expect_gt(b.hr, 83, "HR %.3f", b.hr);
+  cr_expect_gt(b.rsys, 1.03 * on.p[CV_R_SYS], "R_sys %.4f", b.rsys);
+  cr_expect_gt(b.map, a.map, "MAP %.3f with, %.3f without", b.map, a.map);
+  cr_log_info("V_tot 1200 mL: HR %.2f, R_sys %.4f, MAP %.2f (%.2f without)",
+              b.hr, b.rsys, b.map, a.map);
+  mt_series_clear(&off.o), mt_series_clear(&on.o);
 }

@@ -274,6 +274,7 @@ Test(circulation_beatavg, pk_and_diuretic)
   const mt_model *m = ba();
   double pb[BA_NP];
   load(m, "healthy", pb);
+  pb[BA_DI_KREF] = 0; /* removal alone: refill is checked below */
   mt_schedule *sch;
   cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
   cr_assert_eq(mt_schedule_pulse(sch, BA_U_BB, 0, 1, 50, 0), 0);
@@ -306,6 +307,37 @@ Test(circulation_beatavg, pk_and_diuretic)
   mt_sim_free(s);
   mt_series_clear(&o);
   mt_schedule_free(sch);
+}
+
+/* Refill: 100 mL removed and no diuretic in the body return at the rate
+** constant di_k_refill (1/360 per min): V_rem = 100 exp(-t / 360) (closed
+** form, to 1e-6 relative at 1 and 24 h), and EDV and weight rise back. */
+Test(circulation_beatavg, removed_volume_refills)
+{
+  const mt_model *m = ba();
+  double pb[BA_NP], x0[BA_NX], mem[16], ub[BA_NU];
+  load(m, "healthy", pb);
+  cr_assert_eq(m->init(pb, x0, mem, ub), 0);
+  x0[BA_V_REM] = 100;
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, 3), 0);
+  o.t[0] = 0, o.t[1] = 60, o.t[2] = 1440;
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pb, x0, mem, NULL, 0, 1440, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  for (int i = 1; i < 3; i++) {
+    double want = 100 * exp(-o.t[i] / 360);
+    cr_expect_leq(fabs(o.x[i * BA_NX + BA_V_REM] / want - 1), 1e-6,
+                  "t %g: V_rem %.10g, want %.10g", o.t[i],
+                  o.x[i * BA_NX + BA_V_REM], want);
+  }
+  cr_expect_gt(o.y[2 * BA_NY + BA_Y_EDV], o.y[BA_Y_EDV]);
+  cr_expect_gt(o.y[2 * BA_NY + BA_Y_WEIGHT], o.y[BA_Y_WEIGHT]);
+  mt_sim_free(s);
+  mt_series_clear(&o);
 }
 
 /* Drift: drift_Ees = -0.002 /day for 365 days gives f_Ees = exp(-0.73)
@@ -366,4 +398,58 @@ Test(circulation_beatavg, population_plausible_and_prior_fits)
   cr_expect_eq(mt_prior_n(pr), 4);
   cr_expect_eq(mt_prior_n_members(pr), 40);
   mt_prior_free(pr);
+}
+
+/* Every corner and centre of a 5^5 grid over the calibration design's box
+** (factors on the healthy Ees_lvf 0.4-1.3, R_sys 0.8-1.5, V_tot 2/3-4/3,
+** lambda_lvf 1-1.35, HR 60-100 /min) has a steady state with SV, ESV > 0. */
+Test(circulation_beatavg, solves_over_the_design_box)
+{
+  static const int idx[5] = {BA_EES_LVF, BA_R_SYS, BA_V_TOT, BA_LAM_LVF,
+                             BA_HR};
+  static const double lo[5] = {0.4, 0.8, 2.0 / 3, 1.0, 0.75};
+  static const double hi[5] = {1.3, 1.5, 4.0 / 3, 1.35, 1.25};
+  int bad = 0;
+  for (int g = 0; g < 3125; g++) {
+    double p[BA_NP], x0[BA_NX], mem[1], u[BA_NU], y[BA_NY];
+    memcpy(p, mt_beatavg_healthy, sizeof p);
+    for (int k = 0, r = g; k < 5; k++, r /= 5)
+      p[idx[k]] *= lo[k] + (hi[k] - lo[k]) * (r % 5) / 4.0;
+    if (ba()->init(p, x0, mem, u) ||
+        mt_beatavg_solve(x0, p, 0, NULL, y) || !(y[BA_Y_SV] > 0) ||
+        !(y[BA_Y_ESV] > 0))
+      bad++;
+  }
+  cr_expect_eq(bad, 0, "%d of 3125 grid points without a steady state", bad);
+}
+
+/* HR_obs through a schedule: a level of 70 /min from t = 10 min is the
+** heart rate of the samples from then on (on_input keeps it in the
+** discrete memory for observe), 80 /min before, and 0 returns to the
+** model's own rate. */
+Test(circulation_beatavg, hr_obs_from_a_schedule)
+{
+  const mt_model *m = ba();
+  double pb[BA_NP];
+  load(m, "healthy", pb);
+  mt_schedule *sch;
+  cr_assert_eq(mt_schedule_create(m->n_input, &sch), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 10, 70), 0);
+  cr_assert_eq(mt_schedule_level(sch, BA_U_HR, 20, 0), 0);
+  mt_series o;
+  cr_assert_eq(mt_series_alloc(&o, m, 3), 0);
+  o.t[0] = 5, o.t[1] = 15, o.t[2] = 25;
+  mt_sim_config cfg;
+  mt_sim_config_init(&cfg);
+  mt_sim *s;
+  cr_assert_eq(mt_sim_create(m, &cfg, &s), 0);
+  cr_assert_eq(mt_sim_run(s, pb, NULL, NULL, sch, 0, 30, &o), 0, "%s",
+               mt_sim_errmsg(s));
+  cr_expect_eq(o.y[BA_Y_HR], 80);
+  cr_expect_eq(o.y[BA_NY + BA_Y_HR], 70);
+  cr_expect_eq(o.y[2 * BA_NY + BA_Y_HR], 80);
+  cr_expect_lt(o.y[BA_NY + BA_Y_CO], o.y[BA_Y_CO]);
+  mt_sim_free(s);
+  mt_series_clear(&o);
+  mt_schedule_free(sch);
 }

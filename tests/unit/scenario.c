@@ -128,6 +128,25 @@ Test(scenario, defaults)
   mt_scenario_free(sc);
 }
 
+/* baroreflex: absent -1 (the model's default), true 1, false 0, anything
+** else refused naming the field. */
+Test(scenario, baroreflex_field)
+{
+  mt_scenario *sc = parse_ok("{\"duration_min\": 3}");
+  cr_expect_eq(sc->baroreflex, -1);
+  mt_scenario_free(sc);
+  sc = parse_ok("{\"duration_min\": 3, \"baroreflex\": true}");
+  cr_expect_eq(sc->baroreflex, 1);
+  mt_scenario_free(sc);
+  sc = parse_ok("{\"duration_min\": 3, \"baroreflex\": false}");
+  cr_expect_eq(sc->baroreflex, 0);
+  mt_scenario_free(sc);
+  cr_expect_eq(parse("{\"duration_min\": 3, \"baroreflex\": 1}", "b.json",
+                     &sc), MT_EINVAL);
+  cr_expect_null(sc);
+  cr_expect_not_null(strstr(err, "b.json: baroreflex"), "%s", err);
+}
+
 Test(scenario, start_clock)
 {
   mt_scenario *sc = parse_ok("{\"duration_min\": 60, \"start_clock\": \"23:59\"}");

@@ -14,7 +14,7 @@
 **  - hand arithmetic shown in the comments. Digits beyond the hand
 **    arithmetic (square roots, the closed forms above) were evaluated with
 **    mpmath 1.3.0 at 40 significant digits and are quoted to 17.
-** Tolerances are stated with each assertion; the brief asks for 1e-8 against
+** Tolerances are stated with each assertion; the issue asks for 1e-8 against
 ** the tables and the implementation measures below 1e-12 (docs).
 */
 #include <math.h>
@@ -152,7 +152,7 @@ Test(t_dist, quantile_nist_table)
 }
 
 /*
-** Closed-form quantiles, tolerance 1e-12 relative (the brief asks 1e-8):
+** Closed-form quantiles, tolerance 1e-12 relative (the issue asks 1e-8):
 **   df 1: t = tan(pi (p - 1/2)) = -1 / tan(pi p), the latter exact in the
 **         tail (p = 1e-10 gives t = -3.18e9);
 **   df 2: t = (2p - 1) / sqrt(2 p (1 - p));
