@@ -605,6 +605,8 @@ static int make_twin(twin_slot *w, const void *img, size_t n_img, char *err,
   mt_twin_config cfg;
   mt_twin_config_init(&cfg);
   cfg.model = w->model;
+  mt_twin_config_use_spec(&cfg); /* the settings tuned for the model, as
+                                 ** twin run uses them */
   cfg.group = w->group;
   cfg.seed = w->seed;
   mt_twin_free(w->tw);
@@ -886,6 +888,7 @@ void h_twin_put(ctx *c, reply *r)
     mt_twin *probe = NULL;
     mt_twin_config_init(&cfg);
     cfg.model = a.tmp.model, cfg.group = a.tmp.group, cfg.seed = a.tmp.seed;
+    mt_twin_config_use_spec(&cfg);
     if (mt_twin_create(&cfg, &probe, err, sizeof err)) {
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL, err);
       return;
