@@ -650,7 +650,7 @@ static int restore_one(mt_server *s, mt_store *rd, const char *patient,
     free(blob);
     return MT_ENOMEM;
   }
-  snprintf(w->model, sizeof w->model, "%s", model);
+  snprintf(w->model, sizeof w->model, "%.31s", model);
   snprintf(w->group, sizeof w->group, "%s", group);
   w->seed = (uint64_t)json_integer_value(json_object_get(h, "seed"));
   w->t0_ms = json_integer_value(json_object_get(h, "t0_ms"));
