@@ -6,6 +6,7 @@
 # field, and writes nothing.
 set -u
 BIN=$1
+SRC=${2:-.}
 T=$(mktemp -d "${TMPDIR:-/tmp}/medtwin-tissue.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
@@ -57,6 +58,22 @@ import sys, xml.etree.ElementTree as E
 s=E.parse(\"$T/out/activation.svg\").getroot()
 txt=[e.text or \"\" for e in s.iter(\"{http://www.w3.org/2000/svg}text\")]
 sys.exit(not (any(\"mm\" in x for x in txt) and \"ms\" in txt and len(list(s.iter(\"{http://www.w3.org/2000/svg}rect\")))>=341))"'
+
+# docs/tissue-config.schema.json accepts the test's and the example's
+# configurations and refuses one without a grid (skipped without jsonschema)
+check "the schema agrees" 'python3 -c "
+import json,sys
+try:
+    import jsonschema
+except ImportError:
+    sys.exit(0)
+V=jsonschema.Draft202012Validator
+s=json.load(open(\"$SRC/docs/tissue-config.schema.json\")); V.check_schema(s)
+v=V(s)
+ok = v.is_valid(json.load(open(\"$T/sheet.json\")))
+ok = ok and v.is_valid(json.load(open(\"$SRC/examples/tissue/ms-sheet.json\")))
+c=json.load(open(\"$T/sheet.json\")); del c[\"grid\"]
+sys.exit(not (ok and not v.is_valid(c)))"'
 
 # bad input: exit 2, one line naming the file and the field, nothing written
 bad() { # name, python edit of the config c, expected text of the message
