@@ -126,7 +126,8 @@ static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
   double scale = fmin(560 / lx, ny > 1 ? 400 / ly : 1e300);
   double mw = lx * scale, mh = ny > 1 ? ly * scale : 40;
   const double L = 40, T = 40;
-  double W = L + mw + 130, H = T + mh + 70;
+  double cb = fmax(mh, 160); /* the colour bar's height */
+  double W = L + mw + 130, H = T + fmax(cb + 20, mh + 60);
   double lo = INFINITY, hi = -INFINITY;
   for (int j = 0; j < ny; j++)
     for (int i = 0; i < nx; i++) {
@@ -163,18 +164,18 @@ static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
   fputs("</g>\n", f);
   fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"%.2f\" height=\"%.2f\" "
           "fill=\"none\" stroke=\"#333\"/>\n", L, T, mw, mh);
-  /* colour bar: 20 bands, early at the bottom */
+  /* colour bar: 20 bands, early at the bottom, at least 160 px tall */
   double bx = L + mw + 20, bw = 16;
   for (int k = 0; k < 20; k++) {
     int rgb[3];
     colour((k + 0.5) / 20, rgb);
     fprintf(f, "<rect x=\"%g\" y=\"%.2f\" width=\"%g\" height=\"%.2f\" "
-            "fill=\"#%02x%02x%02x\"/>\n", bx, T + mh - (k + 1) * mh / 20, bw,
-            mh / 20 + 0.05, rgb[0], rgb[1], rgb[2]);
+            "fill=\"#%02x%02x%02x\"/>\n", bx, T + cb - (k + 1) * cb / 20, bw,
+            cb / 20 + 0.05, rgb[0], rgb[1], rgb[2]);
   }
   double step = nice_step(hi - lo);
   for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
-    double y = T + mh - (v - lo) / (hi - lo) * mh;
+    double y = T + cb - (v - lo) / (hi - lo) * cb;
     fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" "
             "stroke=\"#333\"/><text x=\"%g\" y=\"%.2f\">%g</text>\n",
             bx + bw, y, bx + bw + 4, y, bx + bw + 7, y + 4, v);
