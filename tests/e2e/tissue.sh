@@ -59,6 +59,20 @@ s=E.parse(\"$T/out/activation.svg\").getroot()
 txt=[e.text or \"\" for e in s.iter(\"{http://www.w3.org/2000/svg}text\")]
 sys.exit(not (any(\"mm\" in x for x in txt) and \"ms\" in txt and len(list(s.iter(\"{http://www.w3.org/2000/svg}rect\")))>=341))"'
 
+# fibres along y (90 degrees): the wave along x travels with D_t, at the
+# closed-form speed 1.0866 sqrt(0.05) = 0.2430 mm/ms (same source, 6 %);
+# --progress writes the ETA line even though stderr is a file
+python3 -c "
+import json
+c=json.load(open('$T/sheet.json')); c['fibre_angle_deg']=90; c['D_t']=0.05
+json.dump(c,open('$T/f90.json','w'))"
+(cd "$T" && "$BIN" tissue run f90.json --out f90 --json --progress > f90.out 2> f90.err)
+check "fibre angle 90: speed along x set by D_t" '[ $? -eq 0 ] && python3 -c "
+import json,sys
+v=json.load(open(\"$T/f90.out\"))[\"activation\"][\"cv_x_mm_per_ms\"]
+sys.exit(not abs(v-0.2430)<=0.06*0.2430)"'
+check "--progress shows the ETA" 'grep -q "ETA" "$T/f90.err"'
+
 # docs/tissue-config.schema.json accepts the test's and the example's
 # configurations and refuses one without a grid (skipped without jsonschema)
 check "the schema agrees" 'python3 -c "
