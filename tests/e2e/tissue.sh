@@ -73,6 +73,22 @@ v=json.load(open(\"$T/f90.out\"))[\"activation\"][\"cv_x_mm_per_ms\"]
 sys.exit(not abs(v-0.2430)<=0.06*0.2430)"'
 check "--progress shows the ETA" 'grep -q "ETA" "$T/f90.err"'
 
+# a 3D block, semi-implicit at 5x the explicit bound (0.1 / 6 ms in 3D at
+# dx 0.2, D 0.1): the .vti spans the three axes, the SVG is the z = 0 slice
+python3 -c "
+import json
+c=json.load(open('$T/sheet.json')); c['grid']={'nx':11,'ny':5,'nz':4,'dx_mm':0.2}
+c['diffusion']='semi-implicit'; c['dt_ms']=0.1; c['duration_ms']=20
+json.dump(c,open('$T/block.json','w'))"
+(cd "$T" && "$BIN" tissue run block.json --out block > /dev/null 2>&1)
+check "3D block: vti extent and values, SVG of z = 0" '[ $? -eq 0 ] && python3 -c "
+import sys, xml.etree.ElementTree as E
+r=E.parse(\"$T/block/activation.vti\").getroot(); im=r.find(\"ImageData\")
+t=[float(x) for x in im.find(\"Piece/PointData/DataArray\").text.split()]
+svg=E.parse(\"$T/block/activation.svg\").getroot()
+n=len(list(svg.iter(\"{http://www.w3.org/2000/svg}rect\")))
+sys.exit(not (im.get(\"WholeExtent\").split()==\"0 10 0 4 0 3\".split() and len(t)==220 and min(t)>0 and n>=55))"'
+
 # docs/tissue-config.schema.json accepts the test's and the example's
 # configurations and refuses one without a grid (skipped without jsonschema)
 check "the schema agrees" 'python3 -c "
