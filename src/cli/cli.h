@@ -49,6 +49,8 @@ int cli_simulate_averaged(const struct mt_model *m, const char *patient,
                           const char *svg, double days, int json,
                           const struct mt_sim_config *cfg);
 int cmd_twin(int argc, char **argv);
+/* medtwin tissue run (tissue.c) */
+int cmd_tissue(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

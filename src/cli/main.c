@@ -27,6 +27,8 @@ static const struct {
   {"patient", "erase a patient (right to erasure)", cmd_patient},
   {"trial", "run a virtual clinical trial from a protocol file", cmd_trial},
   {"whatif", "rank drug regimens for a heart model's patient", cmd_whatif},
+  {"tissue", "simulate cardiac tissue from a JSON configuration",
+   cmd_tissue},
 };
 
 int cli_fail(int status, const char *fmt, ...)

@@ -1,0 +1,46 @@
+/*
+** The JSON configuration of one tissue simulation (`medtwin tissue run`;
+** docs/tissue.md, "The tissue command"; docs/tissue-config.schema.json).
+*/
+#ifndef MEDTWIN_TISSUE_SPEC_H
+#define MEDTWIN_TISSUE_SPEC_H
+
+#include <stddef.h>
+
+#include "medtwin/model.h"
+#include "medtwin/tissue.h"
+
+/* Largest grid accepted: 2^24 nodes (16.8 million: a 4096^2 sheet or a 256^3
+** block). With the engine's arrays (every state, the operator's
+** coefficients, the activation records) that is a few GiB at most for the
+** shipped cell models. */
+#define MT_TISSUE_MAX_NODES (1L << 24)
+#define MT_TISSUE_MAX_STIM 64
+
+typedef struct mt_tissue_spec {
+  const mt_model *m;   /* the cell model */
+  mt_tissue_config c;  /* grid, D, dt, diffusion, threshold, threads; mask,
+                       ** fibre and param NULL */
+  double duration_ms;
+  int has_angle;       /* fibre_angle_deg given (2D) */
+  double angle_deg;
+  int nstim;           /* 1 .. MT_TISSUE_MAX_STIM */
+  mt_tissue_stim stim[MT_TISSUE_MAX_STIM];
+  int vti, svg, cv_x;  /* outputs */
+} mt_tissue_spec;
+
+/* Whether the tissue engine can run cell model m: state 0 V, input 0
+** I_stim, no on_input, no state events. */
+int mt_tissue_model_ok(const mt_model *m);
+
+/*
+** Parse len bytes of JSON (name: the file, for messages). Returns 0 or
+** MT_EINVAL with one line in err: "NAME: FIELD: what was expected" (or
+** "NAME: line N: ..." for malformed JSON). Checks types, ranges and the
+** node cap; the explicit stability bound and stimulus coverage are left to
+** mt_tissue_create and mt_tissue_add_stim.
+*/
+int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
+                         mt_tissue_spec *s, char *err, size_t errlen);
+
+#endif
