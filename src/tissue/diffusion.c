@@ -214,6 +214,7 @@ static double dot(const mt_tissue *t, long n, const double *a,
                   const double *b)
 {
   double s = 0;
+  (void)t; /* only the team size, which a build without OpenMP ignores */
 #pragma omp parallel for reduction(+ : s) schedule(static) MT_TISSUE_TEAM(t)
   for (long i = 0; i < n; i++)
     s += a[i] * b[i];
