@@ -9,8 +9,8 @@
 **  - P8 is no earlier than the finest published re-run, fenics-beat at dx
 **    0.1 mm, dt 0.005 ms: 37.93 ms (quoted in issue 11). A vertex-centred
 **    finite-difference (lumped-mass) scheme is slower, not faster, on a
-**    coarse grid (the second-order truncation error of the 7-point
-**    Laplacian retards the front; Lightning.jl's 43.8 ms against
+**    coarse grid (the lumped 7-point scheme underestimates conduction
+**    velocity, worst across the fibres; Lightning.jl's 43.8 ms against
 **    fenics-beat's 38.21 ms at dx 0.1, dt 0.01 shows the same sign);
 **  - bad input is refused with MT_EINVAL.
 ** Where our P8 sits against fenics-beat's 56.65 ms at this grid is reported
