@@ -19,6 +19,10 @@ typedef struct perr {
 static int bad(const perr *file, const char *field, const char *expect)
 {
   snprintf(file->err, file->len, "%s: %s: %s", file->file, field, expect);
+  /* one line: a field or model name from the file may hold any byte */
+  for (char *c = file->err; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   return MT_EINVAL;
 }
 
@@ -179,8 +183,8 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
   json_t *out = json_object_get(root, "outputs");
   const char *model = json_string_value(json_object_get(root, "model"));
   const char *dif = json_string_value(json_object_get(root, "diffusion"));
-  long nx, ny, nz, thr;
-  double thresh;
+  long nx = 0, ny = 0, nz = 0, thr = 0;
+  double thresh = 0;
   mt_tissue_config *c = &t->c;
   if (!json_is_object(root))
     rc = bad(file, "(top level)", "expected a JSON object");
