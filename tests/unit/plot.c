@@ -12,6 +12,7 @@
 
 #include "medtwin/error.h"
 #include "medtwin/plot.h"
+#include "svg_check.h"
 
 #define NMAX 2000
 
@@ -52,24 +53,6 @@ static char *render_ok(const mt_glucose_plot *pl)
   char *s = NULL;
   cr_assert_eq(render(pl, &s), MT_OK);
   return s;
-}
-
-static int count(const char *s, const char *needle)
-{
-  int k = 0;
-  for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-    k++;
-  return k;
-}
-
-static void assert_has(const char *s, const char *needle)
-{
-  cr_assert_not_null(strstr(s, needle), "missing \"%s\"", needle);
-}
-
-static void assert_lacks(const char *s, const char *needle)
-{
-  cr_assert_null(strstr(s, needle), "unexpected \"%s\"", needle);
 }
 
 /* Structure: one <svg>...</svg>, <g> groups balanced, no non-finite text. */
