@@ -4,9 +4,11 @@
 */
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/errfmt.h"
 #include "medtwin/error.h"
 #include "medtwin/tissue_spec.h"
 
@@ -16,14 +18,20 @@ typedef struct perr {
   size_t len;
 } perr;
 
+/* "<file>: <formatted>" on one line (mt_vfail: a field or model name, or
+** the JSON parser's quote of the text, may hold any byte), MT_EINVAL. */
+static int failf(const perr *file, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = mt_vfail(file->err, file->len, MT_EINVAL, file->file, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 static int bad(const perr *file, const char *field, const char *expect)
 {
-  snprintf(file->err, file->len, "%s: %s: %s", file->file, field, expect);
-  /* one line: a field or model name from the file may hold any byte */
-  for (char *c = file->err; *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '?';
-  return MT_EINVAL;
+  return failf(file, "%s: %s", field, expect);
 }
 
 /* A number member, def when absent; -1 when present and not a number. */
@@ -171,10 +179,7 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
   json_error_t je;
   json_t *root = json_loadb(text, len, 0, &je);
   if (!root)
-  {
-    snprintf(err, errlen, "%s: line %d: %s", name, je.line, je.text);
-    return MT_EINVAL;
-  }
+    return failf(file, "line %d: %s", je.line, je.text);
   int rc = 0;
   char f[64];
   const char *u;

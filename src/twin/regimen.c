@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/errfmt.h"
 #include "medtwin/beats.h"
 #include "medtwin/error.h"
 #include "medtwin/regimen.h"
@@ -36,14 +37,9 @@ static int fail(const ctx *c, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(const ctx *c, int rc, const char *fmt, ...)
 {
-  if (!c->err || !c->errlen)
-    return rc;
-  int k = snprintf(c->err, c->errlen, "%s: ", c->name);
-  if (k < 0 || (size_t)k >= c->errlen)
-    return rc;
-  va_list ap;
+  va_list ap; /* one line: names and the parser's quote may hold any byte */
   va_start(ap, fmt);
-  vsnprintf(c->err + k, c->errlen - (size_t)k, fmt, ap);
+  rc = mt_vfail(c->err, c->errlen, rc, c->name, fmt, ap);
   va_end(ap);
   return rc;
 }
