@@ -68,8 +68,17 @@ typedef struct mt_tissue_config {
   const unsigned char *mask; /* nx*ny*nz, nonzero = tissue; NULL: all tissue */
   const double *fibre; /* 3 per node (fx, fy, fz), normalised on copy;
                        ** NULL: every fibre along x */
-  const double *param; /* the model's n_param values, shared by every node;
+  const double *param; /* the model's n_param values of region 0;
                        ** NULL: the model's first shipped patient */
+  /* Regions with their own parameters (remodelled tissue, e.g. fibrosis):
+  ** node i takes param when region[i] == 0 and region_param[region[i] - 1]
+  ** otherwise, and starts at that parameter set's resting state. */
+  const unsigned char *region; /* nx*ny*nz region numbers; NULL: all 0 */
+  int n_region;                /* entries of region_param (0 to 254) */
+  const double *const *region_param;
+  /* Per-node conductivity factor: node i's tensor is d_scale[i] D (>= 0;
+  ** reduced conduction in fibrotic tissue); NULL: 1 everywhere. */
+  const double *d_scale;
   /* Activation and repolarisation recording (mt_tissue_activation): */
   double act_threshold_mV;  /* upward crossing = activation (default 0 mV;
                             ** -40 mV suits phenomenological models) */

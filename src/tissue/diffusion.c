@@ -20,9 +20,10 @@ static int slot(int ox, int oy, int oz)
   return o < 13 ? o : o - 1;
 }
 
-/* Tensor D = D_t I + (D_l - D_t) f f^T of node i, accumulated into acc. */
-static void add_tensor(const mt_tissue *t, const double *fibre, long i,
-                       double acc[3][3])
+/* Tensor D = g (D_t I + (D_l - D_t) f f^T) of node i (g its conductivity
+** factor), accumulated into acc. */
+static void add_tensor(const mt_tissue *t, const double *fibre,
+                       const double *d_scale, long i, double acc[3][3])
 {
   double f[3] = {1, 0, 0};
   if (fibre) {
@@ -32,7 +33,8 @@ static void add_tensor(const mt_tissue *t, const double *fibre, long i,
     for (int p = 0; p < 3; p++)
       f[p] = fibre[3 * i + p] / nf;
   }
-  double dl = t->cfg.D_l, dtr = t->cfg.D_t;
+  double g = d_scale ? d_scale[i] : 1;
+  double dl = g * t->cfg.D_l, dtr = g * t->cfg.D_t;
   for (int p = 0; p < 3; p++)
     for (int q = 0; q < 3; q++)
       acc[p][q] += (p == q ? dtr : 0) + (dl - dtr) * f[p] * f[q];
@@ -52,12 +54,13 @@ static void couple(mt_tissue *t, const cell *c, int k, int l, double w)
   t->coef[s][c->node[k]] += w;
 }
 
-static void cell_energy(mt_tissue *t, const double *fibre, const cell *c)
+static void cell_energy(mt_tissue *t, const double *fibre,
+                        const double *d_scale, const cell *c)
 {
   double D[3][3] = {{0}};
   int full = 1;
   for (int k = 0; k < c->nc; k++) {
-    add_tensor(t, fibre, c->node[k], D);
+    add_tensor(t, fibre, d_scale, c->node[k], D);
     full &= t->tissue[c->node[k]] != 0;
     t->vol[c->node[k]] += 1.0 / c->nc;
   }
@@ -102,7 +105,8 @@ static void cell_energy(mt_tissue *t, const double *fibre, const cell *c)
     }
 }
 
-int mt_tissue__assemble(mt_tissue *t, const double *fibre)
+int mt_tissue__assemble(mt_tissue *t, const double *fibre,
+                        const double *d_scale)
 {
   int n3[3] = {t->nx, t->ny, t->nz};
   cell c;
@@ -129,7 +133,7 @@ int mt_tissue__assemble(mt_tissue *t, const double *fibre)
               c.node[k] = (ci + bx) + (long)t->nx * ((cj + by) +
                                                      (long)t->ny * (ck + bz));
             }
-        cell_energy(t, fibre, &c);
+        cell_energy(t, fibre, d_scale, &c);
       }
   double rowmax = 0;
   for (long i = 0; i < t->n; i++) {

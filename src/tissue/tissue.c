@@ -48,7 +48,7 @@ void mt_tissue_free(mt_tissue *t)
   for (int s = 0; s < t->n_stim; s++)
     free(t->stim[s].node);
   free(t->stim);
-  free(t->tissue), free(t->param), free(t->mem), free(t->u_basal);
+  free(t->tissue), free(t->region), free(t->param), free(t->mem), free(t->u_basal);
   free(t->x_rest), free(t->is_gate), free(t->vol), free(t->v_new);
   free(t->v_old), free(t->cg_r), free(t->cg_z), free(t->cg_p), free(t->cg_q);
   free(t->cg_diag), free(t->istim), free(t->act), free(t->apd);
@@ -108,7 +108,9 @@ static int load_param(mt_tissue *t, const mt_tissue_config *c, char *err,
                       size_t errlen)
 {
   const mt_model *m = t->m;
-  if (!(t->param = calloc((size_t)m->n_param + 1, sizeof(double))))
+  t->n_par = 1 + (c->region ? c->n_region : 0);
+  t->par_len = m->n_param + 1;
+  if (!(t->param = calloc((size_t)(t->n_par * t->par_len), sizeof(double))))
     return MT_ENOMEM;
   if (c->param) {
     memcpy(t->param, c->param, (size_t)m->n_param * sizeof(double));
@@ -123,9 +125,34 @@ static int load_param(mt_tissue *t, const mt_tissue_config *c, char *err,
     return FAIL("tissue: model %s ships no parameter set: param is required",
                 m->name);
   }
-  if (m->derive && m->derive(t->param) < 0)
-    return FAIL("tissue: model %s: inconsistent parameters", m->name);
+  for (int r = 1; r < t->n_par; r++) {
+    if (!c->region_param || !c->region_param[r - 1])
+      return FAIL("tissue: region_param[%d]: expected the parameters of "
+                  "region %d", r - 1, r);
+    memcpy(t->param + r * t->par_len, c->region_param[r - 1],
+           (size_t)m->n_param * sizeof(double));
+  }
+  for (int r = 0; r < t->n_par; r++)
+    if (m->derive && m->derive(t->param + r * t->par_len) < 0)
+      return FAIL("tissue: model %s: inconsistent parameters%s", m->name,
+                  r ? " in a region" : "");
+  if (c->region) {
+    if (!(t->region = malloc((size_t)t->n)))
+      return MT_ENOMEM;
+    for (long i = 0; i < t->n; i++) {
+      if (c->region[i] >= t->n_par)
+        return FAIL("tissue: region of node %ld = %d: expected 0 to %d "
+                    "(n_region)", i, c->region[i], t->n_par - 1);
+      t->region[i] = c->region[i];
+    }
+  }
   return 0;
+}
+
+/* Parameters of node i. */
+static inline const double *node_param(const mt_tissue *t, long i)
+{
+  return t->region ? t->param + t->region[i] * t->par_len : t->param;
 }
 
 static double *alloc_fill(long n, double v)
@@ -155,6 +182,22 @@ static int alloc_states(mt_tissue *t)
   for (int s = 0; s < m->n_state; s++)
     if (!(t->x[s] = alloc_fill(t->n, t->x_rest[s])))
       return MT_ENOMEM;
+  if (t->n_par > 1) { /* each region at its own resting state */
+    double *xr = calloc((size_t)m->n_state * t->n_par, sizeof(double)),
+           *mem = calloc((size_t)m->n_mem + 1, sizeof(double)),
+           *ub = calloc((size_t)m->n_input, sizeof(double));
+    int rc = xr && mem && ub ? 0 : MT_ENOMEM;
+    for (int r = 1; r < t->n_par && !rc; r++)
+      if (m->init && m->init(t->param + r * t->par_len, xr + r * m->n_state,
+                             mem, ub) < 0)
+        rc = MT_EINVAL;
+    for (long i = 0; i < t->n && !rc; i++)
+      if (t->region[i])
+        for (int s = 0; s < m->n_state; s++)
+          t->x[s][i] = xr[t->region[i] * m->n_state + s];
+    free(xr), free(mem), free(ub);
+    return rc;
+  }
   return 0;
 }
 
@@ -210,7 +253,12 @@ static int create(mt_tissue *t, const mt_tissue_config *cfg, char *err,
         return FAIL("tissue: fibre of node %ld: expected a non-zero finite "
                     "vector", i);
     }
-  if ((rc = mt_tissue__assemble(t, cfg->fibre)))
+  if (cfg->d_scale)
+    for (long i = 0; i < t->n; i++)
+      if (!(cfg->d_scale[i] >= 0) || !isfinite(cfg->d_scale[i]))
+        return FAIL("tissue: d_scale of node %ld = %g: expected a finite "
+                    "factor >= 0", i, cfg->d_scale[i]);
+  if ((rc = mt_tissue__assemble(t, cfg->fibre, cfg->d_scale)))
     return rc;
   if (cfg->diffusion == MT_TISSUE_EXPLICIT &&
       t->dt > t->dt_bound * (1 + 1e-12)) {
@@ -239,6 +287,7 @@ int mt_tissue_create(const mt_model *m, const mt_tissue_config *cfg,
   t->m = m;
   t->cfg = *cfg;
   t->cfg.mask = NULL, t->cfg.fibre = NULL, t->cfg.param = NULL;
+  t->cfg.region = NULL, t->cfg.region_param = NULL, t->cfg.d_scale = NULL;
   t->nx = cfg->nx, t->ny = cfg->ny, t->nz = cfg->nz;
   t->n = (long)cfg->nx * cfg->ny * cfg->nz;
   t->dx = cfg->dx_mm, t->dt = cfg->dt_ms;
@@ -350,14 +399,15 @@ static int react_node(mt_tissue *t, long i, double tn, scratch *w)
     x[s] = t->x[s][i];
   w->u[0] = t->u_basal[0] + t->istim[i];
   t->istim[i] = 0;
-  int rc = m->rhs(tn, x, t->param, w->u, t->mem, w->ws, dx);
+  const double *p = node_param(t, i);
+  int rc = m->rhs(tn, x, p, w->u, t->mem, w->ws, dx);
   if (rc)
     return rc;
   for (int s = 0; s < ns; s++)
     if (!t->is_gate[s])
       t->x[s][i] = x[s] + t->dt * dx[s];
   if (m->gates) {
-    m->gates->inf_tau(tn, x, t->param, inf, tau);
+    m->gates->inf_tau(tn, x, p, inf, tau);
     for (int g = 0; g < m->gates->n; g++) {
       int s = m->gates->state_index[g];
       t->x[s][i] = inf[g] + (x[s] - inf[g]) * decay(t, w, g, tau[g]);

@@ -31,6 +31,9 @@ struct mt_tissue {
   double **x;             /* n_state arrays of n */
   unsigned char *tissue;  /* n flags */
   double *param, *mem, *u_basal, *x_rest;
+  int n_par;              /* parameter sets (regions): param + r * par_len */
+  long par_len;           /* n_param + 1 */
+  unsigned char *region;  /* n region numbers, NULL when one region */
   unsigned char *is_gate; /* n_state flags */
   /* diffusion operator: dV/dt = sum_o coef[o][i] (V[i + off_o] - V[i]) */
   int n_off;
@@ -51,7 +54,8 @@ struct mt_tissue {
 };
 
 /* src/tissue/diffusion.c */
-int mt_tissue__assemble(mt_tissue *t, const double *fibre);
+int mt_tissue__assemble(mt_tissue *t, const double *fibre,
+                        const double *d_scale);
 int mt_tissue__diffuse(mt_tissue *t);
 void mt_tissue__apply_L_rows(const mt_tissue *t, const double *v,
                              double *out);

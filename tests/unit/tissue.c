@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 
 #include "medtwin/error.h"
+#include "medtwin/patient.h"
 #include "medtwin/tissue.h"
 
 #ifndef M_PI
@@ -737,4 +738,93 @@ Test(tissue, tentusscher_wave_speed_converges_with_dx)
   cr_log_info("tp06 cable cv %.5f %.5f %.5f mm/ms", c1, c2, c3);
   cr_assert(isfinite(c1) && isfinite(c2) && isfinite(c3));
   cr_assert(fabs(c3 - c2) < 0.5 * fabs(c2 - c1), "%g %g %g", c1, c2, c3);
+}
+
+/* A conductivity factor of 1/4 on every node assembles the operator of D/4
+** (the factor scales each node's tensor before the cell means): the
+** activation map must equal that of D_l = D_t = 0.025 to rounding. */
+Test(tissue, conductivity_factor_scales_the_tensor)
+{
+  const mt_model *m = mt_model_find("mitchell_schaeffer_2003");
+  cr_assert_not_null(m);
+  double *act[2];
+  double *g = malloc(61 * sizeof(double));
+  for (int i = 0; i < 61; i++)
+    g[i] = 0.25;
+  for (int r = 0; r < 2; r++) {
+    mt_tissue_config c;
+    mt_tissue_config_init(&c);
+    c.nx = 61, c.dx_mm = 0.1, c.dt_ms = 0.01, c.act_threshold_mV = -40;
+    c.D_l = c.D_t = r ? 0.025 : 0.1;
+    c.d_scale = r ? NULL : g;
+    mt_tissue *t = make(m, &c);
+    mt_tissue_stim s = {.x1_mm = 0.5, .duration_ms = 2, .amplitude = 50,
+                        .count = 1};
+    cr_assert_eq(mt_tissue_add_stim(t, &s), 0);
+    cr_assert_eq(mt_tissue_run(t, 60), 0, "%s", mt_tissue_errmsg(t));
+    act[r] = malloc(61 * sizeof(double));
+    memcpy(act[r], mt_tissue_activation(t), 61 * sizeof(double));
+    mt_tissue_free(t);
+  }
+  cr_assert(isfinite(act[0][60]), "the far end activates");
+  for (int i = 0; i < 61; i++)
+    cr_assert_float_eq(act[0][i], act[1][i], 1e-12, "node %d", i);
+  free(act[0]), free(act[1]), free(g);
+}
+
+/* Regions: a node of region 1 behaves as the whole tissue does with region
+** 1's parameters; Mitchell-Schaeffer's APD scales with tau_close (leading
+** order tau_close ln(...), docs/models/mitchell_schaeffer_2003.md), so a
+** region with tau_close halved repolarises well before the other half. */
+Test(tissue, regions_take_their_own_parameters)
+{
+  const mt_model *m = mt_model_find("mitchell_schaeffer_2003");
+  cr_assert_not_null(m);
+  double p0[16], p1[16];
+  cr_assert(m->n_param <= 16);
+  mt_patient *pt;
+  char e2[MT_ERRMSG_MAX];
+  cr_assert_eq(mt_patient_load(m, m->patients->name(0), &pt, e2, sizeof e2),
+               0, "%s", e2);
+  memcpy(p0, pt->param, (size_t)m->n_param * sizeof(double));
+  mt_patient_free(pt);
+  memcpy(p1, p0, sizeof p1);
+  p1[3] *= 0.5; /* tau_close */
+  const double *rp[1] = {p1};
+  unsigned char reg[101];
+  double apd[3][101];
+  for (int r = 0; r < 3; r++) { /* all region 1; param = p1; halves */
+    for (int i = 0; i < 101; i++)
+      reg[i] = r == 0 ? 1 : r == 2 ? (i >= 50) : 0;
+    mt_tissue_config c;
+    mt_tissue_config_init(&c);
+    c.nx = 101, c.dx_mm = 0.1, c.D_l = c.D_t = 0.1, c.dt_ms = 0.01;
+    c.act_threshold_mV = c.repol_threshold_mV = -70.5;
+    c.param = r == 1 ? p1 : p0;
+    c.region = r == 1 ? NULL : reg, c.n_region = 1, c.region_param = rp;
+    mt_tissue *t = make(m, &c);
+    mt_tissue_stim s = {.x1_mm = 0.5, .duration_ms = 2, .amplitude = 50,
+                        .count = 1};
+    cr_assert_eq(mt_tissue_add_stim(t, &s), 0);
+    cr_assert_eq(mt_tissue_run(t, 400), 0, "%s", mt_tissue_errmsg(t));
+    memcpy(apd[r], mt_tissue_apd(t), sizeof apd[r]);
+    mt_tissue_free(t);
+  }
+  for (int i = 0; i < 101; i++)
+    cr_assert_float_eq(apd[0][i], apd[1][i], 1e-12, "node %d", i);
+  cr_log_info("APD region 0 %.1f ms, region 1 %.1f ms", apd[2][20],
+              apd[2][80]);
+  cr_assert(apd[2][80] < 0.75 * apd[2][20], "APD %g vs %g", apd[2][80],
+            apd[2][20]);
+  cr_assert(fabs(apd[2][80] - apd[0][80]) < 5, "region 1 as all-region-1");
+  /* a region number beyond n_region is refused, naming the node */
+  reg[7] = 2;
+  mt_tissue_config c;
+  mt_tissue_config_init(&c);
+  c.nx = 101, c.region = reg, c.n_region = 1, c.region_param = rp;
+  mt_tissue *t = NULL;
+  char err[MT_ERRMSG_MAX] = "";
+  cr_assert_eq(mt_tissue_create(m, &c, &t, err, sizeof err), MT_EINVAL);
+  cr_assert_null(t);
+  cr_assert(strstr(err, "region of node 7"), "%s", err);
 }
