@@ -324,6 +324,9 @@ static void png_setup(pngrd *c)
   if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8)
     png_set_expand_gray_1_2_4_to_8(png);
   png_set_strip_alpha(png);
+  /* the coded values as they are: a file gamma (gAMA, sRGB) would make
+  ** libpng weigh linearised values and re-encode the result */
+  png_set_gamma_fixed(png, PNG_FP_1, PNG_FP_1);
   if (ctype & PNG_COLOR_MASK_COLOR) /* Rec. 709: 0.2126, 0.7152, 0.0722 */
     png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, 21260, 71520);
   png_set_interlace_handling(png);

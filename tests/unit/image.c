@@ -215,6 +215,8 @@ Test(image, a_missing_file_is_an_io_error)
 
 /* A PNG made with libpng's writer: rows of w samples of the given type and
 ** depth (packed as libpng expects), optional palette, optional Adam7. */
+static int with_srgb; /* make_png writes sRGB, gAMA and cHRM chunks */
+
 static void make_png(const char *path, int w, int h, int depth, int ctype,
                      int interlace, const png_color *pal, int npal,
                      const unsigned char *data, size_t rowbytes)
@@ -232,6 +234,8 @@ static void make_png(const char *path, int w, int h, int depth, int ctype,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (pal)
     png_set_PLTE(png, info, pal, npal);
+  if (with_srgb)
+    png_set_sRGB_gAMA_and_cHRM(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
   png_write_info(png, info);
   png_bytep rows[64];
   cr_assert(h <= 64);
@@ -322,6 +326,25 @@ Test(image, png_palette_grey_alpha_and_interlaced_rgba)
     cr_assert(fabs(im->grey[k] - luma709(rgba + 4 * k)) <= 1 / 255.0,
               "pixel %d: %g, expected %g", k, im->grey[k],
               luma709(rgba + 4 * k));
+  mt_image_free(im);
+}
+
+Test(image, png_file_gamma_does_not_change_the_weights)
+{
+  /* sRGB, gAMA 1/2.2 and cHRM, as many tools write them: the grey is still
+  ** the Rec. 709 sum of the coded values (libpng would otherwise weigh
+  ** linearised values: red would read 0.49, not 0.21) */
+  const unsigned char rgb[3 * 4] = {255, 0, 0, 0, 255, 0, 0, 0, 255,
+                                    100, 150, 200};
+  const char *p = in_dir("srgb.png");
+  with_srgb = 1;
+  make_png(p, 4, 1, 8, PNG_COLOR_TYPE_RGB, 0, NULL, 0, rgb, 12);
+  with_srgb = 0;
+  mt_image *im = read_ok(p);
+  for (int k = 0; k < 4; k++)
+    cr_assert(fabs(im->grey[k] - luma709(rgb + 3 * k)) <= 1 / 255.0,
+              "pixel %d: %g, expected %g", k, im->grey[k],
+              luma709(rgb + 3 * k));
   mt_image_free(im);
 }
 
