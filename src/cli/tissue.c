@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tissue/colormap.h"
 #include "cli.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
@@ -88,30 +89,6 @@ static void write_vti(FILE *f, const mt_tissue_config *c, const double *act,
         "    </Piece>\n  </ImageData>\n</VTKFile>\n", f);
 }
 
-/* Viridis (matplotlib's default map, van der Walt and Smith 2015) at 9
-** anchors, linear in between; x in [0, 1]. */
-static void colour(double x, int rgb[3])
-{
-  static const unsigned char a[9][3] = {
-    {68, 1, 84},    {71, 44, 122},  {59, 81, 139},  {44, 113, 142},
-    {33, 144, 141}, {39, 173, 129}, {92, 200, 99},  {170, 220, 50},
-    {253, 231, 37}};
-  x = fmin(fmax(x, 0), 1) * 8;
-  int k = (int)fmin(floor(x), 7);
-  double w = x - k;
-  for (int i = 0; i < 3; i++)
-    rgb[i] = (int)lround(a[k][i] + w * (a[k + 1][i] - a[k][i]));
-}
-
-/* A tick step of about span / 5: 1, 2 or 5 times a power of ten. */
-static double nice_step(double span)
-{
-  if (!(span > 0))
-    return 1;
-  double p = pow(10, floor(log10(span / 5))), r = span / 5 / p;
-  return p * (r < 1.5 ? 1 : r < 3.5 ? 2 : 5);
-}
-
 /* The z = 0 slice of the activation map, y up, with a colour bar (ms) and a
 ** scale bar (mm). Nodes never activated are grey. */
 static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
@@ -155,7 +132,7 @@ static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
       double a = act[i + (long)nx * j];
       int rgb[3] = {190, 190, 190};
       if (isfinite(a))
-        colour((a - lo) / (hi - lo), rgb);
+        mt_map__viridis((a - lo) / (hi - lo), rgb);
       fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
               "fill=\"#%02x%02x%02x\"/>\n", L + p * pw,
               T + (sy - 1 - q) * ph, pw + 0.05, ph + 0.05, rgb[0], rgb[1],
@@ -168,12 +145,12 @@ static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
   double bx = L + mw + 20, bw = 16;
   for (int k = 0; k < 20; k++) {
     int rgb[3];
-    colour((k + 0.5) / 20, rgb);
+    mt_map__viridis((k + 0.5) / 20, rgb);
     fprintf(f, "<rect x=\"%g\" y=\"%.2f\" width=\"%g\" height=\"%.2f\" "
             "fill=\"#%02x%02x%02x\"/>\n", bx, T + cb - (k + 1) * cb / 20, bw,
             cb / 20 + 0.05, rgb[0], rgb[1], rgb[2]);
   }
-  double step = nice_step(hi - lo);
+  double step = mt_map__nice_step(hi - lo);
   for (double v = ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
     double y = T + cb - (v - lo) / (hi - lo) * cb;
     fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" "
@@ -182,7 +159,7 @@ static void write_svg(FILE *f, const char *model, const mt_tissue_config *c,
   }
   fprintf(f, "<text x=\"%g\" y=\"%g\">ms</text>\n", bx, T - 6);
   /* scale bar: a 1-2-5 length near a quarter of the map's width */
-  double len = nice_step(lx * 1.25);
+  double len = mt_map__nice_step(lx * 1.25);
   double y = T + mh + 30;
   fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\" stroke=\"#000\" "
           "stroke-width=\"3\"/><text x=\"%g\" y=\"%g\">%g mm</text>\n",
