@@ -18,8 +18,11 @@
 ** Drivers: during the persistence window the phase of every node (time-
 ** delay embedding, medtwin/phase.h) is sampled every frame_ms, phase
 ** singularities are detected and tracked; a driver is a track that makes
-** at least one full rotation. Re-entry around a non-conducting obstacle (a
-** scar, a hole in the mask) appears as a singularity at the obstacle.
+** at least one full rotation (its phase turns by 2 pi) and lives at least
+** one cycle length of the episode (the mean interval between successive
+** activations of a node): a wave break that flickers for a few frames is
+** no driver. Re-entry around a non-conducting obstacle (a scar, a hole in
+** the mask) appears as a singularity at the obstacle.
 **
 ** Ablation: a lesion (a line segment with a width, or a point) makes the
 ** nodes within width/2 of it non-tissue. The lesion for a driver runs from
@@ -84,6 +87,8 @@ typedef struct mt_site_result {
   double loss_ms;         /* S2: the longest coupling that did not capture
                           ** (NAN: capture down to s2_min_ms) */
   double activity_ms;     /* longest activity after the last pulse */
+  double cycle_ms;        /* induced: the episode's cycle length, the mean
+                          ** interval between a node's activations (NAN) */
   int tries;              /* couplings simulated */
 } mt_site_result;
 

@@ -602,6 +602,7 @@ static json_t *site_json(const mt_site_result *r)
   json_object_set_new(j, "loss_of_capture_ms", num_or_null(r->loss_ms));
   json_object_set_new(j, "activity_after_pacing_ms",
                       json_real(r->activity_ms));
+  json_object_set_new(j, "cycle_ms", num_or_null(r->cycle_ms));
   json_object_set_new(j, "tries", json_integer(r->tries));
   return j;
 }

@@ -96,6 +96,7 @@ typedef struct run {
   double dx, thr;
   int lagf, nring;      /* lag in frames, ring length */
   double *ring, *theta; /* nring frames of V; the phase field */
+  double *last_up;      /* per node: the last upward crossing (ms) */
   mt_ps *ps;
   int max_ps;
   mt_induce_result *res;
@@ -157,9 +158,13 @@ static int add_driver(run *r, const mt_ps_track *tr)
 /*
 ** After the last pulse (ending at t_end): run until persist_ms later or
 ** quiescence, sampling the phase every frame. *activity: how long some
-** node stayed excited; *induced; drivers added to the result if induced.
+** node stayed excited; *induced; *cycle: the mean interval between
+** successive upward crossings of a node (frame resolution; NAN: none);
+** drivers added to the result if induced: tracks of at least one full
+** rotation (mt_ps_track_is_driver) that lived at least one cycle length.
 */
-static int persist(run *r, double t_end, double *activity, int *induced)
+static int persist(run *r, double t_end, double *activity, int *induced,
+                   double *cycle)
 {
   const mt_protocol *p = r->p;
   long n = (long)r->nx * r->ny;
@@ -168,8 +173,11 @@ static int persist(run *r, double t_end, double *activity, int *induced)
     return MT_ENOMEM;
   const unsigned char *mask = mt_tissue_mask(r->t);
   int rc = 0, k = 0;
-  double tf = t_end;
+  double tf = t_end, isum = 0;
+  long icount = 0;
   *induced = 0, *activity = 0;
+  for (long i = 0; i < n; i++)
+    r->last_up[i] = NAN;
   for (;; k++, tf = t_end + k * p->frame_ms) {
     if ((rc = step_to(r, tf)))
       break;
@@ -181,6 +189,15 @@ static int persist(run *r, double t_end, double *activity, int *induced)
     if (tf - t_end >= p->persist_ms - 1e-9) {
       *activity = tf - t_end, *induced = 1;
       break;
+    }
+    if (k > 0) { /* upward crossings since the last frame: cycle length */
+      const double *vp = r->ring + (size_t)((k - 1) % r->nring) * n;
+      for (long i = 0; i < n; i++)
+        if (mask[i] && vp[i] < r->thr && v[i] >= r->thr) {
+          if (isfinite(r->last_up[i]))
+            isum += tf - r->last_up[i], icount++;
+          r->last_up[i] = tf;
+        }
     }
     memcpy(r->ring + (size_t)(k % r->nring) * n, v, (size_t)n * sizeof *v);
     if (k >= r->lagf) {
@@ -199,11 +216,13 @@ static int persist(run *r, double t_end, double *activity, int *induced)
     if (r->progress && k % 20 == 0)
       r->progress(r->ctx, r->site, NAN, tf - t_end);
   }
-  if (!rc && *induced) {
+  *cycle = icount ? isum / icount : NAN;
+  if (!rc && *induced) { /* a full rotation, lasting a cycle length */
     const mt_ps_track *tk;
     int nt = mt_ps_tracker_tracks(tr, &tk);
     for (int i = 0; i < nt && !rc; i++)
-      if (mt_ps_track_is_driver(&tk[i]))
+      if (mt_ps_track_is_driver(&tk[i]) &&
+          !(tk[i].t_last_ms - tk[i].t_first_ms < *cycle))
         rc = add_driver(r, &tk[i]);
   }
   mt_ps_tracker_free(tr);
@@ -242,9 +261,11 @@ static int site_s1s2(run *r, const mt_pace_site *s, mt_site_result *sr)
       break;
     }
     sr->captured = 1, sr->coupling_ms = c;
-    double act;
-    if ((rc = persist(r, t2 + p->duration_ms, &act, &sr->induced)))
+    double act, cyc;
+    if ((rc = persist(r, t2 + p->duration_ms, &act, &sr->induced, &cyc)))
       break;
+    if (sr->induced)
+      sr->cycle_ms = cyc;
     r->res->sim_ms += fmax(act - p->capture_ms, 0);
     if (act > sr->activity_ms)
       sr->activity_ms = act;
@@ -263,8 +284,10 @@ static int site_burst(run *r, const mt_pace_site *s, mt_site_result *sr)
   if (rc || (rc = step_to(r, t_end)))
     return rc;
   sr->tries = 1, sr->captured = 1, sr->coupling_ms = NAN;
-  double act;
-  rc = persist(r, t_end, &act, &sr->induced);
+  double act, cyc;
+  rc = persist(r, t_end, &act, &sr->induced, &cyc);
+  if (sr->induced)
+    sr->cycle_ms = cyc;
   sr->activity_ms = act;
   r->res->sim_ms += t_end + act;
   return rc;
@@ -325,13 +348,16 @@ int mt_induce_test(const mt_model *m, const mt_tissue_config *cfg,
   r.max_ps = 4096;
   r.ring = malloc((size_t)r.nring * (size_t)n * sizeof(double));
   r.theta = malloc((size_t)n * sizeof(double));
+  r.last_up = malloc((size_t)n * sizeof(double));
   r.ps = malloc((size_t)r.max_ps * sizeof(mt_ps));
   res->site = calloc((size_t)n_sites, sizeof *res->site);
   mt_tissue_snap *rest = mt_tissue_snap_save(r.t);
-  rc = r.ring && r.theta && r.ps && res->site && rest ? 0 : MT_ENOMEM;
+  rc = r.ring && r.theta && r.last_up && r.ps && res->site && rest
+           ? 0 : MT_ENOMEM;
   for (int k = 0; k < n_sites && !rc; k++) {
     mt_site_result *sr = &res->site[k];
     sr->site = sites[k], sr->coupling_ms = sr->loss_ms = NAN;
+    sr->cycle_ms = NAN;
     res->n_site = k + 1, r.site = k;
     mt_tissue_snap_restore(r.t, rest);
     mt_tissue_clear_stim(r.t);
@@ -347,7 +373,7 @@ int mt_induce_test(const mt_model *m, const mt_tissue_config *cfg,
   else if (rc)
     fail(err, errlen, rc, "%s", mt_tissue_errmsg(r.t));
   mt_tissue_snap_free(rest);
-  free(r.ring), free(r.theta), free(r.ps);
+  free(r.ring), free(r.theta), free(r.last_up), free(r.ps);
   mt_tissue_free(r.t);
   if (rc)
     mt_induce_result_free(res);
