@@ -292,6 +292,7 @@ static int build(const char *config, mt_tissue_spec *t, built *b)
       b->n_fibrotic += fib;
       if (sb->remodelled && grey[i] >= sb->scar_threshold) {
         b->mask[i] = 0;
+        b->dscale[i] = 1; /* enters the means of the cells it corners */
       } else if (sb->remodelled) {
         b->region[i] = (unsigned char)fib;
         b->dscale[i] = fib ? sb->d_scale : 1;
