@@ -151,12 +151,34 @@ static double cell_circ(const grid *g, long p)
   return h0 + v1 - h1 - v0;
 }
 
-static void emit(mt_ps *out, int max, int *count, double x, double y,
-                 int charge, int hole, long node)
+static void emit(mt_ps *out, int max, int *count, const mt_ps *ps)
 {
   if (*count < max)
-    out[*count] = (mt_ps){x, y, charge, hole, node};
+    out[*count] = *ps;
   (*count)++;
+}
+
+/* Node (i, j) if inside the grid and tissue, else -1. */
+static long tissue_node(const grid *g, int i, int j)
+{
+  if (i < 0 || j < 0 || i >= g->nx || j >= g->ny)
+    return -1;
+  long p = i + (long)g->nx * j;
+  return (!g->tissue || g->tissue[p]) ? p : -1;
+}
+
+/* A cell's PS: centre, corner node and the pinwheel of rotation samples
+** MT_PS_RING_CELLS cells out from each side. */
+static mt_ps cell_ps(const grid *g, int i, int j, double dx, int charge)
+{
+  const int k = MT_PS_RING_CELLS;
+  mt_ps ps = {(i + 0.5) * dx, (j + 0.5) * dx, charge, -1,
+              i + (long)g->nx * j, {-1, -1, -1, -1}};
+  ps.ring[0] = tissue_node(g, i + 1 + k, j);
+  ps.ring[1] = tissue_node(g, i + 1, j + 1 + k);
+  ps.ring[2] = tissue_node(g, i - k, j + 1);
+  ps.ring[3] = tissue_node(g, i, j - k);
+  return ps;
 }
 
 /* A cell with a non-tissue corner: adds its circulation to its hole. */
@@ -195,17 +217,21 @@ static int scan_cells(grid *g, double dx, mt_ps *out, int max)
       if (!isfinite(circ))
         continue;
       int q = (int)lround(circ / TWO_PI);
-      if (q)
-        emit(out, max, &count, (i + 0.5) * dx, (j + 0.5) * dx, q, -1, p);
+      if (q) {
+        mt_ps ps = cell_ps(g, i, j, dx, q);
+        emit(out, max, &count, &ps);
+      }
     }
   for (int r = 0; r < g->n_reg; r++) {
     const region *reg = &g->reg[r];
     if (reg->hole < 0 || reg->node < 0 || !isfinite(reg->circ))
       continue;
     int q = (int)lround(reg->circ / TWO_PI);
-    if (q)
-      emit(out, max, &count, reg->sx / reg->count * dx,
-           reg->sy / reg->count * dx, q, reg->hole, reg->node);
+    if (q) {
+      mt_ps ps = {reg->sx / reg->count * dx, reg->sy / reg->count * dx, q,
+                  reg->hole, reg->node, {reg->node, -1, -1, -1}};
+      emit(out, max, &count, &ps);
+    }
   }
   return count;
 }
@@ -239,14 +265,14 @@ int mt_phase_singularities(const double *theta, const unsigned char *tissue,
 
 typedef struct track_sum {
   double sx, sy, turn; /* sums of positions, signed turn in rad */
+  double last[MT_PS_RING]; /* theta at the ring of its last PS (NAN: none) */
   int last_frame;      /* the frame that last continued the track */
 } track_sum;
 
 struct mt_ps_tracker {
   long n;
   double link_mm;
-  double *prev;        /* theta of the previous frame */
-  double t_prev;
+  double t_prev;       /* time of the previous frame */
   int frame;           /* frames so far */
   mt_ps_track *tracks;
   track_sum *sum;
@@ -261,11 +287,6 @@ mt_ps_tracker *mt_ps_tracker_new(long n_nodes, double link_mm)
   mt_ps_tracker *tr = calloc(1, sizeof *tr);
   if (!tr)
     return NULL;
-  tr->prev = malloc((size_t)n_nodes * sizeof *tr->prev);
-  if (!tr->prev) {
-    free(tr);
-    return NULL;
-  }
   tr->n = n_nodes;
   tr->link_mm = link_mm;
   return tr;
@@ -275,7 +296,6 @@ void mt_ps_tracker_free(mt_ps_tracker *tr)
 {
   if (!tr)
     return;
-  free(tr->prev);
   free(tr->tracks);
   free(tr->sum);
   free(tr);
@@ -313,6 +333,10 @@ static int frame_check(mt_ps_tracker *tr, double t_ms, const double *theta,
     if (ps[k].node < 0 || ps[k].node >= tr->n)
       return fail(tr, "mt_ps_tracker_frame: ps[%d].node %ld: expected a "
                   "node in [0, %ld)", k, ps[k].node, tr->n);
+    for (int r = 0; r < MT_PS_RING; r++)
+      if (ps[k].ring[r] < -1 || ps[k].ring[r] >= tr->n)
+        return fail(tr, "mt_ps_tracker_frame: ps[%d].ring[%d] %ld: expected "
+                    "-1 or a node in [0, %ld)", k, r, ps[k].ring[r], tr->n);
     if (ps[k].charge == 0)
       return fail(tr, "mt_ps_tracker_frame: ps[%d].charge 0: expected a "
                   "non-zero charge", k);
@@ -382,7 +406,31 @@ static pair *candidates(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
   return pp;
 }
 
-static void track_start(mt_ps_tracker *tr, double t_ms, const mt_ps *p)
+/* theta at p's ring into last[] (NAN where no sample). */
+static void ring_sample(const double *theta, const mt_ps *p, double *last)
+{
+  for (int r = 0; r < MT_PS_RING; r++)
+    last[r] = p->ring[r] >= 0 ? theta[p->ring[r]] : NAN;
+}
+
+/* The mean wrapped change of theta over the samples valid in both frames
+** (0 if none); last[] becomes this frame's samples. */
+static double ring_turn(const double *theta, const mt_ps *p, double *last)
+{
+  double now[MT_PS_RING], sum = 0;
+  int m = 0;
+  ring_sample(theta, p, now);
+  for (int r = 0; r < MT_PS_RING; r++) {
+    double d = wrap(now[r] - last[r]);
+    if (isfinite(d))
+      sum += d, m++;
+    last[r] = now[r];
+  }
+  return m ? sum / m : 0.0;
+}
+
+static void track_start(mt_ps_tracker *tr, double t_ms, const double *theta,
+                        const mt_ps *p)
 {
   int k = tr->n_tracks++;
   tr->tracks[k] = (mt_ps_track){.id = k, .charge = p->charge,
@@ -391,7 +439,9 @@ static void track_start(mt_ps_tracker *tr, double t_ms, const mt_ps *p)
                                 .x_mm = p->x_mm, .y_mm = p->y_mm,
                                 .x_last_mm = p->x_mm, .y_last_mm = p->y_mm,
                                 .frames = 1};
-  tr->sum[k] = (track_sum){p->x_mm, p->y_mm, 0, tr->frame};
+  tr->sum[k] = (track_sum){.sx = p->x_mm, .sy = p->y_mm,
+                           .last_frame = tr->frame};
+  ring_sample(theta, p, tr->sum[k].last);
 }
 
 static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
@@ -399,9 +449,7 @@ static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
 {
   mt_ps_track *t = &tr->tracks[k];
   track_sum *s = &tr->sum[k];
-  double d = wrap(theta[p->node] - tr->prev[p->node]);
-  if (isfinite(d))
-    s->turn += d;
+  s->turn += ring_turn(theta, p, s->last);
   s->sx += p->x_mm, s->sy += p->y_mm;
   s->last_frame = tr->frame;
   t->frames++;
@@ -442,11 +490,10 @@ int mt_ps_tracker_frame(mt_ps_tracker *tr, double t_ms, const double *theta,
     if (taken[a] >= 0)
       track_continue(tr, taken[a], t_ms, theta, &ps[a]);
     else
-      track_start(tr, t_ms, &ps[a]);
+      track_start(tr, t_ms, theta, &ps[a]);
   }
   free(pp);
   free(taken);
-  memcpy(tr->prev, theta, (size_t)tr->n * sizeof *theta);
   tr->t_prev = t_ms;
   tr->frame++;
   return 0;
