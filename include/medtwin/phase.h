@@ -58,7 +58,9 @@ typedef struct mt_ps {
                      ** non-tissue: the same offsets from the cell's centre
                      ** (2.55 dx) whatever cell holds the PS, so that a
                      ** moving core is followed in its own frame. A hole:
-                     ** {node, -1, -1, -1} (a hole does not move). */
+                     ** the pinwheel of the cell holding its centroid
+                     ** (all -1 when the hole covers it: the tracker then
+                     ** reads the phase at node; a hole does not move). */
 } mt_ps;
 
 /*
@@ -96,14 +98,17 @@ int mt_phase_singularities(const double *theta, const unsigned char *tissue,
 ** frame of the moving core: from one frame to the next, the wrapped change
 ** of theta between the previous PS's ring samples and the new PS's (the
 ** same offsets from the core; mt_ps.ring), averaged over the samples
-** valid in both frames (none: that frame adds nothing). rotations is
+** valid in both frames; or, for two PS with no valid ring sample (a large
+** hole), at their node when it is the same node. Otherwise (none valid in
+** both; a switch between ring and node) that frame adds nothing. rotations is
 ** |sum| / 2 pi (the sign cancels a core that only jitters); turn_signed
 ** keeps the sign (negative for theta = angle - omega t, charge +1;
 ** positive for any wave through mt_phase_embed, whose phase increases in
 ** time).
 */
 typedef struct mt_ps_track {
-  int id, charge, hole;     /* id: 0, 1, ... in order of creation */
+  int id, charge;           /* id: 0, 1, ... in order of creation */
+  int hole;                 /* the hole of its last PS, -1 if free */
   double t_first_ms, t_last_ms;
   double x_mm, y_mm;        /* mean position over the frames */
   double x_last_mm, y_last_mm;
@@ -125,11 +130,13 @@ mt_ps_tracker *mt_ps_tracker_new(long n_nodes, double link_mm);
 ** One frame: the phase theta (n_nodes, borrowed for the call) at time t_ms
 ** and its n_ps singularities ps (from mt_phase_singularities on theta).
 ** Live tracks are those that had a PS in the previous frame. Every pair
-** (PS, live track) of the same charge and the same hole (-1 for both, or
-** the same id) whose distance from the track's last position is <= link_mm
-** is a candidate; pairs are taken in order of increasing distance (ties:
-** PS order, then track id), each PS and each track at most once
-** (Bray & Wikswo 2002 style nearest-neighbour linking). A PS not taken
+** (PS, live track) of the same charge whose distance from the track's
+** last position is <= link_mm is a candidate, whether either is at a hole
+** or not (a core anchoring to a scar, or a tip meandering through patchy
+** fibrosis and meeting its non-tissue nodes, stays one track). Pairs are
+** taken in order of increasing distance (ties: PS order, then track id),
+** each PS and each track at most once (Bray & Wikswo 2002 style
+** nearest-neighbour linking). A PS not taken
 ** starts a track; a live track not taken ends (it stays in the list).
 ** A continued track adds its turn (mt_ps_track): frames must come faster
 ** than half a rotation period for the count to be right (more often where

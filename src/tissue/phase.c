@@ -167,17 +167,35 @@ static long tissue_node(const grid *g, int i, int j)
   return (!g->tissue || g->tissue[p]) ? p : -1;
 }
 
-/* A cell's PS: centre, corner node and the pinwheel of rotation samples
-** MT_PS_RING_CELLS cells out from each side. */
-static mt_ps cell_ps(const grid *g, int i, int j, double dx, int charge)
+/* The pinwheel of rotation samples MT_PS_RING_CELLS cells out from each
+** side of the cell with corner (i, j). */
+static void pinwheel(const grid *g, int i, int j, long ring[MT_PS_RING])
 {
   const int k = MT_PS_RING_CELLS;
+  ring[0] = tissue_node(g, i + 1 + k, j);
+  ring[1] = tissue_node(g, i + 1, j + 1 + k);
+  ring[2] = tissue_node(g, i - k, j + 1);
+  ring[3] = tissue_node(g, i, j - k);
+}
+
+static mt_ps cell_ps(const grid *g, int i, int j, double dx, int charge)
+{
   mt_ps ps = {(i + 0.5) * dx, (j + 0.5) * dx, charge, -1,
               i + (long)g->nx * j, {-1, -1, -1, -1}};
-  ps.ring[0] = tissue_node(g, i + 1 + k, j);
-  ps.ring[1] = tissue_node(g, i + 1, j + 1 + k);
-  ps.ring[2] = tissue_node(g, i - k, j + 1);
-  ps.ring[3] = tissue_node(g, i, j - k);
+  pinwheel(g, i, j, ps.ring);
+  return ps;
+}
+
+/* A hole's PS: centroid, node, and the pinwheel of the cell holding the
+** centroid (all -1 when the hole covers it: the tracker reads node). */
+static mt_ps hole_ps(const grid *g, const region *reg, double dx, int charge)
+{
+  double ci = reg->sx / reg->count, cj = reg->sy / reg->count;
+  int i = (int)floor(ci), j = (int)floor(cj);
+  mt_ps ps = {ci * dx, cj * dx, charge, reg->hole, reg->node,
+              {-1, -1, -1, -1}};
+  pinwheel(g, i < g->nx - 2 ? i : g->nx - 2, j < g->ny - 2 ? j : g->ny - 2,
+           ps.ring);
   return ps;
 }
 
@@ -228,8 +246,7 @@ static int scan_cells(grid *g, double dx, mt_ps *out, int max)
       continue;
     int q = (int)lround(reg->circ / TWO_PI);
     if (q) {
-      mt_ps ps = {reg->sx / reg->count * dx, reg->sy / reg->count * dx, q,
-                  reg->hole, reg->node, {reg->node, -1, -1, -1}};
+      mt_ps ps = hole_ps(g, reg, dx, q);
       emit(out, max, &count, &ps);
     }
   }
@@ -263,9 +280,16 @@ int mt_phase_singularities(const double *theta, const unsigned char *tissue,
 
 /* ---- tracking ----------------------------------------------------------- */
 
+/* The phase a PS offers for rotation counting: at its ring, or, when no
+** ring node is valid (a hole covering its pinwheel), at its node. */
+typedef struct sample {
+  double v[MT_PS_RING]; /* NAN where none */
+  long node;            /* -1: ring samples; else v[0] is theta there */
+} sample;
+
 typedef struct track_sum {
   double sx, sy, turn; /* sums of positions, signed turn in rad */
-  double last[MT_PS_RING]; /* theta at the ring of its last PS (NAN: none) */
+  sample last;         /* of its last PS */
   int last_frame;      /* the frame that last continued the track */
 } track_sum;
 
@@ -393,9 +417,8 @@ static pair *candidates(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
   for (int a = 0; a < n_ps; a++)
     for (int k = 0; k < tr->n_tracks; k++) {
       const mt_ps_track *t = &tr->tracks[k];
-      int hole = ps[a].hole < 0 ? -1 : ps[a].hole;
       if (tr->sum[k].last_frame != tr->frame - 1 ||
-          t->charge != ps[a].charge || t->hole != hole)
+          t->charge != ps[a].charge)
         continue;
       double d = hypot(ps[a].x_mm - t->x_last_mm, ps[a].y_mm - t->y_last_mm);
       if (d <= tr->link_mm)
@@ -406,25 +429,31 @@ static pair *candidates(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
   return pp;
 }
 
-/* theta at p's ring into last[] (NAN where no sample). */
-static void ring_sample(const double *theta, const mt_ps *p, double *last)
+static sample take(const double *theta, const mt_ps *p)
 {
-  for (int r = 0; r < MT_PS_RING; r++)
-    last[r] = p->ring[r] >= 0 ? theta[p->ring[r]] : NAN;
+  sample s = {.node = p->node};
+  for (int r = 0; r < MT_PS_RING; r++) {
+    s.v[r] = p->ring[r] >= 0 ? theta[p->ring[r]] : NAN;
+    if (p->ring[r] >= 0)
+      s.node = -1;
+  }
+  if (s.node >= 0)
+    s.v[0] = theta[s.node];
+  return s;
 }
 
-/* The mean wrapped change of theta over the samples valid in both frames
-** (0 if none); last[] becomes this frame's samples. */
-static double ring_turn(const double *theta, const mt_ps *p, double *last)
+/* The mean wrapped change from a to b over the samples valid in both; 0
+** when they are not of one kind (ring and node, or two nodes). */
+static double turn(const sample *a, const sample *b)
 {
-  double now[MT_PS_RING], sum = 0;
+  double sum = 0;
   int m = 0;
-  ring_sample(theta, p, now);
+  if (a->node != b->node)
+    return 0.0;
   for (int r = 0; r < MT_PS_RING; r++) {
-    double d = wrap(now[r] - last[r]);
+    double d = wrap(b->v[r] - a->v[r]);
     if (isfinite(d))
       sum += d, m++;
-    last[r] = now[r];
   }
   return m ? sum / m : 0.0;
 }
@@ -440,8 +469,7 @@ static void track_start(mt_ps_tracker *tr, double t_ms, const double *theta,
                                 .x_last_mm = p->x_mm, .y_last_mm = p->y_mm,
                                 .frames = 1};
   tr->sum[k] = (track_sum){.sx = p->x_mm, .sy = p->y_mm,
-                           .last_frame = tr->frame};
-  ring_sample(theta, p, tr->sum[k].last);
+                           .last = take(theta, p), .last_frame = tr->frame};
 }
 
 static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
@@ -449,7 +477,10 @@ static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
 {
   mt_ps_track *t = &tr->tracks[k];
   track_sum *s = &tr->sum[k];
-  s->turn += ring_turn(theta, p, s->last);
+  sample now = take(theta, p);
+  s->turn += turn(&s->last, &now);
+  s->last = now;
+  t->hole = p->hole < 0 ? -1 : p->hole;
   s->sx += p->x_mm, s->sy += p->y_mm;
   s->last_frame = tr->frame;
   t->frames++;
