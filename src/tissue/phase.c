@@ -403,29 +403,46 @@ static int pair_cmp(const void *a, const void *b)
   return (p->track > q->track) - (p->track < q->track);
 }
 
-/* Candidate pairs (PS, live track) within link_mm; *n_pairs set. */
+/* Visits the (PS, live track) pairs of one charge within link_mm: counts
+** them, and stores them when pp is not NULL. */
+static long pairs(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
+                  const int *live, int n_live, pair *pp)
+{
+  long m = 0;
+  for (int a = 0; a < n_ps; a++)
+    for (int l = 0; l < n_live; l++) {
+      const mt_ps_track *t = &tr->tracks[live[l]];
+      if (t->charge != ps[a].charge)
+        continue;
+      double d = hypot(ps[a].x_mm - t->x_last_mm, ps[a].y_mm - t->y_last_mm);
+      if (d <= tr->link_mm) {
+        if (pp)
+          pp[m] = (pair){d, a, live[l]};
+        m++;
+      }
+    }
+  return m;
+}
+
+/* Candidate pairs, sorted; *n_pairs set; NULL on out of memory. */
 static pair *candidates(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
                         long *n_pairs)
 {
-  int live = 0;
-  for (int k = 0; k < tr->n_tracks; k++)
-    live += tr->sum[k].last_frame == tr->frame - 1;
-  pair *pp = malloc(((size_t)n_ps * (size_t)live + 1) * sizeof *pp);
-  if (!pp)
+  int n_live = 0;
+  int *live = malloc(((size_t)tr->n_tracks + 1) * sizeof *live);
+  if (!live)
     return NULL;
-  long m = 0;
-  for (int a = 0; a < n_ps; a++)
-    for (int k = 0; k < tr->n_tracks; k++) {
-      const mt_ps_track *t = &tr->tracks[k];
-      if (tr->sum[k].last_frame != tr->frame - 1 ||
-          t->charge != ps[a].charge)
-        continue;
-      double d = hypot(ps[a].x_mm - t->x_last_mm, ps[a].y_mm - t->y_last_mm);
-      if (d <= tr->link_mm)
-        pp[m++] = (pair){d, a, k};
-    }
-  qsort(pp, (size_t)m, sizeof *pp, pair_cmp);
-  *n_pairs = m;
+  for (int k = 0; k < tr->n_tracks; k++)
+    if (tr->sum[k].last_frame == tr->frame - 1)
+      live[n_live++] = k;
+  long m = pairs(tr, ps, n_ps, live, n_live, NULL);
+  pair *pp = malloc(((size_t)m + 1) * sizeof *pp);
+  if (pp) {
+    pairs(tr, ps, n_ps, live, n_live, pp);
+    qsort(pp, (size_t)m, sizeof *pp, pair_cmp);
+    *n_pairs = m;
+  }
+  free(live);
   return pp;
 }
 
