@@ -195,6 +195,28 @@ Test(phase, hole_and_a_free_core_are_both_found)
   cr_assert_eq(ps[1].charge, 1);
 }
 
+Test(phase, ring_shaped_scar_round_an_island)
+{
+  /* non-tissue for 1 < r <= 2 mm round (5, 5); a vortex inside the
+  ** island: the outer loop and the island's loop both wind once, so the
+  ** hole's charge is 1 - 1 = 0, and the island's cell holds the PS */
+  static double th[N];
+  static unsigned char tissue[N];
+  mt_ps ps[MAXPS];
+  for (int p = 0; p < N; p++) {
+    double r = hypot(xof(p) - 5.0, yof(p) - 5.0);
+    tissue[p] = r <= 1.0 || r > 2.0;
+  }
+  vortex(th, 5.07, 4.93, 1, 0.0);
+  cr_assert_eq(find(th, tissue, ps), 1);
+  assert_cell_ps(&ps[0], 5.07, 4.93, 1);
+  /* the vortex in the scar itself: the hole winds once, the island not */
+  vortex(th, 6.5, 5.02, 1, 0.0);
+  cr_assert_eq(find(th, tissue, ps), 1);
+  cr_assert_eq(ps[0].hole, 0);
+  cr_assert_eq(ps[0].charge, 1);
+}
+
 /* A non-tissue strip |x - 5| <= 0.3 mm, y0 <= y <= 5 mm. */
 static void strip(unsigned char *tissue, double y0)
 {
