@@ -32,6 +32,11 @@ void mt_phase_embed(const double *v_now, const double *v_lag,
                     const unsigned char *tissue, long n, double v_star,
                     double *theta);
 
+/* Rotation samples of a PS (see mt_ps.ring) and their distance, in cells,
+** from a cell's sides. */
+#define MT_PS_RING 4
+#define MT_PS_RING_CELLS 2
+
 /* A phase singularity (PS). */
 typedef struct mt_ps {
   double x_mm, y_mm; /* core: centre of the 2x2 cell, or a hole's centroid
@@ -45,8 +50,17 @@ typedef struct mt_ps {
                      ** their first node, node order) */
   long node;         /* a tissue node on the loop: a cell's corner (i, j);
                      ** for a hole, the first tissue node (node order) of
-                     ** the cells touching it. Rotation counting reads the
-                     ** phase there. */
+                     ** the cells touching it */
+  long ring[MT_PS_RING]; /* nodes at which rotation is counted, -1 where
+                     ** none. A cell (i, j): the pinwheel (i+1+k, j),
+                     ** (i+1, j+1+k), (i-k, j+1), (i, j-k), k =
+                     ** MT_PS_RING_CELLS, each -1 if outside the grid or
+                     ** non-tissue: the same offsets from the cell's centre
+                     ** (2.55 dx) whatever cell holds the PS, so that a
+                     ** moving core is followed in its own frame. A hole:
+                     ** the pinwheel of the cell holding its centroid
+                     ** (all -1 when the hole covers it: the tracker then
+                     ** reads the phase at node; a hole does not move). */
 } mt_ps;
 
 /*
@@ -80,14 +94,21 @@ int mt_phase_singularities(const double *theta, const unsigned char *tissue,
                            int nx, int ny, double dx_mm, mt_ps *out, int max);
 
 /*
-** A track: the same PS followed over frames. rotations is |sum of the
-** wrapped changes of theta at the PS's node from one frame to the next| /
-** 2 pi over the frames of the track after its first (the sign cancels a
-** node that only jitters); turn_signed keeps the sign (negative for
-** theta = angle - omega t, charge +1).
+** A track: the same PS followed over frames. Its turn is counted in the
+** frame of the moving core: from one frame to the next, the wrapped change
+** of theta between the previous PS's ring samples and the new PS's (the
+** same offsets from the core; mt_ps.ring), averaged over the samples
+** valid in both frames; or, for two PS with no valid ring sample (a large
+** hole), at their node when it is the same node. Otherwise (none valid in
+** both; a switch between ring and node) that frame adds nothing. rotations is
+** |sum| / 2 pi (the sign cancels a core that only jitters); turn_signed
+** keeps the sign (negative for theta = angle - omega t, charge +1;
+** positive for any wave through mt_phase_embed, whose phase increases in
+** time).
 */
 typedef struct mt_ps_track {
-  int id, charge, hole;     /* id: 0, 1, ... in order of creation */
+  int id, charge;           /* id: 0, 1, ... in order of creation */
+  int hole;                 /* the hole of its last PS, -1 if free */
   double t_first_ms, t_last_ms;
   double x_mm, y_mm;        /* mean position over the frames */
   double x_last_mm, y_last_mm;
@@ -109,19 +130,22 @@ mt_ps_tracker *mt_ps_tracker_new(long n_nodes, double link_mm);
 ** One frame: the phase theta (n_nodes, borrowed for the call) at time t_ms
 ** and its n_ps singularities ps (from mt_phase_singularities on theta).
 ** Live tracks are those that had a PS in the previous frame. Every pair
-** (PS, live track) of the same charge and the same hole (-1 for both, or
-** the same id) whose distance from the track's last position is <= link_mm
-** is a candidate; pairs are taken in order of increasing distance (ties:
-** PS order, then track id), each PS and each track at most once
-** (Bray & Wikswo 2002 style nearest-neighbour linking). A PS not taken
+** (PS, live track) of the same charge whose distance from the track's
+** last position is <= link_mm is a candidate, whether either is at a hole
+** or not (a core anchoring to a scar, or a tip meandering through patchy
+** fibrosis and meeting its non-tissue nodes, stays one track). Pairs are
+** taken in order of increasing distance (ties: PS order, then track id),
+** each PS and each track at most once (Bray & Wikswo 2002 style
+** nearest-neighbour linking). A PS not taken
 ** starts a track; a live track not taken ends (it stays in the list).
-** A continued track adds the wrapped change of theta at the new PS's node
-** between the previous frame and this one: frames must come faster than
-** half a rotation period for the count to be right.
+** A continued track adds its turn (mt_ps_track): frames must come faster
+** than half a rotation period for the count to be right (more often where
+** the phase is steep along the ring).
 ** Returns 0; MT_EINVAL (mt_ps_tracker_errmsg says which argument; nothing
 ** changed) for tr NULL, theta NULL, ps NULL with n_ps > 0, n_ps < 0, t_ms
 ** not finite or not after the previous frame's, a PS node outside
-** [0, n_nodes) or a charge of 0; MT_ENOMEM (nothing changed).
+** [0, n_nodes), a ring entry neither -1 nor a node, or a charge of 0;
+** MT_ENOMEM (nothing changed).
 */
 int mt_ps_tracker_frame(mt_ps_tracker *tr, double t_ms, const double *theta,
                         const mt_ps *ps, int n_ps);

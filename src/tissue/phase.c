@@ -151,12 +151,52 @@ static double cell_circ(const grid *g, long p)
   return h0 + v1 - h1 - v0;
 }
 
-static void emit(mt_ps *out, int max, int *count, double x, double y,
-                 int charge, int hole, long node)
+static void emit(mt_ps *out, int max, int *count, const mt_ps *ps)
 {
   if (*count < max)
-    out[*count] = (mt_ps){x, y, charge, hole, node};
+    out[*count] = *ps;
   (*count)++;
+}
+
+/* Node (i, j) if inside the grid and tissue, else -1. */
+static long tissue_node(const grid *g, int i, int j)
+{
+  if (i < 0 || j < 0 || i >= g->nx || j >= g->ny)
+    return -1;
+  long p = i + (long)g->nx * j;
+  return (!g->tissue || g->tissue[p]) ? p : -1;
+}
+
+/* The pinwheel of rotation samples MT_PS_RING_CELLS cells out from each
+** side of the cell with corner (i, j). */
+static void pinwheel(const grid *g, int i, int j, long ring[MT_PS_RING])
+{
+  const int k = MT_PS_RING_CELLS;
+  ring[0] = tissue_node(g, i + 1 + k, j);
+  ring[1] = tissue_node(g, i + 1, j + 1 + k);
+  ring[2] = tissue_node(g, i - k, j + 1);
+  ring[3] = tissue_node(g, i, j - k);
+}
+
+static mt_ps cell_ps(const grid *g, int i, int j, double dx, int charge)
+{
+  mt_ps ps = {(i + 0.5) * dx, (j + 0.5) * dx, charge, -1,
+              i + (long)g->nx * j, {-1, -1, -1, -1}};
+  pinwheel(g, i, j, ps.ring);
+  return ps;
+}
+
+/* A hole's PS: centroid, node, and the pinwheel of the cell holding the
+** centroid (all -1 when the hole covers it: the tracker reads node). */
+static mt_ps hole_ps(const grid *g, const region *reg, double dx, int charge)
+{
+  double ci = reg->sx / reg->count, cj = reg->sy / reg->count;
+  int i = (int)floor(ci), j = (int)floor(cj);
+  mt_ps ps = {ci * dx, cj * dx, charge, reg->hole, reg->node,
+              {-1, -1, -1, -1}};
+  pinwheel(g, i < g->nx - 2 ? i : g->nx - 2, j < g->ny - 2 ? j : g->ny - 2,
+           ps.ring);
+  return ps;
 }
 
 /* A cell with a non-tissue corner: adds its circulation to its hole. */
@@ -195,17 +235,20 @@ static int scan_cells(grid *g, double dx, mt_ps *out, int max)
       if (!isfinite(circ))
         continue;
       int q = (int)lround(circ / TWO_PI);
-      if (q)
-        emit(out, max, &count, (i + 0.5) * dx, (j + 0.5) * dx, q, -1, p);
+      if (q) {
+        mt_ps ps = cell_ps(g, i, j, dx, q);
+        emit(out, max, &count, &ps);
+      }
     }
   for (int r = 0; r < g->n_reg; r++) {
     const region *reg = &g->reg[r];
     if (reg->hole < 0 || reg->node < 0 || !isfinite(reg->circ))
       continue;
     int q = (int)lround(reg->circ / TWO_PI);
-    if (q)
-      emit(out, max, &count, reg->sx / reg->count * dx,
-           reg->sy / reg->count * dx, q, reg->hole, reg->node);
+    if (q) {
+      mt_ps ps = hole_ps(g, reg, dx, q);
+      emit(out, max, &count, &ps);
+    }
   }
   return count;
 }
@@ -237,16 +280,23 @@ int mt_phase_singularities(const double *theta, const unsigned char *tissue,
 
 /* ---- tracking ----------------------------------------------------------- */
 
+/* The phase a PS offers for rotation counting: at its ring, or, when no
+** ring node is valid (a hole covering its pinwheel), at its node. */
+typedef struct sample {
+  double v[MT_PS_RING]; /* NAN where none */
+  long node;            /* -1: ring samples; else v[0] is theta there */
+} sample;
+
 typedef struct track_sum {
   double sx, sy, turn; /* sums of positions, signed turn in rad */
+  sample last;         /* of its last PS */
   int last_frame;      /* the frame that last continued the track */
 } track_sum;
 
 struct mt_ps_tracker {
   long n;
   double link_mm;
-  double *prev;        /* theta of the previous frame */
-  double t_prev;
+  double t_prev;       /* time of the previous frame */
   int frame;           /* frames so far */
   mt_ps_track *tracks;
   track_sum *sum;
@@ -261,11 +311,6 @@ mt_ps_tracker *mt_ps_tracker_new(long n_nodes, double link_mm)
   mt_ps_tracker *tr = calloc(1, sizeof *tr);
   if (!tr)
     return NULL;
-  tr->prev = malloc((size_t)n_nodes * sizeof *tr->prev);
-  if (!tr->prev) {
-    free(tr);
-    return NULL;
-  }
   tr->n = n_nodes;
   tr->link_mm = link_mm;
   return tr;
@@ -275,7 +320,6 @@ void mt_ps_tracker_free(mt_ps_tracker *tr)
 {
   if (!tr)
     return;
-  free(tr->prev);
   free(tr->tracks);
   free(tr->sum);
   free(tr);
@@ -313,6 +357,10 @@ static int frame_check(mt_ps_tracker *tr, double t_ms, const double *theta,
     if (ps[k].node < 0 || ps[k].node >= tr->n)
       return fail(tr, "mt_ps_tracker_frame: ps[%d].node %ld: expected a "
                   "node in [0, %ld)", k, ps[k].node, tr->n);
+    for (int r = 0; r < MT_PS_RING; r++)
+      if (ps[k].ring[r] < -1 || ps[k].ring[r] >= tr->n)
+        return fail(tr, "mt_ps_tracker_frame: ps[%d].ring[%d] %ld: expected "
+                    "-1 or a node in [0, %ld)", k, r, ps[k].ring[r], tr->n);
     if (ps[k].charge == 0)
       return fail(tr, "mt_ps_tracker_frame: ps[%d].charge 0: expected a "
                   "non-zero charge", k);
@@ -355,34 +403,80 @@ static int pair_cmp(const void *a, const void *b)
   return (p->track > q->track) - (p->track < q->track);
 }
 
-/* Candidate pairs (PS, live track) within link_mm; *n_pairs set. */
+/* Visits the (PS, live track) pairs of one charge within link_mm: counts
+** them, and stores them when pp is not NULL. */
+static long pairs(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
+                  const int *live, int n_live, pair *pp)
+{
+  long m = 0;
+  for (int a = 0; a < n_ps; a++)
+    for (int l = 0; l < n_live; l++) {
+      const mt_ps_track *t = &tr->tracks[live[l]];
+      if (t->charge != ps[a].charge)
+        continue;
+      double d = hypot(ps[a].x_mm - t->x_last_mm, ps[a].y_mm - t->y_last_mm);
+      if (d <= tr->link_mm) {
+        if (pp)
+          pp[m] = (pair){d, a, live[l]};
+        m++;
+      }
+    }
+  return m;
+}
+
+/* Candidate pairs, sorted; *n_pairs set; NULL on out of memory. */
 static pair *candidates(const mt_ps_tracker *tr, const mt_ps *ps, int n_ps,
                         long *n_pairs)
 {
-  int live = 0;
-  for (int k = 0; k < tr->n_tracks; k++)
-    live += tr->sum[k].last_frame == tr->frame - 1;
-  pair *pp = malloc(((size_t)n_ps * (size_t)live + 1) * sizeof *pp);
-  if (!pp)
+  int n_live = 0;
+  int *live = malloc(((size_t)tr->n_tracks + 1) * sizeof *live);
+  if (!live)
     return NULL;
-  long m = 0;
-  for (int a = 0; a < n_ps; a++)
-    for (int k = 0; k < tr->n_tracks; k++) {
-      const mt_ps_track *t = &tr->tracks[k];
-      int hole = ps[a].hole < 0 ? -1 : ps[a].hole;
-      if (tr->sum[k].last_frame != tr->frame - 1 ||
-          t->charge != ps[a].charge || t->hole != hole)
-        continue;
-      double d = hypot(ps[a].x_mm - t->x_last_mm, ps[a].y_mm - t->y_last_mm);
-      if (d <= tr->link_mm)
-        pp[m++] = (pair){d, a, k};
-    }
-  qsort(pp, (size_t)m, sizeof *pp, pair_cmp);
-  *n_pairs = m;
+  for (int k = 0; k < tr->n_tracks; k++)
+    if (tr->sum[k].last_frame == tr->frame - 1)
+      live[n_live++] = k;
+  long m = pairs(tr, ps, n_ps, live, n_live, NULL);
+  pair *pp = malloc(((size_t)m + 1) * sizeof *pp);
+  if (pp) {
+    pairs(tr, ps, n_ps, live, n_live, pp);
+    qsort(pp, (size_t)m, sizeof *pp, pair_cmp);
+    *n_pairs = m;
+  }
+  free(live);
   return pp;
 }
 
-static void track_start(mt_ps_tracker *tr, double t_ms, const mt_ps *p)
+static sample take(const double *theta, const mt_ps *p)
+{
+  sample s = {.node = p->node};
+  for (int r = 0; r < MT_PS_RING; r++) {
+    s.v[r] = p->ring[r] >= 0 ? theta[p->ring[r]] : NAN;
+    if (p->ring[r] >= 0)
+      s.node = -1;
+  }
+  if (s.node >= 0)
+    s.v[0] = theta[s.node];
+  return s;
+}
+
+/* The mean wrapped change from a to b over the samples valid in both; 0
+** when they are not of one kind (ring and node, or two nodes). */
+static double turn(const sample *a, const sample *b)
+{
+  double sum = 0;
+  int m = 0;
+  if (a->node != b->node)
+    return 0.0;
+  for (int r = 0; r < MT_PS_RING; r++) {
+    double d = wrap(b->v[r] - a->v[r]);
+    if (isfinite(d))
+      sum += d, m++;
+  }
+  return m ? sum / m : 0.0;
+}
+
+static void track_start(mt_ps_tracker *tr, double t_ms, const double *theta,
+                        const mt_ps *p)
 {
   int k = tr->n_tracks++;
   tr->tracks[k] = (mt_ps_track){.id = k, .charge = p->charge,
@@ -391,7 +485,8 @@ static void track_start(mt_ps_tracker *tr, double t_ms, const mt_ps *p)
                                 .x_mm = p->x_mm, .y_mm = p->y_mm,
                                 .x_last_mm = p->x_mm, .y_last_mm = p->y_mm,
                                 .frames = 1};
-  tr->sum[k] = (track_sum){p->x_mm, p->y_mm, 0, tr->frame};
+  tr->sum[k] = (track_sum){.sx = p->x_mm, .sy = p->y_mm,
+                           .last = take(theta, p), .last_frame = tr->frame};
 }
 
 static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
@@ -399,9 +494,10 @@ static void track_continue(mt_ps_tracker *tr, int k, double t_ms,
 {
   mt_ps_track *t = &tr->tracks[k];
   track_sum *s = &tr->sum[k];
-  double d = wrap(theta[p->node] - tr->prev[p->node]);
-  if (isfinite(d))
-    s->turn += d;
+  sample now = take(theta, p);
+  s->turn += turn(&s->last, &now);
+  s->last = now;
+  t->hole = p->hole < 0 ? -1 : p->hole;
   s->sx += p->x_mm, s->sy += p->y_mm;
   s->last_frame = tr->frame;
   t->frames++;
@@ -442,11 +538,10 @@ int mt_ps_tracker_frame(mt_ps_tracker *tr, double t_ms, const double *theta,
     if (taken[a] >= 0)
       track_continue(tr, taken[a], t_ms, theta, &ps[a]);
     else
-      track_start(tr, t_ms, &ps[a]);
+      track_start(tr, t_ms, theta, &ps[a]);
   }
   free(pp);
   free(taken);
-  memcpy(tr->prev, theta, (size_t)tr->n * sizeof *theta);
   tr->t_prev = t_ms;
   tr->frame++;
   return 0;

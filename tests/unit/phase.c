@@ -195,6 +195,28 @@ Test(phase, hole_and_a_free_core_are_both_found)
   cr_assert_eq(ps[1].charge, 1);
 }
 
+Test(phase, ring_shaped_scar_round_an_island)
+{
+  /* non-tissue for 1 < r <= 2 mm round (5, 5); a vortex inside the
+  ** island: the outer loop and the island's loop both wind once, so the
+  ** hole's charge is 1 - 1 = 0, and the island's cell holds the PS */
+  static double th[N];
+  static unsigned char tissue[N];
+  mt_ps ps[MAXPS];
+  for (int p = 0; p < N; p++) {
+    double r = hypot(xof(p) - 5.0, yof(p) - 5.0);
+    tissue[p] = r <= 1.0 || r > 2.0;
+  }
+  vortex(th, 5.07, 4.93, 1, 0.0);
+  cr_assert_eq(find(th, tissue, ps), 1);
+  assert_cell_ps(&ps[0], 5.07, 4.93, 1);
+  /* the vortex in the scar itself: the hole winds once, the island not */
+  vortex(th, 6.5, 5.02, 1, 0.0);
+  cr_assert_eq(find(th, tissue, ps), 1);
+  cr_assert_eq(ps[0].hole, 0);
+  cr_assert_eq(ps[0].charge, 1);
+}
+
 /* A non-tissue strip |x - 5| <= 0.3 mm, y0 <= y <= 5 mm. */
 static void strip(unsigned char *tissue, double y0)
 {
@@ -379,6 +401,44 @@ Test(phase, one_and_a_half_turns_is_a_driver)
   mt_ps_tracker_free(tr);
 }
 
+/*
+** A rigidly turning spiral whose tip circles a core of radius r_mm: theta
+** = -angle(x - tip(t)) + omega t, tip(t) = c + r (cos omega t, sin omega
+** t) (the pattern -angle(x - c - (r, 0)) turned by omega t about c: one
+** turn a period T = 100 ms, whatever r). 20 frames a turn for 1.5 turns.
+*/
+static void meander(double r_mm, double *turn_signed, int *n_tracks)
+{
+  static double th[N];
+  const double w = 2 * M_PI / 100.0, cx = 5.03, cy = 4.97;
+  mt_ps_tracker *tr = mt_ps_tracker_new(N, 2.0);
+  for (int f = 0; f <= 30; f++) {
+    double t = 5.0 * f, tx = cx + r_mm * cos(w * t), ty = cy + r_mm * sin(w * t);
+    for (int p = 0; p < N; p++)
+      th[p] = -atan2(yof(p) - ty, xof(p) - tx) + w * t;
+    frame(tr, t, th, NULL);
+  }
+  const mt_ps_track *t;
+  *n_tracks = mt_ps_tracker_tracks(tr, &t);
+  *turn_signed = t[0].turn_signed;
+  mt_ps_tracker_free(tr);
+}
+
+Test(phase, rotations_of_a_meandering_core_are_counted_in_its_frame)
+{
+  /* the phase at a fixed node inside the tip's circle never completes a
+  ** beat: counting at the PS's own node fails here (tip radius 1 mm:
+  ** -0.44 to 1.9 turns for 3 at 8 to 60 frames a turn) */
+  const double radii[] = {0.3, 1.0, 2.5};
+  for (int k = 0; k < 3; k++) {
+    double turn;
+    int n;
+    meander(radii[k], &turn, &n);
+    cr_assert_eq(n, 1, "r %g: %d tracks", radii[k], n);
+    cr_assert(fabs(turn - 1.5) < 0.1, "r %g: %g turns", radii[k], turn);
+  }
+}
+
 Test(phase, re_entry_around_a_hole_is_a_driver)
 {
   static unsigned char tissue[N];
@@ -533,7 +593,7 @@ Test(phase, a_ps_of_the_other_charge_starts_a_track)
   mt_ps_tracker_free(tr);
 }
 
-Test(phase, a_core_anchoring_to_a_hole_starts_a_hole_track)
+Test(phase, a_core_anchoring_to_a_hole_continues_its_track)
 {
   static double th[N];
   static unsigned char tissue[N];
@@ -549,9 +609,74 @@ Test(phase, a_core_anchoring_to_a_hole_starts_a_hole_track)
   cr_assert_eq(ps[0].hole, 0);
   frame(tr, 1, th, tissue);
   const mt_ps_track *t;
-  cr_assert_eq(mt_ps_tracker_tracks(tr, &t), 2);
-  cr_assert_eq(t[0].hole, -1);
-  cr_assert_eq(t[1].hole, 0);
+  cr_assert_eq(mt_ps_tracker_tracks(tr, &t), 1);
+  cr_assert_eq(t[0].frames, 2);
+  cr_assert_eq(t[0].hole, 0); /* the hole of its last PS */
+  mt_ps_tracker_free(tr);
+}
+
+Test(phase, a_core_meandering_through_patchy_fibrosis_is_one_driver)
+{
+  /* 5 % of the nodes non-tissue at random (a fixed LCG): the tip of a
+  ** spiral circling a core of radius 1 mm meets them, its PS switching
+  ** between cells and holes (16 of the 31 frames); it stays one track
+  ** and counts 1.5 turns within 0.15 (a hole's PS sits at its centroid,
+  ** up to a cell from the tip, and the pinwheel's end terms grow) */
+  static double th[N];
+  static unsigned char tissue[N];
+  mt_ps ps[MAXPS];
+  unsigned s = 2024;
+  for (int p = 0; p < N; p++) {
+    s = s * 1103515245u + 12345u;
+    tissue[p] = (s >> 8) % 100 >= 5;
+  }
+  const double w = 2 * M_PI / 100.0, cx = 5.03, cy = 4.97;
+  mt_ps_tracker *tr = mt_ps_tracker_new(N, 2.0);
+  int holes = 0;
+  for (int f = 0; f <= 30; f++) {
+    double t = 5.0 * f, tx = cx + cos(w * t), ty = cy + sin(w * t);
+    for (int p = 0; p < N; p++)
+      th[p] = -atan2(yof(p) - ty, xof(p) - tx) + w * t;
+    int n = find(th, tissue, ps);
+    cr_assert_eq(n, 1, "t %g: %d PS", t, n);
+    holes += ps[0].hole >= 0;
+    cr_assert(hypot(ps[0].x_mm - tx, ps[0].y_mm - ty) < 1.0,
+              "t %g: PS %g mm from the tip", t,
+              hypot(ps[0].x_mm - tx, ps[0].y_mm - ty));
+    cr_assert_eq(mt_ps_tracker_frame(tr, t, th, ps, n), 0);
+  }
+  cr_assert(holes > 0 && holes < 31, "%d frames at a hole", holes);
+  const mt_ps_track *t;
+  cr_assert_eq(mt_ps_tracker_tracks(tr, &t), 1);
+  cr_assert(fabs(t[0].turn_signed - 1.5) < 0.15, "%g", t[0].turn_signed);
+  cr_assert(mt_ps_track_is_driver(&t[0]));
+  mt_ps_tracker_free(tr);
+}
+
+Test(phase, a_frame_switching_to_a_large_hole_adds_no_turn)
+{
+  /* theta = angle - omega t at 8 frames a turn; the core is free for 4
+  ** frames, then turns round a disc of radius 1.6 mm whose pinwheel lies
+  ** inside it (the hole's node is sampled instead). The frame that
+  ** switches from pinwheel to node adds nothing: 7 of 8 steps of -1/8. */
+  static double th[N];
+  static unsigned char tissue[N];
+  mt_ps ps[MAXPS];
+  disc(tissue, 5.0, 5.0, 1.6);
+  mt_ps_tracker *tr = mt_ps_tracker_new(N, 3.0);
+  for (int f = 0; f <= 8; f++) {
+    double t = 12.5 * f, w = -2 * M_PI / 100.0 * t;
+    vortex(th, f < 4 ? 7.6 : 5.0, 5.05, 1, w);
+    cr_assert_eq(find(th, tissue, ps), 1);
+    cr_assert_eq(ps[0].hole, f < 4 ? -1 : 0);
+    if (f >= 4)
+      for (int r = 0; r < MT_PS_RING; r++)
+        cr_assert_eq(ps[0].ring[r], -1);
+    cr_assert_eq(mt_ps_tracker_frame(tr, t, th, ps, 1), 0);
+  }
+  const mt_ps_track *t;
+  cr_assert_eq(mt_ps_tracker_tracks(tr, &t), 1);
+  cr_assert_float_eq(t[0].turn_signed, -0.875, 1e-9);
   mt_ps_tracker_free(tr);
 }
 
@@ -580,7 +705,7 @@ Test(phase, bad_grids_and_arguments)
   for (int p = 0; p < N; p++)
     th[p] = atan2(yof(p) - 5.05, xof(p) - 3.1) -
             atan2(yof(p) - 4.9, xof(p) - 7.15);
-  mt_ps one[2] = {{0}, {-1, -1, 7, 7, 7}};
+  mt_ps one[2] = {{0}, {-1, -1, 7, 7, 7, {7, 7, 7, 7}}};
   cr_assert_eq(mt_phase_singularities(th, NULL, NX, NY, DX, one, 1), 2);
   cr_assert_eq(one[0].charge, -1);
   cr_assert_eq(one[1].charge, 7); /* untouched */
