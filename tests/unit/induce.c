@@ -85,6 +85,8 @@ Test(induce, a_lesion_from_the_scar_to_the_edge_makes_it_non_inducible)
   cr_assert_eq(a.rounds, 1);
   cr_assert_eq(a.inducible, 0);
   cr_assert_eq(a.first.site[0].induced, 0);
+  cr_log_info("given lesion: %d couplings tried, activity at most %.0f ms",
+              a.first.site[0].tries, a.first.site[0].activity_ms);
   cr_assert_gt(a.first.site[0].tries, 1, "several couplings tried");
   cr_assert_eq(a.mask[N / 2 + N * 2], 0, "the lesion is in the mask");
   mt_ablate_result_free(&a);
