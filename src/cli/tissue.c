@@ -332,7 +332,7 @@ static void remove_frames(const char *dir)
 {
   char fp[4200];
   for (int i = 0; i < 100000; i++) {
-    snprintf(fp, sizeof fp, "%s/V_%05d.png", dir, i);
+    snprintf(fp, sizeof fp, "%.4000s/V_%05d.png", dir, i);
     if (unlink(fp) && errno == ENOENT)
       break;
   }
@@ -389,7 +389,7 @@ static int run(const topts *o)
   long snap = t->snapshot_ms > 0 ? lround(t->snapshot_ms / c->dt_ms) : 0;
   int frame = 0;
   if (snap) {
-    snprintf(partial, sizeof partial, "%s/snapshots.partial", o->out);
+    snprintf(partial, sizeof partial, "%.4000s/snapshots.partial", o->out);
     if ((rc = make_dir(o->out)) || (rc = make_dir(partial))) {
       partial[0] = 0;
       goto done;
@@ -408,7 +408,7 @@ static int run(const topts *o)
     done_steps += k;
     if (snap && done_steps % snap == 0) {
       char fp[4200], title[80];
-      snprintf(fp, sizeof fp, "%s/V_%05d.png", partial, frame++);
+      snprintf(fp, sizeof fp, "%.4000s/V_%05d.png", partial, frame++);
       snprintf(title, sizeof title, "V at %.1f ms", mt_tissue_time(ts));
       if (mt_map_png(fp, mt_tissue_state(ts, 0), mt_tissue_mask(ts), c->nx,
                      c->ny, c->dx_mm, -90, 40, "mV", title, err,
@@ -490,7 +490,7 @@ static int run(const topts *o)
   int nf = 0;
   if (snap) {
     char sp[4200];
-    snprintf(sp, sizeof sp, "%s/snapshots", o->out);
+    snprintf(sp, sizeof sp, "%.4000s/snapshots", o->out);
     json_object_set_new(s, "snapshots", json_string(sp));
     json_object_set_new(s, "snapshot_frames", json_integer(frame));
   }
@@ -539,7 +539,7 @@ static int run(const topts *o)
   }
   if (!rc && snap) { /* the frames join the outputs */
     char sp[4200];
-    snprintf(sp, sizeof sp, "%s/snapshots", o->out);
+    snprintf(sp, sizeof sp, "%.4000s/snapshots", o->out);
     remove_frames(sp);
     if (rename(partial, sp))
       rc = cli_fail(EXIT_RUNTIME, "tissue run: %s: %s", sp, strerror(errno));

@@ -142,7 +142,7 @@ typedef struct axis { double p0, v0, p1, v1; } axis;
 
 static inline axis axis_read(const char *s, const char *cls, int is_y)
 {
-  char key[64];
+  char key[96];
   axis a = {0, 0, 0, 0};
   int n = 0;
   snprintf(key, sizeof key, "class=\"%s\"", cls);
