@@ -265,7 +265,8 @@ typedef struct pngrd {
   mt_image *im;
   const char *name;
   int code;      /* MT_EINVAL unless set otherwise */
-  char msg[256]; /* libpng's message or ours */
+  int ours;      /* msg is ours (else libpng's) */
+  char msg[256];
 } pngrd;
 
 static void png_fail(png_structp png, png_const_charp msg)
@@ -297,6 +298,7 @@ static void png_refuse(pngrd *c, int code, const char *fmt, ...)
   vsnprintf(c->msg, sizeof c->msg, fmt, ap);
   va_end(ap);
   c->code = code;
+  c->ours = 1;
   png_longjmp(c->png, 1);
 }
 
@@ -386,8 +388,8 @@ static int read_png(const unsigned char *p, size_t n, const char *name,
   free(c.rows);
   if (rc) {
     mt_image_free(c.im);
-    return failf(err, errlen, c.code, name, c.code == MT_EINVAL
-                 ? "PNG: %s: expected a whole, valid PNG image" : "%s", c.msg);
+    return failf(err, errlen, c.code, name, c.ours ? "PNG: %s"
+                 : "PNG: %s: expected a whole, valid PNG image", c.msg);
   }
   *out = c.im;
   return 0;
