@@ -65,7 +65,9 @@ static mt_image *image_new(int w, int h, const char *name)
     return NULL;
   im->width = w, im->height = h;
   im->grey = malloc((size_t)w * (size_t)h * sizeof *im->grey);
-  im->name = strdup(name);
+  im->name = malloc(strlen(name) + 1); /* not strdup: libc's own malloc */
+  if (im->name)
+    memcpy(im->name, name, strlen(name) + 1);
   if (!im->grey || !im->name) {
     mt_image_free(im);
     return NULL;
@@ -281,6 +283,23 @@ static void png_quiet(png_structp png, png_const_charp msg)
   (void)png, (void)msg; /* the library never prints */
 }
 
+/* libpng allocates through these, so that its allocations are ours (and
+** an allocation-failure test fails them too); a failure makes the read
+** MT_ENOMEM, whether libpng then stops or works on without the block. */
+static png_voidp png_alloc(png_structp png, png_alloc_size_t n)
+{
+  void *p = malloc(n);
+  if (!p)
+    ((pngrd *)png_get_mem_ptr(png))->code = MT_ENOMEM;
+  return p;
+}
+
+static void png_dealloc(png_structp png, png_voidp p)
+{
+  (void)png;
+  free(p);
+}
+
 static void png_from_mem(png_structp png, png_bytep out, size_t len)
 {
   pngrd *c = png_get_io_ptr(png);
@@ -374,8 +393,8 @@ static int read_png(const unsigned char *p, size_t n, const char *name,
                     mt_image **out, char *err, size_t errlen)
 {
   pngrd c = {.p = p, .n = n, .i = 0, .name = name, .code = MT_EINVAL};
-  c.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, png_fail,
-                                 png_quiet);
+  c.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &c, png_fail,
+                                   png_quiet, &c, png_alloc, png_dealloc);
   if (c.png)
     c.info = png_create_info_struct(c.png);
   if (!c.png || !c.info) {
@@ -386,8 +405,11 @@ static int read_png(const unsigned char *p, size_t n, const char *name,
   png_destroy_read_struct(&c.png, &c.info, NULL);
   free(c.data);
   free(c.rows);
-  if (rc) {
+  if (rc || c.code == MT_ENOMEM) {
     mt_image_free(c.im);
+    if (c.code == MT_ENOMEM)
+      return failf(err, errlen, MT_ENOMEM, name, "PNG: out of memory (%s)",
+                   rc ? c.msg : "libpng");
     return failf(err, errlen, c.code, name, c.ours ? "PNG: %s"
                  : "PNG: %s: expected a whole, valid PNG image", c.msg);
   }
