@@ -168,6 +168,28 @@ const double *mt_tissue_apd(const mt_tissue *t);
 */
 double mt_tissue_cv(const mt_tissue *t, long a, long b, int n_samples);
 
+/* Tissue flags of the nodes (1 tissue, 0 not: the mask). */
+const unsigned char *mt_tissue_mask(const mt_tissue *t);
+/* Remove every stimulus (a protocol's next phase adds its own). */
+void mt_tissue_clear_stim(mt_tissue *t);
+/* Forget the activation and APD maps and record only crossings from
+** after_ms on (a later beat's maps). */
+void mt_tissue_reset_activation(mt_tissue *t, double after_ms);
+/* Tissue nodes whose V is at or above v_mV (excited). */
+long mt_tissue_count_above(const mt_tissue *t, double v_mV);
+
+/*
+** A copy of the dynamic state (every cell state, the time, the activation
+** and APD maps) to return to: a protocol paces once, keeps the state, and
+** tries several premature stimuli from it. Stimuli are not part of it.
+*/
+typedef struct mt_tissue_snap mt_tissue_snap;
+mt_tissue_snap *mt_tissue_snap_save(const mt_tissue *t); /* NULL: ENOMEM */
+/* Restore a snapshot of this tissue (MT_EINVAL if it came from another
+** grid or model). */
+int mt_tissue_snap_restore(mt_tissue *t, const mt_tissue_snap *s);
+void mt_tissue_snap_free(mt_tissue_snap *s); /* NULL-safe */
+
 const char *mt_tissue_errmsg(const mt_tissue *t);
 
 #endif

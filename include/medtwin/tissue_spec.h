@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "medtwin/induce.h"
 #include "medtwin/model.h"
 #include "medtwin/tissue.h"
 
@@ -16,6 +17,33 @@
 ** shipped cell models. */
 #define MT_TISSUE_MAX_NODES (1L << 24)
 #define MT_TISSUE_MAX_STIM 64
+#define MT_TISSUE_MAX_SET 32   /* parameters set by name */
+#define MT_TISSUE_MAX_SITES 64
+#define MT_TISSUE_MAX_LESIONS 64
+
+/* Parameters of the cell model set by name: index and value. */
+typedef struct mt_tissue_params {
+  int n;
+  int idx[MT_TISSUE_MAX_SET];
+  double val[MT_TISSUE_MAX_SET];
+} mt_tissue_params;
+
+/*
+** A fibrosis substrate from an image (2D): a node whose grey (0 black .. 1
+** white, mt_image_to_grid) is >= threshold is fibrotic: non-conducting
+** (out of the mask) or remodelled (its conductivity times d_scale and the
+** cell parameters param; region 1 of the engine), and with remodelled a
+** node at or above scar_threshold is non-conducting (dense scar).
+*/
+typedef struct mt_tissue_substrate {
+  char image[1024];    /* path, relative to the configuration's folder */
+  double pixel_mm, threshold;
+  int remodelled;      /* 0: non-conducting */
+  double scar_threshold; /* remodelled: grey >= this is non-conducting
+                         ** (dense scar beside the grey zone; > 1: none) */
+  double d_scale;
+  mt_tissue_params param;
+} mt_tissue_substrate;
 
 typedef struct mt_tissue_spec {
   const mt_model *m;   /* the cell model */
@@ -27,6 +55,19 @@ typedef struct mt_tissue_spec {
   int nstim;           /* 1 .. MT_TISSUE_MAX_STIM */
   mt_tissue_stim stim[MT_TISSUE_MAX_STIM];
   int vti, svg, cv_x;  /* outputs */
+  int png;             /* activation.png (and apd.png) */
+  double snapshot_ms;  /* V frames every snapshot_ms (0: none) */
+  mt_tissue_params param;   /* the cell's parameters changed by name */
+  int has_substrate;
+  mt_tissue_substrate sub;
+  int has_protocol;    /* "inducibility": tissue induce / ablate */
+  mt_protocol proto;
+  int nsite;
+  mt_pace_site site[MT_TISSUE_MAX_SITES];
+  int nlesion;         /* lesions applied before anything runs */
+  mt_lesion lesion[MT_TISSUE_MAX_LESIONS];
+  double ablate_width_mm; /* "ablation": lesion width (2 mm) */
+  int ablate_rounds;      /* tests at most (5) */
 } mt_tissue_spec;
 
 /* Whether the tissue engine can run cell model m: state 0 V, input 0

@@ -19,6 +19,9 @@
 #include "cli.h"
 #include "medtwin/error.h"
 #include "medtwin/file.h"
+#include "medtwin/image.h"
+#include "medtwin/induce.h"
+#include "medtwin/patient.h"
 #include "medtwin/model.h"
 #include "medtwin/tissue.h"
 #include "medtwin/tissue_spec.h"
@@ -28,11 +31,20 @@
 
 static const char usage_text[] =
   "usage: medtwin tissue run CONFIG.json --out DIR [--json] [--progress]\n"
+  "       medtwin tissue induce CONFIG.json --out DIR [--json] [--progress]\n"
+  "       medtwin tissue ablate CONFIG.json --out DIR [--json] [--progress]\n"
   "\n"
-  "Simulate monodomain cardiac tissue described by CONFIG.json (schema:\n"
-  "docs/tissue-config.schema.json) and write DIR/summary.json,\n"
-  "DIR/activation.vti (VTK XML ImageData) and DIR/activation.svg, all or\n"
-  "nothing.\n"
+  "run: simulate monodomain cardiac tissue described by CONFIG.json\n"
+  "(schema: docs/tissue-config.schema.json) and write DIR/summary.json,\n"
+  "DIR/activation.vti (VTK XML ImageData), DIR/activation.svg,\n"
+  "DIR/activation.png and DIR/apd.png (and DIR/snapshots/V_NNNNN.png with\n"
+  "outputs.snapshot_ms), all or nothing.\n"
+  "induce: the inducibility test of the configuration's \"inducibility\"\n"
+  "protocol (S1-S2 or burst from each site): DIR/summary.json (inducible,\n"
+  "sites, drivers) and DIR/tissue.png.\n"
+  "ablate: test, ablate the drivers, re-test until non-inducible or\n"
+  "ablation.max_rounds tests: DIR/summary.json (rounds, lesions, first and\n"
+  "last test) and DIR/tissue.png (the final tissue with its lesions).\n"
   "\n"
   "  --out DIR     output directory (created if absent)\n"
   "  --json        print the summary as JSON on standard output\n"
@@ -177,9 +189,123 @@ static json_t *num_or_null(double v)
 /* ---- the command -------------------------------------------------------- */
 
 typedef struct topts {
-  const char *config, *out;
+  const char *config, *out, *cmd;
   int json, progress;
 } topts;
+
+/* What a spec needs beyond its own fields: per-node arrays and parameter
+** sets, owned here. */
+typedef struct built {
+  double *fibre, *p0, *p1, *dscale;
+  unsigned char *mask, *region;
+  const double *rp[1];
+  long n_fibrotic;
+} built;
+
+static void built_free(built *b)
+{
+  free(b->fibre), free(b->p0), free(b->p1), free(b->dscale);
+  free(b->mask), free(b->region);
+}
+
+/* The image path: as given when absolute, else beside the configuration. */
+static void image_path(const char *config, const char *img, char *out,
+                       size_t len)
+{
+  const char *slash = strrchr(config, '/');
+  if (img[0] == '/' || !slash)
+    snprintf(out, len, "%s", img);
+  else
+    snprintf(out, len, "%.*s/%s", (int)(slash - config), config, img);
+}
+
+/* Fill the spec's config with fibres, parameters, substrate and lesions.
+** Returns 0 or an exit status (message printed). */
+static int build(const char *config, mt_tissue_spec *t, built *b)
+{
+  mt_tissue_config *c = &t->c;
+  const mt_model *m = t->m;
+  long n = (long)c->nx * c->ny * c->nz;
+  char err[MT_ERRMSG_MAX];
+  memset(b, 0, sizeof *b);
+  if (!(b->p0 = calloc((size_t)m->n_param + 1, sizeof(double))) ||
+      !(b->p1 = calloc((size_t)m->n_param + 1, sizeof(double))))
+    return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+  if (m->patients && m->patients->n > 0) {
+    mt_patient *pt;
+    if (mt_patient_load(m, m->patients->name(0), &pt, err, sizeof err))
+      return cli_fail(EXIT_RUNTIME, "tissue: %s", err);
+    memcpy(b->p0, pt->param, (size_t)m->n_param * sizeof(double));
+    mt_patient_free(pt);
+  }
+  for (int k = 0; k < t->param.n; k++)
+    b->p0[t->param.idx[k]] = t->param.val[k];
+  c->param = b->p0;
+  if (t->has_angle) {
+    double a = t->angle_deg * 3.14159265358979323846 / 180;
+    if (!(b->fibre = malloc(3 * (size_t)n * sizeof *b->fibre)))
+      return cli_fail(EXIT_RUNTIME, "tissue: out of memory for %ld nodes", n);
+    for (long i = 0; i < n; i++)
+      b->fibre[3 * i] = cos(a), b->fibre[3 * i + 1] = sin(a),
+      b->fibre[3 * i + 2] = 0;
+    c->fibre = b->fibre;
+  }
+  if (!(b->mask = malloc((size_t)n)))
+    return cli_fail(EXIT_RUNTIME, "tissue: out of memory for %ld nodes", n);
+  memset(b->mask, 1, (size_t)n);
+  c->mask = b->mask;
+  if (t->has_substrate) {
+    const mt_tissue_substrate *sb = &t->sub;
+    char path[2048];
+    image_path(config, sb->image, path, sizeof path);
+    mt_image *im;
+    double *grey = malloc((size_t)n * sizeof *grey);
+    if (!grey)
+      return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+    int e = mt_image_read(path, &im, err, sizeof err);
+    if (!e) {
+      e = mt_image_to_grid(im, sb->pixel_mm, c->nx, c->ny, c->dx_mm, grey,
+                           err, sizeof err);
+      mt_image_free(im);
+    }
+    if (e) {
+      free(grey);
+      return cli_fail(e == MT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE,
+                      "%s: substrate.image: %s", config, err);
+    }
+    if (sb->remodelled) {
+      b->region = calloc((size_t)n, 1);
+      b->dscale = malloc((size_t)n * sizeof *b->dscale);
+      if (!b->region || !b->dscale) {
+        free(grey);
+        return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+      }
+      memcpy(b->p1, b->p0, (size_t)m->n_param * sizeof(double));
+      for (int k = 0; k < sb->param.n; k++)
+        b->p1[sb->param.idx[k]] = sb->param.val[k];
+      b->rp[0] = b->p1;
+      c->region = b->region, c->n_region = 1, c->region_param = b->rp;
+      c->d_scale = b->dscale;
+    }
+    for (long i = 0; i < n; i++) {
+      int fib = grey[i] >= sb->threshold;
+      b->n_fibrotic += fib;
+      if (sb->remodelled && grey[i] >= sb->scar_threshold) {
+        b->mask[i] = 0;
+        b->dscale[i] = 1; /* enters the means of the cells it corners */
+      } else if (sb->remodelled) {
+        b->region[i] = (unsigned char)fib;
+        b->dscale[i] = fib ? sb->d_scale : 1;
+      } else if (fib) {
+        b->mask[i] = 0;
+      }
+    }
+    free(grey);
+  }
+  for (int k = 0; k < t->nlesion; k++)
+    mt_lesion_apply(b->mask, c->nx, c->ny, c->dx_mm, &t->lesion[k]);
+  return 0;
+}
 
 static int topt(void *ctx, const char *a, const char *v)
 {
@@ -201,6 +327,18 @@ static int make_dir(const char *dir)
   return 0;
 }
 
+/* Remove dir and the frames V_*.png in it (a folder of our own). */
+static void remove_frames(const char *dir)
+{
+  char fp[4200];
+  for (int i = 0; i < 100000; i++) {
+    snprintf(fp, sizeof fp, "%s/V_%05d.png", dir, i);
+    if (unlink(fp) && errno == ENOENT)
+      break;
+  }
+  rmdir(dir);
+}
+
 static int run(const topts *o)
 {
   char *text, err[MT_ERRMSG_MAX];
@@ -215,22 +353,19 @@ static int run(const topts *o)
   int rc = mt_tissue_spec_parse(text, len, o->config, t, err, sizeof err)
                ? cli_fail(EXIT_USAGE, "%s", err) : 0;
   free(text);
-  double *fibre = NULL;
+  built bl = {0};
+  char partial[4096] = ""; /* snapshot frames until they are committed */
   mt_tissue *ts = NULL;
   if (rc)
     goto done;
   mt_tissue_config *c = &t->c;
   long n = (long)c->nx * c->ny * c->nz;
-  if (t->has_angle) {
-    double a = t->angle_deg * 3.14159265358979323846 / 180;
-    if (!(fibre = malloc(3 * (size_t)n * sizeof *fibre))) {
-      rc = cli_fail(EXIT_RUNTIME, "tissue run: out of memory for %ld nodes",
-                    n);
-      goto done;
-    }
-    for (long i = 0; i < n; i++)
-      fibre[3 * i] = cos(a), fibre[3 * i + 1] = sin(a), fibre[3 * i + 2] = 0;
-    c->fibre = fibre;
+  if ((rc = build(o->config, t, &bl)))
+    goto done;
+  if (t->nstim < 1) {
+    rc = bad(o->config, "stimuli", "expected for tissue run (the "
+             "inducibility protocol is run by tissue induce and ablate)");
+    goto done;
   }
   int e = mt_tissue_create(t->m, c, &ts, err, sizeof err);
   if (e) {
@@ -251,8 +386,19 @@ static int run(const topts *o)
   int show = o->progress || isatty(STDERR_FILENO);
   long chunk = steps / 100 > 0 ? steps / 100 : 1, done_steps = 0;
   double t0 = now_s(), last = t0;
+  long snap = t->snapshot_ms > 0 ? lround(t->snapshot_ms / c->dt_ms) : 0;
+  int frame = 0;
+  if (snap) {
+    snprintf(partial, sizeof partial, "%s/snapshots.partial", o->out);
+    if ((rc = make_dir(o->out)) || (rc = make_dir(partial))) {
+      partial[0] = 0;
+      goto done;
+    }
+  }
   while (done_steps < steps) {
     long k = steps - done_steps < chunk ? steps - done_steps : chunk;
+    if (snap && k > snap - done_steps % snap)
+      k = snap - done_steps % snap;
     if (mt_tissue_step(ts, k)) {
       if (show)
         fputc('\n', stderr);
@@ -260,6 +406,17 @@ static int run(const topts *o)
       goto done;
     }
     done_steps += k;
+    if (snap && done_steps % snap == 0) {
+      char fp[4200], title[80];
+      snprintf(fp, sizeof fp, "%s/V_%05d.png", partial, frame++);
+      snprintf(title, sizeof title, "V at %.1f ms", mt_tissue_time(ts));
+      if (mt_map_png(fp, mt_tissue_state(ts, 0), mt_tissue_mask(ts), c->nx,
+                     c->ny, c->dx_mm, -90, 40, "mV", title, err,
+                     sizeof err)) {
+        rc = cli_fail(EXIT_RUNTIME, "tissue run: %s", err);
+        goto done;
+      }
+    }
     double tn = now_s();
     if (show && (tn - last >= 0.5 || done_steps == steps)) {
       double el = tn - t0, eta = el / done_steps * (steps - done_steps);
@@ -323,17 +480,26 @@ static int run(const topts *o)
   /* all or nothing: summary, then the optional files */
   if ((rc = make_dir(o->out)))
     goto out;
-  const char *names[3] = {"summary.json", "activation.vti", "activation.svg"};
-  int want[3] = {1, t->vti, t->svg};
-  mt_afile *af[3] = {NULL, NULL, NULL};
+  const char *names[5] = {"summary.json", "activation.vti", "activation.svg",
+                          "activation.png", "apd.png"};
+  static const char *const keys[5] = {"summary", "vti", "svg",
+                                      "activation_png", "apd_png"};
+  int want[5] = {1, t->vti, t->svg, t->png && c->nz == 1 && c->ny > 1,
+                 t->png && c->nz == 1 && c->ny > 1};
+  mt_afile *af[5] = {NULL, NULL, NULL, NULL, NULL};
   int nf = 0;
-  for (int i = 0; i < 3 && !rc; i++) {
+  if (snap) {
+    char sp[4200];
+    snprintf(sp, sizeof sp, "%s/snapshots", o->out);
+    json_object_set_new(s, "snapshots", json_string(sp));
+    json_object_set_new(s, "snapshot_frames", json_integer(frame));
+  }
+  for (int i = 0; i < 5 && !rc; i++) {
     if (!want[i])
       continue;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->out, names[i]);
-    json_object_set_new(s, i == 1 ? "vti" : i == 2 ? "svg" : "summary",
-                        json_string(path));
+    json_object_set_new(s, keys[i], json_string(path));
     if (mt_afile_open(path, &af[nf], err, sizeof err)) {
       rc = cli_fail(EXIT_RUNTIME, "tissue run: %s", err);
       break;
@@ -349,9 +515,36 @@ static int run(const topts *o)
       write_vti(mt_afile_stream(af[k++]), c, act, apd);
     if (t->svg)
       write_svg(mt_afile_stream(af[k++]), t->m->name, c, act);
-    if (mt_afile_commit_all(af, nf, err, sizeof err))
+    for (int i = 3; i < 5 && !rc; i++) {
+      if (!want[i])
+        continue;
+      unsigned char *rgb;
+      int w, h;
+      char title[120];
+      snprintf(title, sizeof title, "%s, %s", i == 3 ? "activation time"
+               : "action potential duration", t->m->name);
+      if (mt_map_rgb(i == 3 ? act : apd, mt_tissue_mask(ts), c->nx, c->ny,
+                     c->dx_mm, NAN, NAN, "ms", title, &rgb, &w, &h, err,
+                     sizeof err) ||
+          mt_png_write_rgb_fp(mt_afile_stream(af[k]), names[i], w, h, rgb,
+                              err, sizeof err))
+        rc = cli_fail(EXIT_RUNTIME, "tissue run: %s", err);
+      free(rgb);
+      k++;
+    }
+    if (!rc && mt_afile_commit_all(af, nf, err, sizeof err))
       rc = cli_fail(EXIT_RUNTIME, "tissue run: %s", err);
-    nf = 0;
+    if (!rc)
+      nf = 0;
+  }
+  if (!rc && snap) { /* the frames join the outputs */
+    char sp[4200];
+    snprintf(sp, sizeof sp, "%s/snapshots", o->out);
+    remove_frames(sp);
+    if (rename(partial, sp))
+      rc = cli_fail(EXIT_RUNTIME, "tissue run: %s: %s", sp, strerror(errno));
+    else
+      partial[0] = 0;
   }
   for (int i = 0; i < nf; i++)
     mt_afile_abort(af[i]);
@@ -373,8 +566,230 @@ static int run(const topts *o)
 out:
   json_decref(s);
 done:
+  if (partial[0]) { /* nothing half-written */
+    remove_frames(partial);
+  }
   mt_tissue_free(ts);
-  free(fibre);
+  built_free(&bl);
+  free(t);
+  return rc;
+}
+
+/* ---- induce and ablate ------------------------------------------------- */
+
+static void induce_progress(void *ctx, int site, double coupling,
+                            double activity)
+{
+  const topts *o = ctx;
+  if (!o->progress && !isatty(STDERR_FILENO))
+    return;
+  if (isfinite(coupling))
+    fprintf(stderr, "\rtissue %s: site %d  S2 coupling %.0f ms          ",
+            o->cmd, site, coupling);
+  else
+    fprintf(stderr, "\rtissue %s: site %d  activity %.0f ms after pacing  ",
+            o->cmd, site, activity);
+}
+
+static json_t *site_json(const mt_site_result *r)
+{
+  json_t *j = json_object();
+  json_object_set_new(j, "x_mm", json_real(r->site.x_mm));
+  json_object_set_new(j, "y_mm", json_real(r->site.y_mm));
+  json_object_set_new(j, "radius_mm", json_real(r->site.radius_mm));
+  json_object_set_new(j, "induced", json_boolean(r->induced));
+  json_object_set_new(j, "captured", json_boolean(r->captured));
+  json_object_set_new(j, "coupling_ms", num_or_null(r->coupling_ms));
+  json_object_set_new(j, "loss_of_capture_ms", num_or_null(r->loss_ms));
+  json_object_set_new(j, "activity_after_pacing_ms",
+                      json_real(r->activity_ms));
+  json_object_set_new(j, "cycle_ms", num_or_null(r->cycle_ms));
+  json_object_set_new(j, "tries", json_integer(r->tries));
+  return j;
+}
+
+static json_t *test_json(const mt_induce_result *r)
+{
+  json_t *j = json_object(), *sa = json_array(), *da = json_array();
+  json_object_set_new(j, "inducible", json_boolean(r->inducible));
+  for (int k = 0; k < r->n_site; k++)
+    json_array_append_new(sa, site_json(&r->site[k]));
+  for (int k = 0; k < r->n_driver; k++) {
+    const mt_driver *d = &r->driver[k];
+    json_t *e = json_object();
+    json_object_set_new(e, "x_mm", json_real(d->x_mm));
+    json_object_set_new(e, "y_mm", json_real(d->y_mm));
+    json_object_set_new(e, "charge", json_integer(d->charge));
+    json_object_set_new(e, "kind", json_string(d->hole ? "anatomical"
+                                                       : "functional"));
+    json_object_set_new(e, "first_ms", json_real(d->t_first_ms));
+    json_object_set_new(e, "last_ms", json_real(d->t_last_ms));
+    json_object_set_new(e, "lifetime_ms",
+                        json_real(d->t_last_ms - d->t_first_ms));
+    json_object_set_new(e, "rotations", json_real(d->rotations));
+    json_object_set_new(e, "site", json_integer(d->site));
+    json_array_append_new(da, e);
+  }
+  json_object_set_new(j, "sites", sa);
+  json_object_set_new(j, "drivers", da);
+  json_object_set_new(j, "simulated_ms", json_real(r->sim_ms));
+  return j;
+}
+
+static json_t *lesion_json(const mt_lesion *l)
+{
+  json_t *e = json_object();
+  json_object_set_new(e, "from", json_pack("[f, f]", l->x0_mm, l->y0_mm));
+  json_object_set_new(e, "to", json_pack("[f, f]", l->x1_mm, l->y1_mm));
+  json_object_set_new(e, "width_mm", json_real(l->width_mm));
+  json_object_set_new(e, "round", json_integer(l->round));
+  if (l->driver >= 0)
+    json_object_set_new(e, "driver", json_integer(l->driver));
+  return e;
+}
+
+static int induce(const topts *o)
+{
+  char *text, err[MT_ERRMSG_MAX];
+  size_t len;
+  if (mt_file_read(o->config, &text, &len, err, sizeof err))
+    return cli_fail(EXIT_USAGE, "%s", err);
+  mt_tissue_spec *t = malloc(sizeof *t);
+  if (!t) {
+    free(text);
+    return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+  }
+  int rc = mt_tissue_spec_parse(text, len, o->config, t, err, sizeof err)
+               ? cli_fail(EXIT_USAGE, "%s", err) : 0;
+  free(text);
+  built bl = {0};
+  int ablate = !strcmp(o->cmd, "ablate");
+  mt_induce_result ir = {0};
+  mt_ablate_result ar = {0};
+  json_t *s = NULL;
+  if (!rc && !t->has_protocol)
+    rc = bad(o->config, "inducibility", "expected the protocol and sites "
+             "of the test (tissue induce and ablate)");
+  if (rc || (rc = build(o->config, t, &bl)))
+    goto done;
+  mt_tissue_config *c = &t->c;
+  double t0 = now_s();
+  int e = ablate ? mt_ablate_loop(t->m, c, t->site, t->nsite, &t->proto, NULL,
+                                  0, t->ablate_width_mm, t->ablate_rounds,
+                                  induce_progress, (void *)o, &ar, err,
+                                  sizeof err)
+                 : mt_induce_test(t->m, c, t->site, t->nsite, &t->proto,
+                                  induce_progress, (void *)o, &ir, err,
+                                  sizeof err);
+  double wall = now_s() - t0;
+  if (o->progress || isatty(STDERR_FILENO))
+    fputc('\n', stderr);
+  if (e) {
+    rc = e == MT_EINVAL ? cli_fail(EXIT_USAGE, "%s: %s", o->config, err)
+                        : cli_fail(EXIT_RUNTIME, "tissue %s: %s", o->cmd, err);
+    goto done;
+  }
+  const mt_induce_result *last = ablate ? &ar.last : &ir;
+  long n = (long)c->nx * c->ny;
+  s = json_object();
+  json_object_set_new(s, "medtwin_version", json_string(MT_VERSION));
+  json_object_set_new(s, "config", json_string(o->config));
+  json_object_set_new(s, "model", json_string(t->m->name));
+  json_object_set_new(s, "protocol", json_string(
+      t->proto.kind == MT_PROTOCOL_S1S2 ? "s1s2" : "burst"));
+  json_object_set_new(s, "persist_ms", json_real(t->proto.persist_ms));
+  json_object_set_new(s, "fibrotic_nodes", json_integer(bl.n_fibrotic));
+  json_object_set_new(s, "inducible", json_boolean(last->inducible));
+  json_t *les = json_array();
+  for (int k = 0; k < t->nlesion; k++)
+    json_array_append_new(les, lesion_json(&t->lesion[k]));
+  for (int k = 0; ablate && k < ar.n_lesion; k++)
+    json_array_append_new(les, lesion_json(&ar.lesion[k]));
+  json_object_set_new(s, "lesions", les);
+  if (ablate) {
+    json_object_set_new(s, "rounds", json_integer(ar.rounds));
+    json_object_set_new(s, "first_test", test_json(&ar.first));
+    json_object_set_new(s, "last_test", test_json(&ar.last));
+  } else {
+    json_object_set_new(s, "test", test_json(&ir));
+  }
+  json_object_set_new(s, "wall_s", json_real(wall));
+  /* tissue.png: remodelled (1) and healthy (0) tissue; grey: scar and
+  ** lesions */
+  const unsigned char *mask = ablate ? ar.mask : bl.mask;
+  double *val = malloc((size_t)n * sizeof *val);
+  unsigned char *rgb = NULL;
+  int w, h;
+  if (!val) {
+    rc = cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+    goto done;
+  }
+  for (long i = 0; i < n; i++)
+    val[i] = bl.region ? bl.region[i] : 0;
+  int me = mt_map_rgb(val, mask, c->nx, c->ny, c->dx_mm, 0, 1,
+                      "remodelled", ablate ? "tissue after ablation (grey: "
+                      "non-conducting)" : "tissue (grey: non-conducting)",
+                      &rgb, &w, &h, err, sizeof err);
+  free(val);
+  if (me) {
+    rc = cli_fail(EXIT_RUNTIME, "tissue %s: %s", o->cmd, err);
+    goto done;
+  }
+  mt_afile *af[2] = {NULL, NULL};
+  int nf = 0;
+  if ((rc = make_dir(o->out))) {
+    free(rgb);
+    goto done;
+  }
+  static const char *const names[2] = {"summary.json", "tissue.png"};
+  for (int i = 0; i < 2 && !rc; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", o->out, names[i]);
+    json_object_set_new(s, i ? "tissue_png" : "summary", json_string(path));
+    if (mt_afile_open(path, &af[nf], err, sizeof err))
+      rc = cli_fail(EXIT_RUNTIME, "tissue %s: %s", o->cmd, err);
+    else
+      nf++;
+  }
+  if (!rc) {
+    if (json_dumpf(s, mt_afile_stream(af[0]), JSON_INDENT(2) |
+                   JSON_REAL_PRECISION(10)) == 0)
+      fputc('\n', mt_afile_stream(af[0]));
+    if (mt_png_write_rgb_fp(mt_afile_stream(af[1]), names[1], w, h, rgb, err,
+                            sizeof err) ||
+        mt_afile_commit_all(af, nf, err, sizeof err))
+      rc = cli_fail(EXIT_RUNTIME, "tissue %s: %s", o->cmd, err);
+    else
+      nf = 0;
+  }
+  for (int i = 0; i < nf; i++)
+    mt_afile_abort(af[i]);
+  free(rgb);
+  if (!rc) {
+    if (o->json) {
+      json_dumpf(s, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+      fputc('\n', stdout);
+    } else if (ablate) {
+      printf("tissue ablate: %s after %d test%s, %d lesion%s added; first "
+             "test %s with %d driver%s; %.1f s; wrote %s\n",
+             ar.inducible ? "still inducible" : "non-inducible", ar.rounds,
+             ar.rounds == 1 ? "" : "s", ar.n_lesion,
+             ar.n_lesion == 1 ? "" : "s",
+             ar.first.inducible ? "inducible" : "non-inducible",
+             ar.first.n_driver, ar.first.n_driver == 1 ? "" : "s", wall,
+             o->out);
+    } else {
+      printf("tissue induce: %s (%d site%s, %d driver%s); %.1f s; wrote %s\n",
+             ir.inducible ? "inducible" : "non-inducible", ir.n_site,
+             ir.n_site == 1 ? "" : "s", ir.n_driver,
+             ir.n_driver == 1 ? "" : "s", wall, o->out);
+    }
+  }
+done:
+  json_decref(s);
+  mt_induce_result_free(&ir);
+  mt_ablate_result_free(&ar);
+  built_free(&bl);
   free(t);
   return rc;
 }
@@ -385,10 +800,12 @@ int cmd_tissue(int argc, char **argv)
     fputs(usage_text, argc < 2 ? stderr : stdout);
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
-  if (strcmp(argv[1], "run"))
-    return cli_fail(EXIT_USAGE, "tissue: unknown subcommand '%s' (run "
-                    "'medtwin tissue --help')", argv[1]);
+  if (strcmp(argv[1], "run") && strcmp(argv[1], "induce") &&
+      strcmp(argv[1], "ablate"))
+    return cli_fail(EXIT_USAGE, "tissue: unknown subcommand '%s' (run, "
+                    "induce or ablate; 'medtwin tissue --help')", argv[1]);
   topts o = {0};
+  o.cmd = argv[1];
   /* the configuration is the first non-option argument; --progress takes
   ** no value, so it is taken out before the common parser */
   char *args[64];
@@ -410,5 +827,5 @@ int cmd_tissue(int argc, char **argv)
   if (!o.config || !o.out)
     return cli_fail(EXIT_USAGE, "tissue run: CONFIG.json and --out DIR are "
                     "required (run 'medtwin tissue run --help')");
-  return run(&o);
+  return strcmp(o.cmd, "run") ? induce(&o) : run(&o);
 }

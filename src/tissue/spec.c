@@ -166,6 +166,216 @@ static int parse_stim(const perr *file, json_t *e, int k,
   return bad(file, f, "invalid");
 }
 
+
+/* "param": {"name": value, ...} of model m into ps (field for messages). */
+static int parse_params(const perr *file, json_t *o, const char *field,
+                        const mt_model *m, mt_tissue_params *ps)
+{
+  char f[96];
+  const char *k;
+  json_t *v;
+  if (!json_is_object(o))
+    return bad(file, field, "expected an object {parameter name: value}");
+  ps->n = 0;
+  json_object_foreach(o, k, v) {
+    int idx = -1;
+    for (int i = 0; i < m->n_param && idx < 0; i++)
+      if (!strcmp(m->param[i].name, k))
+        idx = i;
+    snprintf(f, sizeof f, "%s.%.40s", field, k);
+    if (idx < 0) {
+      char msg[600];
+      size_t len = (size_t)snprintf(msg, sizeof msg, "unknown parameter of "
+                                    "%s: expected one of", m->name);
+      for (int i = 0; i < m->n_param && len < sizeof msg - 1; i++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s %s",
+                                i ? "," : "", m->param[i].name);
+      return bad(file, f, msg);
+    }
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+      return bad(file, f, "expected a finite number");
+    if (ps->n >= MT_TISSUE_MAX_SET)
+      return bad(file, field, "expected at most 32 parameters");
+    ps->idx[ps->n] = idx, ps->val[ps->n++] = json_number_value(v);
+  }
+  return 0;
+}
+
+static int parse_substrate(const perr *file, json_t *o, mt_tissue_spec *t)
+{
+  mt_tissue_substrate *b = &t->sub;
+  const char *u, *img = json_string_value(json_object_get(o, "image"));
+  const char *mode = json_string_value(json_object_get(o, "fibrotic"));
+  char f[80];
+  json_t *par = json_object_get(o, "param");
+  if (!json_is_object(o))
+    return bad(file, "substrate", "expected an object {image, pixel_mm, "
+               "threshold, fibrotic, conductivity_scale, param}");
+  if ((u = unknown_key(o, (const char *const[]){"image", "pixel_mm",
+           "threshold", "fibrotic", "conductivity_scale", "param",
+           "scar_threshold", NULL})))
+    return snprintf(f, sizeof f, "substrate.%.40s", u),
+           bad(file, f, "unknown field");
+  if (t->c.nz != 1)
+    return bad(file, "substrate", "expected only for a 2D grid (nz = 1)");
+  if (!img || !*img || strlen(img) >= sizeof b->image)
+    return bad(file, "substrate.image", "expected the path of a PGM or PNG "
+               "image (relative to the configuration's folder)");
+  strcpy(b->image, img);
+  if (num(o, "pixel_mm", NAN, &b->pixel_mm) || !(b->pixel_mm > 0) ||
+      !isfinite(b->pixel_mm))
+    return bad(file, "substrate.pixel_mm", "expected the pixel size > 0 mm");
+  if (num(o, "threshold", 0.5, &b->threshold) || !(b->threshold >= 0) ||
+      !(b->threshold <= 1))
+    return bad(file, "substrate.threshold", "expected a grey level in [0, 1] "
+               "(default 0.5): brighter pixels are fibrotic");
+  if (json_object_get(o, "fibrotic") &&
+      (!mode || (strcmp(mode, "non-conducting") && strcmp(mode, "remodelled"))))
+    return bad(file, "substrate.fibrotic", "expected \"non-conducting\" "
+               "(default) or \"remodelled\"");
+  b->remodelled = mode && !strcmp(mode, "remodelled");
+  if (num(o, "conductivity_scale", b->remodelled ? 0.3 : 0, &b->d_scale) ||
+      !(b->d_scale >= 0) || !(b->d_scale <= 1))
+    return bad(file, "substrate.conductivity_scale", "expected a factor in "
+               "[0, 1] (default 0.3 for remodelled tissue)");
+  if (!b->remodelled && (json_object_get(o, "conductivity_scale") || par ||
+                         json_object_get(o, "scar_threshold")))
+    return bad(file, "substrate.fibrotic", "expected \"remodelled\" with "
+               "conductivity_scale, param or scar_threshold");
+  if (num(o, "scar_threshold", 2, &b->scar_threshold) ||
+      !isfinite(b->scar_threshold) || !(b->scar_threshold > b->threshold))
+    return bad(file, "substrate.scar_threshold", "expected a grey level above "
+               "threshold (default: none non-conducting)");
+  return par ? parse_params(file, par, "substrate.param", t->m, &b->param) : 0;
+}
+
+static int parse_protocol(const perr *file, json_t *o, mt_tissue_spec *t)
+{
+  static const char *const known[] = {
+    "protocol", "sites", "n_s1", "bcl_ms", "s2_start_ms", "s2_step_ms",
+    "s2_min_ms", "n_burst", "burst_cl_ms", "amplitude", "duration_ms",
+    "persist_ms", "capture_ms", "frame_ms", "lag_ms", "link_mm", NULL};
+  mt_protocol *p = &t->proto;
+  char f[80];
+  const char *u;
+  mt_protocol_init(p);
+  if (!json_is_object(o))
+    return bad(file, "inducibility", "expected an object {protocol, sites, "
+               "...}");
+  if ((u = unknown_key(o, known)))
+    return snprintf(f, sizeof f, "inducibility.%.40s", u),
+           bad(file, f, "unknown field");
+  if (t->c.nz != 1 || t->c.ny < 2)
+    return bad(file, "inducibility", "expected only for a 2D grid (ny >= 2, "
+               "nz = 1)");
+  const char *k = json_string_value(json_object_get(o, "protocol"));
+  if (json_object_get(o, "protocol") &&
+      (!k || (strcmp(k, "s1s2") && strcmp(k, "burst"))))
+    return bad(file, "inducibility.protocol", "expected \"s1s2\" (default) "
+               "or \"burst\"");
+  p->kind = k && !strcmp(k, "burst") ? MT_PROTOCOL_BURST : MT_PROTOCOL_S1S2;
+  long v;
+  if (inum(o, "n_s1", p->n_s1, 1, 1000, &v))
+    return bad(file, "inducibility.n_s1", "expected 1 to 1000 (default 8)");
+  p->n_s1 = (int)v;
+  if (inum(o, "n_burst", p->n_burst, 1, 1000, &v))
+    return bad(file, "inducibility.n_burst", "expected 1 to 1000 (default "
+               "10)");
+  p->n_burst = (int)v;
+  double *d[] = {&p->bcl_ms, &p->s2_start_ms, &p->s2_step_ms, &p->s2_min_ms,
+                 &p->burst_cl_ms, &p->amplitude, &p->duration_ms,
+                 &p->persist_ms, &p->capture_ms, &p->frame_ms, &p->lag_ms,
+                 &p->link_mm};
+  static const char *const dn[] = {
+    "bcl_ms", "s2_start_ms", "s2_step_ms", "s2_min_ms", "burst_cl_ms",
+    "amplitude", "duration_ms", "persist_ms", "capture_ms", "frame_ms",
+    "lag_ms", "link_mm"};
+  for (int i = 0; i < 12; i++)
+    if (num(o, dn[i], *d[i], d[i]) || !isfinite(*d[i]) ||
+        (i != 5 && !(*d[i] > 0))) {
+      snprintf(f, sizeof f, "inducibility.%s", dn[i]);
+      return bad(file, f, i == 5 ? "expected a finite current (uA/cm^2)"
+                                 : "expected a positive number");
+    }
+  json_t *st = json_object_get(o, "sites");
+  if (!json_is_array(st) || json_array_size(st) < 1 ||
+      json_array_size(st) > MT_TISSUE_MAX_SITES)
+    return bad(file, "inducibility.sites", "expected an array of 1 to 64 "
+               "sites {x_mm, y_mm, radius_mm}");
+  for (size_t i = 0; i < json_array_size(st); i++) {
+    json_t *e = json_array_get(st, i);
+    mt_pace_site *s = &t->site[t->nsite++];
+    snprintf(f, sizeof f, "inducibility.sites[%zu]", i);
+    if (!json_is_object(e) ||
+        unknown_key(e, (const char *const[]){"x_mm", "y_mm", "radius_mm",
+                                             NULL}) ||
+        num(e, "x_mm", NAN, &s->x_mm) || num(e, "y_mm", NAN, &s->y_mm) ||
+        num(e, "radius_mm", 1, &s->radius_mm) || !isfinite(s->x_mm) ||
+        !isfinite(s->y_mm) || !(s->radius_mm >= 0) ||
+        !isfinite(s->radius_mm))
+      return bad(file, f, "expected {x_mm, y_mm, radius_mm (default 1)} "
+                 "in mm");
+  }
+  return 0;
+}
+
+static int parse_point(json_t *a, double *x, double *y)
+{
+  if (!json_is_array(a) || json_array_size(a) != 2 ||
+      !json_is_number(json_array_get(a, 0)) ||
+      !json_is_number(json_array_get(a, 1)))
+    return -1;
+  *x = json_number_value(json_array_get(a, 0));
+  *y = json_number_value(json_array_get(a, 1));
+  return isfinite(*x) && isfinite(*y) ? 0 : -1;
+}
+
+static int parse_lesions(const perr *file, json_t *o, mt_tissue_spec *t)
+{
+  char f[80];
+  if (!json_is_array(o) || json_array_size(o) > MT_TISSUE_MAX_LESIONS)
+    return bad(file, "lesions", "expected an array of at most 64 lesions "
+               "{from, to, width_mm}");
+  if (json_array_size(o) && t->c.nz != 1)
+    return bad(file, "lesions", "expected only for a 2D grid (nz = 1)");
+  for (size_t i = 0; i < json_array_size(o); i++) {
+    json_t *e = json_array_get(o, i);
+    mt_lesion *l = &t->lesion[t->nlesion++];
+    l->driver = -1, l->round = 0;
+    snprintf(f, sizeof f, "lesions[%zu]", i);
+    json_t *to = json_is_object(e) ? json_object_get(e, "to") : NULL;
+    if (!json_is_object(e) ||
+        unknown_key(e, (const char *const[]){"from", "to", "width_mm",
+                                             NULL}) ||
+        parse_point(json_object_get(e, "from"), &l->x0_mm, &l->y0_mm) ||
+        (to && parse_point(to, &l->x1_mm, &l->y1_mm)) ||
+        num(e, "width_mm", 2, &l->width_mm) || !(l->width_mm > 0) ||
+        !isfinite(l->width_mm))
+      return bad(file, f, "expected {from: [x, y], to: [x, y] (absent: a "
+                 "round lesion at from), width_mm (default 2)} in mm");
+    if (!to)
+      l->x1_mm = l->x0_mm, l->y1_mm = l->y0_mm;
+  }
+  return 0;
+}
+
+static int parse_ablation(const perr *file, json_t *o, mt_tissue_spec *t)
+{
+  long r;
+  if (!json_is_object(o) ||
+      unknown_key(o, (const char *const[]){"width_mm", "max_rounds", NULL}))
+    return bad(file, "ablation", "expected an object {width_mm, max_rounds}");
+  if (num(o, "width_mm", 2, &t->ablate_width_mm) ||
+      !(t->ablate_width_mm > 0) || !isfinite(t->ablate_width_mm))
+    return bad(file, "ablation.width_mm", "expected a lesion width > 0 mm "
+               "(default 2)");
+  if (inum(o, "max_rounds", 5, 1, 100, &r))
+    return bad(file, "ablation.max_rounds", "expected 1 to 100 tests "
+               "(default 5)");
+  t->ablate_rounds = (int)r;
+  return 0;
+}
+
 int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
                          mt_tissue_spec *t, char *err, size_t errlen)
 {
@@ -173,7 +383,8 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
   static const char *const known[] = {
     "model", "grid", "D_l", "D_t", "fibre_angle_deg", "dt_ms", "duration_ms",
     "diffusion", "stimuli", "activation_threshold_mV", "outputs", "threads",
-    "$schema", "description", NULL};
+    "$schema", "description", "param", "substrate", "inducibility",
+    "lesions", "ablation", NULL};
   memset(t, 0, sizeof *t);
   mt_tissue_config_init(&t->c);
   json_error_t je;
@@ -252,13 +463,16 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
   else if (inum(root, "threads", 0, 0, 1024, &thr))
     rc = bad(file, "threads", "expected an integer 0 (OpenMP's default) to "
              "1024");
-  else if (!json_is_array(st) || json_array_size(st) < 1 ||
-           json_array_size(st) > MT_TISSUE_MAX_STIM)
-    rc = bad(file, "stimuli", "expected an array of 1 to 64 stimulus boxes");
+  else if ((st || !json_object_get(root, "inducibility")) &&
+           (!json_is_array(st) || json_array_size(st) < 1 ||
+            json_array_size(st) > MT_TISSUE_MAX_STIM))
+    rc = bad(file, "stimuli", "expected an array of 1 to 64 stimulus "
+             "boxes (optional with inducibility)");
   else if (out && !json_is_object(out))
-    rc = bad(file, "outputs", "expected an object {vti, svg, cv_x}");
+    rc = bad(file, "outputs", "expected an object {vti, svg, png, cv_x, "
+             "snapshot_ms}");
   else if (out && (u = unknown_key(out, (const char *const[]){"vti", "svg",
-                                                              "cv_x", NULL})))
+                                   "cv_x", "png", "snapshot_ms", NULL})))
     snprintf(f, sizeof f, "outputs.%.40s", u),
       rc = bad(file, f, "unknown field");
   if (!rc) {
@@ -268,11 +482,11 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
     c->act_threshold_mV = thresh;
     c->threads = (int)thr;
     t->has_angle = json_object_get(root, "fibre_angle_deg") != NULL;
-    static const char *const ok[] = {"vti", "svg", "cv_x"};
-    int *flag[3] = {&t->vti, &t->svg, &t->cv_x};
-    for (int i = 0; i < 3 && !rc; i++) {
+    static const char *const ok[] = {"vti", "svg", "png", "cv_x"};
+    int *flag[4] = {&t->vti, &t->svg, &t->png, &t->cv_x};
+    for (int i = 0; i < 4 && !rc; i++) {
       json_t *v = out ? json_object_get(out, ok[i]) : NULL;
-      *flag[i] = i < 2; /* vti and svg on, cv_x off by default */
+      *flag[i] = i < 3; /* vti, svg and png on, cv_x off by default */
       if (v && !json_is_boolean(v)) {
         snprintf(f, sizeof f, "outputs.%s", ok[i]);
         rc = bad(file, f, "expected true or false");
@@ -280,6 +494,27 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
         *flag[i] = json_is_true(v);
     }
   }
+  if (!rc && out &&
+      (num(out, "snapshot_ms", 0, &t->snapshot_ms) ||
+       !(t->snapshot_ms >= 0) || !isfinite(t->snapshot_ms) ||
+       (t->snapshot_ms > 0 &&
+        (t->snapshot_ms < c->dt_ms || t->duration_ms / t->snapshot_ms > 10000))))
+    rc = bad(file, "outputs.snapshot_ms", "expected 0 (none) or an interval "
+             ">= dt_ms giving at most 10000 frames");
+  if (!rc && t->snapshot_ms > 0 && c->nz != 1)
+    rc = bad(file, "outputs.snapshot_ms", "expected only for a 2D grid");
+  json_t *o;
+  if (!rc && (o = json_object_get(root, "param")))
+    rc = parse_params(file, o, "param", t->m, &t->param);
+  if (!rc && (o = json_object_get(root, "substrate")))
+    t->has_substrate = 1, rc = parse_substrate(file, o, t);
+  if (!rc && (o = json_object_get(root, "inducibility")))
+    t->has_protocol = 1, rc = parse_protocol(file, o, t);
+  if (!rc && (o = json_object_get(root, "lesions")))
+    rc = parse_lesions(file, o, t);
+  t->ablate_width_mm = 2, t->ablate_rounds = 5;
+  if (!rc && (o = json_object_get(root, "ablation")))
+    rc = parse_ablation(file, o, t);
   for (size_t k = 0; !rc && k < json_array_size(st); k++)
     rc = parse_stim(file, json_array_get(st, k), (int)k, t,
                     &t->stim[t->nstim++]);

@@ -623,3 +623,77 @@ double mt_tissue_cv(const mt_tissue *t, long a, long b, int n_samples)
   double vt = stt - st * st / m, cv = (std - st * sd / m) / vt;
   return vt > 0 && cv > 0 ? cv : NAN;
 }
+
+const unsigned char *mt_tissue_mask(const mt_tissue *t) { return t->tissue; }
+
+void mt_tissue_clear_stim(mt_tissue *t)
+{
+  for (int s = 0; s < t->n_stim; s++)
+    free(t->stim[s].node);
+  t->n_stim = 0;
+}
+
+void mt_tissue_reset_activation(mt_tissue *t, double after_ms)
+{
+  for (long i = 0; i < t->n; i++)
+    t->act[i] = t->apd[i] = NAN, t->vmax[i] = -INFINITY;
+  t->cfg.act_after_ms = after_ms;
+}
+
+long mt_tissue_count_above(const mt_tissue *t, double v_mV)
+{
+  long c = 0;
+  const double *v = t->x[0];
+  for (long i = 0; i < t->n; i++)
+    c += t->tissue[i] && v[i] >= v_mV;
+  return c;
+}
+
+struct mt_tissue_snap {
+  const mt_model *m;
+  long n, step;
+  double after_ms;
+  double *x; /* n_state + 3 (act, apd, vmax) arrays of n */
+};
+
+mt_tissue_snap *mt_tissue_snap_save(const mt_tissue *t)
+{
+  int ns = t->m->n_state;
+  mt_tissue_snap *s = malloc(sizeof *s);
+  double *x = malloc((size_t)(ns + 3) * (size_t)t->n * sizeof(double));
+  if (!s || !x) {
+    free(s), free(x);
+    return NULL;
+  }
+  size_t row = (size_t)t->n * sizeof(double);
+  for (int k = 0; k < ns; k++)
+    memcpy(x + (size_t)k * t->n, t->x[k], row);
+  memcpy(x + (size_t)ns * t->n, t->act, row);
+  memcpy(x + (size_t)(ns + 1) * t->n, t->apd, row);
+  memcpy(x + (size_t)(ns + 2) * t->n, t->vmax, row);
+  s->m = t->m, s->n = t->n, s->step = t->step, s->x = x;
+  s->after_ms = t->cfg.act_after_ms;
+  return s;
+}
+
+int mt_tissue_snap_restore(mt_tissue *t, const mt_tissue_snap *s)
+{
+  if (!s || s->m != t->m || s->n != t->n)
+    return MT_EINVAL;
+  int ns = t->m->n_state;
+  size_t row = (size_t)t->n * sizeof(double);
+  for (int k = 0; k < ns; k++)
+    memcpy(t->x[k], s->x + (size_t)k * t->n, row);
+  memcpy(t->act, s->x + (size_t)ns * t->n, row);
+  memcpy(t->apd, s->x + (size_t)(ns + 1) * t->n, row);
+  memcpy(t->vmax, s->x + (size_t)(ns + 2) * t->n, row);
+  t->step = s->step;
+  t->cfg.act_after_ms = s->after_ms;
+  return 0;
+}
+
+void mt_tissue_snap_free(mt_tissue_snap *s)
+{
+  if (s)
+    free(s->x), free(s);
+}

@@ -90,7 +90,7 @@ n=len(list(svg.iter(\"{http://www.w3.org/2000/svg}rect\")))
 sys.exit(not (im.get(\"WholeExtent\").split()==\"0 10 0 4 0 3\".split() and len(t)==220 and min(t)>0 and n>=55))"'
 
 # docs/tissue-config.schema.json accepts the test's and the example's
-# configurations and refuses one without a grid (skipped without jsonschema)
+# configurations (the scar example too) and refuses one without a grid (skipped without jsonschema)
 check "the schema agrees" 'python3 -c "
 import json,sys
 try:
@@ -102,6 +102,7 @@ s=json.load(open(\"$SRC/docs/tissue-config.schema.json\")); V.check_schema(s)
 v=V(s)
 ok = v.is_valid(json.load(open(\"$T/sheet.json\")))
 ok = ok and v.is_valid(json.load(open(\"$SRC/examples/tissue/ms-sheet.json\")))
+ok = ok and v.is_valid(json.load(open(\"$SRC/examples/tissue/scar-ablation.json\")))
 c=json.load(open(\"$T/sheet.json\")); del c[\"grid\"]
 sys.exit(not (ok and not v.is_valid(c)))"'
 

@@ -4,7 +4,11 @@
 ** name a model the engine accepts, a grid of 1 to MT_TISSUE_MAX_NODES nodes
 ** with a positive finite spacing, finite non-negative diffusivities, a
 ** positive step no longer than the duration, and 1 to 64 stimuli with
-** ordered finite boxes, finite amplitudes and counts >= 1. A failure gives a
+** ordered finite boxes, finite amplitudes and counts >= 1 (or none with an
+** inducibility protocol, which then has 1 to 64 finite sites); a substrate,
+** protocol or lesions only on a 2D grid, lesions of finite ends and
+** positive width, a substrate of positive pixel size with its thresholds
+** in order, parameters set by index within the model. A failure gives a
 ** one-line message starting with the file's name.
 */
 #include <math.h>
@@ -37,9 +41,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       !isfinite(c->dx_mm) || !(c->D_l >= 0) || !isfinite(c->D_l) ||
       !(c->D_t >= 0) || !isfinite(c->D_t) || !(c->dt_ms > 0) ||
       !(s->duration_ms >= c->dt_ms) || !isfinite(s->duration_ms) ||
-      s->nstim < 1 || s->nstim > MT_TISSUE_MAX_STIM ||
-      (s->has_angle && c->nz != 1))
+      (s->nstim < 1 && !s->has_protocol) || s->nstim > MT_TISSUE_MAX_STIM ||
+      (s->has_angle && c->nz != 1) ||
+      ((s->has_protocol || s->has_substrate || s->nlesion) && c->nz != 1) ||
+      (s->has_protocol && (s->nsite < 1 || s->nsite > MT_TISSUE_MAX_SITES)) ||
+      (s->has_substrate &&
+       (!(s->sub.pixel_mm > 0) || !(s->sub.threshold >= 0) ||
+        !(s->sub.scar_threshold > s->sub.threshold) || !s->sub.image[0])) ||
+      !(s->ablate_width_mm > 0) || s->ablate_rounds < 1 ||
+      s->param.n < 0 || s->param.n > MT_TISSUE_MAX_SET)
     abort();
+  for (int k = 0; k < s->param.n; k++)
+    if (s->param.idx[k] < 0 || s->param.idx[k] >= s->m->n_param ||
+        !isfinite(s->param.val[k]))
+      abort();
+  for (int k = 0; k < s->nsite; k++)
+    if (!isfinite(s->site[k].x_mm) || !isfinite(s->site[k].y_mm) ||
+        !(s->site[k].radius_mm >= 0))
+      abort();
+  for (int k = 0; k < s->nlesion; k++) {
+    const mt_lesion *l = &s->lesion[k];
+    if (!isfinite(l->x0_mm + l->y0_mm + l->x1_mm + l->y1_mm) ||
+        !(l->width_mm > 0) || !isfinite(l->width_mm))
+      abort();
+  }
   for (int k = 0; k < s->nstim; k++) {
     const mt_tissue_stim *t = &s->stim[k];
     if (!(t->x0_mm <= t->x1_mm) || !(t->y0_mm <= t->y1_mm) ||
