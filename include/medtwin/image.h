@@ -80,7 +80,8 @@ int mt_image_to_grid(const mt_image *im, double pixel_mm, int nx, int ny,
 /*
 ** Write a w x h 8-bit RGB picture (rgb: 3 w h bytes, rows from the top) as a
 ** PNG file through libpng, all or nothing: into a temporary file beside
-** path, renamed into place when complete (mt_afile, medtwin/file.h).
+** path, renamed into place when complete (mt_afile, medtwin/file.h; "-"
+** writes to standard output).
 ** 1 <= w, h <= 65535. Returns 0, MT_EINVAL (bad size), MT_EIO
 ** or MT_ENOMEM with a message naming path; on error path is untouched.
 */

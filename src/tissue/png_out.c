@@ -43,8 +43,24 @@ static int failf(char *err, size_t errlen, int code, const char *name,
 typedef struct pngwr {
   png_structp png;
   png_infop info;
+  int nomem; /* an allocation of libpng's failed */
   char msg[256];
 } pngwr;
+
+/* libpng allocates through our malloc (see image.c, png_alloc). */
+static png_voidp wr_alloc(png_structp png, png_alloc_size_t n)
+{
+  void *p = malloc(n);
+  if (!p)
+    ((pngwr *)png_get_mem_ptr(png))->nomem = 1;
+  return p;
+}
+
+static void wr_dealloc(png_structp png, png_voidp p)
+{
+  (void)png;
+  free(p);
+}
 
 static void wr_fail(png_structp png, png_const_charp msg)
 {
@@ -85,8 +101,8 @@ int mt_png_write_rgb_fp(FILE *f, const char *name, int w, int h,
                  "expected a width and height from 1 to %d and pixels", w, h,
                  PNG_MAX_SIDE);
   pngwr c = {.png = NULL};
-  c.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, wr_fail,
-                                  wr_quiet);
+  c.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &c, wr_fail,
+                                    wr_quiet, &c, wr_alloc, wr_dealloc);
   if (c.png)
     c.info = png_create_info_struct(c.png);
   if (!c.png || !c.info) {
@@ -95,6 +111,9 @@ int mt_png_write_rgb_fp(FILE *f, const char *name, int w, int h,
   }
   int rc = wr_encode(&c, f, w, h, rgb);
   png_destroy_write_struct(&c.png, &c.info);
+  if (c.nomem)
+    return failf(err, errlen, MT_ENOMEM, name, "writing the PNG: out of "
+                 "memory");
   if (rc)
     return failf(err, errlen, MT_EIO, name, "writing the PNG: %s", c.msg);
   if (ferror(f))
@@ -111,6 +130,8 @@ int mt_png_write_rgb(const char *path, int w, int h, const unsigned char *rgb,
                  "pixels", w, h, PNG_MAX_SIDE);
   mt_afile *af;
   int rc = mt_afile_open(path, &af, err, errlen);
+  if (rc == MT_ENOMEM)
+    return failf(err, errlen, rc, path, "out of memory");
   if (rc)
     return rc;
   rc = mt_png_write_rgb_fp(mt_afile_stream(af), path, w, h, rgb, err, errlen);

@@ -21,6 +21,7 @@
 ** times slower) those loops fail every 13th allocation only.
 */
 #include <dirent.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@
 
 #include "medtwin/enkf.h"
 #include "medtwin/error.h"
+#include "medtwin/image.h"
 #include "medtwin/import.h"
 #include "medtwin/model.h"
 #include "medtwin/patient.h"
@@ -196,6 +198,83 @@ Test(alloc_fail, patient)
 }
 Test(alloc_fail, sim) { each_failure(make_sim, free_sim, "mt_sim_create"); }
 Test(alloc_fail, twin) { each_failure(make_twin, free_twin, "mt_twin_create"); }
+
+/* ---- images: libpng allocates through the library's malloc ---- */
+
+static unsigned char img_png[4096];
+static size_t img_png_len;
+static const char img_pgm[] = "P2 3 2 255 0 1 2 3 4 5\n";
+static double img_field[12 * 7];
+
+/* A 12 x 7 RGB PNG in memory (before any allocation is failed). */
+static void img_setup(void)
+{
+  unsigned char rgb[3 * 12 * 7];
+  for (int k = 0; k < 3 * 12 * 7; k++)
+    rgb[k] = (unsigned char)(k * 5);
+  for (int k = 0; k < 12 * 7; k++)
+    img_field[k] = k;
+  FILE *f = tmpfile();
+  char err[MT_ERRMSG_MAX];
+  cr_assert_not_null(f);
+  cr_assert_eq(mt_png_write_rgb_fp(f, "t.png", 12, 7, rgb, err, sizeof err),
+               0, "%s", err);
+  rewind(f);
+  img_png_len = fread(img_png, 1, sizeof img_png, f);
+  fclose(f);
+  cr_assert(img_png_len > 8 && img_png_len < sizeof img_png);
+}
+
+static int make_img_pgm(void **o)
+{
+  char err[MT_ERRMSG_MAX];
+  return mt_image_read_mem(img_pgm, sizeof img_pgm - 1, "t.pgm",
+                           (mt_image **)o, err, sizeof err);
+}
+static int make_img_png(void **o)
+{
+  char err[MT_ERRMSG_MAX];
+  return mt_image_read_mem(img_png, img_png_len, "t.png", (mt_image **)o,
+                           err, sizeof err);
+}
+static void free_img(void *o) { mt_image_free(o); }
+
+static int make_map(void **o)
+{
+  char err[MT_ERRMSG_MAX];
+  int w, h;
+  return mt_map_rgb(img_field, NULL, 12, 7, 0.5, NAN, NAN, "ms", "t",
+                    (unsigned char **)o, &w, &h, err, sizeof err);
+}
+
+/* A PNG into a scratch stream (opened before arming; the object is a
+** dummy, so the test allocates nothing of its own while armed). The
+** path-writing mt_png_write_rgb adds mt_afile, whose strdup the wrap does
+** not see. */
+static FILE *img_out;
+static int make_png_out(void **o)
+{
+  char err[MT_ERRMSG_MAX];
+  static const unsigned char rgb[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  rewind(img_out);
+  int rc = mt_png_write_rgb_fp(img_out, "t.png", 2, 2, rgb, err, sizeof err);
+  *o = rc ? NULL : (void *)rgb;
+  return rc;
+}
+static void no_free(void *o) { (void)o; }
+
+Test(alloc_fail, image_read, .init = img_setup)
+{
+  each_failure(make_img_pgm, free_img, "mt_image_read_mem (PGM)");
+  each_failure(make_img_png, free_img, "mt_image_read_mem (PNG)");
+}
+Test(alloc_fail, image_map_and_png_out, .init = img_setup)
+{
+  each_failure(make_map, free, "mt_map_rgb");
+  cr_assert_not_null(img_out = tmpfile());
+  each_failure(make_png_out, no_free, "mt_png_write_rgb_fp");
+  fclose(img_out);
+}
 
 /* ---- the store and the server: SQLite's allocations failed too ---- */
 

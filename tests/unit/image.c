@@ -527,9 +527,23 @@ Test(image, map_png_has_vmin_vmax_and_grey_where_expected)
   pixel_is(px, w, AT(5, 5), MT_MAP_GREY, MT_MAP_GREY, MT_MAP_GREY,
            "not tissue");
   pixel_is(px, w, AT(6, 2), MT_MAP_GREY, MT_MAP_GREY, MT_MAP_GREY, "NaN");
-  /* the top-left corner of node (0, ny-1) is the map's first pixel */
+  /* the top-left corner of node (0, ny-1) is the map's first pixel, the
+  ** map is exactly NX s x NY s pixels: the outline (51, 51, 51) just
+  ** outside it on every side */
   pixel_is(px, w, MT_MAP_LEFT, MT_MAP_TOP, 68, 1, 84, "map corner");
+  pixel_is(px, w, MT_MAP_LEFT + NX * s - 1, MT_MAP_TOP + NY * s - 1, 253, 231,
+           37, "node (19, 0), bottom-right pixel");
+  pixel_is(px, w, MT_MAP_LEFT - 1, MT_MAP_TOP + 5, 51, 51, 51, "left edge");
+  pixel_is(px, w, MT_MAP_LEFT + NX * s, MT_MAP_TOP + 5, 51, 51, 51,
+           "right edge");
+  pixel_is(px, w, MT_MAP_LEFT + 5, MT_MAP_TOP - 1, 51, 51, 51, "top edge");
+  pixel_is(px, w, MT_MAP_LEFT + 5, MT_MAP_TOP + NY * s, 51, 51, 51,
+           "bottom edge");
 #undef AT
+  /* our own reader sees the same size */
+  mt_image *im = read_ok(p);
+  cr_assert(im->width == w && im->height == h);
+  mt_image_free(im);
   /* the title is drawn: black dots in its band, none elsewhere above it */
   int ink = 0;
   for (int y = 0; y < MT_MAP_TOP - 20; y++)
