@@ -121,6 +121,19 @@ int mt_induce_test(const mt_model *m, const mt_tissue_config *cfg,
                    void *ctx, mt_induce_result *res, char *err,
                    size_t errlen);
 
+/*
+** n pacing sites spread over the tissue of a 2D mask (NULL: all tissue) by
+** farthest-point sampling: the first at the tissue node nearest the
+** tissue's centroid, each next at the tissue node farthest from those
+** chosen (ties: the lower node index), so that they cover the sheet
+** evenly and the same mask always gives the same sites. Returns the
+** number placed (fewer than n when the tissue has fewer nodes), -1 on
+** ENOMEM.
+*/
+int mt_pace_sites_spread(const unsigned char *mask, int nx, int ny,
+                         double dx_mm, int n, double radius_mm,
+                         mt_pace_site *out);
+
 /* A lesion: the nodes within width_mm / 2 of the segment (x0, y0)-(x1, y1)
 ** (a disc when the ends coincide) become non-tissue. */
 typedef struct mt_lesion {

@@ -62,8 +62,11 @@ typedef struct mt_tissue_spec {
   mt_tissue_substrate sub;
   int has_protocol;    /* "inducibility": tissue induce / ablate */
   mt_protocol proto;
-  int nsite;
+  int nsite;           /* sites given, or 0 with auto_sites */
   mt_pace_site site[MT_TISSUE_MAX_SITES];
+  int auto_sites;      /* "sites": {"count": N}: N spread over the tissue
+                       ** (mt_pace_sites_spread) */
+  double auto_radius_mm;
   int nlesion;         /* lesions applied before anything runs */
   mt_lesion lesion[MT_TISSUE_MAX_LESIONS];
   double ablate_width_mm; /* "ablation": lesion width (2 mm) */

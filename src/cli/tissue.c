@@ -304,6 +304,13 @@ static int build(const char *config, mt_tissue_spec *t, built *b)
   }
   for (int k = 0; k < t->nlesion; k++)
     mt_lesion_apply(b->mask, c->nx, c->ny, c->dx_mm, &t->lesion[k]);
+  if (t->auto_sites) { /* spread over the tissue before any ablation */
+    int k = mt_pace_sites_spread(b->mask, c->nx, c->ny, c->dx_mm,
+                                 t->auto_sites, t->auto_radius_mm, t->site);
+    if (k < 0)
+      return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+    t->nsite = k;
+  }
   return 0;
 }
 

@@ -380,6 +380,52 @@ int mt_induce_test(const mt_model *m, const mt_tissue_config *cfg,
   return rc;
 }
 
+/* ---- sites --------------------------------------------------------------- */
+
+int mt_pace_sites_spread(const unsigned char *mask, int nx, int ny,
+                         double dx_mm, int n, double radius_mm,
+                         mt_pace_site *out)
+{
+  long nn = (long)nx * ny, best = -1;
+  double *d2 = malloc((size_t)nn * sizeof *d2), cx = 0, cy = 0, m = 0;
+  if (!d2)
+    return -1;
+  for (long i = 0; i < nn; i++)
+    if (!mask || mask[i])
+      cx += i % nx, cy += i / nx, m++;
+  int placed = 0;
+  if (m > 0) {
+    cx /= m, cy /= m;
+    double bd = INFINITY;
+    for (long i = 0; i < nn; i++) {
+      double e = (i % nx - cx) * (i % nx - cx) + (i / nx - cy) * (i / nx - cy);
+      d2[i] = INFINITY;
+      if ((!mask || mask[i]) && e < bd)
+        bd = e, best = i;
+    }
+  }
+  while (best >= 0 && placed < n) {
+    out[placed].x_mm = (best % nx) * dx_mm;
+    out[placed].y_mm = (best / nx) * dx_mm;
+    out[placed++].radius_mm = radius_mm;
+    long bx = best % nx, by = best / nx, next = -1;
+    double far = 0;
+    for (long i = 0; i < nn; i++) {
+      if (mask && !mask[i])
+        continue;
+      double e = (double)((i % nx - bx) * (i % nx - bx) +
+                          (i / nx - by) * (i / nx - by));
+      if (e < d2[i])
+        d2[i] = e;
+      if (d2[i] > far)
+        far = d2[i], next = i;
+    }
+    best = next;
+  }
+  free(d2);
+  return placed;
+}
+
 /* ---- lesions ------------------------------------------------------------ */
 
 long mt_lesion_apply(unsigned char *mask, int nx, int ny, double dx_mm,

@@ -298,10 +298,21 @@ static int parse_protocol(const perr *file, json_t *o, mt_tissue_spec *t)
                                  : "expected a positive number");
     }
   json_t *st = json_object_get(o, "sites");
+  if (json_is_object(st)) { /* {"count": N, "radius_mm": r} */
+    long cnt;
+    if (unknown_key(st, (const char *const[]){"count", "radius_mm", NULL}) ||
+        inum(st, "count", 0, 1, MT_TISSUE_MAX_SITES, &cnt) ||
+        num(st, "radius_mm", 1, &t->auto_radius_mm) ||
+        !(t->auto_radius_mm >= 0) || !isfinite(t->auto_radius_mm))
+      return bad(file, "inducibility.sites", "expected {count: 1 to 64, "
+                 "radius_mm (default 1)} or an array of sites");
+    t->auto_sites = (int)cnt;
+    return 0;
+  }
   if (!json_is_array(st) || json_array_size(st) < 1 ||
       json_array_size(st) > MT_TISSUE_MAX_SITES)
     return bad(file, "inducibility.sites", "expected an array of 1 to 64 "
-               "sites {x_mm, y_mm, radius_mm}");
+               "sites {x_mm, y_mm, radius_mm} or {count, radius_mm}");
   for (size_t i = 0; i < json_array_size(st); i++) {
     json_t *e = json_array_get(st, i);
     mt_pace_site *s = &t->site[t->nsite++];

@@ -40,6 +40,20 @@ json.dump(c,open('$T/snap.json','w'))"
 (cd "$T" && "$BIN" tissue run snap.json --out run > /dev/null 2> run.err)
 check "run: activation.png, apd.png and 4 snapshot frames" '[ $? -eq 0 ] && [ -f "$T/run/activation.png" ] && [ -f "$T/run/apd.png" ] && [ -f "$T/run/snapshots/V_00003.png" ] && [ ! -e "$T/run/snapshots/V_00004.png" ] && [ ! -e "$T/run/snapshots.partial" ]'
 
+# three sites spread over the tissue by the command (sites: {count})
+python3 -c "
+import json
+c=json.load(open('$T/scar-ablation.json'))
+c['inducibility'].update(sites={'count': 3}, s2_start_ms=340, s2_min_ms=340, persist_ms=300)
+json.dump(c,open('$T/spread.json','w'))"
+(cd "$T" && "$BIN" tissue induce spread.json --out spread --json > spread.out 2> spread.err)
+check "induce: three spread sites, each outside the scar and apart" '[ $? -eq 0 ] && python3 -c "
+import json,math,sys
+s=json.load(open(\"$T/spread/summary.json\"))[\"test\"][\"sites\"]
+ok = len(s)==3 and all(math.hypot(x[\"x_mm\"]-20,x[\"y_mm\"]-20)>7 for x in s)
+ok = ok and all(math.hypot(a[\"x_mm\"]-b[\"x_mm\"],a[\"y_mm\"]-b[\"y_mm\"])>=10 for a in s for b in s if a is not b)
+sys.exit(0 if ok else 1)"'
+
 bad() { # name, python edit of the config c, expected text, command
   python3 -c "
 import json

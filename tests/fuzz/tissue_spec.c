@@ -44,7 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       (s->nstim < 1 && !s->has_protocol) || s->nstim > MT_TISSUE_MAX_STIM ||
       (s->has_angle && c->nz != 1) ||
       ((s->has_protocol || s->has_substrate || s->nlesion) && c->nz != 1) ||
-      (s->has_protocol && (s->nsite < 1 || s->nsite > MT_TISSUE_MAX_SITES)) ||
+      (s->has_protocol && !s->auto_sites &&
+       (s->nsite < 1 || s->nsite > MT_TISSUE_MAX_SITES)) ||
+      s->auto_sites < 0 || s->auto_sites > MT_TISSUE_MAX_SITES ||
+      (s->auto_sites && (s->nsite || !(s->auto_radius_mm >= 0))) ||
       (s->has_substrate &&
        (!(s->sub.pixel_mm > 0) || !(s->sub.threshold >= 0) ||
         !(s->sub.scar_threshold > s->sub.threshold) || !s->sub.image[0])) ||

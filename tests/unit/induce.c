@@ -206,3 +206,45 @@ Test(induce, burst_pacing_induces_and_the_loop_ends_it, .timeout = 300)
   cr_assert_lt(a.last.site[0].activity_ms, p.persist_ms);
   mt_ablate_result_free(&a);
 }
+
+/* Sites spread by farthest-point sampling: on tissue, deterministic, the
+** first at the tissue's centroid, and (the method's guarantee: each site
+** was the farthest when chosen) no two sites closer than the final
+** covering radius, the largest distance from a tissue node to its nearest
+** site. */
+Test(induce, sites_spread_over_the_tissue)
+{
+  mt_pace_site s[8], s2[8];
+  cr_assert_eq(mt_pace_sites_spread(NULL, 21, 21, 1.0, 2, 1, s), 2);
+  cr_assert_float_eq(s[0].x_mm, 10, 1e-12); /* the centre */
+  cr_assert_float_eq(s[0].y_mm, 10, 1e-12);
+  cr_assert_float_eq(s[1].x_mm, 0, 1e-12); /* a corner; ties: node 0 */
+  cr_assert_float_eq(s[1].y_mm, 0, 1e-12);
+  mt_tissue_config c;
+  setup(&c);
+  cr_assert_eq(mt_pace_sites_spread(mask, N, N, DX, 8, 1, s), 8);
+  cr_assert_eq(mt_pace_sites_spread(mask, N, N, DX, 8, 1, s2), 8);
+  cr_assert_eq(memcmp(s, s2, sizeof s), 0, "deterministic");
+  double cover = 0, minpair = INFINITY;
+  for (int k = 0; k < 8; k++) {
+    int i = (int)lround(s[k].x_mm / DX), j = (int)lround(s[k].y_mm / DX);
+    cr_assert_eq(mask[i + N * j], 1, "site %d on tissue", k);
+    for (int l = 0; l < k; l++)
+      minpair = fmin(minpair, hypot(s[k].x_mm - s[l].x_mm,
+                                    s[k].y_mm - s[l].y_mm));
+  }
+  for (int j = 0; j < N; j++)
+    for (int i = 0; i < N; i++) {
+      if (!mask[i + N * j])
+        continue;
+      double d = INFINITY;
+      for (int k = 0; k < 8; k++)
+        d = fmin(d, hypot(i * DX - s[k].x_mm, j * DX - s[k].y_mm));
+      cover = fmax(cover, d);
+    }
+  cr_log_info("8 sites: closest pair %.2f mm, covering radius %.2f mm",
+              minpair, cover);
+  cr_assert_geq(minpair, cover - 1e-9);
+  /* the first: on the scar's rim, the tissue node nearest (20, 20) */
+  cr_assert_lt(fabs(hypot(s[0].x_mm - L / 2, s[0].y_mm - L / 2) - R), DX);
+}
