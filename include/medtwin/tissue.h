@@ -64,6 +64,9 @@ typedef struct mt_tissue_config {
   int cg_max_iter;     /* semi-implicit: iterations before failure (2000) */
   int threads;         /* OpenMP threads of the node loops; 0: OpenMP's
                        ** default at creation (OMP_NUM_THREADS) */
+  int generic_cells;   /* nonzero: every node through the model's rhs and
+                       ** inf_tau even when the engine has a fast kernel
+                       ** for the model (docs/tissue.md; the reference) */
   /* Borrowed for mt_tissue_create only (copied): */
   const unsigned char *mask; /* nx*ny*nz, nonzero = tissue; NULL: all tissue */
   const double *fibre; /* 3 per node (fx, fy, fz), normalised on copy;
