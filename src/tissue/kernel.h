@@ -44,6 +44,16 @@ const mt_tissue_kernel *mt_tissue__kernel_find(const mt_model *m);
 extern const mt_tissue_kernel mt_tissue__kernel_ms2003;
 extern const mt_tissue_kernel mt_tissue__kernel_tp06;
 
+/* A kernel's loop compiled twice on x86-64, for AVX-512 (x86-64-v4: 8
+** lanes, hardware gathers) and for the file's AVX2, chosen at load time
+** (GCC's target_clones, an ifunc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MT_KERNEL_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define MT_KERNEL_CLONES
+#endif
+
 /* --- elementary functions that vectorise --------------------------------- */
 
 static inline uint64_t mt_asu64(double x)

@@ -30,6 +30,7 @@ static int prepare(const double *p, double dt, void **tab)
 
 static void release(void *tab) { free(tab); }
 
+MT_KERNEL_CLONES
 static long react(double *const *x, double *istim, long b, long e,
                   const double *p, const void *tab, double dt, double u0)
 {

@@ -135,6 +135,7 @@ static void release(void *tab) { free(tab); }
 ** b]. Returns the count of nodes the model's rhs would refuse or whose V
 ** is not finite.
 */
+MT_KERNEL_CLONES
 static long update(double *const *x, double *istim, long b, long e,
                    const double *p, const double *restrict tb,
                    const int *restrict row, const double *restrict wt,
