@@ -156,8 +156,11 @@ static long update(double *const *x, double *istim, long b, long e,
   const double RTF = P(R_GAS) * P(T) / P(F_FARADAY);
   const double sko = sqrt(P(K_O) / 5.4), gk1 = P(G_K1) * sko,
                gkr = P(G_KR) * sko;
-  const double nao = P(NA_O), ko = P(K_O), cao = P(CA_O);
-  const double ko_ks = P(K_O) + P(P_KNA) * P(NA_O), pkna = P(P_KNA);
+  const double lnao = log(P(NA_O)), lko = log(P(K_O)), lcao = log(P(CA_O));
+  const double lko_ks = log(P(K_O) + P(P_KNA) * P(NA_O)), pkna = P(P_KNA);
+  const double kup2 = sq(P(K_UP)), ec2 = sq(P(EC)), dsr = P(MAX_SR) - P(MIN_SR);
+  const double bkc = P(BUF_C) * P(K_BUF_C), bksr = P(BUF_SR) * P(K_BUF_SR),
+               bkss = P(BUF_SS) * P(K_BUF_SS);
   const double VcF = P(V_C) * P(F_FARADAY), Cm = P(CM);
   const double cm_vcf = Cm / VcF, cm_2vcf = Cm / (2.0 * VcF);
   const double cm_2vssf = Cm / (2.0 * P(V_SS) * P(F_FARADAY));
@@ -171,17 +174,20 @@ static long update(double *const *x, double *istim, long b, long e,
     bad += !(Cai > 0) | !(CaSR > 0) | !(Nai > 0) | !(Ki > 0);
     double w = wt[i - b];
     int k0 = row[i - b];
-    /* reversal potentials and currents (tentusscher2006.c, currents) */
-    double E_Na = RTF * mt_vlog(nao / Nai), E_K = RTF * mt_vlog(ko / Ki);
-    double E_Ks = RTF * mt_vlog(ko_ks / (Ki + pkna * Nai));
-    double E_Ca = 0.5 * RTF * mt_vlog(cao / Cai);
+    /* reversal potentials and currents (tentusscher2006.c, currents;
+    ** quotients rearranged to save divisions: the same functions) */
+    double E_Na = RTF * (lnao - mt_vlog(Nai)), E_K = RTF * (lko - mt_vlog(Ki));
+    double E_Ks = RTF * (lko_ks - mt_vlog(Ki + pkna * Nai));
+    double E_Ca = 0.5 * RTF * (lcao - mt_vlog(Cai));
     double vk = v - E_K;
-    double ak1 = 0.1 / (1.0 + mt_vexp(0.06 * (vk - 200.0)));
-    double bk1 = (3.0 * mt_vexp(0.0002 * (vk + 100.0)) +
-                  mt_vexp(0.1 * (vk - 10.0))) / (1.0 + mt_vexp(-0.5 * vk));
+    /* I_K1: a / (a + b) with a = 0.1 / (1 + e1), b = (3 e2 + e3) / (1 + e4) */
+    double a1 = 0.1 * (1.0 + mt_vexp(-0.5 * vk));
+    double b1 = (3.0 * mt_vexp(0.0002 * (vk + 100.0)) +
+                 mt_vexp(0.1 * (vk - 10.0))) *
+                (1.0 + mt_vexp(0.06 * (vk - 200.0)));
     double mm = m_[i], xs = xs_[i];
     double fcass = fcass_[i];
-    double i_k1 = gk1 * ak1 / (ak1 + bk1) * vk;
+    double i_k1 = gk1 * a1 / (a1 + b1) * vk;
     double i_kr = gkr * xr1_[i] * xr2_[i] * vk;
     double i_ks = P(G_KS) * xs * xs * (v - E_Ks);
     double i_na = P(G_NA) * mm * mm * mm * h_[i] * j_[i] * (v - E_Na);
@@ -199,13 +205,13 @@ static long update(double *const *x, double *istim, long b, long e,
     double I = u0 + is[i];
     is[i] = 0;
     /* calcium, R_prime, Na_i, K_i (tentusscher2006.c, concentrations) */
-    double i_up = P(VMAX_UP) / (1.0 + sq(P(K_UP) / Cai));
+    double cai2 = Cai * Cai, casr2 = CaSR * CaSR, cass2 = Cass * Cass;
+    double i_up = P(VMAX_UP) * cai2 / (cai2 + kup2);
     double i_leak = P(V_LEAK) * (CaSR - Cai);
     double i_xfer = P(V_XFER) * (Cass - Cai);
-    double kcasr = P(MAX_SR) - (P(MAX_SR) - P(MIN_SR)) /
-                                   (1.0 + sq(P(EC) / CaSR));
-    double k1 = P(K1P) / kcasr, k2 = P(K2P) * kcasr;
-    double O = k1 * Cass * Cass * Rp / (P(K3) + k1 * Cass * Cass);
+    double kcasr = P(MAX_SR) - dsr * casr2 / (casr2 + ec2);
+    double k2 = P(K2P) * kcasr; /* k1 = K1P / kcasr in O: */
+    double O = P(K1P) * cass2 * Rp / (P(K3) * kcasr + P(K1P) * cass2);
     double i_rel = P(V_REL) * O * (CaSR - Cass);
     double ci = -(i_bca + i_pca - 2.0 * i_naca) * cm_2vcf +
                 (i_leak - i_up) * vsr_vc + i_xfer;
@@ -213,12 +219,12 @@ static long update(double *const *x, double *istim, long b, long e,
     double css = -i_cal * cm_2vssf + i_rel * vsr_vss - i_xfer * vc_vss;
     double vn = v - dt * (ion - I);
     V[i] = vn;
-    Cai_[i] = Cai + dt * ci / (1.0 + P(BUF_C) * P(K_BUF_C) /
-                                         sq(Cai + P(K_BUF_C)));
-    CaSR_[i] = CaSR + dt * csr / (1.0 + P(BUF_SR) * P(K_BUF_SR) /
-                                            sq(CaSR + P(K_BUF_SR)));
-    Cass_[i] = Cass + dt * css / (1.0 + P(BUF_SS) * P(K_BUF_SS) /
-                                            sq(Cass + P(K_BUF_SS)));
+    /* rapid buffering: x / (1 + B K / q) = x q / (q + B K) */
+    double qc = sq(Cai + P(K_BUF_C)), qsr = sq(CaSR + P(K_BUF_SR)),
+           qss = sq(Cass + P(K_BUF_SS));
+    Cai_[i] = Cai + dt * ci * qc / (qc + bkc);
+    CaSR_[i] = CaSR + dt * csr * qsr / (qsr + bksr);
+    Cass_[i] = Cass + dt * css * qss / (qss + bkss);
     Rp_[i] = Rp + dt * (-k2 * Cass * Rp + P(K4) * (1.0 - Rp));
     Nai_[i] = Nai - dt * (i_na + i_bna + 3.0 * i_nak + 3.0 * i_naca) * cm_vcf;
     Ki_[i] = Ki - dt * (i_k1 + i_to + i_kr + i_ks + i_pk - I - 2.0 * i_nak) *
@@ -235,8 +241,8 @@ static long update(double *const *x, double *istim, long b, long e,
     d_[i] = T(TAB_A + 8) + T(TAB_E + 8) * d_[i];
     f_[i] = T(TAB_A + 9) + T(TAB_E + 9) * f_[i];
     f2_[i] = T(TAB_A + 10) + T(TAB_E + 10) * f2_[i];
-    double c = sq(Cass / 0.05);
-    double finf = 0.6 / (1.0 + c) + 0.4, ftau = 80.0 / (1.0 + c) + 2.0;
+    double rc = 1.0 / (1.0 + sq(Cass * 20.0)); /* 1 / (1 + (Cass / 0.05)^2) */
+    double finf = 0.6 * rc + 0.4, ftau = 80.0 * rc + 2.0;
     fcass_[i] = finf + (fcass - finf) * mt_vexp(-dt / ftau);
     bad += !(fabs(vn) <= 1.79e308);
   }
