@@ -583,12 +583,12 @@ static int steps_explicit(mt_tissue *t, long n_steps)
     thread_init(t, &w);
     long k;
     for (k = 0; k < n_steps; k++) {
-      double t0 = (t->step + k) * dt;
+      double t0 = (t->step + k) * dt, tp = (t->step + k - 1) * dt;
 #pragma omp for schedule(static)
       for (long b = 0; b < n; b += BLOCK) {
         long e = b + BLOCK < n ? b + BLOCK : n;
-        if (k > 0)
-          update_block(t, b, e, t0 - dt);
+        if (k > 0) /* the previous step's, which began at tp */
+          update_block(t, b, e, tp);
         stim_block(t, b, e, t0 + 0.5 * dt);
         react_block(t, b, e, t0, &w, &f);
       }
