@@ -41,6 +41,10 @@
 **                  Jacobi-preconditioned conjugate gradients to a relative
 **                  residual |r| / |b| <= cg_tol (default 1e-10); any dt.
 ** Node loops are parallel (OpenMP); states are stored one array per state.
+** For Mitchell-Schaeffer and ten Tusscher-Panfilov 2006 the reaction step
+** runs a vectorised kernel of the engine's (TP06 with voltage lookup
+** tables) instead of the model's rhs per node; generic_cells forces the
+** latter (docs/tissue.md, "Fast cell kernels": accuracy).
 */
 #ifndef MEDTWIN_TISSUE_H
 #define MEDTWIN_TISSUE_H
