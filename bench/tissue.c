@@ -4,6 +4,10 @@
 ** N x N nodes (default 256, dx 0.25 mm, D_l = D_t = 0.1 mm^2/ms, explicit
 ** diffusion, dt 0.02 ms) paced from its left edge, stepped for at least the
 ** given seconds; one cell update = one node's reaction and diffusion step.
+** Each model twice: through its fast kernel where the engine has one
+** (src/tissue/kernel.h; `_cell_updates`), and through the generic path
+** (the model's rhs and inf_tau per node, mt_tissue_config.generic_cells;
+** `_cell_updates_generic`).
 ** Also the planar-wave speed of each model on a 10 mm cable (D 0.1
 ** mm^2/ms, threshold -40 mV, from 3 to 7 mm) at dx 0.1 / 0.05 / 0.025 mm.
 ** Prints `name value unit` lines; method in docs/PERFORMANCE.md.
@@ -24,11 +28,12 @@ static int is_cell(const mt_model *m)
          !strcmp(m->state[0].name, "V") && !strcmp(m->input[0].name, "I_stim");
 }
 
-static mt_tissue *sheet(const mt_model *m, int n)
+static mt_tissue *sheet(const mt_model *m, int n, int generic)
 {
   mt_tissue_config c;
   mt_tissue_config_init(&c);
   c.nx = c.ny = n, c.dx_mm = 0.25, c.dt_ms = 0.02;
+  c.generic_cells = generic;
   c.act_threshold_mV = -40;
   mt_tissue *t;
   char err[MT_ERRMSG_MAX];
@@ -47,9 +52,10 @@ static mt_tissue *sheet(const mt_model *m, int n)
 }
 
 /* Median cell updates per second; negative on failure. */
-static double updates(const mt_model *m, int n, double secs, int reps)
+static double updates(const mt_model *m, int n, double secs, int reps,
+                      int generic)
 {
-  mt_tissue *t = sheet(m, n);
+  mt_tissue *t = sheet(m, n, generic);
   if (!t)
     return -1;
   double rate[99];
@@ -102,10 +108,12 @@ int main(int argc, char **argv)
     const mt_model *m = mt_model_at(i);
     if (!is_cell(m))
       continue;
-    double u = updates(m, n, secs, reps);
-    if (u < 0)
+    double u = updates(m, n, secs, reps, 0);
+    double g = updates(m, n, secs, reps, 1);
+    if (u < 0 || g < 0)
       rc = 1;
     printf("tissue_%s_cell_updates %.4g /s\n", m->name, u);
+    printf("tissue_%s_cell_updates_generic %.4g /s\n", m->name, g);
     static const double dxs[] = {0.1, 0.05, 0.025};
     for (int k = 0; k < 3; k++)
       printf("tissue_%s_cv_D0.1_dx%g %.5f mm/ms\n", m->name, dxs[k],

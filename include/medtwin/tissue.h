@@ -41,6 +41,10 @@
 **                  Jacobi-preconditioned conjugate gradients to a relative
 **                  residual |r| / |b| <= cg_tol (default 1e-10); any dt.
 ** Node loops are parallel (OpenMP); states are stored one array per state.
+** For Mitchell-Schaeffer and ten Tusscher-Panfilov 2006 the reaction step
+** runs a vectorised kernel of the engine's (TP06 with voltage lookup
+** tables) instead of the model's rhs per node; generic_cells forces the
+** latter (docs/tissue.md, "Fast cell kernels": accuracy).
 */
 #ifndef MEDTWIN_TISSUE_H
 #define MEDTWIN_TISSUE_H
@@ -64,6 +68,9 @@ typedef struct mt_tissue_config {
   int cg_max_iter;     /* semi-implicit: iterations before failure (2000) */
   int threads;         /* OpenMP threads of the node loops; 0: OpenMP's
                        ** default at creation (OMP_NUM_THREADS) */
+  int generic_cells;   /* nonzero: every node through the model's rhs and
+                       ** inf_tau even when the engine has a fast kernel
+                       ** for the model (docs/tissue.md; the reference) */
   /* Borrowed for mt_tissue_create only (copied): */
   const unsigned char *mask; /* nx*ny*nz, nonzero = tissue; NULL: all tissue */
   const double *fibre; /* 3 per node (fx, fy, fz), normalised on copy;

@@ -53,6 +53,7 @@ void mt_tissue_free(mt_tissue *t)
   free(t->v_old), free(t->cg_r), free(t->cg_z), free(t->cg_p), free(t->cg_q);
   free(t->cg_diag), free(t->istim), free(t->act), free(t->apd);
   free(t->vmax), free(t->ws);
+  mt_tissue__kernel_free(t);
   free(t);
 }
 
@@ -271,7 +272,9 @@ static int create(mt_tissue *t, const mt_tissue_config *cfg, char *err,
                 t->dt, t->dt_bound, t->dx, cfg->D_l, cfg->D_t,
                 t->dx * t->dx / (2.0 * (d ? d : 1) * dmax), d, t->dt_bound);
   }
-  return alloc_scratch(t);
+  if ((rc = alloc_scratch(t)))
+    return rc;
+  return mt_tissue__kernel_setup(t);
 }
 
 int mt_tissue_create(const mt_model *m, const mt_tissue_config *cfg,
@@ -421,6 +424,13 @@ typedef struct fail {
   int rc;
 } fail;
 
+static void note_fail(fail *f, long i, int rc)
+{
+#pragma omp critical(mt_tissue_fail)
+  if (f->node < 0 || i < f->node)
+    f->node = i, f->rc = rc;
+}
+
 /* This thread's scratch: inputs at their basal values, the model's ws, an
 ** empty decay cache. */
 static void thread_init(mt_tissue *t, scratch *w)
@@ -436,22 +446,53 @@ static void thread_init(mt_tissue *t, scratch *w)
   w->ws = t->ws + (size_t)tid * (t->m->ws_size + 1);
 }
 
-/* Reaction of every tissue node (orphaned omp for, barrier at the end),
-** after keeping V in v_old. */
-static void react_rows(mt_tissue *t, double tn, scratch *w, fail *f)
+/* Reaction of the tissue nodes of [b, e) by the model's fast kernel: one
+** call per run of consecutive tissue nodes sharing a parameter set. */
+static void react_block_kernel(mt_tissue *t, long b, long e, fail *f)
 {
-#pragma omp for schedule(static)
-  for (long i = 0; i < t->n; i++) {
+  long i = b;
+  while (i < e) {
+    if (!t->tissue[i]) {
+      i++;
+      continue;
+    }
+    int r = t->region ? t->region[i] : 0;
+    long j = i + 1;
+    while (j < e && t->tissue[j] && (t->region ? t->region[j] : 0) == r)
+      j++;
+    long bad = t->kern->react(t->x, t->istim, i, j, t->param + r * t->par_len,
+                              t->ktab[r], t->dt, t->u_basal[0]);
+    if (bad >= 0)
+      note_fail(f, bad, 1);
+    i = j;
+  }
+}
+
+/* Keep V of [b, e) in v_old, then the reaction of its tissue nodes. */
+static void react_block(mt_tissue *t, long b, long e, double tn, scratch *w,
+                        fail *f)
+{
+  for (long i = b; i < e; i++)
     t->v_old[i] = t->x[0][i];
+  if (t->kern) {
+    react_block_kernel(t, b, e, f);
+    return;
+  }
+  for (long i = b; i < e; i++) {
     if (!t->tissue[i])
       continue;
     int rc = react_node(t, i, tn, w);
-    if (rc) {
-#pragma omp critical(mt_tissue_fail)
-      if (f->node < 0 || i < f->node)
-        f->node = i, f->rc = rc;
-    }
+    if (rc)
+      note_fail(f, i, rc);
   }
+}
+
+/* Reaction of every tissue node (orphaned omp for, barrier at the end). */
+static void react_rows(mt_tissue *t, double tn, scratch *w, fail *f)
+{
+#pragma omp for schedule(static)
+  for (long b = 0; b < t->n; b += BLOCK)
+    react_block(t, b, b + BLOCK < t->n ? b + BLOCK : t->n, tn, w, f);
 }
 
 static int react_failed(mt_tissue *t, const fail *f, double tn)
@@ -491,40 +532,76 @@ static int after_ms(const mt_tissue *t, double t0)
   return t0 >= t->cfg.act_after_ms - 1e-9 * t->dt;
 }
 
+/* Add the stimuli on at tm to istim of the nodes of [b, e) (each
+** stimulus's node list is increasing). */
+static void stim_block(mt_tissue *t, long b, long e, double tm)
+{
+  for (int k = 0; k < t->n_stim; k++) {
+    const mt_tissue_stim_nodes *s = &t->stim[k];
+    if (!stim_on(&s->s, tm))
+      continue;
+    long lo = 0, hi = s->n; /* the first node >= b */
+    while (lo < hi) {
+      long mid = lo + (hi - lo) / 2;
+      if (s->node[mid] < b)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (long j = lo; j < s->n && s->node[j] < e; j++)
+      t->istim[s->node[j]] += s->s.amplitude;
+  }
+}
+
+/* The diffusion update V += dt L V of [b, e) (lv = L V of the step that
+** began at t0), then the recording of that step. */
+static void update_block(mt_tissue *t, long b, long e, double t0)
+{
+  double *v = t->x[0], *lv = t->v_new, dt = t->dt;
+  if (t->n_off)
+    for (long i = b; i < e; i++)
+      v[i] += dt * lv[i];
+  int after = after_ms(t, t0);
+  for (long i = b; i < e; i++)
+    record_node(t, i, t0, after);
+}
+
 /*
-** Explicit steps in one parallel region: per step a stimulus update (one
-** thread), the reaction, the operator and the update with the recording,
-** each an `omp for` over the nodes with its barrier.
+** Explicit steps in one parallel region, two barriers a step: a loop over
+** blocks of nodes doing, block by block, the diffusion update and the
+** recording of the previous step, this step's stimuli and reaction; then
+** the operator L V. After the last step, the last update and recording.
 */
 static int steps_explicit(mt_tissue *t, long n_steps)
 {
   fail f = {-1, 0};
-  long done = 0;
-  double *v = t->x[0], *lv = t->v_new, dt = t->dt;
+  long done = 0, n = t->n;
+  double dt = t->dt;
 #pragma omp parallel MT_TISSUE_TEAM(t)
   {
     scratch w;
     thread_init(t, &w);
     long k;
     for (k = 0; k < n_steps; k++) {
-      double t0 = (t->step + k) * dt;
-#pragma omp single
-      apply_stim(t, t0 + 0.5 * dt);
-      react_rows(t, t0, &w, &f);
+      double t0 = (t->step + k) * dt, tp = (t->step + k - 1) * dt;
+#pragma omp for schedule(static)
+      for (long b = 0; b < n; b += BLOCK) {
+        long e = b + BLOCK < n ? b + BLOCK : n;
+        if (k > 0) /* the previous step's, which began at tp */
+          update_block(t, b, e, tp);
+        stim_block(t, b, e, t0 + 0.5 * dt);
+        react_block(t, b, e, t0, &w, &f);
+      }
       if (f.node >= 0) /* read by all after the barrier: the same exit */
         break;
       if (t->n_off)
-        mt_tissue__apply_L_rows(t, v, lv);
-      int after = after_ms(t, t0);
+        mt_tissue__apply_L_rows(t, t->x[0], t->v_new);
+    }
+    if (k == n_steps && k > 0) {
+      double t0 = (t->step + k - 1) * dt;
 #pragma omp for schedule(static)
-      for (long b = 0; b < t->n; b += BLOCK) { /* update, then record */
-        long e = b + BLOCK < t->n ? b + BLOCK : t->n;
-        if (t->n_off)
-          for (long i = b; i < e; i++)
-            v[i] += dt * lv[i];
-        for (long i = b; i < e; i++)
-          record_node(t, i, t0, after);
-      }
+      for (long b = 0; b < n; b += BLOCK)
+        update_block(t, b, b + BLOCK < n ? b + BLOCK : n, t0);
     }
 #pragma omp master
     done = k;

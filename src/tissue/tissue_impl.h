@@ -4,6 +4,7 @@
 
 #include "medtwin/error.h"
 #include "medtwin/tissue.h"
+#include "tissue/kernel.h"
 
 #define MT_TISSUE_NOFF 26
 /* Grids smaller than this run their node loops on one thread: a parallel
@@ -50,6 +51,8 @@ struct mt_tissue {
   double *act, *apd, *vmax;
   int n_threads;
   unsigned char *ws;      /* n_threads * ws_size */
+  const mt_tissue_kernel *kern; /* fast cell kernel (kernel.h), NULL */
+  void **ktab;            /* its tables, one per parameter set */
   char err[MT_ERRMSG_MAX];
 };
 
@@ -59,5 +62,10 @@ int mt_tissue__assemble(mt_tissue *t, const double *fibre,
 int mt_tissue__diffuse(mt_tissue *t);
 void mt_tissue__apply_L_rows(const mt_tissue *t, const double *v,
                              double *out);
+
+/* src/tissue/kernel.c: the fast kernel of t's model and its tables, unless
+** cfg.generic_cells; 0 or MT_ENOMEM. */
+int mt_tissue__kernel_setup(mt_tissue *t);
+void mt_tissue__kernel_free(mt_tissue *t);
 
 #endif
