@@ -67,6 +67,10 @@ typedef struct mt_tissue_spec {
   int auto_sites;      /* "sites": {"count": N}: N spread over the tissue
                        ** (mt_pace_sites_spread) */
   double auto_radius_mm;
+  int has_lesion_mask; /* "lesion_mask": an image whose pixels at or above
+                       ** threshold are lesions (non-conducting) */
+  char lesion_image[1024];
+  double lesion_pixel_mm, lesion_threshold;
   int nlesion;         /* lesions applied before anything runs */
   mt_lesion lesion[MT_TISSUE_MAX_LESIONS];
   double ablate_width_mm; /* "ablation": lesion width (2 mm) */

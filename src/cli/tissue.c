@@ -199,7 +199,7 @@ typedef struct built {
   double *fibre, *p0, *p1, *dscale;
   unsigned char *mask, *region;
   const double *rp[1];
-  long n_fibrotic;
+  long n_fibrotic, n_lesion_mask;
 } built;
 
 static void built_free(built *b)
@@ -217,6 +217,32 @@ static void image_path(const char *config, const char *img, char *out,
     snprintf(out, len, "%s", img);
   else
     snprintf(out, len, "%.*s/%s", (int)(slash - config), config, img);
+}
+
+/* The grey of image img (relative to the configuration's folder) at every
+** node of the 2D grid; field names it in messages. 0 or an exit status. */
+static int grid_image(const char *config, const char *field, const char *img,
+                      double pixel_mm, const mt_tissue_config *c,
+                      double **grey)
+{
+  char path[2048], err[MT_ERRMSG_MAX];
+  image_path(config, img, path, sizeof path);
+  mt_image *im;
+  if (!(*grey = malloc((size_t)c->nx * c->ny * sizeof **grey)))
+    return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
+  int e = mt_image_read(path, &im, err, sizeof err);
+  if (!e) {
+    e = mt_image_to_grid(im, pixel_mm, c->nx, c->ny, c->dx_mm, *grey, err,
+                         sizeof err);
+    mt_image_free(im);
+  }
+  if (e) {
+    free(*grey);
+    *grey = NULL;
+    return cli_fail(e == MT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE, "%s: %s: %s",
+                    config, field, err);
+  }
+  return 0;
 }
 
 /* Fill the spec's config with fibres, parameters, substrate and lesions.
@@ -256,23 +282,11 @@ static int build(const char *config, mt_tissue_spec *t, built *b)
   c->mask = b->mask;
   if (t->has_substrate) {
     const mt_tissue_substrate *sb = &t->sub;
-    char path[2048];
-    image_path(config, sb->image, path, sizeof path);
-    mt_image *im;
-    double *grey = malloc((size_t)n * sizeof *grey);
-    if (!grey)
-      return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
-    int e = mt_image_read(path, &im, err, sizeof err);
-    if (!e) {
-      e = mt_image_to_grid(im, sb->pixel_mm, c->nx, c->ny, c->dx_mm, grey,
-                           err, sizeof err);
-      mt_image_free(im);
-    }
-    if (e) {
-      free(grey);
-      return cli_fail(e == MT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE,
-                      "%s: substrate.image: %s", config, err);
-    }
+    double *grey;
+    int e = grid_image(config, "substrate.image", sb->image, sb->pixel_mm, c,
+                       &grey);
+    if (e)
+      return e;
     if (sb->remodelled) {
       b->region = calloc((size_t)n, 1);
       b->dscale = malloc((size_t)n * sizeof *b->dscale);
@@ -300,6 +314,17 @@ static int build(const char *config, mt_tissue_spec *t, built *b)
         b->mask[i] = 0;
       }
     }
+    free(grey);
+  }
+  if (t->has_lesion_mask) {
+    double *grey;
+    int e = grid_image(config, "lesion_mask.image", t->lesion_image,
+                       t->lesion_pixel_mm, c, &grey);
+    if (e)
+      return e;
+    for (long i = 0; i < n; i++)
+      if (grey[i] >= t->lesion_threshold && b->mask[i])
+        b->mask[i] = 0, b->n_lesion_mask++;
     free(grey);
   }
   for (int k = 0; k < t->nlesion; k++)
@@ -713,6 +738,11 @@ static int induce(const topts *o)
   for (int k = 0; ablate && k < ar.n_lesion; k++)
     json_array_append_new(les, lesion_json(&ar.lesion[k]));
   json_object_set_new(s, "lesions", les);
+  if (t->has_lesion_mask) {
+    json_object_set_new(s, "lesion_mask", json_string(t->lesion_image));
+    json_object_set_new(s, "lesion_mask_nodes",
+                        json_integer(bl.n_lesion_mask));
+  }
   if (ablate) {
     json_object_set_new(s, "rounds", json_integer(ar.rounds));
     json_object_set_new(s, "first_test", test_json(&ar.first));

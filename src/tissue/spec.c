@@ -370,6 +370,26 @@ static int parse_lesions(const perr *file, json_t *o, mt_tissue_spec *t)
   return 0;
 }
 
+static int parse_lesion_mask(const perr *file, json_t *o, mt_tissue_spec *t)
+{
+  const char *img = json_string_value(json_object_get(o, "image"));
+  if (!json_is_object(o) ||
+      unknown_key(o, (const char *const[]){"image", "pixel_mm", "threshold",
+                                           NULL}) ||
+      !img || !*img || strlen(img) >= sizeof t->lesion_image ||
+      num(o, "pixel_mm", NAN, &t->lesion_pixel_mm) ||
+      !(t->lesion_pixel_mm > 0) || !isfinite(t->lesion_pixel_mm) ||
+      num(o, "threshold", 0.5, &t->lesion_threshold) ||
+      !(t->lesion_threshold >= 0) || !(t->lesion_threshold <= 1))
+    return bad(file, "lesion_mask", "expected {image: a PGM or PNG path, "
+               "pixel_mm > 0, threshold in [0, 1] (default 0.5)}");
+  if (t->c.nz != 1)
+    return bad(file, "lesion_mask", "expected only for a 2D grid (nz = 1)");
+  strcpy(t->lesion_image, img);
+  t->has_lesion_mask = 1;
+  return 0;
+}
+
 static int parse_ablation(const perr *file, json_t *o, mt_tissue_spec *t)
 {
   long r;
@@ -395,7 +415,7 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
     "model", "grid", "D_l", "D_t", "fibre_angle_deg", "dt_ms", "duration_ms",
     "diffusion", "stimuli", "activation_threshold_mV", "outputs", "threads",
     "$schema", "description", "param", "substrate", "inducibility",
-    "lesions", "ablation", NULL};
+    "lesions", "lesion_mask", "ablation", NULL};
   memset(t, 0, sizeof *t);
   mt_tissue_config_init(&t->c);
   json_error_t je;
@@ -523,6 +543,8 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
     t->has_protocol = 1, rc = parse_protocol(file, o, t);
   if (!rc && (o = json_object_get(root, "lesions")))
     rc = parse_lesions(file, o, t);
+  if (!rc && (o = json_object_get(root, "lesion_mask")))
+    rc = parse_lesion_mask(file, o, t);
   t->ablate_width_mm = 2, t->ablate_rounds = 5;
   if (!rc && (o = json_object_get(root, "ablation")))
     rc = parse_ablation(file, o, t);

@@ -54,6 +54,26 @@ ok = len(s)==3 and all(math.hypot(x[\"x_mm\"]-20,x[\"y_mm\"]-20)>7 for x in s)
 ok = ok and all(math.hypot(a[\"x_mm\"]-b[\"x_mm\"],a[\"y_mm\"]-b[\"y_mm\"])>=10 for a in s for b in s if a is not b)
 sys.exit(0 if ok else 1)"'
 
+# a lesion mask image: a strip from the scar to the bottom edge cuts the
+# circuit, as the loop's own lesion does
+python3 -c "
+n=81
+rows=[]
+for r in range(n):
+    y=(n-1-r)*0.5
+    rows.append(' '.join('255' if abs(c*0.5-20)<=1 and y<=13.5 else '0' for c in range(n)))
+open('$T/cut.pgm','w').write('P2\n%d %d\n255\n' % (n, n) + '\n'.join(rows) + '\n')
+import json
+c=json.load(open('$T/scar-ablation.json'))
+c['lesion_mask']={'image': 'cut.pgm', 'pixel_mm': 0.5}
+c['inducibility'].update(s2_min_ms=300)
+json.dump(c,open('$T/cut.json','w'))"
+(cd "$T" && "$BIN" tissue induce cut.json --out cut > cut.out 2> cut.err)
+check "induce: the lesion mask makes it non-inducible" '[ $? -eq 0 ] && python3 -c "
+import json,sys
+j=json.load(open(\"$T/cut/summary.json\"))
+sys.exit(0 if not j[\"inducible\"] and j[\"lesion_mask_nodes\"] > 50 and j[\"test\"][\"sites\"][0][\"tries\"]==3 else 1)"'
+
 bad() { # name, python edit of the config c, expected text, command
   python3 -c "
 import json
@@ -71,6 +91,7 @@ bad missing_image 'c["substrate"]["image"]="absent.pgm"' 'substrate.image' ablat
 bad unknown_param 'c["substrate"]["param"]={"tau": 1}' 'substrate.param.tau: unknown parameter' ablate
 bad site_in_scar 'c["inducibility"]["sites"][0]["x_mm"]=20' 'sites\[0\]' induce
 bad no_protocol 'del c["inducibility"]' 'inducibility' induce
+bad lesion_mask_size 'c["lesion_mask"]={"image": "scar-ring.pgm", "pixel_mm": 1}' 'lesion_mask.image: .*scar-ring.pgm' induce
 bad bad_protocol 'c["inducibility"]["protocol"]="ramp"' 'inducibility.protocol' ablate
 
 echo "tissue_ablate: $pass passed, $fail failed"
