@@ -371,20 +371,37 @@ static void remove_frames(const char *dir)
   rmdir(dir);
 }
 
-static int run(const topts *o)
+/* Read and parse the configuration: 0 with *out (to free), or an exit
+** status with the message printed. */
+static int load_spec(const topts *o, mt_tissue_spec **out)
 {
   char *text, err[MT_ERRMSG_MAX];
   size_t len;
+  *out = NULL;
   if (mt_file_read(o->config, &text, &len, err, sizeof err))
     return cli_fail(EXIT_USAGE, "%s", err);
   mt_tissue_spec *t = malloc(sizeof *t);
   if (!t) {
     free(text);
-    return cli_fail(EXIT_RUNTIME, "tissue run: out of memory");
+    return cli_fail(EXIT_RUNTIME, "tissue %s: out of memory", o->cmd);
   }
-  int rc = mt_tissue_spec_parse(text, len, o->config, t, err, sizeof err)
-               ? cli_fail(EXIT_USAGE, "%s", err) : 0;
+  int rc = mt_tissue_spec_parse(text, len, o->config, t, err, sizeof err);
   free(text);
+  if (rc) {
+    free(t);
+    return cli_fail(EXIT_USAGE, "%s", err);
+  }
+  *out = t;
+  return 0;
+}
+
+static int run(const topts *o)
+{
+  char err[MT_ERRMSG_MAX];
+  mt_tissue_spec *t;
+  int rc = load_spec(o, &t);
+  if (rc)
+    return rc;
   built bl = {0};
   char partial[4096] = ""; /* snapshot frames until they are committed */
   mt_tissue *ts = NULL;
@@ -682,18 +699,11 @@ static json_t *lesion_json(const mt_lesion *l)
 
 static int induce(const topts *o)
 {
-  char *text, err[MT_ERRMSG_MAX];
-  size_t len;
-  if (mt_file_read(o->config, &text, &len, err, sizeof err))
-    return cli_fail(EXIT_USAGE, "%s", err);
-  mt_tissue_spec *t = malloc(sizeof *t);
-  if (!t) {
-    free(text);
-    return cli_fail(EXIT_RUNTIME, "tissue: out of memory");
-  }
-  int rc = mt_tissue_spec_parse(text, len, o->config, t, err, sizeof err)
-               ? cli_fail(EXIT_USAGE, "%s", err) : 0;
-  free(text);
+  char err[MT_ERRMSG_MAX];
+  mt_tissue_spec *t;
+  int rc = load_spec(o, &t);
+  if (rc)
+    return rc;
   built bl = {0};
   int ablate = !strcmp(o->cmd, "ablate");
   mt_induce_result ir = {0};

@@ -160,7 +160,7 @@ static double sq(double a) { return a * a; }
 ** from m (TP06 and CellML; h and j are discontinuous at V = -40 mV as
 ** published).
 */
-static void gates_at(double V, double Cass, double *inf, double *tau)
+void mt_tp06_gates_at(double V, double Cass, double *inf, double *tau)
 {
   double a, b, c;
   /* m */
@@ -222,7 +222,7 @@ static void inf_tau(double t, const double *x, const double *p, double *inf,
                     double *tau)
 {
   (void)t, (void)p;
-  gates_at(x[TP_V], x[TP_CASS], inf, tau);
+  mt_tp06_gates_at(x[TP_V], x[TP_CASS], inf, tau);
 }
 
 static const int gate_index[TP_NGATE] = {
@@ -326,7 +326,7 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   tp_cur c;
   double inf[TP_NGATE], tau[TP_NGATE];
   currents(x, p, &c);
-  gates_at(x[TP_V], x[TP_CASS], inf, tau);
+  mt_tp06_gates_at(x[TP_V], x[TP_CASS], inf, tau);
   dx[TP_V] = -(c.ion - u[0]);
   for (int i = 0; i < TP_NGATE; i++)
     dx[gate_index[i]] = (inf[i] - x[gate_index[i]]) / tau[i];

@@ -41,4 +41,10 @@ enum {
 extern const double mt_tp06_default_param[TP_NP];
 extern const mt_model mt_model_tentusscher_panfilov_2006_epi;
 
+/* Steady states and time constants (ms) of the 12 gates in state order
+** from m at V (mV) and Ca_ss (mM; only fCass depends on it): the model's
+** own functions, shared with the tissue engine's lookup tables
+** (src/tissue/kernel_tp06.c). */
+void mt_tp06_gates_at(double V, double Cass, double *inf, double *tau);
+
 #endif

@@ -30,58 +30,6 @@
 
 static double sq(double a) { return a * a; }
 
-/* The model's gate functions (tentusscher2006.c, gates_at), for the 11
-** voltage-only gates in state order from m. */
-static void gates_v(double V, double *inf, double *tau)
-{
-  double a, b, c;
-  inf[0] = 1.0 / sq(1.0 + exp((-56.86 - V) / 9.03));
-  a = 1.0 / (1.0 + exp((-60.0 - V) / 5.0));
-  b = 0.1 / (1.0 + exp((V + 35.0) / 5.0)) +
-      0.1 / (1.0 + exp((V - 50.0) / 200.0));
-  tau[0] = a * b;
-  inf[1] = inf[2] = 1.0 / sq(1.0 + exp((V + 71.55) / 7.43));
-  if (V < -40.0) {
-    a = 0.057 * exp(-(V + 80.0) / 6.8);
-    b = 2.7 * exp(0.079 * V) + 310000.0 * exp(0.3485 * V);
-    tau[1] = 1.0 / (a + b);
-    a = (-25428.0 * exp(0.2444 * V) - 6.948e-6 * exp(-0.04391 * V)) *
-        (V + 37.78) / (1.0 + exp(0.311 * (V + 79.23)));
-    b = 0.02424 * exp(-0.01052 * V) / (1.0 + exp(-0.1378 * (V + 40.14)));
-    tau[2] = 1.0 / (a + b);
-  } else {
-    tau[1] = 0.13 * (1.0 + exp(-(V + 10.66) / 11.1)) / 0.77;
-    tau[2] = 1.0 / (0.6 * exp(0.057 * V) / (1.0 + exp(-0.1 * (V + 32.0))));
-  }
-  inf[3] = 1.0 / (1.0 + exp((-26.0 - V) / 7.0));
-  tau[3] = 450.0 / (1.0 + exp((-45.0 - V) / 10.0)) * 6.0 /
-           (1.0 + exp((V + 30.0) / 11.5));
-  inf[4] = 1.0 / (1.0 + exp((V + 88.0) / 24.0));
-  tau[4] = 3.0 / (1.0 + exp((-60.0 - V) / 20.0)) * 1.12 /
-           (1.0 + exp((V - 60.0) / 20.0));
-  inf[5] = 1.0 / (1.0 + exp((-5.0 - V) / 14.0));
-  tau[5] = 1400.0 / sqrt(1.0 + exp((5.0 - V) / 6.0)) /
-           (1.0 + exp((V - 35.0) / 15.0)) + 80.0;
-  inf[6] = 1.0 / (1.0 + exp((20.0 - V) / 6.0));
-  tau[6] = 9.5 * exp(-sq(V + 40.0) / 1800.0) + 0.8;
-  inf[7] = 1.0 / (1.0 + exp((V + 20.0) / 5.0));
-  tau[7] = 85.0 * exp(-sq(V + 45.0) / 320.0) +
-           5.0 / (1.0 + exp((V - 20.0) / 5.0)) + 3.0;
-  inf[8] = 1.0 / (1.0 + exp((-8.0 - V) / 7.5));
-  a = 1.4 / (1.0 + exp((-35.0 - V) / 13.0)) + 0.25;
-  b = 1.4 / (1.0 + exp((V + 5.0) / 5.0));
-  c = 1.0 / (1.0 + exp((50.0 - V) / 20.0));
-  tau[8] = a * b + c;
-  inf[9] = 1.0 / (1.0 + exp((V + 20.0) / 7.0));
-  tau[9] = 1102.5 * exp(-sq(V + 27.0) / 225.0) +
-           200.0 / (1.0 + exp((13.0 - V) / 10.0)) +
-           180.0 / (1.0 + exp((V + 30.0) / 10.0)) + 20.0;
-  inf[10] = 0.67 / (1.0 + exp((V + 35.0) / 7.0)) + 0.33;
-  tau[10] = 562.0 * exp(-sq(V + 27.0) / 240.0) +
-            31.0 / (1.0 + exp((25.0 - V) / 10.0)) +
-            80.0 / (1.0 + exp((V + 30.0) / 10.0));
-}
-
 /* z / (exp(z) - 1), 1 at z = 0 (as the model). */
 static double z_over_expm1(double z)
 {
@@ -90,8 +38,8 @@ static double z_over_expm1(double z)
 
 void mt_tp06_tab_row(const double *p, double dt, double V, double *row)
 {
-  double inf[TAB_NG], tau[TAB_NG];
-  gates_v(V, inf, tau);
+  double inf[TAB_NG + 1], tau[TAB_NG + 1]; /* fCass's, unused, last */
+  mt_tp06_gates_at(V, 0, inf, tau);
   for (int g = 0; g < TAB_NG; g++) {
     double e = exp(-dt / tau[g]);
     row[TAB_A + g] = inf[g] * (1.0 - e);
