@@ -117,13 +117,6 @@ static int stim(run *r, const mt_pace_site *s, double start, double period,
   return mt_tissue_add_stim(r->t, &st);
 }
 
-static int step_to(run *r, double t_ms)
-{
-  int rc = mt_tissue_run(r->t, t_ms);
-  r->res->sim_ms += 0; /* counted by the caller */
-  return rc;
-}
-
 /* Whether a node outside the site (Chebyshev distance > radius + 2 dx) has
 ** activated since the last reset. */
 static int captured(const run *r, const mt_pace_site *s)
@@ -173,13 +166,15 @@ static int persist(run *r, double t_end, double *activity, int *induced,
     return MT_ENOMEM;
   const unsigned char *mask = mt_tissue_mask(r->t);
   int rc = 0, k = 0;
-  double tf = t_end, isum = 0;
+  /* frames from the tissue's time on (an S2's capture window has already
+  ** been run): each frame a new state, so the embedding's lag is real */
+  double t0 = fmax(t_end, mt_tissue_time(r->t)), tf = t0, isum = 0;
   long icount = 0;
   *induced = 0, *activity = 0;
   for (long i = 0; i < n; i++)
     r->last_up[i] = NAN;
-  for (;; k++, tf = t_end + k * p->frame_ms) {
-    if ((rc = step_to(r, tf)))
+  for (;; k++, tf = t0 + k * p->frame_ms) {
+    if ((rc = mt_tissue_run(r->t, tf)))
       break;
     const double *v = mt_tissue_state(r->t, 0);
     if (mt_tissue_count_above(r->t, r->thr) == 0) {
@@ -234,7 +229,7 @@ static int site_s1s2(run *r, const mt_pace_site *s, mt_site_result *sr)
   const mt_protocol *p = r->p;
   double t_last = (p->n_s1 - 1) * p->bcl_ms, t_save = t_last + p->duration_ms;
   int rc = stim(r, s, 0, p->bcl_ms, p->n_s1);
-  if (rc || (rc = step_to(r, t_save)))
+  if (rc || (rc = mt_tissue_run(r->t, t_save)))
     return rc;
   r->res->sim_ms += t_save;
   mt_tissue_snap *snap = mt_tissue_snap_save(r->t);
@@ -250,7 +245,7 @@ static int site_s1s2(run *r, const mt_pace_site *s, mt_site_result *sr)
     mt_tissue_clear_stim(r->t);
     mt_tissue_reset_activation(r->t, t2);
     if ((rc = stim(r, s, t2, 0, 1)) ||
-        (rc = step_to(r, t2 + p->duration_ms + p->capture_ms)))
+        (rc = mt_tissue_run(r->t, t2 + p->duration_ms + p->capture_ms)))
       break;
     sr->tries++;
     r->res->sim_ms += t2 - t_save + p->duration_ms + p->capture_ms;
@@ -281,7 +276,7 @@ static int site_burst(run *r, const mt_pace_site *s, mt_site_result *sr)
   const mt_protocol *p = r->p;
   double t_end = (p->n_burst - 1) * p->burst_cl_ms + p->duration_ms;
   int rc = stim(r, s, 0, p->burst_cl_ms, p->n_burst);
-  if (rc || (rc = step_to(r, t_end)))
+  if (rc || (rc = mt_tissue_run(r->t, t_end)))
     return rc;
   sr->tries = 1, sr->captured = 1, sr->coupling_ms = NAN;
   double act, cyc;
