@@ -345,7 +345,8 @@ static int topt(void *ctx, const char *a, const char *v)
   if (!strcmp(a, "--out"))
     o->out = v;
   else
-    return cli_fail(EXIT_USAGE, "tissue run: unknown option '%s'", a);
+    return cli_fail(EXIT_USAGE, "tissue %s: unknown option '%s'", o->cmd,
+                    a);
   return 0;
 }
 
@@ -866,13 +867,15 @@ int cmd_tissue(int argc, char **argv)
     else if (na < 64)
       args[na++] = argv[i];
     else
-      return cli_fail(EXIT_USAGE, "tissue run: too many arguments");
+      return cli_fail(EXIT_USAGE, "tissue %s: too many arguments", o.cmd);
   }
-  int rc = cli_parse(na, args, "tissue run", usage_text, &o.json, topt, &o);
+  char name[32];
+  snprintf(name, sizeof name, "tissue %s", o.cmd);
+  int rc = cli_parse(na, args, name, usage_text, &o.json, topt, &o);
   if (rc)
     return rc;
   if (!o.config || !o.out)
-    return cli_fail(EXIT_USAGE, "tissue run: CONFIG.json and --out DIR are "
-                    "required (run 'medtwin tissue run --help')");
+    return cli_fail(EXIT_USAGE, "%s: CONFIG.json and --out DIR are "
+                    "required (run 'medtwin tissue --help')", name);
   return strcmp(o.cmd, "run") ? induce(&o) : run(&o);
 }
