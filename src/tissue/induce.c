@@ -681,8 +681,11 @@ int mt_ablate_loop(const mt_model *m, const mt_tissue_config *cfg,
     if (!l->site || !l->driver)
       rc = MT_ENOMEM;
     else {
-      memcpy(l->site, f->site, (size_t)f->n_site * sizeof *l->site);
-      memcpy(l->driver, f->driver, (size_t)f->n_driver * sizeof *l->driver);
+      if (f->n_site)
+        memcpy(l->site, f->site, (size_t)f->n_site * sizeof *l->site);
+      if (f->n_driver)
+        memcpy(l->driver, f->driver,
+               (size_t)f->n_driver * sizeof *l->driver);
     }
   }
   if (rc == MT_ENOMEM)
