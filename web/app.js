@@ -526,8 +526,92 @@
 
   var paramHistory = {}; /* patient → name → [{t, mean, p10, p90}], this tab only */
 
+  /* ---- one patient: what both pages share ----------------------------------- */
+
+  function stat(label, value) { return h('div.stat', null, h('div.label', null, label), h('div.value', null, value)); }
+
+  /* The page's heading: the name, the twin's model and prior group, what it took. */
+  function twinHeading(head, p, st) {
+    var tw = st.twin || {};
+    clear(head);
+    add(head, [h('h1', null, st.name),
+      h('p.muted', null, (st.name !== p ? p + ' · ' : '') + 'model ' + (tw.model || '–') +
+        ' (' + (tw.prior_group || '–') + ') · ' + (tw.readings || 0) + ' readings, ' +
+        (tw.inputs || 0) + ' inputs, ' + (tw.refused || 0) + ' refused')]);
+  }
+
+  /* The alert timeline, newest first (50 at most), the active ones marked. */
+  function alertTimeline(box, alerts) {
+    clear(box);
+    var list = alerts.slice().sort(function (a, b) { return Date.parse(b.time) - Date.parse(a.time); });
+    if (!list.length) { add(box, h('li.muted', null, '✓ No alerts raised')); return; }
+    var act = activeAlerts(list);
+    list.slice(0, 50).forEach(function (a) {
+      var on = act.indexOf(a) >= 0;
+      add(box, h('li' + (on ? '.active' : ''), null,
+        h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
+        h('strong', null, '⚠ ' + alertLabel(a)), ' ', on ? h('span.badge.alert', null, 'active') : null,
+        h('div.small', null, 'probability ' + pct(a.probability) +
+          (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
+    });
+  }
+
+  /*
+  ** The life of a patient page: page.load() (a promise), then page.render() and
+  ** the twin's server-sent events, each handled by page.on[name](data) and
+  ** followed by a render within 200 ms (ctl.later() asks for one too); alerts
+  ** are kept in st.alerts and announced here. A failed load replaces the page
+  ** with the error. Returns ctl: { later, alive(), close() } (close also runs
+  ** page.close).
+  */
+  function livePage(p, st, page) {
+    var alive = true, es = null, pending = null;
+    var ctl = {
+      later: function () { if (!pending) pending = setTimeout(draw, 200); },
+      alive: function () { return alive; },
+      close: function () {
+        alive = false;
+        if (es) es.close();
+        if (pending) clearTimeout(pending);
+        if (page.close) page.close();
+      }
+    };
+    function draw() { pending = null; if (alive) page.render(); }
+    function handle(name, fn) {
+      es.addEventListener(name, function (e) { fn(JSON.parse(e.data)); ctl.later(); });
+    }
+    function listen() {
+      es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
+      es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
+      es.onerror = function () {
+        if (es.readyState !== EventSource.CLOSED) { say('Live updates interrupted; reconnecting…'); return; }
+        /* refused (the session may have ended: a 401 here returns to sign-in) */
+        api('/api/me').then(function () {
+          if (alive) say('Live updates stopped: reload the page to resume');
+        }, function () {});
+      };
+      Object.keys(page.on).forEach(function (name) { handle(name, page.on[name]); });
+      handle('alert', function (a) {
+        st.alerts.push(a);
+        say('New alert: ' + alertLabel(a) + ' at ' + clock(Date.parse(a.time)));
+      });
+    }
+    page.load().then(function () {
+      if (!alive) return;
+      document.title = 'medtwin — ' + st.name;
+      draw();
+      listen();
+    }).catch(function (e) {
+      if (!alive) return;
+      clear(main);
+      add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
+        h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
+    });
+    return ctl;
+  }
+
   function patientPage(p) {
-    var alive = true, es = null, chart = null, pending = null;
+    var chart = null, ctl;
     var st = { readings: [], meals: [], insulin: [], alerts: [], forecast: [], twin: null,
                parameters: null, name: p };
     clear(main);
@@ -557,14 +641,7 @@
     ]);
 
     function render() {
-      pending = null;
-      if (!alive) return;
-      var tw = st.twin || {};
-      clear(head);
-      add(head, [h('h1', null, st.name),
-        h('p.muted', null, (st.name !== p ? p + ' · ' : '') + 'model ' + (tw.model || '–') +
-          ' (' + (tw.prior_group || '–') + ') · ' + (tw.readings || 0) + ' readings, ' +
-          (tw.inputs || 0) + ' inputs, ' + (tw.refused || 0) + ' refused')]);
+      twinHeading(head, p, st);
       var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
       var tr = trend(st.readings.slice(-12));
       var midnight = new Date(); midnight.setHours(0, 0, 0, 0);
@@ -583,26 +660,11 @@
         })
       ]);
       if (!chart) chart = glucoseChart(chartBox, st); else chart.update();
-      renderAlerts();
+      alertTimeline(alertsBox, st.alerts);
       renderParams();
     }
-    function stat(label, value) { return h('div.stat', null, h('div.label', null, label), h('div.value', null, value)); }
-    function later() { if (!pending) pending = setTimeout(render, 200); }
+    function later() { ctl.later(); }
 
-    function renderAlerts() {
-      clear(alertsBox);
-      var list = st.alerts.slice().sort(function (a, b) { return Date.parse(b.time) - Date.parse(a.time); });
-      if (!list.length) { add(alertsBox, h('li.muted', null, '✓ No alerts raised')); return; }
-      var act = activeAlerts(list);
-      list.slice(0, 50).forEach(function (a) {
-        var on = act.indexOf(a) >= 0;
-        add(alertsBox, h('li' + (on ? '.active' : ''), null,
-          h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
-          h('strong', null, '⚠ ' + alertLabel(a)), ' ', on ? h('span.badge.alert', null, 'active') : null,
-          h('div.small', null, 'probability ' + pct(a.probability) +
-            (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
-      });
-    }
     function renderParams() {
       clear(paramsBox);
       if (!Array.isArray(st.parameters) || !st.parameters.length) {
@@ -663,66 +725,34 @@
         return { t: t, label: num(Number(d.rateQuantity.value)) + ' U/h' };
       return null;
     }
-    function listen() {
-      es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
-      es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
-      es.onerror = function () {
-        if (es.readyState !== EventSource.CLOSED) { say('Live updates interrupted; reconnecting…'); return; }
-        /* refused (the session may have ended: a 401 here returns to sign-in) */
-        api('/api/me').then(function () {
-          if (alive) say('Live updates stopped: reload the page to resume');
-        }, function () {});
-      };
-      es.addEventListener('assimilation', function (e) {
-        var d = JSON.parse(e.data), t = Date.parse(d.time);
-        if (d.kind === 'cgm' && d.accepted && isFinite(t)) {
-          if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
-          var cut = Date.now() - 24 * 60 * MIN;
-          while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
-        } else if (d.kind === 'carbs' && isFinite(t)) st.meals.push({ t: t, g: d.value });
-        else if (/bolus/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U' });
-        else if (/basal/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U/h' });
-        if (st.twin) { st.twin.readings += d.kind === 'cgm' && d.accepted ? 1 : 0; }
-        later();
-      });
-      es.addEventListener('forecast', function (e) {
-        var d = JSON.parse(e.data);
-        if (Array.isArray(d.forecast)) st.forecast = d.forecast;
-        if (Array.isArray(d.parameters)) keepParams(d.parameters);
-        else if (Array.isArray(st.parameters)) loadTwin().then(later, function () {});
-        later();
-      });
-      es.addEventListener('parameters', function (e) {
-        var d = JSON.parse(e.data);
-        keepParams(Array.isArray(d) ? d : d.parameters);
-        later();
-      });
-      es.addEventListener('alert', function (e) {
-        var a = JSON.parse(e.data);
-        st.alerts.push(a);
-        say('New alert: ' + alertLabel(a) + ' at ' + clock(Date.parse(a.time)));
-        later();
-      });
-    }
-
-    loadAll().then(function () {
-      if (!alive) return;
-      document.title = 'medtwin — ' + st.name;
-      render();
-      listen();
-    }).catch(function (e) {
-      if (!alive) return;
-      clear(main);
-      add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
-        h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
+    ctl = livePage(p, st, {
+      load: loadAll,
+      render: render,
+      on: {
+        assimilation: function (d) {
+          var t = Date.parse(d.time);
+          if (d.kind === 'cgm' && d.accepted && isFinite(t)) {
+            if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
+            var cut = Date.now() - 24 * 60 * MIN;
+            while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
+          } else if (d.kind === 'carbs' && isFinite(t)) st.meals.push({ t: t, g: d.value });
+          else if (/bolus/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U' });
+          else if (/basal/.test(d.kind) && isFinite(t)) st.insulin.push({ t: t, label: num(d.value) + ' U/h' });
+          if (st.twin) { st.twin.readings += d.kind === 'cgm' && d.accepted ? 1 : 0; }
+        },
+        forecast: function (d) {
+          if (Array.isArray(d.forecast)) st.forecast = d.forecast;
+          if (Array.isArray(d.parameters)) keepParams(d.parameters);
+          else if (Array.isArray(st.parameters)) loadTwin().then(later, function () {});
+        },
+        parameters: function (d) { keepParams(Array.isArray(d) ? d : d.parameters); }
+      },
+      close: function () {
+        if (chart) chart.destroy();
+        whatifBox.close();
+      }
     });
-    return { close: function () {
-      alive = false;
-      if (es) es.close();
-      if (pending) clearTimeout(pending);
-      if (chart) chart.destroy();
-      whatifBox.close();
-    } };
+    return ctl;
   }
 
   /* ---- one patient: which page --------------------------------------------- */
@@ -870,7 +900,7 @@
   }
 
   function heartPage(p) {
-    var alive = true, es = null, chart = null, pending = null;
+    var chart = null, ctl;
     var st = { readings: [], drugs: [], alerts: [], forecast: [], twin: null, name: p, vitals: {} };
     clear(main);
     var head = h('div.phead');
@@ -894,17 +924,10 @@
         h('section.card', { 'aria-labelledby': 'h-params' },
           h('h2', { id: 'h-params' }, 'Estimated parameters'), paramsBox))
     ]);
-    function stat(label, value) { return h('div.stat', null, h('div.label', null, label), h('div.value', null, value)); }
     function num(x) { return typeof x === 'number' ? Number(x.toPrecision(3)).toString() : '–'; }
     function render() {
-      pending = null;
-      if (!alive) return;
       var tw = st.twin || {};
-      clear(head);
-      add(head, [h('h1', null, st.name),
-        h('p.muted', null, (st.name !== p ? p + ' · ' : '') + 'model ' + (tw.model || '–') +
-          ' (' + (tw.prior_group || '–') + ') · ' + (tw.readings || 0) + ' readings, ' +
-          (tw.inputs || 0) + ' inputs, ' + (tw.refused || 0) + ' refused')]);
+      twinHeading(head, p, st);
       var last = st.readings.length ? st.readings[st.readings.length - 1] : null;
       var f = {}; (st.forecast || []).forEach(function (x) { f[x.horizon_min] = x; });
       var v = st.vitals;
@@ -922,18 +945,7 @@
         })
       ]);
       if (!chart) chart = mapChart(chartBox, st); else chart.update();
-      clear(alertsBox);
-      var list = st.alerts.slice().sort(function (a, b) { return Date.parse(b.time) - Date.parse(a.time); });
-      if (!list.length) add(alertsBox, h('li.muted', null, '✓ No alerts raised'));
-      var act = activeAlerts(list);
-      list.slice(0, 50).forEach(function (a) {
-        var on = act.indexOf(a) >= 0;
-        add(alertsBox, h('li' + (on ? '.active' : ''), null,
-          h('time', { datetime: a.time }, clock(Date.parse(a.time))), ' ',
-          h('strong', null, '⚠ ' + alertLabel(a)), ' ', on ? h('span.badge.alert', null, 'active') : null,
-          h('div.small', null, 'probability ' + pct(a.probability) +
-            (a.predicted ? ', expected at ' + clock(Date.parse(a.predicted)) : ''))));
-      });
+      alertTimeline(alertsBox, st.alerts);
       clear(paramsBox);
       var ps = Array.isArray(tw.parameters) ? tw.parameters : [];
       if (!ps.length) add(paramsBox, h('p.muted', null, 'This server does not report parameter estimates for this twin.'));
@@ -947,7 +959,6 @@
             h('td', null, q.unit || ''));
         })))));
     }
-    function later() { if (!pending) pending = setTimeout(render, 200); }
     function latestOf(code, key) {
       return search('Observation', p, 'http://loinc.org|' + code, null, 1).then(function (rs) {
         if (rs[0] && rs[0].valueQuantity) st.vitals[key] = Number(rs[0].valueQuantity.value);
@@ -978,56 +989,28 @@
         patientName(p).then(function (n) { if (n) st.name = n; })
       ]);
     }
-    function listen() {
-      es = new EventSource('/api/twins/' + encodeURIComponent(p) + '/events');
-      es.onopen = function () { say('Live: updates arrive as the twin takes data'); };
-      es.onerror = function () {
-        if (es.readyState !== EventSource.CLOSED) { say('Live updates interrupted; reconnecting…'); return; }
-        api('/api/me').then(function () {
-          if (alive) say('Live updates stopped: reload the page to resume');
-        }, function () {});
-      };
-      es.addEventListener('assimilation', function (e) {
-        var d = JSON.parse(e.data), t = Date.parse(d.time);
-        if (!d.accepted || !isFinite(t)) return;
-        if (d.kind === 'map') {
-          if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
-          var cut = Date.now() - 24 * 60 * MIN;
-          while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
-        } else if (d.kind === 'sbp' || d.kind === 'dbp' || d.kind === 'hr') st.vitals[d.kind] = d.value;
-        if (st.twin && /^(map|sbp|dbp|ef|co|weight)$/.test(d.kind)) st.twin.readings += 1;
-        later();
-      });
-      es.addEventListener('forecast', function (e) {
-        var d = JSON.parse(e.data);
-        if (Array.isArray(d.forecast)) st.forecast = d.forecast;
-        if (Array.isArray(d.parameters) && st.twin) st.twin.parameters = d.parameters;
-        later();
-      });
-      es.addEventListener('alert', function (e) {
-        var a = JSON.parse(e.data);
-        st.alerts.push(a);
-        say('New alert: ' + alertLabel(a) + ' at ' + clock(Date.parse(a.time)));
-        later();
-      });
-    }
-    loadAll().then(function () {
-      if (!alive) return;
-      document.title = 'medtwin — ' + st.name;
-      render();
-      listen();
-    }).catch(function (e) {
-      if (!alive) return;
-      clear(main);
-      add(main, [h('p', null, h('a', { href: '#/' }, '← All patients')),
-        h('p.error', { role: 'alert' }, 'Could not open this patient: ' + e.message)]);
+    ctl = livePage(p, st, {
+      load: loadAll,
+      render: render,
+      on: {
+        assimilation: function (d) {
+          var t = Date.parse(d.time);
+          if (!d.accepted || !isFinite(t)) return;
+          if (d.kind === 'map') {
+            if (!st.readings.length || t > st.readings[st.readings.length - 1].t) st.readings.push({ t: t, v: d.value });
+            var cut = Date.now() - 24 * 60 * MIN;
+            while (st.readings.length && st.readings[0].t < cut) st.readings.shift();
+          } else if (d.kind === 'sbp' || d.kind === 'dbp' || d.kind === 'hr') st.vitals[d.kind] = d.value;
+          if (st.twin && /^(map|sbp|dbp|ef|co|weight)$/.test(d.kind)) st.twin.readings += 1;
+        },
+        forecast: function (d) {
+          if (Array.isArray(d.forecast)) st.forecast = d.forecast;
+          if (Array.isArray(d.parameters) && st.twin) st.twin.parameters = d.parameters;
+        }
+      },
+      close: function () { if (chart) chart.destroy(); }
     });
-    return { close: function () {
-      alive = false;
-      if (es) es.close();
-      if (pending) clearTimeout(pending);
-      if (chart) chart.destroy();
-    } };
+    return ctl;
   }
 
   /* ---- what-if --------------------------------------------------------------- */
