@@ -363,29 +363,35 @@
 
   /* The glucose chart: readings, forecast mean with 80 % and 95 % bands,
   ** markers for meals (▲ g), insulin (◆ U) and alerts (!). */
+  /*
+  ** uPlot's columns for a chart of readings and a forecast: time (s), the
+  ** readings, the forecast's centre (its field centre: mean or p50), p10,
+  ** p90, p2.5, p97.5; null where a series has no point at a time.
+  */
+  function chartColumns(readings, fc, centre) {
+    var xs = {};
+    readings.forEach(function (r) { xs[r.t] = 1; });
+    fc.forEach(function (f) { xs[f.t] = 1; });
+    var x = Object.keys(xs).map(Number).sort(function (a, b) { return a - b; });
+    var at = {}; x.forEach(function (t, i) { at[t] = i; });
+    var cols = [x.map(function (t) { return t / 1000; })];
+    for (var k = 0; k < 6; k++) cols.push(x.map(function () { return null; }));
+    readings.forEach(function (r) { cols[1][at[r.t]] = r.v; });
+    fc.forEach(function (f) {
+      var i = at[f.t];
+      cols[2][i] = f[centre]; cols[3][i] = f.p10; cols[4][i] = f.p90;
+      cols[5][i] = f.p025; cols[6][i] = f.p975;
+    });
+    return cols;
+  }
+
   function glucoseChart(el, st) {
     if (!hasPlot) {
       add(el, h('p.muted', null, 'Charts are not part of this build (uPlot missing: npm ci).'));
       return { update: function () {}, destroy: function () {} };
     }
     var plot = null;
-    function data() {
-      var xs = {};
-      st.readings.forEach(function (r) { xs[r.t] = 1; });
-      var fc = forecastPoints(st);
-      fc.forEach(function (f) { xs[f.t] = 1; });
-      var x = Object.keys(xs).map(Number).sort(function (a, b) { return a - b; });
-      var at = {}; x.forEach(function (t, i) { at[t] = i; });
-      var cols = [x.map(function (t) { return t / 1000; })];
-      for (var k = 0; k < 6; k++) cols.push(x.map(function () { return null; }));
-      st.readings.forEach(function (r) { cols[1][at[r.t]] = r.v; });
-      fc.forEach(function (f) {
-        var i = at[f.t];
-        cols[2][i] = f.mean; cols[3][i] = f.p10; cols[4][i] = f.p90;
-        cols[5][i] = f.p025; cols[6][i] = f.p975;
-      });
-      return cols;
-    }
+    function data() { return chartColumns(st.readings, forecastPoints(st), 'mean'); }
     function markers(u) {
       var ctx = u.ctx, top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
       var lo = u.scales.x.min, hi = u.scales.x.max, px = devicePixelRatio || 1;
@@ -798,22 +804,7 @@
       });
       return last ? pts.filter(function (q) { return q.t >= last.t; }) : pts;
     }
-    function data() {
-      var xs = {}, fc = points();
-      st.readings.forEach(function (r) { xs[r.t] = 1; });
-      fc.forEach(function (f) { xs[f.t] = 1; });
-      var x = Object.keys(xs).map(Number).sort(function (a, b) { return a - b; });
-      var at = {}; x.forEach(function (t, i) { at[t] = i; });
-      var cols = [x.map(function (t) { return t / 1000; })];
-      for (var k = 0; k < 6; k++) cols.push(x.map(function () { return null; }));
-      st.readings.forEach(function (r) { cols[1][at[r.t]] = r.v; });
-      fc.forEach(function (f) {
-        var i = at[f.t];
-        cols[2][i] = f.p50; cols[3][i] = f.p10; cols[4][i] = f.p90;
-        cols[5][i] = f.p025; cols[6][i] = f.p975;
-      });
-      return cols;
-    }
+    function data() { return chartColumns(st.readings, points(), 'p50'); }
     function line65(u) {
       var ctx = u.ctx, y = u.valToPos(HYPOTENSION, 'y', true), px = devicePixelRatio || 1;
       ctx.save();
