@@ -68,4 +68,46 @@ extern const double mt_circ_healthy[CV_NP];
 extern const mt_model mt_model_circulation_smith2004;
 extern const mt_patient_set mt_circulation_conditions;
 
+/*
+** The drug parameters both heart models carry (circulation_smith2004 in
+** hours, circulation_beatavg in minutes), in their order from bb_ka to
+** in_h: RATE is the unit of the rate constants, KMAX the upper bound of the
+** absorption and elimination rates, IN_KMAX that of the inotrope's
+** elimination. One table, so the two cannot drift apart.
+*/
+#define MT_HEART_DRUG_PARAMS(RATE, KMAX, IN_KMAX)                              \
+  {"bb_ka", RATE, "beta-blocker absorption rate constant", 0, KMAX, 0},        \
+  {"bb_ke", RATE, "beta-blocker elimination rate constant", 0, KMAX, 0},       \
+  {"bb_V", "L", "beta-blocker central volume", 1, 2000, 0},                    \
+  {"bb_Emax_HR", "1", "beta-blocker maximal fractional fall of HR", 0, 0.9,    \
+   0},                                                                         \
+  {"bb_Emax_Ees", "1", "beta-blocker maximal fractional fall of the LV and "   \
+   "RV free-wall Ees", 0, 0.9, 0},                                             \
+  {"bb_EC50", "mg/L", "beta-blocker concentration at half effect", 1e-6,      \
+   100, 0},                                                                    \
+  {"bb_h", "1", "beta-blocker Hill coefficient", 0.1, 10, 0},                  \
+  {"vd_ka", RATE, "vasodilator absorption rate constant", 0, KMAX, 0},         \
+  {"vd_ke", RATE, "vasodilator elimination rate constant", 0, KMAX, 0},        \
+  {"vd_V", "L", "vasodilator central volume", 1, 2000, 0},                     \
+  {"vd_Emax", "1", "vasodilator maximal fractional fall of R_sys", 0, 0.9,    \
+   0},                                                                         \
+  {"vd_EC50", "mg/L", "vasodilator concentration at half effect", 1e-6, 100,  \
+   0},                                                                         \
+  {"vd_h", "1", "vasodilator Hill coefficient", 0.1, 10, 0},                   \
+  {"di_ka", RATE, "diuretic absorption rate constant", 0, KMAX, 0},            \
+  {"di_ke", RATE, "diuretic elimination rate constant", 0, KMAX, 0},           \
+  {"di_V", "L", "diuretic central volume", 1, 2000, 0},                        \
+  {"di_Emax", "mL/min", "diuretic maximal rate of stressed volume loss", 0,   \
+   100, 0},                                                                    \
+  {"di_EC50", "mg/L", "diuretic concentration at half effect", 1e-6, 100, 0}, \
+  {"di_h", "1", "diuretic Hill coefficient", 0.1, 10, 0},                      \
+  {"di_k_refill", RATE, "rate constant at which the removed volume returns "   \
+   "(interstitial refill and intake)", 0, KMAX, 0},                            \
+  {"in_ke", RATE, "inotrope elimination rate constant", 0, IN_KMAX, 0},        \
+  {"in_V", "L", "inotrope central volume", 1, 2000, 0},                        \
+  {"in_Emax", "1", "inotrope maximal fractional rise of the LV and RV "        \
+   "free-wall Ees", 0, 5, 0},                                                  \
+  {"in_EC50", "ug/L", "inotrope concentration at half effect", 1e-6, 1e4, 0}, \
+  {"in_h", "1", "inotrope Hill coefficient", 0.1, 10, 0}
+
 #endif
