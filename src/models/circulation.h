@@ -3,6 +3,8 @@
 #ifndef MT_MODELS_CIRCULATION_H
 #define MT_MODELS_CIRCULATION_H
 
+#include <math.h>
+
 #include "medtwin/model.h"
 
 /* States: volumes (mL) and valve flows (mL/s). */
@@ -67,6 +69,16 @@ extern const double mt_circ_healthy[CV_NP];
 
 extern const mt_model mt_model_circulation_smith2004;
 extern const mt_patient_set mt_circulation_conditions;
+
+/* Sigmoid Emax effect at concentration c: e c^h / (ec50^h + c^h); 0 exactly
+** at c <= 0 (both heart models' drug effects). */
+static inline double mt_heart_emax(double c, double e, double ec50, double h)
+{
+  if (!(c > 0))
+    return 0;
+  double ch = pow(c, h);
+  return e * ch / (pow(ec50, h) + ch);
+}
 
 /*
 ** The drug parameters both heart models carry (circulation_smith2004 in
