@@ -70,8 +70,8 @@ extern const double mt_circ_healthy[CV_NP];
 extern const mt_model mt_model_circulation_smith2004;
 extern const mt_patient_set mt_circulation_conditions;
 
-/* Sigmoid Emax effect at concentration c: e c^h / (ec50^h + c^h); 0 exactly
-** at c <= 0 (both heart models' drug effects). */
+/* Sigmoid Emax effect at concentration c: e c^h / (ec50^h + c^h); 0
+** exactly at c <= 0 (both heart models' drug effects). */
 static inline double mt_heart_emax(double c, double e, double ec50, double h)
 {
   if (!(c > 0))

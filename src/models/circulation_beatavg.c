@@ -264,8 +264,10 @@ static void effective(const double *x, const double *p, double hr_obs,
   double cbb = x[BA_BB] / P(BB_V);
   double bb_hr = mt_heart_emax(cbb, P(BB_EMAX_HR), P(BB_EC50), P(BB_H));
   double bb_ees = mt_heart_emax(cbb, P(BB_EMAX_EES), P(BB_EC50), P(BB_H));
-  double in = mt_heart_emax(x[BA_IN] / P(IN_V), P(IN_EMAX), P(IN_EC50), P(IN_H));
-  double vd = mt_heart_emax(x[BA_VD] / P(VD_V), P(VD_EMAX), P(VD_EC50), P(VD_H));
+  double in = mt_heart_emax(x[BA_IN] / P(IN_V),
+                            P(IN_EMAX), P(IN_EC50), P(IN_H));
+  double vd = mt_heart_emax(x[BA_VD] / P(VD_V),
+                            P(VD_EMAX), P(VD_EC50), P(VD_H));
   double d = (1 - bb_ees) * (1 + in);
   e->hr = hr_obs > 0 ? hr_obs : P(HR) * (1 - bb_hr);
   e->ees_l = P(EES_LVF) * x[BA_F_EES] * d;
@@ -366,7 +368,8 @@ static int rhs(double t, const double *x, const double *p, const double *u,
   dx[BA_DI_GUT] = u[BA_U_DI] - adi;
   dx[BA_DI] = adi - P(DI_KE) * x[BA_DI];
   dx[BA_IN] = u[BA_U_IN] - P(IN_KE) * x[BA_IN];
-  dx[BA_V_REM] = mt_heart_emax(x[BA_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) -
+  dx[BA_V_REM] = mt_heart_emax(x[BA_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50),
+                               P(DI_H)) -
                  P(DI_KREF) * x[BA_V_REM];
   dx[BA_F_EES] = P(DRIFT_EES) * x[BA_F_EES] / 1440;
   dx[BA_F_LAM] = P(DRIFT_LAM) * x[BA_F_LAM] / 1440;

@@ -233,8 +233,10 @@ static void drug_effects(const double *x, const double *p, cv_drug *d)
   double cbb = x[CV_BB] / P(BB_V);
   double bb_hr = mt_heart_emax(cbb, P(BB_EMAX_HR), P(BB_EC50), P(BB_H));
   double bb_ees = mt_heart_emax(cbb, P(BB_EMAX_EES), P(BB_EC50), P(BB_H));
-  double in = mt_heart_emax(x[CV_IN] / P(IN_V), P(IN_EMAX), P(IN_EC50), P(IN_H));
-  double vd = mt_heart_emax(x[CV_VD] / P(VD_V), P(VD_EMAX), P(VD_EC50), P(VD_H));
+  double in = mt_heart_emax(x[CV_IN] / P(IN_V),
+                            P(IN_EMAX), P(IN_EC50), P(IN_H));
+  double vd = mt_heart_emax(x[CV_VD] / P(VD_V),
+                            P(VD_EMAX), P(VD_EC50), P(VD_H));
   double s = baro_drive(x, p);
   d->hr = P(HR) * (1 - bb_hr);
   d->ees = (1 - bb_ees) * (1 + in);
@@ -244,7 +246,8 @@ static void drug_effects(const double *x, const double *p, cv_drug *d)
     d->rsys *= 1 + P(BARO_G_R) * s;
   }
   /* net: the diuretic's removal less the refill of what it removed */
-  d->loss = mt_heart_emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50), P(DI_H)) / 60 -
+  d->loss = mt_heart_emax(x[CV_DI] / P(DI_V), P(DI_EMAX), P(DI_EC50),
+                          P(DI_H)) / 60 -
             P(DI_KREF) / 3600 * x[CV_V_REM];
 }
 
