@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/errfmt.h"
 #include "cli.h"
 #include "medtwin/model.h"
 #include "medtwin/replay.h"
@@ -31,14 +32,16 @@ static const struct {
    cmd_tissue},
 };
 
+/* One line on standard error whatever the message quotes (a file name, a
+** JSON parser's excerpt of the input): control characters become '?'. */
 int cli_fail(int status, const char *fmt, ...)
 {
+  char msg[4096];
   va_list ap;
   va_start(ap, fmt);
-  fputs("medtwin: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  mt_vfail(msg, sizeof msg, status, "medtwin", fmt, ap);
   va_end(ap);
+  fprintf(stderr, "%s\n", msg);
   return status;
 }
 

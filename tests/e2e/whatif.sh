@@ -36,6 +36,14 @@ check "svg written and well-formed" 'python3 -c "import xml.dom.minidom as m; m.
 printf '{"actions": [{"type": "insulin", "units": 2}]}' > "$T/bad1.json"
 (cd "$T" && "$BIN" twin whatif --stream day/stream.csv --at 400 --actions bad1.json 2> e1.txt)
 check "unknown action type exits 2, names item and field" '[ $? -eq 2 ] && [ $(wc -l < "$T/e1.txt") -eq 1 ] && grep -q "bad1.json: actions\[0\].type" "$T/e1.txt"'
+# a control character where the JSON parser quotes the text near it: the
+# message stays one line without raw control bytes (cli_fail makes them '?')
+printf '{"actions": \001\033[2J}' > "$T/ctl.json"
+(cd "$T" && "$BIN" twin whatif --stream day/stream.csv --at 400 --actions ctl.json 2> ectl.txt)
+check "a control character in the JSON: exit 2, one clean line" '[ $? -eq 2 ] && python3 -c "
+import sys
+b=open(\"$T/ectl.txt\",\"rb\").read()
+sys.exit(0 if b.endswith(b\"\n\") and b.count(b\"\n\")==1 and b\"ctl.json: line 1\" in b and not any(c < 32 for c in b[:-1]) else 1)"'
 printf '{"actions": [{"type": "bolus", "units": 40}]}' > "$T/bad2.json"
 (cd "$T" && "$BIN" twin whatif --stream day/stream.csv --at 400 --actions bad2.json 2> e2.txt)
 check "out-of-range dose exits 2" '[ $? -eq 2 ] && grep -q "actions\[0\].units: expected 0 < U <= 25" "$T/e2.txt"'
