@@ -501,6 +501,8 @@ static int run(const topts *o)
   json_object_set_new(s, "fibre_angle_deg", json_real(t->angle_deg));
   json_object_set_new(s, "diffusion", json_string(c->diffusion ==
                       MT_TISSUE_EXPLICIT ? "explicit" : "semi-implicit"));
+  json_object_set_new(s, "cells", json_string(c->generic_cells ? "generic"
+                                                                : "fast"));
   json_object_set_new(s, "dt_ms", json_real(c->dt_ms));
   json_object_set_new(s, "dt_bound_ms", json_real(mt_tissue_dt_bound(ts)));
   json_object_set_new(s, "duration_ms", json_real(t->duration_ms));

@@ -415,7 +415,7 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
     "model", "grid", "D_l", "D_t", "fibre_angle_deg", "dt_ms", "duration_ms",
     "diffusion", "stimuli", "activation_threshold_mV", "outputs", "threads",
     "$schema", "description", "param", "substrate", "inducibility",
-    "lesions", "lesion_mask", "ablation", NULL};
+    "lesions", "lesion_mask", "ablation", "cells", NULL};
   memset(t, 0, sizeof *t);
   mt_tissue_config_init(&t->c);
   json_error_t je;
@@ -535,6 +535,15 @@ int mt_tissue_spec_parse(const char *text, size_t len, const char *name,
   if (!rc && t->snapshot_ms > 0 && c->nz != 1)
     rc = bad(file, "outputs.snapshot_ms", "expected only for a 2D grid");
   json_t *o;
+  if (!rc && (o = json_object_get(root, "cells"))) {
+    const char *k = json_string_value(o);
+    if (!k || (strcmp(k, "fast") && strcmp(k, "generic")))
+      rc = bad(file, "cells", "expected \"fast\" (the model's fast kernel "
+               "where it has one, default) or \"generic\" (its rhs at every "
+               "node, the reference)");
+    else
+      c->generic_cells = !strcmp(k, "generic");
+  }
   if (!rc && (o = json_object_get(root, "param")))
     rc = parse_params(file, o, "param", t->m, &t->param);
   if (!rc && (o = json_object_get(root, "substrate")))

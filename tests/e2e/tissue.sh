@@ -89,6 +89,22 @@ svg=E.parse(\"$T/block/activation.svg\").getroot()
 n=len(list(svg.iter(\"{http://www.w3.org/2000/svg}rect\")))
 sys.exit(not (im.get(\"WholeExtent\").split()==\"0 10 0 4 0 3\".split() and len(t)==220 and min(t)>0 and n>=55))"'
 
+# the fast cell kernel against the generic path (the model's rhs at every
+# node, "cells": "generic"): the same activation map within 0.01 ms, the
+# tolerance of tests/unit/tissue_kernel.c
+python3 -c "
+import json
+c=json.load(open('$T/sheet.json')); c['cells']='generic'
+json.dump(c,open('$T/generic.json','w'))"
+(cd "$T" && "$BIN" tissue run generic.json --out gen > /dev/null 2>&1)
+check "cells generic: the fast kernel's activation within 0.01 ms" '[ $? -eq 0 ] && python3 -c "
+import json,sys
+a=json.load(open(\"$T/out/summary.json\")); b=json.load(open(\"$T/gen/summary.json\"))
+ok = a[\"cells\"]==\"fast\" and b[\"cells\"]==\"generic\"
+ok = ok and abs(a[\"activation\"][\"last_ms\"]-b[\"activation\"][\"last_ms\"]) < 0.01
+ok = ok and abs(a[\"activation\"][\"first_ms\"]-b[\"activation\"][\"first_ms\"]) < 0.01
+sys.exit(0 if ok else 1)"'
+
 # docs/tissue-config.schema.json accepts the test's and the example's
 # configurations (the scar example too) and refuses one without a grid (skipped without jsonschema)
 check "the schema agrees" 'python3 -c "
@@ -125,6 +141,7 @@ bad stim_amplitude 'c["stimuli"][0]["amplitude"]="big"' 'stimuli\[0\].amplitude'
 bad stim_outside 'c["stimuli"][0]["x0_mm"]=10;c["stimuli"][0]["x1_mm"]=11' 'stimuli\[0\]'
 bad too_large 'c["grid"]["nx"]=8192;c["grid"]["ny"]=4096' 'grid: .*at most 16777216'
 bad unknown_field 'c["dt"]=0.01' 'dt: unknown field'
+bad bad_cells 'c["cells"]="slow"' 'cells: expected "fast"'
 printf '{"model": ' > "$T/trunc.json"
 (cd "$T" && "$BIN" tissue run trunc.json --out o_trunc > /dev/null 2> trunc.err)
 check "malformed JSON exits 2 naming the file" '[ $? -eq 2 ] && grep -q "trunc.json: line" "$T/trunc.err" && [ ! -e "$T/o_trunc" ]'
