@@ -232,10 +232,36 @@ void h_ns_treatments(ctx *c, reply *r)
     run_bundle(c, r, entries);
 }
 
+/* Vital signs by stream name: the codes and UCUM units the FHIR path
+** takes for them (src/twin/codes.c; LOINC displays as LOINC gives them). */
+static const srv_vital vitals[] = {
+  {"map", "mm_hg", "mm[Hg]", "8478-0", "Mean blood pressure", "vital-signs"},
+  {"sbp", "mm_hg", "mm[Hg]", "8480-6", "Systolic blood pressure",
+   "vital-signs"},
+  {"dbp", "mm_hg", "mm[Hg]", "8462-4", "Diastolic blood pressure",
+   "vital-signs"},
+  {"hr", "per_min", "/min", "8867-4", "Heart rate", "vital-signs"},
+  {"ef", "percent", "%", "10230-1", "Left ventricular Ejection fraction",
+   "imaging"},
+  {"co", "l_per_min", "L/min", "8741-1", "Left ventricular Cardiac output",
+   "procedure"},
+  {"weight", "kg", "kg", "29463-7", "Body weight", "vital-signs"},
+};
+#define N_VITALS (int)(sizeof vitals / sizeof *vitals)
+
+const srv_vital *srv_vital_named(const char *name)
+{
+  for (int k = 0; k < N_VITALS; k++)
+    if (!strcmp(name, vitals[k].name))
+      return &vitals[k];
+  return NULL;
+}
+
 /*
 ** POST /api/twins/{patient}/data: {"cgm": [{"time": ISO, "mg_dl": x}],
 ** "carbs": [{"time", "g"}], "bolus": [{"time", "units"}], "basal":
-** [{"time", "units_per_hour"}]}; every list optional.
+** [{"time", "units_per_hour"}]} and the vital signs of the table above,
+** e.g. "map": [{"time", "mm_hg"}]; every list optional.
 */
 json_t *ingest_json(const char *patient, json_t *body, reply *r)
 {
@@ -248,19 +274,20 @@ json_t *ingest_json(const char *patient, json_t *body, reply *r)
   if (!json_is_object(body)) {
     fail(r, MHD_HTTP_BAD_REQUEST, "invalid", NULL,
          "expected {\"cgm\": [...], \"carbs\": [...], \"bolus\": [...], "
-         "\"basal\": [...]}");
+         "\"basal\": [...], \"map\": [...], ...}");
     return NULL;
   }
   const char *key;
   json_t *v;
   json_object_foreach(body, key, v) {
-    int known = 0;
+    int known = srv_vital_named(key) != NULL;
     for (int k = 0; k < 4; k++)
       known |= !strcmp(key, part[k].list);
     if (!known || !json_is_array(v)) {
-      char msg[160];
+      char msg[200];
       snprintf(msg, sizeof msg, "%.40s: expected one of cgm, carbs, bolus, "
-               "basal, each an array", key);
+               "basal, map, sbp, dbp, hr, ef, co, weight, each an array",
+               key);
       fail(r, MHD_HTTP_BAD_REQUEST, "invalid", key, msg);
       return NULL;
     }
@@ -298,6 +325,34 @@ json_t *ingest_json(const char *patient, json_t *body, reply *r)
                                  "Carbohydrate intake Estimated", x, "g",
                                  "survey")
                    : insulin(patient, when, x, k == 3));
+    }
+  }
+  for (int k = 0; k < N_VITALS; k++) { /* the vital signs */
+    const srv_vital *vt = &vitals[k];
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(body, vt->name), i, e) {
+      char path[64], msg[200], when[40];
+      snprintf(path, sizeof path, "%s[%zu]", vt->name, i);
+      const char *t = json_string_value(json_object_get(e, "time"));
+      json_t *x = json_object_get(e, vt->key);
+      int64_t at;
+      double d;
+      if (!t || mt_import_parse_iso(t, &at))
+        snprintf(msg, sizeof msg, "%s.time: expected ISO 8601", path);
+      else if (!mtj_number(x, &d))
+        snprintf(msg, sizeof msg, "%s.%s: expected a number (%s)", path,
+                 vt->key, vt->unit);
+      else
+        msg[0] = 0;
+      if (msg[0]) {
+        fail(r, MHD_HTTP_BAD_REQUEST, "invalid", path, msg);
+        json_decref(entries);
+        return NULL;
+      }
+      iso_ms(at, when, sizeof when);
+      add(entries, observation(patient, when, vt->loinc, vt->display, d,
+                               vt->unit, vt->category));
     }
   }
   return entries;

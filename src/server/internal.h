@@ -390,6 +390,15 @@ void h_twin_whatif(ctx *c, reply *r);
 json_t *ingest_ns_entries(const char *patient, json_t *body, reply *r);
 json_t *ingest_ns_treatments(const char *patient, json_t *body, reply *r);
 json_t *ingest_json(const char *patient, json_t *body, reply *r);
+
+/* The vital signs a device may send by stream name (the JSON data route's
+** lists and MQTT streams; the FHIR path takes the same codes, src/twin/
+** codes.c): the name, the JSON data route's value key, the UCUM unit, the
+** LOINC code and display, the Observation category. */
+typedef struct srv_vital {
+  const char *name, *key, *unit, *loinc, *display, *category;
+} srv_vital;
+const srv_vital *srv_vital_named(const char *name); /* NULL: none */
 void h_ns_entries(ctx *c, reply *r);
 void h_ns_treatments(ctx *c, reply *r);
 void h_ingest(ctx *c, reply *r);

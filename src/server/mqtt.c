@@ -254,8 +254,16 @@ static void on_message(struct mosquitto *m, void *obj,
   }
   snprintf(device, sizeof device, "%.*s", (int)(slash - dev), dev);
   const stream *st = stream_named(slash + 1);
+  const srv_vital *vt = st ? NULL : srv_vital_named(slash + 1);
+  stream vs; /* a vital sign: an Observation of its code and unit */
+  if (vt) {
+    vs = (stream){vt->name, vt->unit, NULL, vt->loinc, NULL, vt->display,
+                  vt->category, 0};
+    st = &vs;
+  }
   if (!st) {
-    refused(topic, "stream: expected cgm, carbs, bolus or basal");
+    refused(topic, "stream: expected cgm, carbs, bolus, basal, map, sbp, "
+            "dbp, hr, ef, co or weight");
     return;
   }
   if (!id_ok(device)) {

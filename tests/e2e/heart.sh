@@ -236,6 +236,32 @@ check("switch", req("PUT", "/api/twins/sw", {"model": "uva_padova_t1d"})[0] == 2
 done()
 PY'
 
+# Vital signs by the JSON data route (docs/API.md): stored as the FHIR
+# Observations they stand for and taken by the heart twin; a bad item 400
+check "vitals by the JSON data route reach the heart twin; a bad item 400" 'PYTHONPATH="$T" python3 - "$U" <<PY
+import sys
+from client import *
+check("PUT", req("PUT", "/api/twins/js", {"model": "circulation_beatavg", "prior": "adult"})[0] == 201)
+body = {"hr": [{"time": ts(0), "per_min": 80}],
+        "map": [{"time": ts(t), "mm_hg": 85} for t in range(0, 60, 15)],
+        "sbp": [{"time": ts(30), "mm_hg": 120}], "dbp": [{"time": ts(30), "mm_hg": 75}],
+        "weight": [{"time": ts(0), "kg": 80}]}
+st, b = req("POST", "/api/twins/js/data", body)
+check("stored by one transaction", st in (200, 201) and b.get("type") == "transaction-response"
+      and len(b["entry"]) == 8, (st, b))
+st, j = req("GET", "/api/twins/js")
+check("the twin took 7 readings (4 MAP, SBP, DBP, weight) and the heart rate",
+      j["readings"] == 7 and j["inputs"] == 1 and j["refused"] == 0, j)
+st, o = req("POST", "/api/twins/js/data", {"map": [{"time": ts(70), "mmhg": 85}]})
+check("a misspelt value key: 400 naming map[0]", st == 400 and o["issue"][0]["expression"] == ["map[0]"]
+      and "mm_hg" in o["issue"][0]["diagnostics"], (st, o))
+st, o = req("POST", "/api/twins/js/data", {"spo2": [{"time": ts(70), "percent": 97}]})
+check("an unknown list: 400 naming it", st == 400 and o["issue"][0]["expression"] == ["spo2"], (st, o))
+st, j2 = req("GET", "/api/twins/js")
+check("nothing of them reached the twin", j2["readings"] == j["readings"], j2)
+done()
+PY'
+
 GET_HF=$(curl -s -H "Authorization: Bearer $TOKEN" "$U/api/twins/hf")
 kill -TERM $PID; wait $PID; code=$?; PID=
 check "a clean stop" '[ $code -eq 0 ]'

@@ -151,6 +151,19 @@ a=json.load(open(\"$T/alerts.txt\"))
 sys.exit(not (a[\"kind\"] in (\"hypo\",\"hypo_severe\") and 0 < a[\"probability\"] <= 1))"'
 check "the alert also in the twin's alerts" 'twin "[\"alerts\"][0][\"kind\"]" | grep -q hypo'
 
+# A vital sign (docs/API.md, "MQTT"): a MAP reading stored as LOINC 8478-0 in
+# mm[Hg] naming the Device; a heart rate in the wrong unit refused, naming
+# the unit expected.
+pub "$D/map" -m "{\"t\": $(( T0 + 60000 )), \"value\": 84, \"unit\": \"mm[Hg]\"}"
+pub "$D/hr" -m "{\"t\": $(( T0 + 60000 )), \"value\": 72, \"unit\": \"mm[Hg]\"}"
+for i in $(seq 100); do [ "$(count "Observation?patient=$P&code=http://loinc.org|8478-0")" = 1 ] && grep -q "medtwin/v1/$D/hr: not stored" "$T/err.txt" && break; sleep 0.1; done
+check "a MAP reading over MQTT stored as 8478-0 in mm[Hg]; a heart rate in mm[Hg] refused" '[ "$(count "Observation?patient=$P&code=http://loinc.org|8478-0")" = 1 ] && python3 -c "
+import json,sys
+r=json.load(open(\"$T/s.json\"))[\"entry\"][0][\"resource\"]
+sys.exit(not (r[\"device\"][\"reference\"]==\"Device/$D\" and r[\"valueQuantity\"][\"code\"]==\"mm[Hg]\"
+              and r[\"category\"][0][\"coding\"][0][\"code\"]==\"vital-signs\"))" &&
+  grep -q "mqtt: medtwin/v1/$D/hr: not stored: unit: expected \"/min\" for hr" "$T/err.txt"'
+
 # ---- access ----------------------------------------------------------------
 n_obs() { count "Observation?patient=$1&_count=0"; }
 # the time of the N-th probe reading: after the series, before now
