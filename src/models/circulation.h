@@ -80,6 +80,26 @@ static inline double mt_heart_emax(double c, double e, double ec50, double h)
   return e * ch / (pow(ec50, h) + ch);
 }
 
+/* The drug states both heart models carry, from A_bb_gut to V_rem, in
+** their order (amounts in the gut and central compartments, the volume the
+** diuretic removed). */
+#define MT_HEART_DRUG_STATES                                                   \
+  {"A_bb_gut", "mg", "beta-blocker amount in the gut", 0, 1e4, MT_VAR_NONNEG}, \
+  {"A_bb", "mg", "beta-blocker amount in the central compartment", 0, 1e4,    \
+   MT_VAR_NONNEG},                                                             \
+  {"A_vd_gut", "mg", "vasodilator (ACE inhibitor) amount in the gut", 0, 1e4, \
+   MT_VAR_NONNEG},                                                             \
+  {"A_vd", "mg", "vasodilator amount in the central compartment", 0, 1e4,     \
+   MT_VAR_NONNEG},                                                             \
+  {"A_di_gut", "mg", "loop diuretic amount in the gut", 0, 1e4,               \
+   MT_VAR_NONNEG},                                                             \
+  {"A_di", "mg", "loop diuretic amount in the central compartment", 0, 1e4,   \
+   MT_VAR_NONNEG},                                                             \
+  {"A_in", "ug", "inotrope amount in the central compartment", 0, 1e6,        \
+   MT_VAR_NONNEG},                                                             \
+  {"V_rem", "mL", "stressed volume removed by the diuretic so far", 0, 4000,  \
+   MT_VAR_NONNEG}
+
 /*
 ** The drug parameters both heart models carry (circulation_smith2004 in
 ** hours, circulation_beatavg in minutes), in their order from bb_ka to

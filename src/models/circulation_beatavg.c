@@ -50,21 +50,7 @@
 #define ELAST "mm[Hg]/mL"
 
 static const mt_var state[BA_NX] = {
-  {"A_bb_gut", "mg", "beta-blocker amount in the gut", 0, 1e4, MT_VAR_NONNEG},
-  {"A_bb", "mg", "beta-blocker amount in the central compartment", 0, 1e4,
-   MT_VAR_NONNEG},
-  {"A_vd_gut", "mg", "vasodilator (ACE inhibitor) amount in the gut", 0, 1e4,
-   MT_VAR_NONNEG},
-  {"A_vd", "mg", "vasodilator amount in the central compartment", 0, 1e4,
-   MT_VAR_NONNEG},
-  {"A_di_gut", "mg", "loop diuretic amount in the gut", 0, 1e4,
-   MT_VAR_NONNEG},
-  {"A_di", "mg", "loop diuretic amount in the central compartment", 0, 1e4,
-   MT_VAR_NONNEG},
-  {"A_in", "ug", "inotrope amount in the central compartment", 0, 1e6,
-   MT_VAR_NONNEG},
-  {"V_rem", "mL", "stressed volume removed by the diuretic so far", 0, 4000,
-   MT_VAR_NONNEG},
+  MT_HEART_DRUG_STATES,
   {"f_Ees", "1", "drift factor on the LV free-wall Ees", 0, 10,
    MT_VAR_NONNEG},
   {"f_lambda", "1", "drift factor on the LV free-wall lambda", 0, 10,
